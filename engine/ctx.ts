@@ -1,0 +1,45 @@
+// The decision context one run threads through every layer: it stamps events
+// with seq/tick/step, applies them at once (so later decisions see their
+// effect) and collects them for the recorder.
+import { apply, type Touch } from './apply.js';
+import type { Variant } from './scenario.js';
+import type { EventBody, SectionName, State, TraceEvent } from './types.js';
+
+export class Ctx {
+  readonly state: State;
+  readonly variant: Variant;
+  /** Events of the current step, in order. */
+  out: TraceEvent[] = [];
+  /** Cells written during the current step: what the invariant checks look at. */
+  readonly dirty = new Set<SectionName>();
+  step = -1;
+  /** Logical clock: one tick per scenario step. */
+  tick = 0;
+  private nextSeq = 0;
+  private readonly markDirty: Touch = (section) => { this.dirty.add(section); };
+
+  constructor(state: State, variant: Variant) {
+    this.state = state;
+    this.variant = variant;
+  }
+
+  emit(body: EventBody): TraceEvent {
+    const ev = { seq: this.nextSeq++, tick: this.tick, step: this.step, ...body } as TraceEvent;
+    apply(this.state, ev, this.markDirty);
+    this.out.push(ev);
+    return ev;
+  }
+
+  /** Start a scenario step: advance the logical clock, clear the per-step buffers. */
+  beginStep(index: number): void {
+    this.step = index;
+    this.tick += 1;
+    this.out = [];
+    this.dirty.clear();
+  }
+
+  /** The value of a variant axis (scenario defaults already resolved). */
+  choice(axis: string, fallback: string): string {
+    return this.variant[axis] ?? fallback;
+  }
+}

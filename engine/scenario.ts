@@ -1,0 +1,60 @@
+// Scenario documents: the JSON contract. A scenario is data; a TypeScript
+// builder may emit it, but this shape is what files, traces and `verify` use.
+import type { ArgValue, Platform } from './types.js';
+
+/** axis -> value -> one line of meaning. The first value listed is the default. */
+export type Variants = Record<string, Record<string, string>>;
+
+/** An expectation: "ok", an errno name, or a fault given as its reason code ("0x59") or name ("C_BAD_CD"). */
+export type Expect = string;
+
+export interface StepBase {
+  op: string;
+  /** Only run the step when the variant matches, e.g. { "pasid": "translated" }. */
+  when?: Record<string, string | string[]>;
+  /** Bind the step's result (an object id, a PASID) to a name referred to as "$name". */
+  as?: string;
+  expect?: Expect;
+  /** Free text shown beside the step's events. */
+  note?: string;
+}
+
+export type Step = StepBase & { [field: string]: ArgValue | undefined };
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** Which seed thread the scenario comes from, e.g. "000". */
+  seed?: string;
+  variants?: Variants;
+  platform: Platform;
+  steps: Step[];
+  /**
+   * A sized scenario whose steps are produced lazily by a builder in
+   * engine/builders (the `stress` workload): the trace header stores these
+   * parameters instead of millions of steps, and re-running them gives the
+   * same steps.
+   */
+  generate?: { builder: string; params: Record<string, number> };
+}
+
+export type Variant = Record<string, string>;
+
+/** The variant with every axis set: defaults (first value) overridden by `chosen`. */
+export function resolveVariant(scenario: Scenario, chosen: Variant): Variant {
+  const out: Variant = {};
+  for (const axis of Object.keys(scenario.variants ?? {}).sort()) {
+    const values = Object.keys(scenario.variants?.[axis] ?? {});
+    out[axis] = chosen[axis] ?? values[0] ?? '';
+  }
+  return out;
+}
+
+export function stepApplies(step: Step, variant: Variant): boolean {
+  if (!step.when) return true;
+  for (const [axis, want] of Object.entries(step.when)) {
+    const have = variant[axis];
+    if (Array.isArray(want) ? !want.includes(have ?? '') : have !== want) return false;
+  }
+  return true;
+}

@@ -1,0 +1,84 @@
+// State construction, cloning and the stable order every consumer uses.
+import type { SectionName, Sections, State } from './types.js';
+
+/** Section order for rendering, hashing and encoding: hardware first, then kernel. */
+export const SECTION_NAMES: readonly SectionName[] = [
+  'host', 'iommu', 'device', 'pasid-dir', 'pasid', 'pasid-cache', 'iotlb', 'atc', 'wq',
+  'vcpu', 'cpu-pasid', 'vm', 'ioasid-set', 'ioasid', 'deferred', 'bind', 'mdev-pasid', 'iommufd', 'ioas-map',
+  'vdev', 'pt-root', 'pt', 'mem',
+];
+
+export function emptyState(): State {
+  const s = {} as Record<SectionName, Record<string, unknown>>;
+  for (const name of SECTION_NAMES) s[name] = Object.create(null) as Record<string, unknown>;
+  return { s: s as unknown as Sections, seq: -1, tick: 0 };
+}
+
+/** Deep copy through structuredClone; sections keep their null prototypes. */
+export function cloneState(state: State): State {
+  const out = emptyState();
+  out.seq = state.seq;
+  out.tick = state.tick;
+  for (const name of SECTION_NAMES) {
+    const src = state.s[name] as Record<string, unknown>;
+    const dst = out.s[name] as Record<string, unknown>;
+    for (const key of Object.keys(src)) dst[key] = structuredClone(src[key]);
+  }
+  return out;
+}
+
+/**
+ * Natural order for cell keys: digit runs compare by value, so PASID 9 sorts
+ * before PASID 10 and "00:02.0/64" after "00:02.0/7". Never depends on
+ * insertion order.
+ */
+export function compareKeys(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    if (isDigit(ca) && isDigit(cb)) {
+      let ie = i; while (ie < a.length && isDigit(a.charCodeAt(ie))) ie++;
+      let je = j; while (je < b.length && isDigit(b.charCodeAt(je))) je++;
+      const da = a.slice(i, ie).replace(/^0+(?=.)/, '');
+      const db = b.slice(j, je).replace(/^0+(?=.)/, '');
+      if (da.length !== db.length) return da.length - db.length;
+      if (da !== db) return da < db ? -1 : 1;
+      i = ie; j = je;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++; j++;
+  }
+  return (a.length - i) - (b.length - j);
+}
+
+function isDigit(c: number): boolean { return c >= 48 && c <= 57; }
+
+export function sortedKeys(section: Record<string, unknown>): string[] {
+  return Object.keys(section).sort(compareKeys);
+}
+
+/** A value with object keys sorted, for hashing and printing in a stable order. */
+export function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort(compareKeys)) out[k] = canonical((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return value;
+}
+
+/** The whole state as canonical plain data: sections in SECTION_NAMES order, keys sorted. */
+export function canonicalState(state: State): { seq: number; tick: number; sections: [SectionName, [string, unknown][]][] } {
+  return {
+    seq: state.seq,
+    tick: state.tick,
+    sections: SECTION_NAMES.map((name) => {
+      const sec = state.s[name] as Record<string, unknown>;
+      return [name, sortedKeys(sec).map((k) => [k, canonical(sec[k])] as [string, unknown])];
+    }),
+  };
+}

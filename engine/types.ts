@@ -1,0 +1,302 @@
+// The model's plain-data types: platform, state sections and the one event
+// union that every layer shares. Nothing here holds behaviour.
+
+/** PCI requester id, printed bus:dev.fn ("00:02.0"). */
+export type Rid = string;
+
+export type Errno =
+  | 'EBUSY' | 'ENOENT' | 'EINVAL' | 'EEXIST' | 'ENOSPC' | 'ENOTTY'
+  | 'EOPNOTSUPP' | 'EIO' | 'E2BIG' | 'EPERM' | 'EFAULT';
+
+// ---------------------------------------------------------------- platform
+
+export interface HostSpec {
+  id: string;
+  /** Number of PASIDs the allocator may hand out (ioasid_install_capacity). */
+  capacity?: number;
+  /** First PASID the system (bare-metal SVA) set may use; PASID 0 is RID_PASID. */
+  minPasid?: number;
+}
+
+export interface IommuSpec {
+  id: string;
+  host?: string;
+  kind: 'vtd' | 'smmuv3';
+  /** IOMMU_CAP_CACHE_COHERENCY: the IOMMU can force snoop (block no-snoop). */
+  snoopControl?: boolean;
+}
+
+export interface WqSpec {
+  id: string;
+  mode: 'dedicated' | 'shared';
+}
+
+export interface DeviceSpec {
+  rid: Rid;
+  iommu: string;
+  type?: 'pf' | 'vf' | 'siov';
+  /** PF RID of a VF or the parent of a SIOV/mdev device. */
+  parent?: Rid;
+  ats?: boolean;
+  /** PASID capability: config-space offset and supported width, or absent. */
+  pasidCap?: { offset: number; width: number } | null;
+  /** Free extended config space [start, end) where a VMM may place a capability. */
+  configFree?: [number, number];
+  wqs?: WqSpec[];
+  /** DMA no-snoop: whether the device issues no-snoop TLPs. */
+  noSnoop?: boolean;
+}
+
+export interface VmSpec {
+  id: string;
+  host?: string;
+  vcpus?: number;
+}
+
+export interface MemorySpec {
+  /** An address-space owner: a process "proc-a", a VM "vm0", the VMM. */
+  owner: string;
+  base: number;
+  size: number;
+}
+
+export interface Platform {
+  hosts?: HostSpec[];
+  iommus: IommuSpec[];
+  devices: DeviceSpec[];
+  vms?: VmSpec[];
+  memory?: MemorySpec[];
+}
+
+// ---------------------------------------------------------------- state cells
+
+/** VT-d scalable-mode PASID-table entry (also used for an SMMUv3 CD). */
+export interface PasidEntry {
+  p: boolean;
+  /** Fault processing disable. */
+  fpd: boolean;
+  /** 1 first-level, 2 second-level, 3 nested, 4 pass-through. */
+  pgtt: 1 | 2 | 3 | 4;
+  /** Second-level page-table pointer (host, HPA space). */
+  slptptr: number;
+  /** First-level page-table pointer (guest or process; GPA space when nested). */
+  flptr: number;
+  did: number;
+  pgsnp: boolean;
+}
+
+export interface HostCell {
+  capacity: number;
+  minPasid: number;
+  /** IOASID_SET_HWID_MODE: global PASID space or per RID. */
+  hwidMode: 'global' | 'local';
+  /** IOASID_HWID_SET_GLOBAL_MIN: PASIDs below it are local, guest owned. */
+  globalMin: number;
+  /** Allocation policy: lowest free, or cyclic from the last handed out. */
+  policy: 'lowest' | 'cyclic';
+  /** Last PASID handed out (cyclic allocation continues after it). */
+  last: number;
+}
+
+export interface IommuCell { host: string; kind: 'vtd' | 'smmuv3'; snoopControl: boolean }
+
+export interface DeviceCell {
+  host: string;
+  iommu: string;
+  type: 'pf' | 'vf' | 'siov';
+  parent: Rid | null;
+  ats: boolean;
+  pasidCap: { offset: number; width: number } | null;
+  configFree: [number, number];
+  noSnoop: boolean;
+  /** VM the device is assigned to, if any. */
+  vm: string | null;
+  /** SMMUv3 / VT-d: set when the whole RID's PASID table is guest owned (GPA). */
+  guestTable: number | null;
+}
+
+export interface WqCell { mode: 'dedicated' | 'shared'; /** PASID register (dedicated WQ). */ pasid: number | null; enabled: boolean }
+
+/** One lazily allocated leaf PASID table (64 entries) under a directory slot. */
+export interface PasidDirCell { table: number }
+
+export interface TlbCell { pa: number; write: boolean }
+
+export interface PasidCacheCell { did: number; pgtt: number; flptr: number; slptptr: number }
+
+export interface VcpuCell { /** IA32_PASID MSR (0xd93): PASID in bits 19:0, valid bit 31. */ pasid: number | null }
+
+export interface CpuPasidCell { hpasid: number }
+
+export interface IoasidSetCell { quota: number; token: string }
+
+export interface IoasidCell {
+  set: string;
+  owner: string;
+  /** Subscribers that still hold a reference (BIND received, no UNBIND/FREE clean-up yet). */
+  users: string[];
+}
+
+export type IommufdType =
+  | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'VIOMMU' | 'VDEVICE';
+
+export interface IommufdCell {
+  fd: string;
+  id: number;
+  type: IommufdType;
+  /** Objects this one holds a reference on (its parents). */
+  refs: number[];
+  /** How many objects hold a reference on this one. */
+  users: number;
+  /** Type-specific fields (dev rid, flags, virt_id, parent ids, ...). */
+  attrs: Record<string, number | string | boolean | null>;
+}
+
+export interface IoasMapCell { length: number; hpa: number; write: boolean }
+
+export interface PtCell { pa: number; write: boolean }
+
+export interface PtRootCell { owner: string; /** IOAS an iommufd HWPT_PAGING takes its mappings from. */ ioas: string | null }
+
+export interface BindCell {
+  owner: string;
+  via: string;
+  /** Allocator space the PASID came from (host or host/rid), null when the guest owns it. */
+  space: string | null;
+}
+
+export interface MdevPasidCell { pasid: number }
+
+export interface VmCell {
+  host: string;
+  vcpus: number;
+  /** KVM: whether WBINVD must be honoured (non-coherent DMA attached). */
+  wbinvd: 'noop' | 'honour';
+}
+
+export interface VdevCell { rid: Rid; vdevice: number }
+
+export interface DeferredCell { subscriber: string; pasid: number; rid: Rid | null }
+
+export interface MemCell { owner: string; size: number }
+
+/** Every section of the state: a flat map of cells keyed by a string. */
+export interface Sections {
+  host: Record<string, HostCell>;
+  iommu: Record<string, IommuCell>;
+  device: Record<string, DeviceCell>;
+  /** key rid/dirIndex */
+  'pasid-dir': Record<string, PasidDirCell>;
+  /** key rid/pasid */
+  pasid: Record<string, PasidEntry>;
+  /** key iommu/did/pasid/page */
+  iotlb: Record<string, TlbCell>;
+  /** key iommu/rid/pasid */
+  'pasid-cache': Record<string, PasidCacheCell>;
+  /** key rid/pasid/page (device TLB) */
+  atc: Record<string, TlbCell>;
+  /** key rid/wq */
+  wq: Record<string, WqCell>;
+  /** key vm/vcpu */
+  vcpu: Record<string, VcpuCell>;
+  /** VMCS PASID translation table, key vm/gpasid */
+  'cpu-pasid': Record<string, CpuPasidCell>;
+  /** key host/set */
+  'ioasid-set': Record<string, IoasidSetCell>;
+  /** key host/pasid (global space) or host/rid/pasid (per-RID space) */
+  ioasid: Record<string, IoasidCell>;
+  /** key fd/id */
+  iommufd: Record<string, IommufdCell>;
+  /** key fd/ioasId/iova */
+  'ioas-map': Record<string, IoasMapCell>;
+  /** page tables, key root/page */
+  pt: Record<string, PtCell>;
+  /** page-table roots and whose address space they are, key root */
+  'pt-root': Record<string, PtRootCell>;
+  /** the kernel's record of what each (RID, PASID) is bound to, key rid/pasid */
+  bind: Record<string, BindCell>;
+  /** mediation path of an mdev / SIOV parent driver: virtual PASID -> real PASID, key rid/vpasid */
+  'mdev-pasid': Record<string, MdevPasidCell>;
+  /** key vm */
+  vm: Record<string, VmCell>;
+  /** vIOMMU virt_id -> device, key fd/viommu/virtId */
+  vdev: Record<string, VdevCell>;
+  /** clean-up work queued by a FREE notification, key host/pasid/subscriber */
+  deferred: Record<string, DeferredCell>;
+  /** physical memory regions and their owners, key base */
+  mem: Record<string, MemCell>;
+}
+
+export type SectionName = keyof Sections;
+
+export interface State {
+  s: Sections;
+  /** Last applied sequence number, -1 before the first event. */
+  seq: number;
+  tick: number;
+}
+
+// ---------------------------------------------------------------- events
+
+export interface EventBase {
+  seq: number;
+  tick: number;
+  /** Index of the scenario step that produced the event (-1: platform set-up). */
+  step: number;
+}
+
+export type Family =
+  | 'ioctl' | 'table' | 'translation' | 'invalidation' | 'fault' | 'violation' | 'kernel' | 'guest';
+
+export type ArgValue = number | string | boolean | null | ArgValue[] | { [k: string]: ArgValue };
+export type Args = { [k: string]: ArgValue };
+
+/** The event payloads, without seq/tick/step. Discriminated by `kind`. */
+export type EventBody =
+  | { kind: 'platform'; platform: Platform }
+  | { kind: 'ioctl'; fd: string; cmd: string; args: Args; errno: Errno | null; out: Args }
+  | { kind: 'pasid-write'; rid: Rid; pasid: number; before: PasidEntry | null; after: PasidEntry | null }
+  | { kind: 'pasid-table-alloc'; rid: Rid; dir: number; table: number }
+  | { kind: 'pt-write'; root: number; page: number; before: PtCell | null; after: PtCell | null }
+  | { kind: 'pt-root'; root: number; owner: string | null; ioas: string | null }
+  | { kind: 'kvm-pasid-map'; vm: string; gpasid: number; hpasid: number | null }
+  | { kind: 'msr-write'; vm: string; vcpu: number; pasid: number | null }
+  | { kind: 'wq-config'; rid: Rid; wq: string; pasid: number | null; enabled: boolean }
+  | { kind: 'enqcmd'; vm: string | null; vcpu: number; rid: Rid; wq: string; msr: number | null; pasid: number | null; gp: boolean }
+  | { kind: 'dma'; rid: Rid; pasid: number | null; addr: number; write: boolean; via: 'iotlb' | 'atc' | 'walk' | 'none'; pa: number | null; ok: boolean }
+  | { kind: 'iotlb-fill'; iommu: string; did: number; pasid: number; page: number; pa: number; write: boolean }
+  | { kind: 'iotlb-inval'; iommu: string; desc: number; granularity: 'global' | 'domain' | 'pasid' | 'page'; did: number | null; pasid: number | null; addr: number | null; npages: number | null; dropped: number }
+  | { kind: 'pasid-cache-fill'; iommu: string; rid: Rid; pasid: number; entry: PasidCacheCell }
+  | { kind: 'pasid-cache-inval'; iommu: string; granularity: 'global' | 'domain' | 'pasid'; did: number | null; pasid: number | null; dropped: number }
+  | { kind: 'atc-fill'; rid: Rid; pasid: number; page: number; pa: number; write: boolean }
+  | { kind: 'atc-inval'; rid: Rid; pasid: number | null; addr: number | null; npages: number | null; granularity: 'all' | 'pasid' | 'page'; dropped: number }
+  | { kind: 'fault'; source: 'iommu' | 'cpu' | 'smmu'; reason: number; name: string; rid: Rid | null; pasid: number | null; addr: number | null; vm: string | null }
+  | { kind: 'ioasid-alloc'; host: string; space: string; set: string; pasid: number; owner: string }
+  | { kind: 'ioasid-free'; host: string; space: string; pasid: number }
+  | { kind: 'ioasid-set'; host: string; set: string; op: 'alloc' | 'quota' | 'free'; quota: number; token: string }
+  | { kind: 'ioasid-mode'; host: string; hwidMode: 'global' | 'local'; globalMin: number; policy: 'lowest' | 'cyclic' }
+  | { kind: 'ioasid-users'; host: string; space: string; pasid: number; users: string[] }
+  | { kind: 'notify'; host: string; event: 'FREE' | 'BIND' | 'UNBIND'; pasid: number; subscriber: string; order: number }
+  | { kind: 'deferred'; host: string; pasid: number; subscriber: string; rid: Rid | null; op: 'queue' | 'run' }
+  | { kind: 'bind'; rid: Rid; pasid: number; owner: string | null; via: string; space: string | null }
+  | { kind: 'mdev-pasid-map'; rid: Rid; vpasid: number; pasid: number | null }
+  | { kind: 'kcall'; fn: string; args: Args; errno: Errno | null; out: Args }
+  | { kind: 'config-write'; rid: Rid; offset: number; what: string; value: number | null }
+  | { kind: 'config-read'; rid: Rid; vm: string | null; offset: number; what: string; found: string | null }
+  | { kind: 'migrate'; vm: string; from: string; to: string; phase: 'save' | 'restore' }
+  | { kind: 'vm-host'; vm: string; host: string }
+  | { kind: 'device-assign'; rid: Rid; vm: string | null; host: string }
+  | { kind: 'device-table'; rid: Rid; guestTable: number | null }
+  | { kind: 'device-pasid-cap'; rid: Rid; cap: { offset: number; width: number } | null }
+  | { kind: 'iommufd-obj'; op: 'alloc' | 'destroy'; fd: string; id: number; type: IommufdType; refs: number[]; attrs: Record<string, number | string | boolean | null> }
+  | { kind: 'ioas-map'; fd: string; ioas: number; iova: number; length: number; hpa: number | null; write: boolean }
+  | { kind: 'vdev-map'; fd: string; viommu: number; virtId: number; rid: Rid | null; vdevice: number }
+  | { kind: 'kvm-wbinvd'; vm: string; wbinvd: 'noop' | 'honour'; noncoherent: number }
+  | { kind: 'expect'; expected: string; actual: string; ok: boolean }
+  | { kind: 'violation'; invariant: ViolationKind; detail: string; rid: Rid | null; pasid: number | null };
+
+export type ViolationKind = 'stale-iotlb' | 'stale-atc' | 'wrong-address-space' | 'entry-outlives-ioasid' | 'quota-overrun';
+
+export type EventKind = EventBody['kind'];
+export type TraceEvent = EventBase & EventBody;
+export type EventOf<K extends EventKind> = EventBase & Extract<EventBody, { kind: K }>;

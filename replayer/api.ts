@@ -1,0 +1,51 @@
+// The contract between the trace reader and its consumers (CLI, TUI, diff).
+import type { Scenario, Variant } from '../engine/scenario.js';
+import type { EventKind, SectionName, State, TraceEvent } from '../engine/types.js';
+
+export interface TraceHeader {
+  format: number;
+  engine: string;
+  scenario: Scenario;
+  variant: Variant;
+  seed: number;
+}
+
+export interface CellRef { section: SectionName; key: string }
+
+/** Where a damaged trace stopped being readable. */
+export interface Truncation { offset: number; reason: string }
+
+export interface SearchQuery {
+  kinds?: EventKind[];
+  rid?: string;
+  pasid?: number;
+  /** ioctl / kernel-call name, e.g. IOMMU_HWPT_ALLOC */
+  cmd?: string;
+  /** Free text matched against the event's one-line summary. */
+  text?: string;
+}
+
+export interface Replayer {
+  readonly path: string;
+  readonly header: TraceHeader;
+  /** Number of readable events; valid steps are 0 .. count-1. */
+  readonly count: number;
+  readonly bytes: number;
+  readonly truncated: Truncation | null;
+  readonly kinds: Readonly<Record<string, number>>;
+  /** Sequence numbers of every fault and every violation, ascending. */
+  readonly faults: readonly number[];
+  readonly violations: readonly number[];
+  event(n: number): TraceEvent;
+  /** Events from .. to-1. */
+  events(from: number, to: number): TraceEvent[];
+  /** The state after event n has been applied (n = -1: empty state). Callers must not mutate it. */
+  stateAt(n: number): State;
+  /** The cells event n wrote. */
+  touched(n: number): CellRef[];
+  /** The last event at or before `at` that wrote the cell, or null. */
+  lastWriter(cell: CellRef, at: number): number | null;
+  /** First event matching the query after `from` (dir 1) or before it (dir -1), or null. */
+  search(query: SearchQuery, from: number, dir: 1 | -1): number | null;
+  close(): void;
+}
