@@ -20,6 +20,12 @@ function drop(state: State, section: SectionName, keys: string[], touch?: Touch)
   for (const key of keys) { delete sec[key]; touch?.(section, key); }
 }
 
+function bumpUsers(state: State, fd: string, id: number, delta: number, touch?: Touch): void {
+  const key = k.iommufd(fd, id);
+  const cell = state.s.iommufd[key];
+  if (cell) put(state, 'iommufd', key, { ...cell, users: cell.users + delta }, touch);
+}
+
 export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
   state.seq = ev.seq;
   state.tick = ev.tick;
@@ -70,7 +76,7 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       drop(state, 'atc', atcVictims(state, ev), touch);
       break;
     case 'ioasid-alloc':
-      put(state, 'ioasid', k.ioasid(ev.space, ev.pasid), { set: ev.set, owner: ev.owner, users: [] }, touch);
+      put(state, 'ioasid', k.ioasid(ev.space, ev.pasid), { set: ev.set, owner: ev.owner }, touch);
       if (ev.space === ev.host) {
         const host = state.s.host[ev.host];
         if (host) put(state, 'host', ev.host, { ...host, last: ev.pasid }, touch);
@@ -79,12 +85,6 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
     case 'ioasid-free':
       put(state, 'ioasid', k.ioasid(ev.space, ev.pasid), null, touch);
       break;
-    case 'ioasid-users': {
-      const key = k.ioasid(ev.space, ev.pasid);
-      const cur = state.s.ioasid[key];
-      if (cur) put(state, 'ioasid', key, { ...cur, users: ev.users }, touch);
-      break;
-    }
     case 'ioasid-set':
       put(state, 'ioasid-set', k.ioasidSet(ev.host, ev.set), ev.op === 'free' ? null : { quota: ev.quota, token: ev.token }, touch);
       break;
@@ -121,21 +121,15 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       if (dev) put(state, 'device', ev.rid, { ...dev, guestTable: ev.guestTable }, touch);
       break;
     }
-    case 'device-pasid-cap': {
-      const dev = state.s.device[ev.rid];
-      if (dev) put(state, 'device', ev.rid, { ...dev, pasidCap: ev.cap }, touch);
-      break;
-    }
     case 'iommufd-obj': {
       const key = k.iommufd(ev.fd, ev.id);
-      // A reference is held on each parent for as long as the child lives.
-      const delta = ev.op === 'alloc' ? 1 : -1;
-      for (const parent of ev.refs) {
-        const pk = k.iommufd(ev.fd, parent);
-        const cell = state.s.iommufd[pk];
-        if (cell) put(state, 'iommufd', pk, { ...cell, users: cell.users + delta }, touch);
-      }
-      put(state, 'iommufd', key, ev.op === 'alloc' ? { fd: ev.fd, id: ev.id, type: ev.type, refs: ev.refs, users: 0, attrs: ev.attrs } : null, touch);
+      const cur = state.s.iommufd[key];
+      // A reference is held on each parent for as long as the child points at it.
+      const held = ev.op === 'alloc' ? [] : cur?.refs ?? [];
+      const holds = ev.op === 'destroy' ? [] : ev.refs;
+      for (const parent of held) bumpUsers(state, ev.fd, parent, -1, touch);
+      for (const parent of holds) bumpUsers(state, ev.fd, parent, 1, touch);
+      put(state, 'iommufd', key, ev.op === 'destroy' ? null : { fd: ev.fd, id: ev.id, type: ev.type, refs: ev.refs, users: state.s.iommufd[key]?.users ?? 0, attrs: ev.attrs }, touch);
       break;
     }
     case 'ioas-map':
@@ -143,6 +137,9 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       break;
     case 'vdev-map':
       put(state, 'vdev', k.vdev(ev.fd, ev.viommu, ev.virtId), ev.rid === null ? null : { rid: ev.rid, vdevice: ev.vdevice }, touch);
+      break;
+    case 'guest-pasid-write':
+      put(state, 'vpasid', k.vpasid(ev.vm, ev.rid, ev.pasid), ev.flptr === null ? null : { flptr: ev.flptr }, touch);
       break;
     case 'mdev-pasid-map':
       put(state, 'mdev-pasid', k.mdevPasid(ev.rid, ev.vpasid), ev.pasid === null ? null : { pasid: ev.pasid }, touch);
@@ -154,7 +151,7 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
     }
     // Observations: they record what happened and change no state.
     case 'ioctl': case 'kcall': case 'enqcmd': case 'dma': case 'fault': case 'notify': case 'config-read':
-    case 'migrate': case 'expect': case 'violation':
+    case 'migrate': case 'expect': case 'violation': case 'guest-inval':
       break;
     default: {
       const never: never = ev;

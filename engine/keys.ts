@@ -25,6 +25,7 @@ export const k = {
   pt: (root: number, pg: number) => `${root}/${pg}`,
   bind: (rid: Rid, pasid: number) => `${rid}/${pasid}`,
   mdevPasid: (rid: Rid, vpasid: number) => `${rid}/${vpasid}`,
+  vpasid: (vm: string, rid: Rid, pasid: number) => `${vm}/${rid}/${pasid}`,
   vdev: (fd: string, viommu: number, virtId: number) => `${fd}/${viommu}/${virtId}`,
   deferred: (host: string, pasid: number, subscriber: string) => `${host}/${pasid}/${subscriber}`,
 };

@@ -14,6 +14,8 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
       capacity: h.capacity ?? PASID_MAX, minPasid: h.minPasid ?? 1,
       hwidMode: 'global', globalMin: 0, policy: 'lowest', last: 0,
     }]);
+    // The system set bare-metal SVA allocates from (ioasid_alloc_system_set), sized to capacity.
+    out.push(['ioasid-set', `${h.id}/system`, { quota: h.capacity ?? PASID_MAX, token: 'system' }]);
   }
   const defaultHost = hosts[0]?.id ?? DEFAULT_HOST;
   const iommuHost = new Map<string, string>();

@@ -4,7 +4,7 @@ import type { SectionName, Sections, State } from './types.js';
 /** Section order for rendering, hashing and encoding: hardware first, then kernel. */
 export const SECTION_NAMES: readonly SectionName[] = [
   'host', 'iommu', 'device', 'pasid-dir', 'pasid', 'pasid-cache', 'iotlb', 'atc', 'wq',
-  'vcpu', 'cpu-pasid', 'vm', 'ioasid-set', 'ioasid', 'deferred', 'bind', 'mdev-pasid', 'iommufd', 'ioas-map',
+  'vcpu', 'cpu-pasid', 'vm', 'ioasid-set', 'ioasid', 'deferred', 'bind', 'mdev-pasid', 'vpasid', 'iommufd', 'ioas-map',
   'vdev', 'pt-root', 'pt', 'mem',
 ];
 

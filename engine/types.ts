@@ -122,7 +122,7 @@ export interface PasidDirCell { table: number }
 
 export interface TlbCell { pa: number; write: boolean }
 
-export interface PasidCacheCell { did: number; pgtt: number; flptr: number; slptptr: number }
+export interface PasidCacheCell { did: number; pgtt: PasidEntry['pgtt']; flptr: number; slptptr: number }
 
 export interface VcpuCell { /** IA32_PASID MSR (0xd93): PASID in bits 19:0, valid bit 31. */ pasid: number | null }
 
@@ -133,12 +133,12 @@ export interface IoasidSetCell { quota: number; token: string }
 export interface IoasidCell {
   set: string;
   owner: string;
-  /** Subscribers that still hold a reference (BIND received, no UNBIND/FREE clean-up yet). */
-  users: string[];
 }
 
 export type IommufdType =
-  | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'VIOMMU' | 'VDEVICE';
+  | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'VIOMMU' | 'VDEVICE'
+  /** A page-table IOASID of the 2021 /dev/ioasid proposal. */
+  | 'IOASID';
 
 export interface IommufdCell {
   fd: string;
@@ -166,6 +166,8 @@ export interface BindCell {
 }
 
 export interface MdevPasidCell { pasid: number }
+
+export interface VpasidCell { flptr: number }
 
 export interface VmCell {
   host: string;
@@ -217,6 +219,8 @@ export interface Sections {
   bind: Record<string, BindCell>;
   /** mediation path of an mdev / SIOV parent driver: virtual PASID -> real PASID, key rid/vpasid */
   'mdev-pasid': Record<string, MdevPasidCell>;
+  /** the guest's vIOMMU PASID table (GPA space, not walked by hardware), key vm/rid/pasid */
+  vpasid: Record<string, VpasidCell>;
   /** key vm */
   vm: Record<string, VmCell>;
   /** vIOMMU virt_id -> device, key fd/viommu/virtId */
@@ -275,10 +279,11 @@ export type EventBody =
   | { kind: 'ioasid-free'; host: string; space: string; pasid: number }
   | { kind: 'ioasid-set'; host: string; set: string; op: 'alloc' | 'quota' | 'free'; quota: number; token: string }
   | { kind: 'ioasid-mode'; host: string; hwidMode: 'global' | 'local'; globalMin: number; policy: 'lowest' | 'cyclic' }
-  | { kind: 'ioasid-users'; host: string; space: string; pasid: number; users: string[] }
   | { kind: 'notify'; host: string; event: 'FREE' | 'BIND' | 'UNBIND'; pasid: number; subscriber: string; order: number }
   | { kind: 'deferred'; host: string; pasid: number; subscriber: string; rid: Rid | null; op: 'queue' | 'run' }
   | { kind: 'bind'; rid: Rid; pasid: number; owner: string | null; via: string; space: string | null }
+  | { kind: 'guest-pasid-write'; vm: string; rid: Rid; pasid: number; flptr: number | null }
+  | { kind: 'guest-inval'; vm: string; what: 'pasid-cache' | 'iotlb'; rid: Rid | null; pasid: number | null }
   | { kind: 'mdev-pasid-map'; rid: Rid; vpasid: number; pasid: number | null }
   | { kind: 'kcall'; fn: string; args: Args; errno: Errno | null; out: Args }
   | { kind: 'config-write'; rid: Rid; offset: number; what: string; value: number | null }
@@ -287,8 +292,7 @@ export type EventBody =
   | { kind: 'vm-host'; vm: string; host: string }
   | { kind: 'device-assign'; rid: Rid; vm: string | null; host: string }
   | { kind: 'device-table'; rid: Rid; guestTable: number | null }
-  | { kind: 'device-pasid-cap'; rid: Rid; cap: { offset: number; width: number } | null }
-  | { kind: 'iommufd-obj'; op: 'alloc' | 'destroy'; fd: string; id: number; type: IommufdType; refs: number[]; attrs: Record<string, number | string | boolean | null> }
+  | { kind: 'iommufd-obj'; op: 'alloc' | 'update' | 'destroy'; fd: string; id: number; type: IommufdType; refs: number[]; attrs: Record<string, number | string | boolean | null> }
   | { kind: 'ioas-map'; fd: string; ioas: number; iova: number; length: number; hpa: number | null; write: boolean }
   | { kind: 'vdev-map'; fd: string; viommu: number; virtId: number; rid: Rid | null; vdevice: number }
   | { kind: 'kvm-wbinvd'; vm: string; wbinvd: 'noop' | 'honour'; noncoherent: number }

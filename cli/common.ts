@@ -1,0 +1,61 @@
+// Helpers every subcommand shares: argument parsing with one-line errors,
+// variant flags, exit codes.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Scenario, Variant } from '../engine/scenario.js';
+import { ScenarioError } from '../engine/validate.js';
+
+/** Exit codes: 0 success, 1 a finding, 2 bad usage or bad input. */
+export const EXIT = { ok: 0, finding: 1, usage: 2 } as const;
+
+/** Bad usage or bad input: printed as one line, exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) { super(message); this.name = 'UsageError'; }
+}
+
+export function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, positionals: number | [number, number] = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const [min, max] = Array.isArray(positionals) ? positionals : [positionals, positionals];
+  if (!(parsed.values as { help?: boolean }).help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
+    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`);
+  }
+  return parsed;
+}
+
+/** `--variant axis=value` flags, checked against the scenario's axes. */
+export function variantFlags(scenario: Scenario, flags: string[] | undefined): Variant {
+  const out: Variant = {};
+  for (const flag of flags ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(flag);
+    if (!m) throw new UsageError(`--variant takes axis=value, got "${flag}"`);
+    const [, axis = '', value = ''] = m;
+    const values = scenario.variants?.[axis];
+    if (!values) throw new UsageError(`scenario ${scenario.name} has no variant axis "${axis}" (axes: ${Object.keys(scenario.variants ?? {}).join(', ') || 'none'})`);
+    if (!(value in values)) throw new UsageError(`variant axis ${axis} has no value "${value}" (values: ${Object.keys(values).join(', ')})`);
+    out[axis] = value;
+  }
+  return out;
+}
+
+export function seedFlag(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new UsageError(`--seed takes an integer 0..4294967295, got "${value}"`);
+  return Number(value);
+}
+
+export const variantText = (v: Variant): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';
+
+/** Turn any thrown error into the exit code and one message on stderr. */
+export function reportError(e: unknown): number {
+  if (e instanceof UsageError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
+  if (e instanceof ScenarioError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
+  if (e instanceof Error && (e.name === 'TraceError' || (e as NodeJS.ErrnoException).code !== undefined)) {
+    process.stderr.write(`iotrace: ${e.message}\n`);
+    return EXIT.usage;
+  }
+  throw e;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// iotrace: the thin command-line front. Each subcommand lives in
+// cli/commands/<name>.ts and is loaded only when used.
+import { reportError } from './common.js';
+
+const COMMANDS: Record<string, string> = {
+  list: 'built-in scenarios and their variants',
+  run: 'run a scenario, print its events',
+  start: 'record the headline scenario and open it at its first fault',
+};
+
+const USAGE = `usage: iotrace <command> [args]   (iotrace <command> --help for more)
+
+${Object.entries(COMMANDS).map(([name, what]) => `  ${name.padEnd(8)} ${what}`).join('\n')}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(USAGE); return cmd === undefined ? 2 : 0; }
+  if (!(cmd in COMMANDS)) { process.stderr.write(`iotrace: unknown command "${cmd}" (try iotrace --help)\n`); return 2; }
+  const mod = (await import(`./commands/${cmd}.js`)) as { main(argv: string[]): Promise<number> };
+  try {
+    return await mod.main(rest);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  process.stderr.write(`iotrace: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 70;
+});

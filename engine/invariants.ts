@@ -1,0 +1,71 @@
+// Invariants checked after every step. Stale-cache hits and DMA into another
+// address space are checked where they happen (engine/iommu.ts); these are the
+// ones that hold of the state itself. Each broken one is a `violation` event,
+// reported once when it starts to hold.
+import type { Ctx } from './ctx.js';
+import { k, parts } from './keys.js';
+import { outstanding } from './ioasid.js';
+import { compareKeys } from './state.js';
+import type { Rid } from './types.js';
+
+export class InvariantChecker {
+  /** Violations currently standing, so each is reported when it appears, not every step. */
+  private standing = new Set<string>();
+
+  check(ctx: Ctx): void {
+    if (ctx.dirty.has('ioasid') || ctx.dirty.has('bind') || ctx.dirty.has('pasid') || ctx.dirty.has('deferred')) this.entriesOutliveIoasid(ctx);
+    if (ctx.dirty.has('ioasid') || ctx.dirty.has('ioasid-set')) this.quota(ctx);
+  }
+
+  private report(now: Set<string>, id: string, raise: () => void): void {
+    now.add(id);
+    if (!this.standing.has(id)) raise();
+  }
+
+  private settle(prefix: string, now: Set<string>): void {
+    for (const id of [...this.standing]) if (id.startsWith(prefix) && !now.has(id)) this.standing.delete(id);
+    for (const id of now) this.standing.add(id);
+  }
+
+  /**
+   * A present PASID entry whose IOASID was freed, with no clean-up pending,
+   * or whose PASID the allocator has already handed to another owner.
+   */
+  private entriesOutliveIoasid(ctx: Ctx): void {
+    const s = ctx.state.s;
+    const now = new Set<string>();
+    for (const key of Object.keys(s.bind).sort(compareKeys)) {
+      const b = s.bind[key];
+      if (!b?.space || !s.pasid[key]?.p) continue;
+      const [rid, p] = parts(key) as [Rid, string];
+      const pasid = Number(p);
+      const alloc = s.ioasid[k.ioasid(b.space, pasid)];
+      const hostId = parts(b.space)[0] ?? '';
+      const pending = Object.keys(s.deferred).some((d) => d.startsWith(`${hostId}/${pasid}/`));
+      let detail: string | null = null;
+      if (!alloc && !pending) detail = `PASID ${pasid} entry of ${rid} still present after its IOASID was freed, no clean-up pending`;
+      else if (alloc && alloc.owner !== b.owner) detail = `PASID ${pasid} re-allocated to ${alloc.owner} while ${rid}'s entry still points at ${b.owner}'s address space`;
+      if (detail !== null) {
+        const text = detail;
+        this.report(now, `outlive:${key}:${alloc?.owner ?? ''}`, () =>
+          ctx.emit({ kind: 'violation', invariant: 'entry-outlives-ioasid', rid, pasid, detail: text }));
+      }
+    }
+    this.settle('outlive:', now);
+  }
+
+  private quota(ctx: Ctx): void {
+    const now = new Set<string>();
+    for (const key of Object.keys(ctx.state.s['ioasid-set']).sort(compareKeys)) {
+      const set = ctx.state.s['ioasid-set'][key];
+      const [hostId, name] = parts(key);
+      if (!set || hostId === undefined || name === undefined) continue;
+      const n = outstanding(ctx.state, hostId, name);
+      if (n > set.quota) {
+        this.report(now, `quota:${key}`, () =>
+          ctx.emit({ kind: 'violation', invariant: 'quota-overrun', rid: null, pasid: null, detail: `IOASID set ${name} on ${hostId} holds ${n} PASIDs, quota ${set.quota}` }));
+      }
+    }
+    this.settle('quota:', now);
+  }
+}

@@ -1,0 +1,69 @@
+// Hardware-facing ops: DMA, work queues, ENQCMD, page tables.
+import { enqcmd } from '../cpu.js';
+import type { Ctx } from '../ctx.js';
+import { dma, VTD_FAULT, SMMU_EVENT, device } from '../iommu.js';
+import { k } from '../keys.js';
+import { ptMap, ptUnmap } from '../memory.js';
+import { bool, fail, num, ok, optNum, str, type OpSpec, type Outcome } from '../op.js';
+
+export function dmaOutcome(ctx: Ctx, rid: string, pasid: number | null, addr: number, write: boolean): Outcome {
+  const r = dma(ctx, rid, pasid, addr, write);
+  if (r.ok || r.fault === null) return { errno: null, value: r.pa };
+  const smmu = ctx.state.s.iommu[device(ctx.state, rid).iommu]?.kind === 'smmuv3';
+  const last = ctx.out[ctx.out.length - 1];
+  const reason = last?.kind === 'fault' ? last.reason : r.fault;
+  return { errno: null, fault: { reason, name: (smmu ? SMMU_EVENT[reason] : VTD_FAULT[reason]) ?? '' } };
+}
+
+export const hwOps: Record<string, OpSpec> = {
+  dma: {
+    doc: 'A device issues one DMA request with (or without) a PASID.',
+    fields: { rid: 'rid', pasid: 'int?', addr: 'int', write: 'bool?' },
+    run: (ctx, f) => dmaOutcome(ctx, str(f, 'rid'), optNum(f, 'pasid'), num(f, 'addr'), bool(f, 'write')),
+  },
+  'wq-config': {
+    doc: 'The host driver programs a dedicated work queue\'s PASID register.',
+    fields: { rid: 'rid', wq: 'str', pasid: 'int?' },
+    run: (ctx, f) => {
+      const rid = str(f, 'rid');
+      const wq = ctx.state.s.wq[k.wq(rid, str(f, 'wq'))];
+      if (!wq) return fail('ENOENT');
+      if (wq.mode !== 'dedicated') return fail('EINVAL');
+      ctx.emit({ kind: 'wq-config', rid, wq: str(f, 'wq'), pasid: optNum(f, 'pasid'), enabled: true });
+      return ok();
+    },
+  },
+  'wq-submit': {
+    doc: 'A descriptor on a dedicated work queue runs: the device DMAs with the PASID in the WQ register.',
+    fields: { rid: 'rid', wq: 'str', addr: 'int', write: 'bool?' },
+    run: (ctx, f) => {
+      const rid = str(f, 'rid');
+      const wq = ctx.state.s.wq[k.wq(rid, str(f, 'wq'))];
+      if (!wq) return fail('ENOENT');
+      if (wq.mode !== 'dedicated') return fail('EINVAL');
+      return dmaOutcome(ctx, rid, wq.pasid, num(f, 'addr'), bool(f, 'write'));
+    },
+  },
+  enqcmd: {
+    doc: 'A vCPU submits to a shared work queue with ENQCMD: IA32_PASID, translated guest -> host, then the DMA.',
+    fields: { vm: 'vm', vcpu: 'int?', rid: 'rid', wq: 'str', addr: 'int', write: 'bool?' },
+    run: (ctx, f) => {
+      const r = enqcmd(ctx, str(f, 'vm'), optNum(f, 'vcpu') ?? 0, str(f, 'rid'), str(f, 'wq'));
+      if (!('pasid' in r)) return r;
+      return dmaOutcome(ctx, str(f, 'rid'), r.pasid, num(f, 'addr'), bool(f, 'write'));
+    },
+  },
+  'pt-map': {
+    doc: 'Write page-table entries: map [addr, addr+size) to pa in the table at root (a process mm, a guest table in GPA space, a VM stage 2).',
+    fields: { root: 'int', owner: 'str', addr: 'int', pa: 'int', size: 'int?', write: 'bool?' },
+    run: (ctx, f) => {
+      ptMap(ctx, num(f, 'root'), str(f, 'owner'), num(f, 'addr'), num(f, 'pa'), optNum(f, 'size') ?? 4096, bool(f, 'write', true));
+      return ok();
+    },
+  },
+  'pt-unmap': {
+    doc: 'Clear page-table entries (no invalidation: that is a separate step, as in a real driver).',
+    fields: { root: 'int', addr: 'int', size: 'int?' },
+    run: (ctx, f) => ok(ptUnmap(ctx, num(f, 'root'), num(f, 'addr'), optNum(f, 'size') ?? 4096)),
+  },
+};

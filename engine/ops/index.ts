@@ -1,0 +1,17 @@
+// Every scenario op, by name.
+import type { OpSpec } from '../op.js';
+import { guestOps } from './guest.js';
+import { hwOps } from './hw.js';
+import { closeOp, ioctlOp, unbindDeviceOp } from './ioctl.js';
+import { kernelOps } from './kernel.js';
+
+export const OPS: Record<string, OpSpec> = {
+  ioctl: ioctlOp,
+  close: closeOp,
+  'device-unbind': unbindDeviceOp,
+  ...hwOps,
+  ...kernelOps,
+  ...guestOps,
+};
+
+export { IOCTLS } from './ioctl.js';

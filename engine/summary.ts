@@ -1,0 +1,82 @@
+// One line per event, in the words a kernel engineer would use; shared by
+// `iotrace run`, `events`, the TUI's event list and diff output.
+import type { Args, EventKind, Family, PasidEntry, TraceEvent } from './types.js';
+
+export const hex = (n: number | null): string => (n === null ? '-' : `0x${n.toString(16)}`);
+
+const PGTT = ['-', 'FL', 'SL', 'NESTED', 'PT'];
+
+export function entryText(e: PasidEntry | null): string {
+  if (!e) return 'not present';
+  return `P=${e.p ? 1 : 0} PGTT=${PGTT[e.pgtt] ?? e.pgtt} DID=${e.did} FLPTR=${hex(e.flptr)} SLPTPTR=${hex(e.slptptr)}${e.fpd ? ' FPD' : ''}${e.pgsnp ? ' PGSNP' : ''}`;
+}
+
+function argsText(a: Args): string {
+  return Object.keys(a).map((key) => `${key}=${typeof a[key] === 'number' ? String(a[key]) : JSON.stringify(a[key])}`).join(' ');
+}
+
+const pasidText = (p: number | null): string => (p === null ? 'no PASID' : `PASID ${p}`);
+
+export function summarize(ev: TraceEvent): string {
+  switch (ev.kind) {
+    case 'platform': return `platform: ${ev.platform.iommus.length} IOMMU(s), ${ev.platform.devices.length} device(s), ${ev.platform.vms?.length ?? 0} VM(s)`;
+    case 'ioctl': return `${ev.cmd}(${argsText(ev.args)}) on ${ev.fd} = ${ev.errno ?? `0 ${argsText(ev.out)}`.trim()}`;
+    case 'kcall': return `${ev.fn}(${argsText(ev.args)}) = ${ev.errno ?? `0 ${argsText(ev.out)}`.trim()}`;
+    case 'pasid-write': return `${ev.rid} PASID ${ev.pasid}: ${entryText(ev.before)} -> ${entryText(ev.after)}`;
+    case 'pasid-table-alloc': return `${ev.rid} PASID directory[${ev.dir}] -> leaf table ${hex(ev.table)} (PASIDs ${ev.dir * 64}..${ev.dir * 64 + 63})`;
+    case 'pt-write': return `page table ${hex(ev.root)} page ${hex(ev.page * 4096)}: ${ev.before ? hex(ev.before.pa) : 'none'} -> ${ev.after ? `${hex(ev.after.pa)}${ev.after.write ? ' rw' : ' ro'}` : 'none'}`;
+    case 'pt-root': return `page table ${hex(ev.root)} ${ev.owner === null ? 'freed' : `for ${ev.owner}${ev.ioas ? ` over IOAS ${ev.ioas}` : ''}`}`;
+    case 'kvm-pasid-map': return `KVM ${ev.vm} PASID translation: guest ${ev.gpasid} -> ${ev.hpasid === null ? 'removed' : `host ${ev.hpasid}`}`;
+    case 'msr-write': return `${ev.vm} vCPU${ev.vcpu} IA32_PASID = ${ev.pasid === null ? 'invalid' : `${ev.pasid} (valid)`}`;
+    case 'wq-config': return `${ev.rid} ${ev.wq} PASID register = ${ev.pasid ?? 'none'}`;
+    case 'enqcmd': return ev.gp
+      ? `ENQCMD ${ev.vm ?? 'host'} vCPU${ev.vcpu} -> ${ev.rid} ${ev.wq}: IA32_PASID ${ev.msr ?? 'invalid'} not translated, #GP`
+      : `ENQCMD ${ev.vm ?? 'host'} vCPU${ev.vcpu} -> ${ev.rid} ${ev.wq}: guest PASID ${ev.msr} -> host PASID ${ev.pasid}`;
+    case 'dma': return `DMA ${ev.write ? 'write' : 'read'} ${ev.rid} ${pasidText(ev.pasid)} ${hex(ev.addr)} -> ${ev.ok ? `${hex(ev.pa)} via ${ev.via}` : 'blocked'}`;
+    case 'iotlb-fill': return `IOTLB fill ${ev.iommu} DID ${ev.did} PASID ${ev.pasid} ${hex(ev.page * 4096)} -> ${hex(ev.pa)}`;
+    case 'iotlb-inval': return `IOTLB inval (desc ${hex(ev.desc)}, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}${ev.addr !== null ? ` ${hex(ev.addr)}+${ev.npages}p` : ''}: dropped ${ev.dropped}`;
+    case 'pasid-cache-fill': return `PASID cache fill ${ev.iommu} ${ev.rid} PASID ${ev.pasid} DID ${ev.entry.did}`;
+    case 'pasid-cache-inval': return `PASID-cache inval (desc 0x7, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}: dropped ${ev.dropped}`;
+    case 'atc-fill': return `ATC fill ${ev.rid} PASID ${ev.pasid} ${hex(ev.page * 4096)} -> ${hex(ev.pa)}`;
+    case 'atc-inval': return `ATC inval (${ev.granularity}) ${ev.rid}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}${ev.addr !== null ? ` ${hex(ev.addr)}+${ev.npages}p` : ''}: dropped ${ev.dropped}`;
+    case 'fault': return `FAULT ${ev.source} ${hex(ev.reason)} ${ev.name}: ${ev.rid ?? ''} ${pasidText(ev.pasid)}${ev.addr !== null ? ` addr ${hex(ev.addr)}` : ''}${ev.vm ? ` (${ev.vm})` : ''}`;
+    case 'ioasid-alloc': return `IOASID ${ev.pasid} allocated in ${ev.space} set ${ev.set} for ${ev.owner}`;
+    case 'ioasid-free': return `IOASID ${ev.pasid} freed in ${ev.space}`;
+    case 'ioasid-set': return `IOASID set ${ev.set} on ${ev.host}: ${ev.op} quota ${ev.quota}`;
+    case 'ioasid-mode': return `${ev.host} PASID space ${ev.hwidMode}${ev.globalMin ? ` GLOBAL_MIN ${ev.globalMin}` : ''}, ${ev.policy} allocation`;
+    case 'notify': return `notify ${ev.event} PASID ${ev.pasid} -> ${ev.subscriber} (#${ev.order})`;
+    case 'deferred': return `${ev.op === 'queue' ? 'queued' : 'ran'} ${ev.subscriber} clean-up of PASID ${ev.pasid}${ev.rid ? ` on ${ev.rid}` : ''}`;
+    case 'bind': return ev.owner === null ? `${ev.rid} PASID ${ev.pasid} unbound (${ev.via})` : `${ev.rid} PASID ${ev.pasid} bound to ${ev.owner} (${ev.via})`;
+    case 'mdev-pasid-map': return `${ev.rid} mediation: virtual PASID ${ev.vpasid} -> ${ev.pasid ?? 'removed'}`;
+    case 'guest-pasid-write': return `${ev.vm} vIOMMU PASID table ${ev.rid} PASID ${ev.pasid} -> ${ev.flptr === null ? 'cleared' : `FLPTR ${hex(ev.flptr)}`}`;
+    case 'guest-inval': return `${ev.vm} vIOMMU ${ev.what} invalidation${ev.rid ? ` ${ev.rid}` : ''}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''} (captured by the VMM)`;
+    case 'config-write': return `${ev.rid} config space ${hex(ev.offset)}: ${ev.what} = ${ev.value === null ? 'removed' : hex(ev.value)}`;
+    case 'config-read': return `${ev.vm ?? 'host'} reads ${ev.rid} config ${hex(ev.offset)} expecting ${ev.what}: ${ev.found ?? 'not there'}`;
+    case 'migrate': return `migrate ${ev.vm} ${ev.from} -> ${ev.to}: ${ev.phase}`;
+    case 'vm-host': return `${ev.vm} now runs on ${ev.host}`;
+    case 'device-assign': return ev.vm === null ? `${ev.rid} released` : `${ev.rid} assigned to ${ev.vm}`;
+    case 'device-table': return `${ev.rid} PASID table ${ev.guestTable === null ? 'host owned' : `guest owned at GPA ${hex(ev.guestTable)}`}`;
+    case 'iommufd-obj': return `${ev.fd} ${ev.op} ${ev.type} ${ev.id}${ev.refs.length ? ` (holds ${ev.refs.join(', ')})` : ''}`;
+    case 'ioas-map': return `${ev.fd} IOAS ${ev.ioas} ${ev.hpa === null ? 'unmap' : 'map'} ${hex(ev.iova)}+${hex(ev.length)}${ev.hpa !== null ? ` -> ${hex(ev.hpa)}` : ''}`;
+    case 'vdev-map': return `${ev.fd} vIOMMU ${ev.viommu} virt_id ${ev.virtId} -> ${ev.rid === null ? 'erased' : `${ev.rid} (vDEVICE ${ev.vdevice})`}`;
+    case 'kvm-wbinvd': return `KVM ${ev.vm}: WBINVD ${ev.wbinvd === 'noop' ? 'is a no-op (no-snoop blocked)' : `honoured (${ev.noncoherent} non-coherent device(s))`}`;
+    case 'expect': return `EXPECTATION FAILED: expected ${ev.expected}, got ${ev.actual}`;
+    case 'violation': return `VIOLATION ${ev.invariant}: ${ev.detail}`;
+  }
+}
+
+const FAMILY: Record<EventKind, Family> = {
+  platform: 'kernel', ioctl: 'ioctl', kcall: 'ioctl', 'pasid-write': 'table', 'pasid-table-alloc': 'table', 'pt-write': 'table', 'pt-root': 'table',
+  'kvm-pasid-map': 'table', 'msr-write': 'guest', 'wq-config': 'table', enqcmd: 'translation', dma: 'translation',
+  'iotlb-fill': 'translation', 'iotlb-inval': 'invalidation', 'pasid-cache-fill': 'translation', 'pasid-cache-inval': 'invalidation',
+  'atc-fill': 'translation', 'atc-inval': 'invalidation', fault: 'fault', 'ioasid-alloc': 'kernel', 'ioasid-free': 'kernel',
+  'ioasid-set': 'kernel', 'ioasid-mode': 'kernel', notify: 'kernel', deferred: 'kernel', bind: 'kernel', 'mdev-pasid-map': 'table',
+  'guest-pasid-write': 'guest', 'guest-inval': 'guest', 'config-write': 'table', 'config-read': 'guest', migrate: 'kernel', 'vm-host': 'kernel',
+  'device-assign': 'kernel', 'device-table': 'table', 'iommufd-obj': 'kernel', 'ioas-map': 'table', 'vdev-map': 'table',
+  'kvm-wbinvd': 'kernel', expect: 'violation', violation: 'violation',
+};
+
+/** The colour family of an event kind: ioctl, table write, translation, invalidation, fault, violation, ... */
+export const family = (kind: EventKind): Family => FAMILY[kind];
+
+export const EVENT_KINDS = Object.keys(FAMILY) as EventKind[];

@@ -1,0 +1,151 @@
+// Scenario validation, before anything runs: every problem is reported with
+// the step index and the JSON path of the field, so a hand-written file can
+// be fixed without guessing.
+import type { FieldSpec } from './op.js';
+import { IOCTLS, OPS } from './ops/index.js';
+import type { Scenario } from './scenario.js';
+
+export interface Problem { step: number | null; path: string; message: string }
+
+/** A scenario that cannot run. `source` is the file (or built-in name) it came from. */
+export class ScenarioError extends Error {
+  constructor(readonly source: string, readonly problems: Problem[]) {
+    super(problems.map((p) => `${source}: ${p.step === null ? '' : `step ${p.step}: `}${p.path}: ${p.message}`).join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+interface Names { rid: Set<string>; vm: Set<string>; iommu: Set<string>; host: Set<string>; refs: Set<string> }
+
+function checkField(spec: FieldSpec, value: unknown, names: Names): string | null {
+  if (Array.isArray(spec)) return typeof value === 'string' && spec.includes(value) ? null : `expected one of ${spec.join(', ')}, got ${show(value)}`;
+  const type = (spec as string).replace(/\?$/, '');
+  if (typeof value === 'string' && value.startsWith('$')) {
+    if (type !== 'int') return `a "$ref" stands only where an integer is expected, got ${show(value)}`;
+    return names.refs.has(value.slice(1)) ? null : `"${value}" is not bound by an earlier step's "as"`;
+  }
+  switch (type) {
+    case 'int': return Number.isSafeInteger(value) && (value as number) >= 0 ? null : `expected a non-negative integer or "$ref", got ${show(value)}`;
+    case 'str': return typeof value === 'string' ? null : `expected a string, got ${show(value)}`;
+    case 'bool': return typeof value === 'boolean' ? null : `expected true or false, got ${show(value)}`;
+    case 'args': return isObj(value) ? null : `expected an object, got ${show(value)}`;
+    case 'list': return Array.isArray(value) ? null : `expected an array, got ${show(value)}`;
+    case 'rid': case 'vm': case 'iommu': case 'host': {
+      if (typeof value !== 'string') return `expected a ${type} name, got ${show(value)}`;
+      const known = names[type];
+      return known.has(value) ? null : `no ${type === 'rid' ? 'device' : type} ${show(value)} in the platform (known: ${[...known].join(', ') || 'none'})`;
+    }
+    default: return `unknown field type ${type}`;
+  }
+}
+
+function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unknown>, base: string, names: Names, out: (path: string, msg: string) => void, skip: Set<string>): void {
+  for (const [name, spec] of Object.entries(specs)) {
+    const optional = typeof spec === 'string' && spec.endsWith('?');
+    const value = obj[name];
+    if (value === undefined || value === null) {
+      if (!optional) out(`${base}${name}`, 'missing');
+      continue;
+    }
+    const problem = checkField(spec, value, names);
+    if (problem) out(`${base}${name}`, problem);
+  }
+  for (const name of Object.keys(obj)) {
+    if (skip.has(name)) continue;
+    if (FORBIDDEN_KEYS.has(name)) out(`${base}${name}`, 'reserved key');
+    else if (!(name in specs)) out(`${base}${name}`, `unknown field (known: ${Object.keys(specs).join(', ') || 'none'})`);
+  }
+}
+
+function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Names {
+  const names: Names = { rid: new Set(), vm: new Set(), iommu: new Set(), host: new Set(), refs: new Set() };
+  if (!isObj(p)) { out('platform', 'expected an object with iommus and devices'); return names; }
+  const list = (key: string, idKey: string, set: Set<string>, required: boolean): Record<string, unknown>[] => {
+    const v = p[key];
+    if (v === undefined && !required) return [];
+    if (!Array.isArray(v)) { out(`platform.${key}`, 'expected an array'); return []; }
+    return v.flatMap((item, i) => {
+      if (!isObj(item) || typeof item[idKey] !== 'string') { out(`platform.${key}[${i}].${idKey}`, 'expected a string'); return []; }
+      const id = item[idKey] as string;
+      if (FORBIDDEN_KEYS.has(id)) out(`platform.${key}[${i}].${idKey}`, 'reserved name');
+      if (set.has(id)) out(`platform.${key}[${i}].${idKey}`, `duplicate ${show(id)}`);
+      set.add(id);
+      return [item];
+    });
+  };
+  list('hosts', 'id', names.host, false);
+  if (names.host.size === 0) names.host.add('host0');
+  for (const [i, m] of list('iommus', 'id', names.iommu, true).entries()) {
+    if (m.kind !== 'vtd' && m.kind !== 'smmuv3') out(`platform.iommus[${i}].kind`, `expected "vtd" or "smmuv3", got ${show(m.kind)}`);
+    if (m.host !== undefined && !names.host.has(m.host as string)) out(`platform.iommus[${i}].host`, `no host ${show(m.host)}`);
+  }
+  for (const [i, d] of list('devices', 'rid', names.rid, true).entries()) {
+    if (!names.iommu.has(d.iommu as string)) out(`platform.devices[${i}].iommu`, `no iommu ${show(d.iommu)}`);
+    if (d.wqs !== undefined && !Array.isArray(d.wqs)) out(`platform.devices[${i}].wqs`, 'expected an array');
+    for (const [j, wq] of (Array.isArray(d.wqs) ? d.wqs : []).entries()) {
+      if (!isObj(wq) || typeof wq.id !== 'string' || (wq.mode !== 'dedicated' && wq.mode !== 'shared')) out(`platform.devices[${i}].wqs[${j}]`, 'expected {id, mode: "dedicated" | "shared"}');
+    }
+  }
+  for (const [i, vm] of list('vms', 'id', names.vm, false).entries()) {
+    if (vm.host !== undefined && !names.host.has(vm.host as string)) out(`platform.vms[${i}].host`, `no host ${show(vm.host)}`);
+  }
+  if (p.memory !== undefined) {
+    if (!Array.isArray(p.memory)) out('platform.memory', 'expected an array');
+    else p.memory.forEach((m, i) => {
+      if (!isObj(m) || typeof m.owner !== 'string' || !Number.isSafeInteger(m.base) || !Number.isSafeInteger(m.size)) out(`platform.memory[${i}]`, 'expected {owner, base, size}');
+    });
+  }
+  return names;
+}
+
+/** Check a parsed scenario document; throws ScenarioError listing every problem. */
+export function validateScenario(doc: unknown, source: string): Scenario {
+  const problems: Problem[] = [];
+  const top = (path: string, message: string) => problems.push({ step: null, path, message });
+  if (!isObj(doc)) throw new ScenarioError(source, [{ step: null, path: '(document)', message: 'expected a JSON object' }]);
+  if (typeof doc.name !== 'string' || doc.name === '') top('name', 'expected a non-empty string');
+  if (typeof doc.description !== 'string') top('description', 'expected a string');
+  const variants = doc.variants ?? {};
+  if (!isObj(variants)) top('variants', 'expected an object: axis -> value -> meaning');
+  else for (const [axis, values] of Object.entries(variants)) {
+    if (!isObj(values) || Object.keys(values).length === 0) top(`variants.${axis}`, 'expected an object: value -> one line of meaning');
+  }
+  const names = checkPlatform(doc.platform, top);
+  if (doc.generate !== undefined) {
+    if (!isObj(doc.generate) || typeof doc.generate.builder !== 'string' || !isObj(doc.generate.params)) top('generate', 'expected {builder, params}');
+  }
+  if (!Array.isArray(doc.steps)) top('steps', 'expected an array');
+  const steps = Array.isArray(doc.steps) ? doc.steps : [];
+  steps.forEach((step: unknown, i: number) => {
+    const out = (path: string, message: string) => problems.push({ step: i, path: `steps[${i}].${path}`, message });
+    if (!isObj(step)) { out('', 'expected an object'); return; }
+    const op = typeof step.op === 'string' ? OPS[step.op] : undefined;
+    if (!op) { out('op', `unknown op ${show(step.op)} (known: ${Object.keys(OPS).join(', ')})`); return; }
+    if (step.when !== undefined) {
+      if (!isObj(step.when)) out('when', 'expected an object: axis -> value');
+      else for (const [axis, want] of Object.entries(step.when)) {
+        const values = isObj(variants) && isObj(variants[axis]) ? Object.keys(variants[axis] as object) : null;
+        if (!values) { out(`when.${axis}`, `unknown variant axis ${show(axis)}`); continue; }
+        for (const w of Array.isArray(want) ? want : [want]) {
+          if (typeof w !== 'string' || !values.includes(w)) out(`when.${axis}`, `unknown value ${show(w)} (axis ${axis} has ${values.join(', ')})`);
+        }
+      }
+    }
+    if (step.as !== undefined && typeof step.as !== 'string') out('as', 'expected a name');
+    if (step.expect !== undefined && typeof step.expect !== 'string') out('expect', 'expected "ok", an errno name or a fault reason');
+    if (step.note !== undefined && typeof step.note !== 'string') out('note', 'expected a string');
+    checkFields(op.fields, step, '', names, out, new Set(['op', 'when', 'as', 'expect', 'note']));
+    if (step.op === 'ioctl' && typeof step.cmd === 'string') {
+      const ioctl = IOCTLS[step.cmd];
+      const a = step.args ?? {};
+      if (ioctl && isObj(a)) checkFields(ioctl.args, a, 'args.', names, out, new Set());
+    }
+    if (typeof step.as === 'string') names.refs.add(step.as);
+  });
+  if (problems.length > 0) throw new ScenarioError(source, problems);
+  return doc as unknown as Scenario;
+}
