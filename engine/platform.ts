@@ -14,8 +14,9 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
       capacity: h.capacity ?? PASID_MAX, minPasid: h.minPasid ?? 1,
       hwidMode: 'global', globalMin: 0, policy: 'lowest', last: 0,
     }]);
-    // The system set bare-metal SVA allocates from (ioasid_alloc_system_set), sized to capacity.
-    out.push(['ioasid-set', `${h.id}/system`, { quota: h.capacity ?? PASID_MAX, token: 'system' }]);
+    // The system set bare-metal SVA allocates from (ioasid_alloc_system_set):
+    // "a reasonable quota" at boot; half the capacity unless the platform says.
+    out.push(['ioasid-set', `${h.id}/system`, { quota: h.systemQuota ?? Math.floor((h.capacity ?? PASID_MAX) / 2), token: 'system' }]);
   }
   const defaultHost = hosts[0]?.id ?? DEFAULT_HOST;
   const iommuHost = new Map<string, string>();

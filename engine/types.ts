@@ -14,7 +14,9 @@ export interface HostSpec {
   id: string;
   /** Number of PASIDs the allocator may hand out (ioasid_install_capacity). */
   capacity?: number;
-  /** First PASID the system (bare-metal SVA) set may use; PASID 0 is RID_PASID. */
+  /** Quota of the system set bare-metal SVA allocates from (default: half the capacity). */
+  systemQuota?: number;
+  /** First PASID the allocator hands out; PASID 0 is RID_PASID. */
   minPasid?: number;
 }
 

@@ -1,25 +1,29 @@
 // Built-in scenarios (JSON files beside this module's source) and loading a
 // scenario from a file: parse, validate, name the file in every error.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../engine/scenario.js';
 import { ScenarioError, validateScenario } from '../engine/validate.js';
+import { jsonErrorOffset, lineColumn } from './json-position.js';
 
-/** The scenarios folder of the package (this file runs from dist/scenarios/). */
-export const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
+/** The package's scenarios folder, whether this module runs from source or from dist/. */
+export const SCENARIO_DIR = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'scenarios');
+})();
 
 export function builtinNames(): string[] {
   return readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();
 }
 
-/** Line and column of a JSON.parse error position, for a message a person can act on. */
-function position(text: string, message: string): string {
-  const m = /position (\d+)/.exec(message);
-  if (!m) return '';
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos).split('\n');
-  return ` at line ${before.length}, column ${(before[before.length - 1]?.length ?? 0) + 1}`;
+/** Line and column of a JSON syntax error, for a message a person can act on. */
+function position(text: string): string {
+  const offset = jsonErrorOffset(text);
+  if (offset === null) return '';
+  const { line, column } = lineColumn(text, offset);
+  return ` at line ${line}, column ${column}`;
 }
 
 export function parseScenario(text: string, source: string): Scenario {
@@ -28,7 +32,7 @@ export function parseScenario(text: string, source: string): Scenario {
     doc = JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
-    throw new ScenarioError(source, [{ step: null, path: '(document)', message: `invalid JSON${position(text, msg)}: ${msg}` }]);
+    throw new ScenarioError(source, [{ step: null, path: '(document)', message: `invalid JSON${position(text)}: ${msg}` }]);
   }
   return validateScenario(doc, source);
 }

@@ -1,7 +1,7 @@
 // Hardware-facing ops: DMA, work queues, ENQCMD, page tables.
 import { enqcmd } from '../cpu.js';
 import type { Ctx } from '../ctx.js';
-import { dma, VTD_FAULT, SMMU_EVENT, device } from '../iommu.js';
+import { device, dma, invalidateAtc, invalidateIotlb, invalidatePasidCache, SMMU_EVENT, VTD_FAULT } from '../iommu.js';
 import { k } from '../keys.js';
 import { ptMap, ptUnmap } from '../memory.js';
 import { bool, fail, num, ok, optNum, str, type OpSpec, type Outcome } from '../op.js';
@@ -65,5 +65,24 @@ export const hwOps: Record<string, OpSpec> = {
     doc: 'Clear page-table entries (no invalidation: that is a separate step, as in a real driver).',
     fields: { root: 'int', addr: 'int', size: 'int?' },
     run: (ctx, f) => ok(ptUnmap(ctx, num(f, 'root'), num(f, 'addr'), optNum(f, 'size') ?? 4096)),
+  },
+};
+
+/** Invalidation descriptors a host driver queues by hand (VT-d QI; SMMUv3 CMDQ for the ATC). */
+export const invalOps: Record<string, OpSpec> = {
+  'inval-iotlb': {
+    doc: 'Queue an IOTLB (0x2) or PASID-based IOTLB (0x6) invalidation: global, domain, pasid or page granularity.',
+    fields: { iommu: 'iommu', granularity: ['global', 'domain', 'pasid', 'page'], did: 'int?', pasid: 'int?', addr: 'int?', npages: 'int?' },
+    run: (ctx, f) => ok(invalidateIotlb(ctx, str(f, 'iommu'), str(f, 'granularity') as 'global', optNum(f, 'did'), optNum(f, 'pasid'), optNum(f, 'addr'), optNum(f, 'npages'))),
+  },
+  'inval-pasid-cache': {
+    doc: 'Queue a PASID-cache invalidation (0x7): global, domain or PASID-selective.',
+    fields: { iommu: 'iommu', granularity: ['global', 'domain', 'pasid'], did: 'int?', pasid: 'int?' },
+    run: (ctx, f) => ok(invalidatePasidCache(ctx, str(f, 'iommu'), str(f, 'granularity') as 'global', optNum(f, 'did'), optNum(f, 'pasid'))),
+  },
+  'inval-atc': {
+    doc: 'Queue a device-TLB invalidation (0x3 / PASID-based 0x8): all, one PASID, or a page range in a PASID.',
+    fields: { rid: 'rid', granularity: ['all', 'pasid', 'page'], pasid: 'int?', addr: 'int?', npages: 'int?' },
+    run: (ctx, f) => ok(invalidateAtc(ctx, str(f, 'rid'), str(f, 'granularity') as 'all', optNum(f, 'pasid'), optNum(f, 'addr'), optNum(f, 'npages'))),
   },
 };

@@ -1,7 +1,7 @@
 // Every scenario op, by name.
 import type { OpSpec } from '../op.js';
 import { guestOps } from './guest.js';
-import { hwOps } from './hw.js';
+import { hwOps, invalOps } from './hw.js';
 import { closeOp, ioctlOp, unbindDeviceOp } from './ioctl.js';
 import { kernelOps } from './kernel.js';
 
@@ -10,6 +10,7 @@ export const OPS: Record<string, OpSpec> = {
   close: closeOp,
   'device-unbind': unbindDeviceOp,
   ...hwOps,
+  ...invalOps,
   ...kernelOps,
   ...guestOps,
 };
