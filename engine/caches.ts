@@ -1,8 +1,19 @@
 // Which cached lines an invalidation descriptor drops. Shared by the decision
 // logic (to report how many entries a descriptor dropped) and by apply (to drop
 // them), so the count in the event is always what apply removes.
-import { PAGE_SIZE, page, parts } from './keys.js';
+//
+// Selective descriptors (a page range in one DID and PASID) look their lines
+// up directly; only wider ones scan the section, and then by key prefix.
+import { k, page, PAGE_SIZE } from './keys.js';
 import type { EventOf, State } from './types.js';
+
+/** Ranges up to this many pages are looked up line by line instead of scanned. */
+const DIRECT_PAGES = 512;
+
+function* pagesOf(addr: number, npages: number | null): Generator<number> {
+  const first = page(addr);
+  for (let i = 0; i < (npages ?? 1); i++) yield first + i;
+}
 
 function inRange(pg: number, addr: number | null, npages: number | null): boolean {
   if (addr === null) return true;
@@ -10,50 +21,64 @@ function inRange(pg: number, addr: number | null, npages: number | null): boolea
   return pg >= first && pg < first + (npages ?? 1);
 }
 
+/** The number after the last '/' of a key. */
+const lastNumber = (key: string): number => Number(key.slice(key.lastIndexOf('/') + 1));
+
+function scan(section: Record<string, unknown>, prefix: string, keep: (key: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const key in section) if (key.startsWith(prefix) && keep(key)) out.push(key);
+  return out;
+}
+
+type IotlbQuery = Pick<EventOf<'iotlb-inval'>, 'iommu' | 'granularity' | 'did' | 'pasid' | 'addr' | 'npages'>;
+
 /**
  * IOTLB (key iommu/did/pasid/page). VT-d descriptors: 0x2 IOTLB
  * (global / domain / page-selective), 0x6 PASID-based IOTLB (all-in-PASID /
  * page-in-PASID).
  */
-export function iotlbVictims(state: State, ev: Pick<EventOf<'iotlb-inval'>, 'iommu' | 'granularity' | 'did' | 'pasid' | 'addr' | 'npages'>): string[] {
-  const out: string[] = [];
-  for (const key of Object.keys(state.s.iotlb)) {
-    const [iommu, did, pasid, pg] = parts(key);
-    if (iommu !== ev.iommu) continue;
-    if (ev.granularity !== 'global' && ev.did !== null && Number(did) !== ev.did) continue;
-    if ((ev.granularity === 'pasid' || (ev.granularity === 'page' && ev.pasid !== null)) && Number(pasid) !== ev.pasid) continue;
-    if (ev.granularity === 'page' && !inRange(Number(pg), ev.addr, ev.npages)) continue;
-    out.push(key);
+export function iotlbVictims(state: State, q: IotlbQuery): string[] {
+  const tlb = state.s.iotlb;
+  const byDid = q.granularity !== 'global' && q.did !== null;
+  const byPasid = byDid && (q.granularity === 'pasid' || q.granularity === 'page') && q.pasid !== null;
+  if (byPasid && q.granularity === 'page' && q.addr !== null && (q.npages ?? 1) <= DIRECT_PAGES) {
+    const out: string[] = [];
+    for (const pg of pagesOf(q.addr, q.npages)) {
+      const key = k.iotlb(q.iommu, q.did ?? 0, q.pasid ?? 0, pg);
+      if (tlb[key]) out.push(key);
+    }
+    return out;
   }
-  return out;
+  const prefix = byPasid ? `${q.iommu}/${q.did}/${q.pasid}/` : byDid ? `${q.iommu}/${q.did}/` : `${q.iommu}/`;
+  if (q.granularity !== 'page') return scan(tlb, prefix, () => true);
+  // Page-selective without a PASID (0x2): every PASID of the domain.
+  return scan(tlb, prefix, (key) => inRange(lastNumber(key), q.addr, q.npages));
 }
 
 /** PASID cache (key iommu/rid/pasid): 0x7 descriptor, domain / PASID-selective / global. */
-export function pasidCacheVictims(state: State, ev: Pick<EventOf<'pasid-cache-inval'>, 'iommu' | 'granularity' | 'did' | 'pasid'>): string[] {
-  const out: string[] = [];
-  for (const key of Object.keys(state.s['pasid-cache'])) {
-    const [iommu, , pasid] = parts(key);
-    if (iommu !== ev.iommu) continue;
-    const cell = state.s['pasid-cache'][key];
-    if (ev.granularity !== 'global' && ev.did !== null && cell?.did !== ev.did) continue;
-    if (ev.granularity === 'pasid' && Number(pasid) !== ev.pasid) continue;
-    out.push(key);
-  }
-  return out;
+export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inval'>, 'iommu' | 'granularity' | 'did' | 'pasid'>): string[] {
+  const pc = state.s['pasid-cache'];
+  return scan(pc, `${q.iommu}/`, (key) => {
+    if (q.granularity !== 'global' && q.did !== null && pc[key]?.did !== q.did) return false;
+    return q.granularity !== 'pasid' || lastNumber(key) === q.pasid;
+  });
 }
 
 /** Device TLB (key rid/pasid/page): 0x3 device-IOTLB, 0x8 PASID-based device-IOTLB, SMMU ATC_INV. */
-export function atcVictims(state: State, ev: Pick<EventOf<'atc-inval'>, 'rid' | 'granularity' | 'pasid' | 'addr' | 'npages'>): string[] {
-  const out: string[] = [];
-  const prefix = `${ev.rid}/`;
-  for (const key of Object.keys(state.s.atc)) {
-    if (!key.startsWith(prefix)) continue;
-    const [, pasid, pg] = parts(key);
-    if (ev.granularity !== 'all' && ev.pasid !== null && Number(pasid) !== ev.pasid) continue;
-    if (ev.granularity === 'page' && !inRange(Number(pg), ev.addr, ev.npages)) continue;
-    out.push(key);
+export function atcVictims(state: State, q: Pick<EventOf<'atc-inval'>, 'rid' | 'granularity' | 'pasid' | 'addr' | 'npages'>): string[] {
+  const atc = state.s.atc;
+  const byPasid = q.granularity !== 'all' && q.pasid !== null;
+  if (byPasid && q.granularity === 'page' && q.addr !== null && (q.npages ?? 1) <= DIRECT_PAGES) {
+    const out: string[] = [];
+    for (const pg of pagesOf(q.addr, q.npages)) {
+      const key = k.atc(q.rid, q.pasid ?? 0, pg);
+      if (atc[key]) out.push(key);
+    }
+    return out;
   }
-  return out;
+  const prefix = byPasid ? `${q.rid}/${q.pasid}/` : `${q.rid}/`;
+  if (q.granularity !== 'page') return scan(atc, prefix, () => true);
+  return scan(atc, prefix, (key) => inRange(lastNumber(key), q.addr, q.npages));
 }
 
 export const pageBase = (pg: number): number => pg * PAGE_SIZE;

@@ -4,7 +4,7 @@
 import { atcVictims, iotlbVictims, pasidCacheVictims, pageBase } from './caches.js';
 import type { Ctx } from './ctx.js';
 import { k, page, pasidDirIndex, PAGE_SIZE } from './keys.js';
-import { memOwner } from './memory.js';
+import { memOwner, owns } from './memory.js';
 import type { DeviceCell, PasidEntry, Rid, State } from './types.js';
 
 /** VT-d fault reasons (VT-d spec ch. 7, "Non-recoverable fault conditions"). */
@@ -197,8 +197,9 @@ export function expectedOwner(state: State, rid: Rid, pasid: number): string | n
 
 function checkAddressSpace(ctx: Ctx, rid: Rid, pasid: number, pa: number): void {
   const want = expectedOwner(ctx.state, rid, pasid);
+  if (want === null || owns(ctx.state, want, pa)) return;
   const got = memOwner(ctx.state, pa);
-  if (want !== null && got !== null && want !== got) {
+  if (got !== null) {
     ctx.emit({ kind: 'violation', invariant: 'wrong-address-space', rid, pasid, detail: `DMA ${rid} pasid ${pasid} reached ${hex(pa)} owned by ${got}; PASID ${pasid} belongs to ${want}` });
   }
 }

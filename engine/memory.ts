@@ -4,13 +4,15 @@ import type { Ctx } from './ctx.js';
 import { k, page, PAGE_SIZE } from './keys.js';
 import type { State } from './types.js';
 
+/** Whether `pa` lies in the memory `owner` owns (one region per owner, keyed by owner). */
+export function owns(state: State, owner: string, pa: number): boolean {
+  const region = state.s.mem[owner];
+  return region !== undefined && pa >= region.base && pa < region.base + region.size;
+}
+
 /** The owner of the memory region holding `pa`, or null when nobody owns it. */
 export function memOwner(state: State, pa: number): string | null {
-  for (const base of Object.keys(state.s.mem)) {
-    const region = state.s.mem[base];
-    const b = Number(base);
-    if (region && pa >= b && pa < b + region.size) return region.owner;
-  }
+  for (const owner in state.s.mem) if (owns(state, owner, pa)) return owner;
   return null;
 }
 

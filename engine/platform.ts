@@ -38,6 +38,6 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
     out.push(['vm', vm.id, { host: vm.host ?? defaultHost, vcpus, wbinvd: 'noop' }]);
     for (let c = 0; c < vcpus; c++) out.push(['vcpu', k.vcpu(vm.id, c), { pasid: null }]);
   }
-  for (const m of p.memory ?? []) out.push(['mem', String(m.base), { owner: m.owner, size: m.size }]);
+  for (const m of p.memory ?? []) out.push(['mem', m.owner, { base: m.base, size: m.size }]);
   return out;
 }

@@ -182,7 +182,7 @@ export interface VdevCell { rid: Rid; vdevice: number }
 
 export interface DeferredCell { subscriber: string; pasid: number; rid: Rid | null }
 
-export interface MemCell { owner: string; size: number }
+export interface MemCell { base: number; size: number }
 
 /** Every section of the state: a flat map of cells keyed by a string. */
 export interface Sections {
@@ -229,7 +229,7 @@ export interface Sections {
   vdev: Record<string, VdevCell>;
   /** clean-up work queued by a FREE notification, key host/pasid/subscriber */
   deferred: Record<string, DeferredCell>;
-  /** physical memory regions and their owners, key base */
+  /** physical memory: one region per owner, key owner */
   mem: Record<string, MemCell>;
 }
 

@@ -95,9 +95,14 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
   }
   if (p.memory !== undefined) {
     if (!Array.isArray(p.memory)) out('platform.memory', 'expected an array');
-    else p.memory.forEach((m, i) => {
-      if (!isObj(m) || typeof m.owner !== 'string' || !Number.isSafeInteger(m.base) || !Number.isSafeInteger(m.size)) out(`platform.memory[${i}]`, 'expected {owner, base, size}');
-    });
+    else {
+      const owners = new Set<string>();
+      p.memory.forEach((m, i) => {
+        if (!isObj(m) || typeof m.owner !== 'string' || !Number.isSafeInteger(m.base) || !Number.isSafeInteger(m.size)) out(`platform.memory[${i}]`, 'expected {owner, base, size}');
+        else if (owners.has(m.owner) || FORBIDDEN_KEYS.has(m.owner)) out(`platform.memory[${i}].owner`, `one region per owner: ${show(m.owner)} again`);
+        else owners.add(m.owner);
+      });
+    }
   }
   return names;
 }
