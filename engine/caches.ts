@@ -4,7 +4,7 @@
 //
 // Selective descriptors (a page range in one DID and PASID) look their lines
 // up directly; only wider ones scan the section, and then by key prefix.
-import { k, page, PAGE_SIZE } from './keys.js';
+import { k, page } from './keys.js';
 import type { EventOf, State } from './types.js';
 
 /** Ranges up to this many pages are looked up line by line instead of scanned. */
@@ -81,4 +81,3 @@ export function atcVictims(state: State, q: Pick<EventOf<'atc-inval'>, 'rid' | '
   return scan(atc, prefix, (key) => inRange(lastNumber(key), q.addr, q.npages));
 }
 
-export const pageBase = (pg: number): number => pg * PAGE_SIZE;

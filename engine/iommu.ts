@@ -1,10 +1,11 @@
 // IOMMU hardware: PASID tables (VT-d scalable mode, or SMMUv3 CD tables),
 // the PASID cache and IOTLB, and the DMA translation walk. Caches are filled
 // only by translations here and emptied only by invalidation descriptors.
-import { atcVictims, iotlbVictims, pasidCacheVictims, pageBase } from './caches.js';
+import { atcVictims, iotlbVictims, pasidCacheVictims } from './caches.js';
 import type { Ctx } from './ctx.js';
 import { k, page, pasidDirIndex, PAGE_SIZE } from './keys.js';
 import { memOwner, owns } from './memory.js';
+import { hex } from './summary.js';
 import type { DeviceCell, PasidEntry, Rid, State } from './types.js';
 
 /** VT-d fault reasons (VT-d spec ch. 7, "Non-recoverable fault conditions"). */
@@ -139,7 +140,7 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
     if (write && !tlb.write) return { ok: false, reason: 0x05, via: 'iotlb' };
     const truth = walkTables(state, rid, pasid, addr, write);
     if (!truth.ok || page(truth.pa) !== page(tlb.pa)) {
-      ctx.emit({ kind: 'violation', invariant: 'stale-iotlb', rid, pasid, detail: `IOTLB line ${dev.iommu} did ${entry.did} pasid ${pasid} page ${hex(pageBase(pg))} -> ${hex(tlb.pa)}, tables give ${truth.ok ? hex(truth.pa) : `fault ${hex(truth.reason)}`}` });
+      ctx.emit({ kind: 'violation', invariant: 'stale-iotlb', rid, pasid, detail: `IOTLB line ${dev.iommu} did ${entry.did} pasid ${pasid} page ${hex(pg * PAGE_SIZE)} -> ${hex(tlb.pa)}, tables give ${truth.ok ? hex(truth.pa) : `fault ${hex(truth.reason)}`}` });
     }
     return { ok: true, pa: tlb.pa + (addr % PAGE_SIZE), write: tlb.write, via: 'iotlb' };
   }
@@ -164,7 +165,7 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
   if (atcLine && (!write || atcLine.write)) {
     const truth = walkTables(state, rid, pasid, addr, write);
     if (!truth.ok || page(truth.pa) !== page(atcLine.pa)) {
-      ctx.emit({ kind: 'violation', invariant: 'stale-atc', rid, pasid, detail: `ATC line ${rid} pasid ${pasid} page ${hex(pageBase(pg))} -> ${hex(atcLine.pa)}, tables give ${truth.ok ? hex(truth.pa) : `fault ${hex(truth.reason)}`}` });
+      ctx.emit({ kind: 'violation', invariant: 'stale-atc', rid, pasid, detail: `ATC line ${rid} pasid ${pasid} page ${hex(pg * PAGE_SIZE)} -> ${hex(atcLine.pa)}, tables give ${truth.ok ? hex(truth.pa) : `fault ${hex(truth.reason)}`}` });
     }
     result = { ok: true, pa: atcLine.pa + (addr % PAGE_SIZE), write: atcLine.write, via: 'atc' };
   } else {
@@ -262,4 +263,3 @@ export function invalidateAtc(ctx: Ctx, rid: Rid, granularity: 'all' | 'pasid' |
   return dropped;
 }
 
-export const hex = (n: number): string => `0x${n.toString(16)}`;

@@ -2,7 +2,7 @@
 // drivers/iommu/iommufd/), plus the VFIO cdev attach/detach that binds devices.
 import type { Ctx } from './ctx.js';
 import { clearEntry, device, installEntry, invalidateAtc, invalidateIotlb, invalidatePasidCache, RID_PASID } from './iommu.js';
-import { k, parts } from './keys.js';
+import { k } from './keys.js';
 import { updateWbinvd } from './kvm.js';
 import type { Fields } from './op.js';
 import { compareKeys } from './state.js';
@@ -443,8 +443,3 @@ function invalidateSmmu(ctx: Ctx, viommu: IommufdCell, e: Args): Errno | null {
   }
   return null;
 }
-
-/** Objects of one fd with their users, for tests and summaries. */
-export function liveObjects(state: State, fd: string): IommufdCell[] { return objects(state, fd); }
-
-export const parseKey = parts;

@@ -2,7 +2,7 @@
 // the engine's whole public face for the recorder, `run` and `verify`.
 import { BUILDERS } from './builders/index.js';
 import { Ctx } from './ctx.js';
-import { hex } from './iommu.js';
+import { hex } from './summary.js';
 import { InvariantChecker } from './invariants.js';
 import type { Fields, Outcome } from './op.js';
 import { OPS } from './ops/index.js';
