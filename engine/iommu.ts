@@ -33,7 +33,7 @@ export const SMMU_EVENT: Record<number, string> = {
 };
 
 /** The VT-d reason a fault on a SMMUv3 would report as its event id. */
-const SMMU_OF_VTD: Record<number, number> = { 0x51: 0x08, 0x59: 0x0a, 0x5b: 0x0a, 0x71: 0x10, 0x73: 0x0a, 0x06: 0x10, 0x05: 0x13 };
+const SMMU_OF_VTD: Record<number, number> = { 0x51: 0x08, 0x59: 0x0a, 0x5b: 0x0a, 0x70: 0x10, 0x71: 0x10, 0x72: 0x10, 0x73: 0x0a, 0x06: 0x10, 0x05: 0x13 };
 
 export type Walk = { ok: true; pa: number; write: boolean } | { ok: false; reason: number };
 
@@ -47,7 +47,7 @@ export function device(state: State, rid: Rid): DeviceCell {
 }
 
 /** Translate through one page table (root -> page map), or an IOAS when the root is an iommufd HWPT. */
-function ptLookup(state: State, root: number, addr: number): { pa: number; write: boolean } | null {
+function ptLookup(state: State, root: number, addr: number): { pa: number; write: boolean; bad?: 'invalid' | 'reserved' } | null {
   const rootCell = state.s['pt-root'][String(root)];
   if (rootCell?.ioas) {
     // HWPT_PAGING: the IOAS mappings are the second stage.
@@ -61,7 +61,7 @@ function ptLookup(state: State, root: number, addr: number): { pa: number; write
     return null;
   }
   const pte = state.s.pt[k.pt(root, page(addr))];
-  return pte ? { pa: pte.pa + (addr % PAGE_SIZE), write: pte.write } : null;
+  return pte ? { pa: pte.pa + (addr % PAGE_SIZE), write: pte.write, ...(pte.bad ? { bad: pte.bad } : {}) } : null;
 }
 
 /** The walk the tables give, ignoring every cache: ground truth for stale-cache checks. */
@@ -75,6 +75,7 @@ export function walkEntry(state: State, entry: Pick<PasidEntry, 'pgtt' | 'flptr'
     if (!state.s['pt-root'][String(entry.flptr)]) return { ok: false, reason: 0x73 };
     const first = ptLookup(state, entry.flptr, addr);
     if (!first) return { ok: false, reason: 0x71 };
+    if (first.bad) return { ok: false, reason: first.bad === 'invalid' ? 0x70 : 0x72 };
     out = first;
     if (entry.pgtt === 3) {
       // Nested: the first stage yields a GPA that the second stage translates.

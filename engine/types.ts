@@ -156,7 +156,12 @@ export interface IommufdCell {
 
 export interface IoasMapCell { length: number; hpa: number; write: boolean }
 
-export interface PtCell { pa: number; write: boolean }
+export interface PtCell {
+  pa: number;
+  write: boolean;
+  /** A malformed entry a buggy writer left behind: present bit clear with other bits set, or a reserved bit set. */
+  bad?: 'invalid' | 'reserved';
+}
 
 export interface PtRootCell { owner: string; /** IOAS an iommufd HWPT_PAGING takes its mappings from. */ ioas: string | null }
 

@@ -2,7 +2,7 @@
 import { enqcmd } from '../cpu.js';
 import type { Ctx } from '../ctx.js';
 import { device, dma, invalidateAtc, invalidateIotlb, invalidatePasidCache, SMMU_EVENT, VTD_FAULT } from '../iommu.js';
-import { k } from '../keys.js';
+import { k, page } from '../keys.js';
 import { ptMap, ptUnmap } from '../memory.js';
 import { bool, fail, num, ok, optNum, str, type OpSpec, type Outcome } from '../op.js';
 
@@ -58,6 +58,16 @@ export const hwOps: Record<string, OpSpec> = {
     fields: { root: 'int', owner: 'str', addr: 'int', pa: 'int', size: 'int?', write: 'bool?' },
     run: (ctx, f) => {
       ptMap(ctx, num(f, 'root'), str(f, 'owner'), num(f, 'addr'), num(f, 'pa'), optNum(f, 'size') ?? 4096, bool(f, 'write', true));
+      return ok();
+    },
+  },
+  'pt-corrupt': {
+    doc: 'Leave a malformed first-stage entry at addr, as a buggy page-table writer would: "invalid" (fault 0x70) or "reserved" bit set (0x72).',
+    fields: { root: 'int', addr: 'int', how: ['invalid', 'reserved'] },
+    run: (ctx, f) => {
+      const pg = page(num(f, 'addr'));
+      const before = ctx.state.s.pt[k.pt(num(f, 'root'), pg)] ?? null;
+      ctx.emit({ kind: 'pt-write', root: num(f, 'root'), page: pg, before, after: { pa: before?.pa ?? 0, write: before?.write ?? false, bad: str(f, 'how') as 'invalid' | 'reserved' } });
       return ok();
     },
   },

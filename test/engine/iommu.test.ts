@@ -50,6 +50,11 @@ describe('IOMMU: DMA translation and faults', () => {
   it('0x71 first-stage entry not present', () => {
     expect(faultOf([...procA, bindA, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x900000 }])).toEqual([[0x71, 'first-stage entry not present']]);
   });
+  it('0x70 first-stage entry invalid, 0x72 reserved bit set', () => {
+    expect(faultOf([...procA, bindA, { op: 'pt-corrupt', root: 0x1000, addr: 0x400000, how: 'invalid' }, { op: 'pt-corrupt', root: 0x1000, addr: 0x401000, how: 'reserved' },
+      { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000 }, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x401000 }]))
+      .toEqual([[0x70, 'first-stage entry invalid'], [0x72, 'first-stage entry reserved bit set']]);
+  });
   it('0x73 first-stage bad pointer', () => {
     expect(faultOf([{ op: 'sva-bind', rid: '00:02.0', owner: 'proc-a', root: 0xdead000, as: 'pa' }, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000 }])).toEqual([[0x73, 'first-stage bad pointer']]);
   });
