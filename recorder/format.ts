@@ -1,0 +1,102 @@
+// Trace-file constants, the error type every reader failure becomes, and the
+// block framing (type, length, crc32) shared by the recorder and the replayer.
+// docs/trace-format.md is the normative description of all of this.
+import { crc32 } from 'node:zlib';
+
+/** Opening magic: "IOTRACE" then 0x00. */
+export const MAGIC = Buffer.from('IOTRACE\0', 'latin1');
+/** Closing magic, the last 8 bytes of a whole trace. */
+export const END_MAGIC = Buffer.from('IOTEND\0\0', 'latin1');
+export const FORMAT_VERSION = 1;
+/** Magic + u32 format version. */
+export const PREAMBLE_BYTES = 12;
+/** u8 type, 3 reserved bytes, u32 payload length, u32 crc32 of the payload. */
+export const BLOCK_HEAD = 12;
+/** u32 footer block length + closing magic. */
+export const TAIL_BYTES = 12;
+
+export const BLOCK = { header: 0x48, events: 0x45, state: 0x53, footer: 0x46 } as const;
+export type BlockType = (typeof BLOCK)[keyof typeof BLOCK];
+
+/**
+ * Bounds a reader applies before allocating anything a file asks for. A
+ * recorder never writes past them, so a file that exceeds one is corrupt.
+ */
+export const LIMITS = {
+  /** Largest block payload (header, chunk, checkpoint or footer). */
+  blockBytes: 64 * 1024 * 1024,
+  /** Events in one chunk. */
+  chunkEvents: 65_536,
+  /** Distinct layouts (kind + field list) in one chunk. */
+  schemas: 1024,
+  /** Fields of one event. */
+  fields: 64,
+  /** Chunks in one trace (a 4096-event chunk gives 4 G events). */
+  chunks: 1 << 20,
+  /** Decoded checkpoint cells. */
+  cells: 1 << 22,
+  /** Longest string anywhere. */
+  str: 1 << 20,
+} as const;
+
+/** Decode limits handed to @msgpack/msgpack for every block. */
+export const MSGPACK_LIMITS = {
+  maxStrLength: LIMITS.str,
+  maxBinLength: LIMITS.blockBytes,
+  maxArrayLength: LIMITS.chunkEvents * 4,
+  maxMapLength: LIMITS.chunkEvents,
+  maxExtLength: 0,
+} as const;
+
+/** Anything wrong with a trace file: names the byte offset where it went wrong. */
+export class TraceError extends Error {
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.name = 'TraceError';
+    this.offset = offset;
+  }
+}
+
+export function frameBlock(type: BlockType, payload: Uint8Array): Buffer {
+  if (payload.length > LIMITS.blockBytes) throw new Error(`block of ${payload.length} bytes exceeds the ${LIMITS.blockBytes}-byte limit`);
+  const head = Buffer.alloc(BLOCK_HEAD);
+  head[0] = type;
+  head.writeUInt32LE(payload.length, 4);
+  head.writeUInt32LE(crc32(payload), 8);
+  return Buffer.concat([head, payload]);
+}
+
+export interface BlockHead { type: number; length: number; crc: number }
+
+/** Parse and bound a block head; `offset` is where it sits in the file. */
+export function parseBlockHead(head: Uint8Array, offset: number): BlockHead {
+  if (head.length < BLOCK_HEAD) throw new TraceError('truncated block head', offset);
+  const view = Buffer.from(head.buffer, head.byteOffset, head.length);
+  const type = view[0] ?? 0;
+  if (type !== BLOCK.header && type !== BLOCK.events && type !== BLOCK.state && type !== BLOCK.footer) {
+    throw new TraceError(`unknown block type 0x${type.toString(16)}`, offset);
+  }
+  if (view[1] !== 0 || view[2] !== 0 || view[3] !== 0) throw new TraceError('reserved block bytes are not zero', offset);
+  const length = view.readUInt32LE(4);
+  if (length > LIMITS.blockBytes) throw new TraceError(`block length ${length} exceeds the ${LIMITS.blockBytes}-byte limit`, offset);
+  return { type, length, crc: view.readUInt32LE(8) };
+}
+
+export function checkCrc(head: BlockHead, payload: Uint8Array, offset: number): void {
+  if (crc32(payload) !== head.crc) throw new TraceError('block checksum mismatch', offset);
+}
+
+export function preamble(): Buffer {
+  const b = Buffer.alloc(PREAMBLE_BYTES);
+  MAGIC.copy(b, 0);
+  b.writeUInt32LE(FORMAT_VERSION, 8);
+  return b;
+}
+
+export function tail(footerBlockLength: number): Buffer {
+  const b = Buffer.alloc(TAIL_BYTES);
+  b.writeUInt32LE(footerBlockLength, 0);
+  END_MAGIC.copy(b, 4);
+  return b;
+}

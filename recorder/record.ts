@@ -1,0 +1,28 @@
+// recordToFile: run a scenario through the engine straight into a trace file.
+import { ENGINE_VERSION, run } from '../engine/run.js';
+import { resolveVariant, type Scenario, type Variant } from '../engine/scenario.js';
+import { FORMAT_VERSION } from './format.js';
+import { TraceWriter, type WriteSummary, type WriterOptions } from './writer.js';
+
+export interface RecordOptions extends WriterOptions {
+  /** Called every `progressEvery` events with the count so far. */
+  onProgress?: (events: number) => void;
+  progressEvery?: number;
+}
+
+export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed?: number }, outPath: string, opts: RecordOptions = {}): WriteSummary {
+  const variant = resolveVariant(scenario, run_.variant ?? {});
+  const seed = run_.seed ?? 0;
+  const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
+  const every = opts.progressEvery ?? 1 << 18;
+  try {
+    for (const ev of run(scenario, { variant, seed })) {
+      writer.push(ev);
+      if (opts.onProgress && writer.events % every === 0) opts.onProgress(writer.events);
+    }
+    return writer.finish();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,120 @@
+// State checkpoints (the whole state, every K events) and the state hash
+// carried by every chunk. See docs/trace-format.md, "Checkpoints" and
+// "State hash".
+import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Encoder } from '@msgpack/msgpack';
+import type { Touch } from '../engine/apply.js';
+import { canonical, emptyState, SECTION_NAMES } from '../engine/state.js';
+import type { SectionName, State } from '../engine/types.js';
+import { decoder } from './chunk.js';
+import { LIMITS, TraceError } from './format.js';
+
+const encoder = new Encoder({ initialBufferSize: 1 << 16 });
+
+/**
+ * [seq, tick, [[section, keys[], values[]], ...]] in SECTION_NAMES order, keys
+ * in the state's own insertion order (deterministic, since the state is built
+ * by a deterministic event stream), then raw-deflated: checkpoints are rare
+ * and repetitive, so the deflate time is small and the saving large.
+ */
+export function encodeCheckpoint(state: State): Uint8Array {
+  const sections = SECTION_NAMES.map((name) => {
+    const sec = state.s[name] as Record<string, unknown>;
+    const keys = Object.keys(sec);
+    return [name, keys, keys.map((key) => sec[key])];
+  });
+  return deflateRawSync(encoder.encode([state.seq, state.tick, sections]), { level: 6 });
+}
+
+export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
+  const bad = (why: string): never => { throw new TraceError(`bad checkpoint: ${why}`, offset); };
+  let doc: unknown;
+  try {
+    doc = decoder.decode(inflateRawSync(payload, { maxOutputLength: LIMITS.blockBytes }));
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  if (!Array.isArray(doc) || doc.length !== 3) return bad('not a 3-element array');
+  const [seq, tick, sections] = doc as unknown[];
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < -1) bad('sequence number');
+  if (typeof tick !== 'number' || !Number.isSafeInteger(tick)) bad('tick');
+  if (!Array.isArray(sections)) return bad('sections');
+  const state = emptyState();
+  state.seq = seq as number;
+  state.tick = tick as number;
+  const known = new Set<string>(SECTION_NAMES);
+  let cells = 0;
+  for (const entry of sections) {
+    if (!Array.isArray(entry) || entry.length !== 3) bad('section entry');
+    const [name, keys, values] = entry as unknown[];
+    if (typeof name !== 'string' || !known.has(name)) bad(`unknown section ${String(name)}`);
+    if (!Array.isArray(keys) || !Array.isArray(values) || keys.length !== values.length) bad(`section ${String(name)}`);
+    cells += (keys as unknown[]).length;
+    if (cells > LIMITS.cells) bad('too many cells');
+    // Sections are null-prototype objects, so a "__proto__" key is just a key.
+    const sec = state.s[name as SectionName] as Record<string, unknown>;
+    (keys as unknown[]).forEach((key, i) => {
+      if (typeof key !== 'string') bad('cell key');
+      sec[key as string] = (values as unknown[])[i];
+    });
+  }
+  return state;
+}
+
+/** Two independent 32-bit FNV-1a style hashes of a string: a 64-bit cell digest. */
+function digest(text: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return [a >>> 0, b >>> 0];
+}
+
+/**
+ * An order-independent hash of the whole state, kept up to date from the
+ * cells each event touches: the sum (mod 2^32, in four lanes) of a digest of
+ * every cell. Updating costs one digest per cell written in a chunk, not a
+ * pass over the state. After each chunk the sum is folded into a SHA-256
+ * chain, so equal chain values mean equal states and equal histories of
+ * chunk states. Not a defence against forgery: a tool for comparison.
+ */
+export class StateHasher {
+  private readonly cells = new Map<string, [number, number, number, number]>();
+  private readonly lanes = new Uint32Array(4);
+  private dirty = new Map<string, [SectionName, string]>();
+  private chain: Uint8Array = new Uint8Array(16);
+
+  readonly touch: Touch = (section, key) => {
+    const id = `${section}\0${key}`;
+    if (!this.dirty.has(id)) this.dirty.set(id, [section, key]);
+  };
+
+  /** Fold the cells written since the last call into the sum, then extend the chain. */
+  seal(state: State): Uint8Array {
+    for (const [id, [section, key]] of this.dirty) {
+      const old = this.cells.get(id);
+      if (old) this.add(old, -1);
+      const value = (state.s[section] as Record<string, unknown>)[key];
+      if (value === undefined) { this.cells.delete(id); continue; }
+      const [a, b] = digest(`${id}\0${JSON.stringify(canonical(value))}`);
+      const [c, d] = digest(`${key}\u0001${a}`);
+      const cell: [number, number, number, number] = [a, b, c, d];
+      this.cells.set(id, cell);
+      this.add(cell, 1);
+    }
+    this.dirty = new Map();
+    const h = createHash('sha256');
+    h.update(this.chain);
+    h.update(this.lanes);
+    this.chain = new Uint8Array(h.digest().subarray(0, 16));
+    return this.chain;
+  }
+
+  private add(cell: [number, number, number, number], sign: 1 | -1): void {
+    for (let i = 0; i < 4; i++) this.lanes[i] = (this.lanes[i] ?? 0) + sign * cell[i]!;
+  }
+}

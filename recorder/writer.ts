@@ -1,0 +1,142 @@
+// TraceWriter: events in, a trace file out. Memory stays flat: one chunk of
+// events, the mirror state the checkpoints and hashes come from, and the
+// index. The file is written under a temporary name and renamed when whole,
+// so a crash never leaves a trace that looks complete.
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { apply } from '../engine/apply.js';
+import { emptyState } from '../engine/state.js';
+import type { State, TraceEvent } from '../engine/types.js';
+import type { TraceHeader } from '../replayer/api.js';
+import { encodeChunk } from './chunk.js';
+import { BLOCK, frameBlock, LIMITS, preamble, tail } from './format.js';
+import { encodeFooter, type Index } from './footer.js';
+import { encodeHeader } from './header.js';
+import { encodeCheckpoint, StateHasher } from './state-codec.js';
+
+/** Chosen from measurements in docs/trace-format.md. */
+export const DEFAULT_CHUNK_EVENTS = 4096;
+export const DEFAULT_CHECKPOINT_EVERY = 16_384;
+const FLUSH_BYTES = 1 << 20;
+
+export interface WriterOptions { chunkEvents?: number; checkpointEvery?: number }
+
+export interface WriteSummary {
+  path: string;
+  events: number;
+  faults: number;
+  firstFault: number | null;
+  violations: number;
+  /** Failed expectations (`expect` events). */
+  expectFailed: number;
+  kinds: Record<string, number>;
+  bytes: number;
+  bytesPerEvent: number;
+}
+
+export class TraceWriter {
+  readonly path: string;
+  private readonly tmp: string;
+  private fd: number;
+  private offset = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private chunk: TraceEvent[] = [];
+  private readonly state: State = emptyState();
+  private readonly hasher = new StateHasher();
+  private readonly chunkEvents: number;
+  private readonly checkpointEvery: number;
+  private readonly index: Index;
+  private readonly hashes: Uint8Array[] = [];
+  private next = 0;
+
+  constructor(path: string, header: TraceHeader, opts: WriterOptions = {}) {
+    this.chunkEvents = opts.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
+    this.checkpointEvery = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    if (!(this.chunkEvents >= 1 && this.chunkEvents <= LIMITS.chunkEvents)) throw new RangeError(`chunkEvents must be 1..${LIMITS.chunkEvents}`);
+    if (!(this.checkpointEvery >= this.chunkEvents && this.checkpointEvery % this.chunkEvents === 0)) throw new RangeError('checkpointEvery must be a multiple of chunkEvents');
+    this.path = path;
+    this.tmp = `${path}.${process.pid}.tmp`;
+    this.index = {
+      events: 0, chunkEvents: this.chunkEvents, checkpointEvery: this.checkpointEvery, chunkOffsets: [], chunkFirsts: [],
+      hashes: new Uint8Array(0), checkpointSeqs: [], checkpointOffsets: [], faults: [], violations: [], kinds: {},
+    };
+    this.fd = openSync(this.tmp, 'w');
+    this.write(preamble());
+    this.write(frameBlock(BLOCK.header, encodeHeader(header)));
+  }
+
+  push(ev: TraceEvent): void {
+    if (ev.seq !== this.next) throw new Error(`recorder: event seq ${ev.seq}, expected ${this.next}`);
+    this.next++;
+    apply(this.state, ev, this.hasher.touch);
+    const ix = this.index;
+    ix.kinds[ev.kind] = (ix.kinds[ev.kind] ?? 0) + 1;
+    if (ev.kind === 'fault') ix.faults.push(ev.seq);
+    else if (ev.kind === 'violation') ix.violations.push(ev.seq);
+    this.chunk.push(ev);
+    if (this.chunk.length >= this.chunkEvents) this.flushChunk();
+  }
+
+  /** Write what is left, the footer and the tail; rename into place. */
+  finish(): WriteSummary {
+    this.flushChunk();
+    const ix = this.index;
+    ix.events = this.next;
+    ix.hashes = Buffer.concat(this.hashes);
+    const footer = frameBlock(BLOCK.footer, encodeFooter(ix));
+    this.write(footer);
+    this.write(tail(footer.length));
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+    renameSync(this.tmp, this.path);
+    const faults = ix.faults.length;
+    return {
+      path: this.path, events: ix.events, faults, firstFault: ix.faults[0] ?? null, violations: ix.violations.length,
+      expectFailed: ix.kinds.expect ?? 0, kinds: { ...ix.kinds }, bytes: this.offset, bytesPerEvent: ix.events ? this.offset / ix.events : 0,
+    };
+  }
+
+  /** Give up: close and remove the temporary file. */
+  abort(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+    try { unlinkSync(this.tmp); } catch { /* already gone */ }
+  }
+
+  /** Where the bytes written so far end (for progress). */
+  get events(): number { return this.next; }
+
+  private flushChunk(): void {
+    if (this.chunk.length === 0) return;
+    const first = this.chunk[0]?.seq ?? 0;
+    const hash = this.hasher.seal(this.state);
+    this.hashes.push(hash);
+    this.index.chunkOffsets.push(this.offset);
+    this.index.chunkFirsts.push(first);
+    this.write(frameBlock(BLOCK.events, encodeChunk(this.chunk, hash)));
+    this.chunk = [];
+    if (this.next % this.checkpointEvery === 0) {
+      this.index.checkpointSeqs.push(this.state.seq);
+      this.index.checkpointOffsets.push(this.offset);
+      this.write(frameBlock(BLOCK.state, encodeCheckpoint(this.state)));
+    }
+  }
+
+  private write(b: Buffer): void {
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.offset += b.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0) return;
+    const all = Buffer.concat(this.pending, this.pendingBytes);
+    let done = 0;
+    while (done < all.length) done += writeSync(this.fd, all, done, all.length - done);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}

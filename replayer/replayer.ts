@@ -1,0 +1,217 @@
+// TraceReplayer: the Replayer over a trace file. Opens by the footer (or a
+// recovery scan), decodes only the chunks asked for (LRU), and rebuilds any
+// state as the nearest checkpoint plus at most K applies.
+import { closeSync } from 'node:fs';
+import { apply } from '../engine/apply.js';
+import { cloneState, emptyState } from '../engine/state.js';
+import type { State, TraceEvent } from '../engine/types.js';
+import { decodeChunk } from '../recorder/chunk.js';
+import { BLOCK, TraceError } from '../recorder/format.js';
+import type { Index } from '../recorder/footer.js';
+import { decodeCheckpoint } from '../recorder/state-codec.js';
+import type { CellRef, Replayer, SearchQuery, TraceHeader, Truncation } from './api.js';
+import { openTrace, readBlock } from './open.js';
+import { mayWrite } from './provenance.js';
+import { matches } from './search.js';
+
+export interface ChunkInfo { first: number; count: number; offset: number; /** State-hash chain after the chunk, hex. */ hash: string }
+
+/** A tiny LRU over a Map's insertion order. */
+class Lru<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly size: number) {}
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) { this.map.delete(k); this.map.set(k, v); }
+    return v;
+  }
+  set(k: K, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as K);
+  }
+  values(): IterableIterator<V> { return this.map.values(); }
+}
+
+/** Largest i with list[i] <= x, or -1. */
+function floorIndex(list: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid] as number) <= x) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return ans;
+}
+
+export class TraceReplayer implements Replayer {
+  readonly path: string;
+  readonly header: TraceHeader;
+  readonly count: number;
+  readonly bytes: number;
+  readonly truncated: Truncation | null;
+  readonly kinds: Readonly<Record<string, number>>;
+  readonly faults: readonly number[];
+  readonly violations: readonly number[];
+  /** K: any state is a checkpoint plus at most this many applies. */
+  readonly checkpointEvery: number;
+  private fd: number;
+  private readonly ix: Index;
+  private readonly chunkCache = new Lru<number, TraceEvent[]>(16);
+  private readonly stateCache = new Lru<number, State>(8);
+
+  static open(path: string): TraceReplayer { return new TraceReplayer(path); }
+
+  private constructor(path: string) {
+    const t = openTrace(path);
+    this.path = path;
+    this.fd = t.fd;
+    this.header = t.header;
+    this.ix = t.index;
+    this.count = t.index.events;
+    this.bytes = t.bytes;
+    this.truncated = t.truncated;
+    this.kinds = t.index.kinds;
+    this.faults = t.index.faults;
+    this.violations = t.index.violations;
+    this.checkpointEvery = t.index.checkpointEvery;
+  }
+
+  get chunks(): ChunkInfo[] {
+    const ix = this.ix;
+    return ix.chunkFirsts.map((first, i) => ({
+      first, count: (ix.chunkFirsts[i + 1] ?? ix.events) - first, offset: ix.chunkOffsets[i] as number,
+      hash: Buffer.from(ix.hashes.subarray(i * 16, i * 16 + 16)).toString('hex'),
+    }));
+  }
+
+  event(n: number): TraceEvent {
+    this.check(n);
+    const c = floorIndex(this.ix.chunkFirsts, n);
+    return this.chunk(c)[n - (this.ix.chunkFirsts[c] as number)] as TraceEvent;
+  }
+
+  events(from: number, to: number): TraceEvent[] {
+    const lo = Math.max(0, from);
+    const hi = Math.min(this.count, to);
+    const out: TraceEvent[] = [];
+    for (let n = lo; n < hi;) {
+      const c = floorIndex(this.ix.chunkFirsts, n);
+      const first = this.ix.chunkFirsts[c] as number;
+      const evs = this.chunk(c);
+      const end = Math.min(hi, first + evs.length);
+      for (let i = n - first; i < end - first; i++) out.push(evs[i] as TraceEvent);
+      n = end;
+    }
+    return out;
+  }
+
+  stateAt(n: number): State {
+    if (n !== -1) this.check(n);
+    const hit = this.stateCache.get(n);
+    if (hit) return hit;
+    // Nearest start: a cached state or a checkpoint at or before n, whichever is later.
+    let cached: State | null = null;
+    for (const s of this.stateCache.values()) if (s.seq <= n && (!cached || s.seq > cached.seq)) cached = s;
+    const cp = floorIndex(this.ix.checkpointSeqs, n);
+    const cpSeq = cp >= 0 ? (this.ix.checkpointSeqs[cp] as number) : -1;
+    let state: State;
+    if (cached && cached.seq >= cpSeq) state = cloneState(cached);
+    else if (cp >= 0) state = this.checkpoint(cp);
+    else state = emptyState();
+    this.applyRange(state, state.seq + 1, n);
+    this.stateCache.set(n, state);
+    return state;
+  }
+
+  touched(n: number): CellRef[] {
+    this.check(n);
+    const state = cloneState(this.stateAt(n - 1));
+    const out: CellRef[] = [];
+    apply(state, this.event(n), (section, key) => { out.push({ section, key }); });
+    this.stateCache.set(n, state);
+    return out;
+  }
+
+  lastWriter(cell: CellRef, at: number): number | null {
+    if (this.count === 0 || at < 0) return null;
+    const last = Math.min(at, this.count - 1);
+    for (let c = floorIndex(this.ix.chunkFirsts, last); c >= 0; c--) {
+      const first = this.ix.chunkFirsts[c] as number;
+      const evs = this.chunk(c);
+      const upto = Math.min(last, first + evs.length - 1);
+      // Skip the chunk unless one of its events can write the cell's section.
+      let candidate = false;
+      for (let i = 0; i <= upto - first && !candidate; i++) candidate = mayWrite((evs[i] as TraceEvent).kind, cell.section);
+      if (!candidate) continue;
+      const state = cloneState(this.stateAt(first - 1));
+      let found: number | null = null;
+      for (let i = 0; i <= upto - first; i++) {
+        const ev = evs[i] as TraceEvent;
+        apply(state, ev, (section, key) => { if (section === cell.section && key === cell.key) found = ev.seq; });
+      }
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  search(query: SearchQuery, from: number, dir: 1 | -1): number | null {
+    for (let n = from + dir; n >= 0 && n < this.count; n += dir) {
+      if (matches(this.event(n), query)) return n;
+    }
+    return null;
+  }
+
+  /** Next (dir 1) or previous (dir -1) fault after / before `from`. */
+  nextFault(from: number, dir: 1 | -1): number | null { return neighbour(this.faults, from, dir); }
+  nextViolation(from: number, dir: 1 | -1): number | null { return neighbour(this.violations, from, dir); }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private check(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`step ${n} is outside the trace (0..${this.count - 1})`);
+  }
+
+  private applyRange(state: State, from: number, to: number): void {
+    for (let n = from; n <= to;) {
+      const c = floorIndex(this.ix.chunkFirsts, n);
+      const first = this.ix.chunkFirsts[c] as number;
+      const evs = this.chunk(c);
+      const end = Math.min(to, first + evs.length - 1);
+      for (let i = n - first; i <= end - first; i++) apply(state, evs[i] as TraceEvent);
+      n = end + 1;
+    }
+  }
+
+  private chunk(c: number): TraceEvent[] {
+    const hit = this.chunkCache.get(c);
+    if (hit) return hit;
+    const offset = this.ix.chunkOffsets[c] as number;
+    const block = readBlock(this.fd, this.bytes, offset, BLOCK.events);
+    const { meta, events } = decodeChunk(block.payload, offset);
+    const want = (this.ix.chunkFirsts[c + 1] ?? this.ix.events) - (this.ix.chunkFirsts[c] as number);
+    if (meta.first !== this.ix.chunkFirsts[c] || meta.count !== want) throw new TraceError(`chunk holds events ${meta.first}+${meta.count}, the index says ${this.ix.chunkFirsts[c]}+${want}`, offset);
+    this.chunkCache.set(c, events);
+    return events;
+  }
+
+  private checkpoint(i: number): State {
+    const offset = this.ix.checkpointOffsets[i] as number;
+    const block = readBlock(this.fd, this.bytes, offset, BLOCK.state);
+    const state = decodeCheckpoint(block.payload, offset);
+    if (state.seq !== this.ix.checkpointSeqs[i]) throw new TraceError(`checkpoint is after event ${state.seq}, the index says ${this.ix.checkpointSeqs[i]}`, offset);
+    return state;
+  }
+}
+
+function neighbour(list: readonly number[], from: number, dir: 1 | -1): number | null {
+  if (dir === 1) { const i = floorIndex(list, from) + 1; return list[i] ?? null; }
+  const i = floorIndex(list, from - 1);
+  return i >= 0 ? (list[i] as number) : null;
+}
+
+export function openReplayer(path: string): TraceReplayer { return TraceReplayer.open(path); }
