@@ -1,4 +1,5 @@
 // recordToFile: run a scenario through the engine straight into a trace file.
+import './builders.js';
 import { ENGINE_VERSION, run } from '../engine/run.js';
 import { resolveVariant, type Scenario, type Variant } from '../engine/scenario.js';
 import { FORMAT_VERSION } from './format.js';

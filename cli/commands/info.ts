@@ -1,0 +1,39 @@
+// iotrace info: what a trace holds, from its footer alone.
+import { variantText, parse } from '../common.js';
+import { openForCli } from '../trace.js';
+
+export const HELP = `usage: iotrace info <trace> [--json]
+
+Prints the header (scenario, variant, seed, engine and format versions),
+counts per event kind, faults (and the first), violations, bytes, and whether
+the trace was recovered from damage (then where it stopped).`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
+  if (values.help) { console.log(HELP); return 0; }
+  const r = openForCli(positionals[0]);
+  try {
+    const h = r.header;
+    const kinds = Object.fromEntries(Object.keys(r.kinds).sort().map((k) => [k, r.kinds[k] ?? 0]));
+    const info = {
+      path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
+      events: r.count, faults: r.faults.length, firstFault: r.faults[0] ?? null, violations: r.violations.length,
+      firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: r.count ? r.bytes / r.count : 0,
+      checkpointEvery: r.checkpointEvery, truncated: r.truncated !== null, truncation: r.truncated,
+    };
+    if (values.json) { console.log(JSON.stringify(info)); return 0; }
+    console.log(`trace      ${r.path}`);
+    console.log(`scenario   ${h.scenario.name} (${variantText(h.variant)}), seed ${h.seed}`);
+    console.log(`engine     ${h.engine || '?'}, format ${h.format}`);
+    console.log(`events     ${r.count}`);
+    console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);
+    console.log(`violations ${r.violations.length}${info.firstViolation !== null ? ` (first at step ${info.firstViolation})` : ''}`);
+    console.log(`bytes      ${r.bytes} (${info.bytesPerEvent.toFixed(2)} per event)`);
+    console.log(r.truncated ? `DAMAGED    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${r.truncated.reason}` : 'whole      yes');
+    console.log('kinds');
+    for (const [k, n] of Object.entries(kinds)) console.log(`  ${k.padEnd(18)} ${n}`);
+    return 0;
+  } finally {
+    r.close();
+  }
+}

@@ -1,0 +1,39 @@
+// Helpers shared by the trace subcommands (record, info, events, state,
+// verify, export): opening a trace with a one-line error, parsing a step.
+import { TraceReplayer } from '../replayer/replayer.js';
+import { UsageError } from './common.js';
+
+export function openForCli(path: string | undefined): TraceReplayer {
+  if (!path) throw new UsageError('expected a trace file');
+  return TraceReplayer.open(path);
+}
+
+/** A step number within the trace, or "first-fault" / "first-violation" / "last". */
+export function stepArg(r: TraceReplayer, value: string | undefined, flag: string): number {
+  if (value === undefined) throw new UsageError(`${flag} is required`);
+  let n: number;
+  if (value === 'first-fault') {
+    const f = r.faults[0];
+    if (f === undefined) throw new UsageError('the trace has no fault');
+    n = f;
+  } else if (value === 'first-violation') {
+    const v = r.violations[0];
+    if (v === undefined) throw new UsageError('the trace has no violation');
+    n = v;
+  } else if (value === 'last') n = r.count - 1;
+  else if (/^\d+$/.test(value)) n = Number(value);
+  else throw new UsageError(`${flag} takes a step number, first-fault, first-violation or last; got "${value}"`);
+  if (n < 0 || n >= r.count) throw new UsageError(`${flag} ${value}: the trace has steps 0..${r.count - 1}`);
+  return n;
+}
+
+export function intArg(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+/** One listing line, in the spirit of trace-cmd report. */
+export function eventLine(seq: number, tick: number, kind: string, text: string): string {
+  return `${String(seq).padStart(8)} t${String(tick).padEnd(6)} ${kind.padEnd(18)} ${text}`;
+}
