@@ -1,0 +1,182 @@
+// The trace file end to end: round trip, stateAt against replay from scratch,
+// provenance, recovery from a cut or corrupted file, determinism.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apply } from '../engine/apply.js';
+import { canonicalState, emptyState } from '../engine/state.js';
+import type { SectionName, TraceEvent } from '../engine/types.js';
+import { TraceError } from '../recorder/format.js';
+import { WRITES } from '../replayer/provenance.js';
+import { TraceReplayer } from '../replayer/replayer.js';
+import { loadScenario } from '../scenarios/index.js';
+import { engineEvents, recordTo, stressScenario, tmp } from './trace-helpers.js';
+
+const dir = tmp();
+const stress = stressScenario(6000);
+let stressPath = '';
+let events: TraceEvent[] = [];
+
+beforeAll(() => {
+  stressPath = recordTo(dir, 'stress', stress).path;
+  events = engineEvents(stress);
+});
+
+describe('round trip', () => {
+  it('decodes exactly the events the engine produced (stress, many chunks)', () => {
+    const r = TraceReplayer.open(stressPath);
+    expect(r.truncated).toBeNull();
+    expect(r.count).toBe(events.length);
+    expect(r.chunks.length).toBeGreaterThan(10);
+    expect(r.events(0, r.count)).toEqual(events);
+    expect(r.event(events.length - 1)).toEqual(events[events.length - 1]);
+    expect(r.faults).toEqual(events.filter((e) => e.kind === 'fault').map((e) => e.seq));
+    r.close();
+  });
+
+  it('decodes dwq-gpasid under both variants, header included', () => {
+    const sc = loadScenario('dwq-gpasid');
+    for (const pasid of ['identity', 'translated']) {
+      const { path, summary } = recordTo(dir, `dwq-${pasid}`, sc, { pasid }, {});
+      const r = TraceReplayer.open(path);
+      expect(r.events(0, r.count)).toEqual(engineEvents(sc, { pasid }));
+      expect(r.header.scenario).toEqual(sc);
+      expect(r.header.variant).toEqual({ pasid });
+      expect(summary.faults).toBe(pasid === 'translated' ? 1 : 0);
+      r.close();
+    }
+  });
+});
+
+describe('stateAt', () => {
+  it('equals applying events 0..n from scratch, forwards, backwards and at random', () => {
+    const want = new Map<number, unknown>();
+    const picks = new Set<number>([-1, 0, 1, 255, 256, 1023, 1024, 1025, events.length - 1]);
+    for (let n = 0; n < events.length; n += 97) picks.add(n);
+    const s = emptyState();
+    want.set(-1, canonicalState(s));
+    events.forEach((ev, n) => { apply(s, ev); if (picks.has(n)) want.set(n, canonicalState(s)); });
+    const r = TraceReplayer.open(stressPath);
+    const sorted = [...picks].sort((a, b) => a - b);
+    let seed = 7;
+    const shuffled = [...sorted].sort(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 3) - 1);
+    for (const order of [sorted, [...sorted].reverse(), shuffled]) {
+      for (const n of order) expect(canonicalState(r.stateAt(n)), `step ${n}`).toEqual(want.get(n));
+    }
+    r.close();
+  });
+});
+
+describe('provenance', () => {
+  it('touched() stays within the sections provenance.ts allows for each kind', () => {
+    const r = TraceReplayer.open(stressPath);
+    for (let n = 0; n < Math.min(r.count, 3000); n++) {
+      const kind = r.event(n).kind;
+      for (const c of r.touched(n)) expect(WRITES[kind]?.includes(c.section), `${kind} wrote ${c.section}`).toBe(true);
+    }
+    r.close();
+  });
+
+  it('lastWriter finds the same event as a scan from scratch', () => {
+    const r = TraceReplayer.open(stressPath);
+    const writers = new Map<string, number[]>();
+    const s = emptyState();
+    for (const ev of events) apply(s, ev, (section, key) => {
+      const id = `${section}\0${key}`;
+      const list = writers.get(id) ?? [];
+      if (list[list.length - 1] !== ev.seq) list.push(ev.seq);
+      writers.set(id, list);
+    });
+    let checked = 0;
+    for (const [id, list] of [...writers].filter((_, i) => i % 7 === 0)) {
+      const [section, key] = id.split('\0') as [SectionName, string];
+      const at = events.length - 1;
+      expect(r.lastWriter({ section, key }, at)).toBe(list[list.length - 1]);
+      if (list.length > 1) expect(r.lastWriter({ section, key }, (list[list.length - 1] as number) - 1)).toBe(list[list.length - 2]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+    r.close();
+  });
+});
+
+describe('damage', () => {
+  /** Block ends: preamble + header, then every block up to the footer. */
+  function chunkEnds(bytes: Buffer, r: TraceReplayer): { end: number; events: number }[] {
+    return r.chunks.map((c) => ({ end: c.offset + 12 + bytes.readUInt32LE(c.offset + 4), events: c.first + c.count }));
+  }
+
+  it('a trace cut at any byte opens and recovers exactly the whole chunks before the cut', () => {
+    const bytes = readFileSync(stressPath);
+    const whole = TraceReplayer.open(stressPath);
+    const ends = chunkEnds(bytes, whole);
+    const footerStart = bytes.length - 12 - bytes.readUInt32LE(bytes.length - 12);
+    whole.close();
+    const cuts = new Set<number>([0, 3, 8, 11, 12, 13, 20, 40, 200, footerStart, footerStart + 5, bytes.length - 13, bytes.length - 12, bytes.length - 1]);
+    for (const { end } of ends) for (const d of [-13, -1, 0, 1, 12]) cuts.add(end + d);
+    for (let c = 0; c < bytes.length; c += 4999) cuts.add(c);
+    const path = join(dir, 'cut.iotrace');
+    for (const cut of [...cuts].filter((c) => c >= 0 && c < bytes.length).sort((a, b) => a - b)) {
+      writeFileSync(path, bytes.subarray(0, cut));
+      const r = TraceReplayer.open(path);
+      const expected = cut >= footerStart ? events.length : ends.filter((e) => e.end <= cut).reduce((m, e) => Math.max(m, e.events), 0);
+      expect(r.count, `cut at ${cut}`).toBe(expected);
+      expect(r.truncated, `cut at ${cut}`).not.toBeNull();
+      if (r.count > 0) {
+        expect(r.event(r.count - 1)).toEqual(events[r.count - 1]);
+        expect(canonicalState(r.stateAt(r.count - 1))).toEqual(canonicalState(events.slice(0, r.count).reduce((s, ev) => apply(s, ev), emptyState())));
+      }
+      r.close();
+    }
+  });
+
+  it('a flipped byte inside a chunk keeps the chunks before it and names the offset', () => {
+    const bytes = Buffer.from(readFileSync(stressPath));
+    const whole = TraceReplayer.open(stressPath);
+    const c5 = whole.chunks[5];
+    whole.close();
+    if (!c5) throw new Error('need 6 chunks');
+    bytes[c5.offset + 40] = (bytes[c5.offset + 40] ?? 0) ^ 0xff;
+    // Damage the footer too so the reader must scan.
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
+    const path = join(dir, 'flip.iotrace');
+    writeFileSync(path, bytes);
+    const r = TraceReplayer.open(path);
+    expect(r.count).toBe(c5.first);
+    expect(r.truncated?.offset).toBe(c5.offset);
+    expect(r.truncated?.reason).toMatch(/checksum/);
+    r.close();
+  });
+
+  it('garbage gives a TraceError with an offset, never a RangeError', () => {
+    const path = join(dir, 'junk.iotrace');
+    writeFileSync(path, Buffer.from('not a trace at all'));
+    expect(() => TraceReplayer.open(path)).toThrow(TraceError);
+    // A valid preamble and a header block announcing 4 GB.
+    const huge = Buffer.concat([readFileSync(stressPath).subarray(0, 12), Buffer.from([0x48, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])]);
+    writeFileSync(path, huge);
+    const r = TraceReplayer.open(path);
+    expect(r.count).toBe(0);
+    expect(r.truncated?.offset).toBe(12);
+    r.close();
+    // Random bytes after a whole header, with a forged tail claiming a huge footer.
+    const head = readFileSync(stressPath).subarray(0, TraceReplayer.open(stressPath).chunks[0]?.offset ?? 0);
+    let x = 1;
+    const noise = Buffer.alloc(5000, 0).map(() => (x = (x * 48271) % 2147483647) & 0xff);
+    writeFileSync(path, Buffer.concat([head, noise, Buffer.from([0xff, 0xff, 0xff, 0x7f]), Buffer.from('IOTEND\0\0', 'latin1')]));
+    const g = TraceReplayer.open(path);
+    expect(g.count).toBe(0);
+    expect(g.truncated?.offset).toBe(head.length);
+    g.close();
+  });
+});
+
+describe('determinism', () => {
+  it('recording the same run twice gives byte-identical files', () => {
+    const a = recordTo(dir, 'det-a', stress, {}, {}).path;
+    const b = recordTo(dir, 'det-b', stress, {}, {}).path;
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    const c = recordTo(dir, 'det-c', stress, {}, {}, 1).path;
+    expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
+  });
+});
