@@ -84,7 +84,7 @@ export function setPasidTable(ctx: Ctx, fd: string, a: Fields): IoctlResult {
  * mdev/SIOV parent, which allocates a real PASID from the per-RID space and
  * translates in its mediation path. GLOBAL: the PASID must be below
  * GLOBAL_MIN; the kernel also allocates a global PASID and returns it in the
- * same field.
+ * same field. GLOBAL without GLOBAL_MIN: only the global PASID exists.
  */
 export function setHwid(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const o = pgtbl(ctx, fd, a.ioasid);
@@ -113,7 +113,11 @@ export function setHwid(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   if (h.globalMin > 0 && local >= h.globalMin) return err('EINVAL');
   const r = ioasid.alloc(ctx, { host: hostId, space: hostId, set: setName, owner, min: Math.max(h.globalMin, h.minPasid) });
   if ('errno' in r) return err(r.errno);
-  set(ctx, o, { pasid: r.pasid, gpasid: local, space: hostId });
+  // Without a GLOBAL_MIN split there is no local range: the guest is handed
+  // the global PASID itself (the "exposing global PASID into guest" case of
+  // seed 000), so there is no second, local entry to install. The PASID the
+  // caller passed in is ignored; the field comes back holding the global one.
+  set(ctx, o, { pasid: r.pasid, gpasid: h.globalMin > 0 ? local : r.pasid, space: hostId });
   return done(r.pasid, { pasid: r.pasid });
 }
 
