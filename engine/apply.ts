@@ -100,9 +100,12 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       put(state, 'bind', k.bind(ev.rid, ev.pasid), ev.owner === null ? null : { owner: ev.owner, via: ev.via, space: ev.space }, touch);
       break;
     case 'config-write': {
+      const dev = state.s.device[ev.rid];
       if (ev.what === 'pasid-cap') {
-        const dev = state.s.device[ev.rid];
-        if (dev) put(state, 'device', ev.rid, { ...dev, pasidCap: ev.value === null ? null : { offset: ev.value, width: dev.pasidCap?.width ?? 20 } }, touch);
+        if (dev) put(state, 'device', ev.rid, { ...dev, pasidCap: ev.value === null ? null : { offset: ev.value, width: dev.pasidCap?.width ?? 20, enabled: false } }, touch);
+      } else if (ev.what === 'pasid-ctl') {
+        // PASID Control written at `offset`: it takes effect only if the capability is really there.
+        if (dev?.pasidCap && dev.pasidCap.offset === ev.offset) put(state, 'device', ev.rid, { ...dev, pasidCap: { ...dev.pasidCap, enabled: ev.value === 1 } }, touch);
       }
       break;
     }

@@ -103,7 +103,7 @@ export function walkTables(state: State, rid: Rid, pasid: number, addr: number, 
   return walkEntry(state, entry, addr, write);
 }
 
-function reportFault(ctx: Ctx, rid: Rid, pasid: number, addr: number, vtdReason: number): void {
+function reportFault(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, vtdReason: number): void {
   const dev = device(ctx.state, rid);
   const iommu = ctx.state.s.iommu[dev.iommu];
   if (iommu?.kind === 'smmuv3') {
@@ -159,7 +159,12 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
 export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, write: boolean): DmaResult {
   const state = ctx.state;
   const dev = device(state, rid);
-  const pasid = pasidIn ?? RID_PASID;
+  // A function whose PASID Enable bit is clear must not send a PASID TLP
+  // prefix (PCIe 6.x, PASID capability): the request goes out untagged and
+  // the IOMMU translates it as a request without PASID (RID_PASID).
+  const untagged = pasidIn !== null && dev.pasidCap !== null && dev.pasidCap.enabled === false;
+  const pasid = untagged ? RID_PASID : (pasidIn ?? RID_PASID);
+  const tag = untagged ? null : pasidIn;
   const pg = page(addr);
   let result: Walk & { via: 'iotlb' | 'walk' | 'atc' };
   const atcLine = dev.ats ? state.s.atc[k.atc(rid, pasid, pg)] : undefined;
@@ -174,11 +179,11 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
     if (result.ok && dev.ats) ctx.emit({ kind: 'atc-fill', rid, pasid, page: pg, pa: result.pa - (addr % PAGE_SIZE), write: result.write });
   }
   if (!result.ok) {
-    ctx.emit({ kind: 'dma', rid, pasid: pasidIn, addr, write, via: 'none', pa: null, ok: false });
-    if (result.reason >= 0) reportFault(ctx, rid, pasid, addr, result.reason);
+    ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: 'none', pa: null, ok: false });
+    if (result.reason >= 0) reportFault(ctx, rid, untagged ? null : pasid, addr, result.reason);
     return { ok: false, pa: null, fault: result.reason >= 0 ? result.reason : null };
   }
-  ctx.emit({ kind: 'dma', rid, pasid: pasidIn, addr, write, via: result.via, pa: result.pa, ok: true });
+  ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: result.via, pa: result.pa, ok: true });
   checkAddressSpace(ctx, rid, pasid, result.pa);
   return { ok: true, pa: result.pa, fault: null };
 }

@@ -108,7 +108,13 @@ export interface DeviceCell {
   type: 'pf' | 'vf' | 'siov';
   parent: Rid | null;
   ats: boolean;
-  pasidCap: { offset: number; width: number } | null;
+  /**
+   * Where the PASID capability sits in the config space the guest sees.
+   * `enabled` is its PASID Enable bit (PASID Control, cap + 6): absent means
+   * the host enabled PASID at probe; a capability placed at run time starts
+   * with it clear, as after a reset.
+   */
+  pasidCap: { offset: number; width: number; enabled?: boolean } | null;
   configFree: [number, number];
   noSnoop: boolean;
   /** VM the device is assigned to, if any. */

@@ -4,6 +4,7 @@ import { guestOps } from './guest.js';
 import { hwOps, invalOps } from './hw.js';
 import { closeOp, ioctlOp, unbindDeviceOp } from './ioctl.js';
 import { kernelOps } from './kernel.js';
+import { pciOps } from './pci.js';
 
 export const OPS: Record<string, OpSpec> = {
   ioctl: ioctlOp,
@@ -13,6 +14,7 @@ export const OPS: Record<string, OpSpec> = {
   ...invalOps,
   ...kernelOps,
   ...guestOps,
+  ...pciOps,
 };
 
 export { IOCTLS } from './ioctl.js';
