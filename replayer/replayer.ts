@@ -58,7 +58,7 @@ export class TraceReplayer implements Replayer {
   readonly checkpointEvery: number;
   private fd: number;
   private readonly ix: Index;
-  private readonly chunkCache = new Lru<number, TraceEvent[]>(16);
+  private readonly chunkCache = new Lru<number, TraceEvent[]>(8);
   private readonly stateCache = new Lru<number, State>(8);
 
   static open(path: string): TraceReplayer { return new TraceReplayer(path); }
