@@ -7,6 +7,7 @@ const COMMANDS: Record<string, string> = {
   list: 'built-in scenarios and their variants',
   run: 'run a scenario, print its events',
   start: 'record the headline scenario and open it at its first fault',
+  matrix: 'every variant combination of a scenario: faults, violations, expectations',
 };
 
 const USAGE = `usage: iotrace <command> [args]   (iotrace <command> --help for more)

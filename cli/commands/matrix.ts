@@ -1,0 +1,146 @@
+// iotrace matrix: run (and with -o record) every combination of a scenario's
+// variant axes and print one row per combination: what faulted first, what
+// broke, which expectations were not met. The quickest way to see which
+// design choices of a seed thread survive and which do not.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import '../../recorder/builders.js';
+import { ENGINE_VERSION, run } from '../../engine/run.js';
+import { resolveVariant, type Scenario, type Variant } from '../../engine/scenario.js';
+import { loadScenario } from '../../scenarios/index.js';
+import { FORMAT_VERSION } from '../../recorder/format.js';
+import { TraceWriter } from '../../recorder/writer.js';
+import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+
+export const HELP = `usage: iotrace matrix <name|file.json> [--variant axis=value]... [--seed N]
+                     [-o dir] [--json]
+
+Runs the scenario under every combination of its variant axes and prints one
+row per combination: events, faults, the first fault (its sequence number,
+scenario step, source and reason), violations, unmet expectations.
+--variant axis=value pins an axis to one value (repeat for more axes); the
+other axes still vary. -o dir also records one trace per combination into
+dir, named <scenario>--<axis>=<value>...iotrace. --json prints an array of
+objects: variant (axis -> value), events, faults, firstFault (sequence number
+or null), firstFaultAt ({seq, step, source, reason, name} or null),
+violations, violationKinds, unmetExpectations, unexpectedFaults, trace.
+
+Exit 0 when the table is produced (whatever it shows: a faulting variant is a
+result, not an error), 2 on bad usage or a bad scenario.`;
+
+export interface FirstFault { seq: number; step: number; source: string; reason: number; name: string }
+
+export interface MatrixRow {
+  variant: Variant;
+  events: number;
+  faults: number;
+  /** Sequence number of the first fault event, or null. */
+  firstFault: number | null;
+  firstFaultAt: FirstFault | null;
+  violations: number;
+  /** Invariant names of the violations, in order of first appearance. */
+  violationKinds: string[];
+  unmetExpectations: number;
+  /** Fault events in steps whose `expect` did not name a fault (what a "clean" run must not have). */
+  unexpectedFaults: number;
+  /** Path of the recorded trace (with -o), else null. */
+  trace: string | null;
+}
+
+/** Every combination of the axes, axes in sorted order, values in their listed order; `pinned` fixes some axes. */
+export function combinations(scenario: Scenario, pinned: Variant = {}): Variant[] {
+  const axes = Object.keys(scenario.variants ?? {}).sort();
+  let out: Variant[] = [{}];
+  for (const axis of axes) {
+    const values = pinned[axis] !== undefined ? [pinned[axis]] : Object.keys(scenario.variants?.[axis] ?? {});
+    out = out.flatMap((v) => values.map((value) => ({ ...v, [axis]: value })));
+  }
+  return out.map((v) => resolveVariant(scenario, v));
+}
+
+/** A file name for a combination: <scenario>--axis=value--axis=value.iotrace (just <scenario>.iotrace without axes). */
+export function traceName(scenario: Scenario, variant: Variant): string {
+  const parts = Object.keys(variant).sort().map((axis) => `${axis}=${variant[axis]}`);
+  return `${[scenario.name, ...parts].join('--')}.iotrace`;
+}
+
+/** Whether a step's `expect` names a fault (a reason code or a fault name) rather than ok / an errno. */
+function expectsFault(expect: string | undefined): boolean {
+  if (expect === undefined || expect === 'ok') return false;
+  return !/^E[A-Z0-9]+$/.test(expect);
+}
+
+export function matrixRow(scenario: Scenario, variant: Variant, opts: { seed?: number; outDir?: string } = {}): MatrixRow {
+  const seed = opts.seed ?? 0;
+  const row: MatrixRow = {
+    variant, events: 0, faults: 0, firstFault: null, firstFaultAt: null, violations: 0, violationKinds: [],
+    unmetExpectations: 0, unexpectedFaults: 0, trace: null,
+  };
+  const writer = opts.outDir
+    ? new TraceWriter(join(opts.outDir, traceName(scenario, variant)), { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed })
+    : null;
+  // Generated scenarios (stress) have no steps array to look `expect` up in; they expect nothing.
+  const steps = scenario.generate ? [] : scenario.steps;
+  try {
+    for (const ev of run(scenario, { variant, seed })) {
+      writer?.push(ev);
+      row.events++;
+      if (ev.kind === 'fault') {
+        row.faults++;
+        if (row.firstFaultAt === null) {
+          row.firstFault = ev.seq;
+          row.firstFaultAt = { seq: ev.seq, step: ev.step, source: ev.source, reason: ev.reason, name: ev.name };
+        }
+        if (!expectsFault(steps[ev.step]?.expect)) row.unexpectedFaults++;
+      } else if (ev.kind === 'violation') {
+        row.violations++;
+        if (!row.violationKinds.includes(ev.invariant)) row.violationKinds.push(ev.invariant);
+      } else if (ev.kind === 'expect') row.unmetExpectations++;
+    }
+    if (writer) row.trace = writer.finish().path;
+  } catch (e) {
+    writer?.abort();
+    throw e;
+  }
+  return row;
+}
+
+export function matrix(scenario: Scenario, opts: { pinned?: Variant; seed?: number; outDir?: string } = {}): MatrixRow[] {
+  return combinations(scenario, opts.pinned).map((v) => matrixRow(scenario, v, opts));
+}
+
+const firstFaultText = (f: FirstFault | null): string =>
+  f === null ? '-' : `#${f.seq} step ${f.step} ${f.source} 0x${f.reason.toString(16)} ${f.name}`;
+
+export function table(rows: MatrixRow[]): string {
+  const head = ['variant', 'events', 'faults', 'first fault (seq, step, source, reason)', 'violations', 'unmet expectations'];
+  const body = rows.map((r) => [
+    variantText(r.variant), String(r.events), String(r.faults), firstFaultText(r.firstFaultAt),
+    r.violations === 0 ? '0' : `${r.violations} (${r.violationKinds.join(', ')})`, String(r.unmetExpectations),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    variant: { type: 'string', multiple: true }, seed: { type: 'string' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
+  }, 1);
+  if (values.help) { console.log(HELP); return 0; }
+  const scenario = loadScenario(positionals[0] ?? '');
+  const pinned = variantFlags(scenario, values.variant);
+  const seed = seedFlag(values.seed);
+  if (values.output !== undefined) {
+    if (values.output === '') throw new UsageError('-o takes a directory');
+    mkdirSync(values.output, { recursive: true });
+  }
+  const rows = matrix(scenario, { pinned, seed, ...(values.output !== undefined ? { outDir: values.output } : {}) });
+  if (values.json) console.log(JSON.stringify(rows, null, 2));
+  else {
+    console.log(`${scenario.name}: ${rows.length} combination(s)${seed ? `, seed ${seed}` : ''}`);
+    console.log(table(rows));
+    if (values.output !== undefined) console.log(`traces in ${values.output}/`);
+  }
+  return 0;
+}
