@@ -7,6 +7,12 @@ const COMMANDS: Record<string, string> = {
   list: 'built-in scenarios and their variants',
   run: 'run a scenario, print its events',
   start: 'record the headline scenario and open it at its first fault',
+  record: 'record a scenario run into a binary trace',
+  info: 'a trace\'s header, counts, faults, damage',
+  events: 'list a trace\'s events',
+  state: 'the hardware state at a step',
+  verify: 're-run a trace\'s scenario and compare the events',
+  export: 'a trace as JSON lines or Chrome trace-event JSON (Perfetto)',
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
 };
 
