@@ -7,6 +7,7 @@ const COMMANDS: Record<string, string> = {
   list: 'built-in scenarios and their variants',
   run: 'run a scenario, print its events',
   start: 'record the headline scenario and open it at its first fault',
+  replay: 'the replay debugger (terminal UI) over a trace',
   record: 'record a scenario run into a binary trace',
   info: 'a trace\'s header, counts, faults, damage',
   events: 'list a trace\'s events',

@@ -1,0 +1,76 @@
+// The diff pane's model: the state before and after one step, keyed by
+// (section, key) — a PASID entry, a cache line — never by line position.
+// Only the cells the step wrote can differ, so only those are compared, and
+// both the comparison and the drawing are bounded: a step that rewrites
+// thousands of cells shows the first ones and a per-section summary.
+import { canonical, compareKeys, SECTION_NAMES } from '../engine/state.js';
+import type { SectionName, State } from '../engine/types.js';
+import type { CellRef } from '../replayer/api.js';
+import { cellText, fieldChanges, paint } from './format.js';
+
+export interface DiffEntry { section: SectionName; key: string; op: '+' | '-' | '~'; before: unknown; after: unknown }
+
+export interface StepDiff {
+  /** Distinct cells the step wrote. */
+  written: number;
+  /** Cells whose value differs, among those compared. */
+  changed: number;
+  /** The first `limit` changes, in section order then key order. */
+  entries: DiffEntry[];
+  /** Changes per section (all compared cells). */
+  bySection: Map<SectionName, number>;
+  /** Written cells not compared because the step wrote more than `compareLimit`. */
+  uncompared: number;
+}
+
+const ORDER = new Map(SECTION_NAMES.map((s, i) => [s, i]));
+const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+
+export function diffStep(before: State, after: State, touched: readonly CellRef[], limit = 200, compareLimit = 20_000): StepDiff {
+  const seen = new Set<string>();
+  const cells: CellRef[] = [];
+  for (const c of touched) {
+    const id = `${c.section}\u0000${c.key}`;
+    if (!seen.has(id)) { seen.add(id); cells.push(c); }
+  }
+  cells.sort((a, b) => (ORDER.get(a.section) ?? 0) - (ORDER.get(b.section) ?? 0) || compareKeys(a.key, b.key));
+  const out: StepDiff = { written: cells.length, changed: 0, entries: [], bySection: new Map(), uncompared: Math.max(0, cells.length - compareLimit) };
+  for (const c of cells.slice(0, compareLimit)) {
+    const b = (before.s[c.section] as Record<string, unknown>)[c.key];
+    const a = (after.s[c.section] as Record<string, unknown>)[c.key];
+    if (same(b, a)) continue;
+    out.changed++;
+    out.bySection.set(c.section, (out.bySection.get(c.section) ?? 0) + 1);
+    if (out.entries.length < limit) out.entries.push({ ...c, op: b === undefined ? '+' : a === undefined ? '-' : '~', before: b, after: a });
+  }
+  return out;
+}
+
+/** The pane's lines (blessed tags), at most `width` columns of text each. */
+export function renderDiff(d: StepDiff, title: string, width: number): string[] {
+  const cut = (s: string): string => (s.length > width ? `${s.slice(0, Math.max(0, width - 1))}…` : s);
+  const lines: string[] = [];
+  const what = d.changed === 0 ? 'no state change' : `${d.changed} cell${d.changed === 1 ? '' : 's'} changed`;
+  lines.push(paint(cut(`${title}: ${what}${d.written > d.changed ? ` (${d.written} written)` : ''}`), 'bold'));
+  for (const e of d.entries) {
+    const colour = e.op === '+' ? 'green-fg' : e.op === '-' ? 'red-fg' : 'yellow-fg';
+    lines.push(paint(cut(`${e.op} ${e.section} ${e.key}`), colour, 'bold'));
+    if (e.op === '+') lines.push(paint(cut(`    ${cellText(e.section, e.after)}`), 'green-fg'));
+    else if (e.op === '-') lines.push(paint(cut(`    ${cellText(e.section, e.before)}`), 'red-fg'));
+    else if (e.section === 'pasid') {
+      lines.push(paint(cut(`    - ${cellText(e.section, e.before)}`), 'red-fg'));
+      lines.push(paint(cut(`    + ${cellText(e.section, e.after)}`), 'green-fg'));
+    } else {
+      const changes = fieldChanges(e.before, e.after);
+      for (const ch of changes.length ? changes : [`${cellText(e.section, e.before)} → ${cellText(e.section, e.after)}`]) lines.push(paint(cut(`    ${ch}`)));
+    }
+  }
+  const more = d.changed - d.entries.length;
+  if (more > 0 || d.uncompared > 0) {
+    const per = [...d.bySection].map(([s, n]) => `${s} ${n}`).join(', ');
+    lines.push(paint(cut(`… ${more} more change${more === 1 ? '' : 's'} not shown (by section: ${per})`), 'bold'));
+    if (d.uncompared > 0) lines.push(paint(cut(`… ${d.uncompared} more written cells not compared`), 'bold'));
+  }
+  return lines;
+}
+

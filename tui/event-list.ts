@@ -1,0 +1,114 @@
+// The event list, virtualised: it only ever reads the events in its window
+// (through Replayer.events, which decodes just those chunks), so a 10 M-event
+// trace scrolls like a 100-event one. A kind filter hides other events; the
+// selected step stays visible even when the filter hides its kind.
+import { summarize } from '../engine/summary.js';
+import type { EventKind, TraceEvent } from '../engine/types.js';
+import type { Replayer } from '../replayer/api.js';
+import { esc } from './term.js';
+import { fit, kindColour, paint } from './format.js';
+import { scan } from './search.js';
+
+/** How many events a filtered hop may examine before giving up (keeps a keypress bounded). */
+export const FILTER_BUDGET = 2_000_000;
+const MARGIN = 2;
+
+export class EventList {
+  /** Step of the first row on screen. */
+  top = 0;
+  private filter: Set<EventKind> | null = null;
+  private shown: number[] = [];
+
+  constructor(private readonly r: Replayer) {}
+
+  get kinds(): EventKind[] | null { return this.filter ? [...this.filter] : null; }
+
+  setFilter(kinds: EventKind[] | null): void { this.filter = kinds && kinds.length ? new Set(kinds) : null; }
+
+  visible(ev: TraceEvent): boolean { return !this.filter || this.filter.has(ev.kind); }
+
+  /** The step `count` visible events away from `from` in `dir`, stopping at the ends. */
+  move(from: number, dir: 1 | -1, count = 1): number {
+    if (this.r.count === 0) return 0;
+    if (!this.filter) return Math.max(0, Math.min(this.r.count - 1, from + dir * count));
+    let at = from;
+    for (let i = 0; i < count; i++) {
+      const { found } = scan(this.r, (ev) => this.visible(ev), at, dir, FILTER_BUDGET);
+      if (found === null) break;
+      at = found;
+    }
+    return at;
+  }
+
+  /** First (dir 1) or last (dir -1) visible step, or null. */
+  end(dir: 1 | -1): number | null {
+    if (this.r.count === 0) return null;
+    if (!this.filter) return dir === 1 ? 0 : this.r.count - 1;
+    return scan(this.r, (ev) => this.visible(ev), dir === 1 ? -1 : this.r.count, dir, FILTER_BUDGET).found;
+  }
+
+  /** The steps on screen, `height` rows, scrolled so `cursor` is visible. */
+  window(cursor: number, height: number): number[] {
+    const r = this.r;
+    if (r.count === 0 || height <= 0) return (this.shown = []);
+    const margin = Math.min(MARGIN, Math.floor((height - 1) / 2));
+    if (!this.filter) {
+      if (cursor < this.top + margin) this.top = cursor - margin;
+      if (cursor > this.top + height - 1 - margin) this.top = cursor - height + 1 + margin;
+      this.top = Math.max(0, Math.min(this.top, r.count - height));
+      const rows: number[] = [];
+      for (let n = this.top; n < Math.min(r.count, this.top + height); n++) rows.push(n);
+      return (this.shown = rows);
+    }
+    const vis = (ev: TraceEvent): boolean => ev.seq === cursor || this.visible(ev);
+    const back = (from: number, k: number): number => {
+      let at = from;
+      for (let i = 0; i < k; i++) { const f = scan(r, vis, at, -1, FILTER_BUDGET).found; if (f === null) break; at = f; }
+      return at;
+    };
+    if (cursor < this.top) this.top = back(cursor, margin);
+    let rows = this.collect(this.top, height, vis);
+    const idx = rows.indexOf(cursor);
+    if (idx < 0 || idx > height - 1 - margin) {
+      this.top = back(cursor, height - 1 - margin);
+      rows = this.collect(this.top, height, vis);
+    }
+    return (this.shown = rows);
+  }
+
+  private collect(from: number, height: number, vis: (ev: TraceEvent) => boolean): number[] {
+    const rows: number[] = [];
+    if (from < this.r.count && vis(this.r.event(from))) rows.push(from);
+    let at = from;
+    while (rows.length < height) {
+      const f = scan(this.r, vis, at, 1, FILTER_BUDGET).found;
+      if (f === null) break;
+      rows.push(f);
+      at = f;
+    }
+    return rows;
+  }
+
+  /** The step drawn on row y of the last window, or null. */
+  rowAt(y: number): number | null { return this.shown[y] ?? null; }
+
+  /** Tagged lines for the window: cursor row inverse, kind coloured by family, search hits marked. */
+  render(cursor: number, width: number, height: number, hit?: (ev: TraceEvent) => boolean): string[] {
+    const rows = this.window(cursor, height);
+    if (rows.length === 0) return [paint(this.r.count === 0 ? 'the trace holds no events' : 'no event matches the kind filter', 'bold')];
+    const seqW = Math.max(4, String(this.r.count - 1).length);
+    const first = rows[0] as number;
+    const last = rows[rows.length - 1] as number;
+    const evs = this.filter ? rows.map((n) => this.r.event(n)) : this.r.events(first, last + 1);
+    return evs.map((ev) => {
+      const mark = `${ev.seq === cursor ? '▶' : ' '}${hit?.(ev) ? '*' : ' '}`;
+      const head = `${mark}${String(ev.seq).padStart(seqW)} t${String(ev.tick).padEnd(5)} `;
+      const kind = ev.kind.padEnd(17).slice(0, 17);
+      const rest = Math.max(0, width - head.length - kind.length - 1);
+      const text = fit(summarize(ev), rest);
+      const bad = ev.kind === 'fault' || ev.kind === 'violation' || ev.kind === 'expect';
+      if (ev.seq === cursor) return paint(fit(`${head}${kind} ${text}`, width), 'inverse', ...(bad ? ['red-fg'] : []));
+      return `${esc(head)}${paint(kind, `${kindColour(ev.kind)}-fg`, ...(bad ? ['bold'] : []))} ${bad ? paint(text, 'red-fg') : esc(text)}`;
+    });
+  }
+}

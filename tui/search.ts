@@ -1,0 +1,131 @@
+// `/` search and the `t` kind filter: parsing what the user typed into a
+// SearchQuery, and scanning the trace in blocks (synchronously for the
+// filter's short hops, in slices that yield to the UI for a search).
+import { EVENT_KINDS, family } from '../engine/summary.js';
+import type { EventKind, Family, TraceEvent } from '../engine/types.js';
+import type { Replayer, SearchQuery } from '../replayer/api.js';
+import { matches } from '../replayer/search.js';
+
+const FAMILIES: readonly Family[] = ['ioctl', 'table', 'translation', 'invalidation', 'fault', 'violation', 'kernel', 'guest'];
+const KIND_SET = new Set<string>(EVENT_KINDS);
+
+/** Kinds named by a kind or a family name ("fault", "pasid-write", "table"), or null. */
+export function kindsOf(word: string): EventKind[] | null {
+  const w = word.toLowerCase();
+  if (KIND_SET.has(w)) return [w as EventKind];
+  if ((FAMILIES as readonly string[]).includes(w)) return EVENT_KINDS.filter((k) => family(k) === w);
+  return null;
+}
+
+function tokens(text: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1] !== undefined ? `"${m[1]}` : (m[2] as string));
+  return out;
+}
+
+const RID = /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i;
+const CMD = /^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/;
+
+/**
+ * Search syntax, words combined with AND:
+ *   fault, pasid-write, table      a kind or a family (several: any of them)
+ *   kind:<kind|family>             the same, explicitly
+ *   00:02.0  rid:00:02.0           requester id
+ *   pasid:5  pasid=5               PASID (host, guest or virtual)
+ *   IOMMU_HWPT_ALLOC  cmd:name     ioctl or kernel call
+ *   anything else, "quoted text"   case-insensitive text in the one-line summary
+ */
+export function parseQuery(text: string): SearchQuery {
+  const q: SearchQuery = {};
+  const kinds: EventKind[] = [];
+  const free: string[] = [];
+  for (const tok of tokens(text.trim())) {
+    if (tok.startsWith('"')) { free.push(tok.slice(1)); continue; }
+    const m = /^(kind|rid|pasid|cmd)[:=](.+)$/i.exec(tok);
+    const field = m?.[1]?.toLowerCase();
+    const value = m?.[2] ?? tok;
+    if (field === 'kind' || (!field && kindsOf(tok))) {
+      const ks = kindsOf(value);
+      if (ks) { kinds.push(...ks); continue; }
+    }
+    if (field === 'rid' || (!field && RID.test(tok))) { q.rid = value.toLowerCase(); continue; }
+    if (field === 'pasid' && /^(0x[0-9a-f]+|\d+)$/i.test(value)) { q.pasid = Number(value); continue; }
+    if (field === 'cmd' || (!field && CMD.test(tok))) { q.cmd = value; continue; }
+    free.push(tok);
+  }
+  if (kinds.length) q.kinds = [...new Set(kinds)];
+  if (free.length) q.text = free.join(' ');
+  return q;
+}
+
+export function describe(q: SearchQuery): string {
+  const parts: string[] = [];
+  if (q.kinds) parts.push(q.kinds.length > 4 ? `${q.kinds.length} kinds` : q.kinds.join('|'));
+  if (q.rid !== undefined) parts.push(`rid ${q.rid}`);
+  if (q.pasid !== undefined) parts.push(`pasid ${q.pasid}`);
+  if (q.cmd !== undefined) parts.push(q.cmd);
+  if (q.text !== undefined) parts.push(`"${q.text}"`);
+  return parts.join(' ') || '(everything)';
+}
+
+const BLOCK = 4096;
+
+/**
+ * First n going `dir` from `from` (exclusive) with pred(event) true, examining
+ * at most `budget` events. `next` is the first index not examined (-1 or
+ * count at the ends). Reads whole blocks through events().
+ */
+export function scan(r: Replayer, pred: (ev: TraceEvent) => boolean, from: number, dir: 1 | -1, budget = Infinity): { found: number | null; next: number } {
+  let n = from + dir;
+  let left = budget;
+  while (n >= 0 && n < r.count && left > 0) {
+    const take = Math.min(BLOCK, left);
+    const lo = dir === 1 ? n : Math.max(0, n - take + 1);
+    const hi = dir === 1 ? Math.min(r.count, n + take) : n + 1;
+    const evs = r.events(lo, hi);
+    if (dir === 1) {
+      for (let i = 0; i < evs.length; i++) if (pred(evs[i] as TraceEvent)) return { found: lo + i, next: lo + i + 1 };
+      n = hi;
+    } else {
+      for (let i = evs.length - 1; i >= 0; i--) if (pred(evs[i] as TraceEvent)) return { found: lo + i, next: lo + i - 1 };
+      n = lo - 1;
+    }
+    left -= hi - lo;
+  }
+  return { found: null, next: n };
+}
+
+export interface AsyncSearch {
+  promise: Promise<number | null>;
+  cancel(): void;
+}
+
+/**
+ * Search in slices of `slice` events, yielding to the event loop between
+ * slices so the screen stays live (progress, Esc cancels). Wraps around once.
+ */
+export function searchAsync(r: Replayer, q: SearchQuery, from: number, dir: 1 | -1, onProgress: (done: number) => void, slice = 200_000): AsyncSearch {
+  let cancelled = false;
+  const pred = (ev: TraceEvent): boolean => matches(ev, q);
+  const promise = (async (): Promise<number | null> => {
+    let at = from;
+    let done = 0;
+    let wrapped = false;
+    while (!cancelled && done < r.count) {
+      const { found, next } = scan(r, pred, at, dir, Math.min(slice, r.count - done));
+      if (found !== null) return found;
+      done += Math.abs(next - at) - 1;
+      at = next - dir;
+      if (next < 0 || next >= r.count) {
+        if (wrapped) return null;
+        wrapped = true;
+        at = dir === 1 ? -1 : r.count;
+      }
+      onProgress(done);
+      await new Promise((res) => setImmediate(res));
+    }
+    return null;
+  })();
+  return { promise, cancel: () => { cancelled = true; } };
+}
