@@ -4,6 +4,7 @@
 import type { Ctx } from './ctx.js';
 import { clearEntry } from './iommu.js';
 import { k, parts } from './keys.js';
+import { compareKeys } from './state.js';
 import type { Errno, Rid, State } from './types.js';
 
 /**
@@ -106,7 +107,7 @@ export function notify(ctx: Ctx, hostId: string, event: 'FREE' | 'BIND' | 'UNBIN
         ctx.emit({ kind: 'deferred', host: hostId, pasid, subscriber, rid, op: 'queue' });
       }
     } else {
-      for (const key of Object.keys(ctx.state.s['cpu-pasid']).sort()) {
+      for (const key of Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
         const [vm, gpasid] = parts(key);
         const vmCell = ctx.state.s.vm[vm ?? ''];
         if (ctx.state.s['cpu-pasid'][key]?.hpasid === pasid && vmCell?.host === hostId) {
@@ -120,7 +121,7 @@ export function notify(ctx: Ctx, hostId: string, event: 'FREE' | 'BIND' | 'UNBIN
 /** Devices with a live binding of this host PASID, in a stable order. */
 function boundRids(state: State, hostId: string, pasid: number): Rid[] {
   const out: Rid[] = [];
-  for (const key of Object.keys(state.s.bind).sort()) {
+  for (const key of Object.keys(state.s.bind).sort(compareKeys)) {
     const [rid, p] = parts(key);
     const b = state.s.bind[key];
     if (Number(p) === pasid && b?.space && parts(b.space)[0] === hostId && rid) out.push(rid);
@@ -139,7 +140,7 @@ export function free(ctx: Ctx, hostId: string, space: string, pasid: number): Er
 /** Run the clean-up work FREE notifications queued: tear down the stale bindings. */
 export function runDeferred(ctx: Ctx): number {
   let n = 0;
-  for (const key of Object.keys(ctx.state.s.deferred).sort()) {
+  for (const key of Object.keys(ctx.state.s.deferred).sort(compareKeys)) {
     const work = ctx.state.s.deferred[key];
     if (!work) continue;
     const [hostId] = parts(key);
@@ -159,7 +160,7 @@ export function setFree(ctx: Ctx, hostId: string, set: string): Errno | null {
   if (!cur) return 'ENOENT';
   const prefix = `${hostId}/`;
   const keys = Object.keys(ctx.state.s.ioasid).filter((key) => key.startsWith(prefix) && ctx.state.s.ioasid[key]?.set === set);
-  for (const key of keys.sort()) {
+  for (const key of keys.sort(compareKeys)) {
     const p = parts(key);
     const pasid = Number(p[p.length - 1]);
     free(ctx, hostId, p.slice(0, -1).join('/'), pasid);
