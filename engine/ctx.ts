@@ -24,7 +24,12 @@ export class Ctx {
   }
 
   emit(body: EventBody): TraceEvent {
-    const ev = { seq: this.nextSeq++, tick: this.tick, step: this.step, ...body } as TraceEvent;
+    // Stamp the body in place: every call site builds a fresh literal, and
+    // this avoids a megamorphic object spread per event.
+    const ev = body as TraceEvent;
+    ev.seq = this.nextSeq++;
+    ev.tick = this.tick;
+    ev.step = this.step;
     apply(this.state, ev, this.markDirty);
     this.out.push(ev);
     return ev;

@@ -3,7 +3,8 @@
 // the name and the params, never the steps.
 import type { Prng } from '../prng.js';
 import type { Step } from '../scenario.js';
+import { stress } from './stress.js';
 
 export type Builder = (params: Record<string, number>, prng: Prng) => Iterable<Step>;
 
-export const BUILDERS: Record<string, Builder> = {};
+export const BUILDERS: Record<string, Builder> = { stress };
