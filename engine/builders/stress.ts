@@ -24,7 +24,7 @@ const GPASID = 5;
  * Measured mean events per loop step (see BENCHMARKS.md): `scale` is a target
  * event count, so the loop runs about scale / EVENTS_PER_STEP steps.
  */
-export const EVENTS_PER_STEP = 1.9;
+export const EVENTS_PER_STEP = 1.68;
 
 function* setup(): Generator<Step> {
   for (let p = 0; p < STRESS_PROCS; p++) {
