@@ -151,3 +151,15 @@ describe('iotrace list / matrix (the built binary)', () => {
     expect(cli('matrix', 'no-such-scenario').status).toBe(2);
   });
 });
+
+describe('docs/scenarios.md', () => {
+  it('documents every op, every ioctl and every built-in scenario', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { OPS, IOCTLS } = await import('../engine/ops/index.js');
+    const { builtinNames } = await import('../scenarios/index.js');
+    const doc = readFileSync(join(process.cwd(), 'docs', 'scenarios.md'), 'utf8');
+    for (const op of Object.keys(OPS).filter((o) => o !== 'ioctl')) expect(doc, op).toContain(`| \`${op}\` |`);
+    for (const cmd of Object.keys(IOCTLS)) expect(doc, cmd).toContain(`| \`${cmd}\` |`);
+    for (const name of builtinNames()) expect(doc, name).toMatch(new RegExp(`^### ${name} `, 'm'));
+  });
+});
