@@ -112,6 +112,7 @@ export function searchAsync(r: Replayer, q: SearchQuery, from: number, dir: 1 | 
     let at = from;
     let done = 0;
     let wrapped = false;
+    await Promise.resolve(); // the caller holds the handle before any progress report
     while (!cancelled && done < r.count) {
       const { found, next } = scan(r, pred, at, dir, Math.min(slice, r.count - done));
       if (found !== null) return found;
