@@ -7,6 +7,7 @@
 // 'xterm' with warnings off; @types/blessed declares the screen's input and
 // output with each other's types; loading all of blessed-contrib costs
 // ~110 ms (maps, markdown, images), so only the sparkline widget is loaded.
+// Output is UTF-8 (forceUnicode) without the DEC line-drawing charset.
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import blessed from 'blessed';
@@ -23,7 +24,7 @@ export interface TermStreams {
 }
 
 export function createScreen(io: TermStreams, title = 'iotrace'): Screen {
-  return blessed.screen({
+  const screen = blessed.screen({
     // @types/blessed has these two swapped (input: Writable, output: Readable).
     input: io.input as unknown as Writable,
     output: io.output as unknown as Readable,
@@ -35,6 +36,11 @@ export function createScreen(io: TermStreams, title = 'iotrace'): Screen {
     autoPadding: true,
     title,
   } as Widgets.IScreenOptions);
+  // UTF-8 throughout, as ncurses does when a terminal declares it: no DEC
+  // line-drawing charset switching (which tmux capture and copy-paste show
+  // as "lqqk"), box and marker characters are written as themselves.
+  (screen.program as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
+  return screen;
 }
 
 export function box(options: Widgets.BoxOptions): Box {
