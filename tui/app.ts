@@ -102,8 +102,8 @@ export class Debugger {
     const sl = inner(p.state);
     if (v) {
       p.state.setLabel(` state after step ${v.n} `);
-      if (this.focus !== 'state') this.statePane.follow(this.statePane.rows(v.state, v.touched), ev as { rid?: unknown; pasid?: unknown } | null ?? undefined);
-      p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h).join('\n'));
+      const about = this.focus !== 'state' ? (ev as { rid?: unknown; pasid?: unknown } | null) : undefined;
+      p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h, about).join('\n'));
     } else p.state.setContent('');
 
     const dl = inner(p.diff);

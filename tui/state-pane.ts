@@ -137,9 +137,11 @@ export class StatePane {
     return row ?? null;
   }
 
-  render(state: State, written: readonly CellRef[], width: number, height: number): string[] {
+  /** Draw; `about`, when given, first moves the selection to what the step wrote or names (see follow). */
+  render(state: State, written: readonly CellRef[], width: number, height: number, about?: { rid?: unknown; pasid?: unknown } | null): string[] {
     const rows = this.rows(state, written);
     this.rowsCache = rows;
+    if (about !== undefined) this.follow(rows, about ?? undefined);
     if (rows.length === 0) return [paint('(empty state)', 'bold')];
     let i = this.sel === null ? -1 : rows.findIndex((r) => r.id === this.sel);
     if (i < 0) i = Math.max(0, Math.min(this.selIndex, rows.length - 1));

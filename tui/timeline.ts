@@ -67,11 +67,17 @@ export class Timeline {
     return this.start(c);
   }
 
+  private drawn = '';
+
   update(cursor: number): void {
     if (this.r.count === 0) { this.widget.setContent('(no events)'); return; }
     const cols = this.layout();
+    // Redraw only when what it shows changes: the width or the cursor's column.
+    const key = `${cols}/${this.column(cursor)}`;
+    if (key === this.drawn) return;
+    this.drawn = key;
     const per = this.r.count / cols;
-    const title = `faults+violations per column (1 column = ${per < 1.5 ? '1 step' : `${Math.round(per)} steps`}); F fault V violation ▲ step ${cursor}`;
+    const title = `faults+violations per column (1 column = ${per < 1.5 ? '1 step' : `${Math.round(per)} steps`}); F fault, V violation, ▲ cursor`;
     this.widget.setData([title], [this.density]);
     // contrib draws: blank line, title, sparkline, blank line. Keep title and
     // sparkline; put the marker row in place of the trailing blank.
