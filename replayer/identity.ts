@@ -1,0 +1,117 @@
+// What makes two events "the same event" when two traces are aligned: the
+// kind plus the fields that say what was asked for (ioctl command and
+// arguments, RID, PASID, work queue, cache line, address), never seq, tick or
+// step (an event inserted earlier shifts those for everything after it) and
+// never the outcome (errno, translated PASID, the entry written, how many
+// lines an invalidation dropped). Two events with the same identity whose
+// other fields differ are one *changed* event; events without a partner are
+// only in A or only in B.
+import { canonical } from '../engine/state.js';
+import type { EventKind, TraceEvent } from '../engine/types.js';
+
+/**
+ * Identity fields per kind. A Record over EventKind, so a new kind does not
+ * compile until someone decides what identifies it.
+ */
+export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
+  platform: [],
+  ioctl: ['fd', 'cmd', 'args'],
+  kcall: ['fn', 'args'],
+  'pasid-write': ['rid', 'pasid'],
+  'pasid-table-alloc': ['rid', 'dir'],
+  'pt-write': ['root', 'page'],
+  'pt-root': ['root'],
+  'kvm-pasid-map': ['vm', 'gpasid'],
+  'msr-write': ['vm', 'vcpu'],
+  'wq-config': ['rid', 'wq'],
+  // msr is the PASID the submitter put in; `pasid` is what the CPU translated it to.
+  enqcmd: ['vm', 'vcpu', 'rid', 'wq', 'msr'],
+  dma: ['rid', 'pasid', 'addr', 'write'],
+  'iotlb-fill': ['iommu', 'did', 'pasid', 'page'],
+  'iotlb-inval': ['iommu', 'desc', 'granularity', 'did', 'pasid', 'addr', 'npages'],
+  'pasid-cache-fill': ['iommu', 'rid', 'pasid'],
+  'pasid-cache-inval': ['iommu', 'granularity', 'did', 'pasid'],
+  'atc-fill': ['rid', 'pasid', 'page'],
+  'atc-inval': ['rid', 'granularity', 'pasid', 'addr', 'npages'],
+  fault: ['source', 'reason', 'rid', 'pasid', 'addr'],
+  // The allocated PASID is the allocator's answer, not the request.
+  'ioasid-alloc': ['host', 'space', 'set', 'owner'],
+  'ioasid-free': ['host', 'space', 'pasid'],
+  'ioasid-set': ['host', 'set', 'op'],
+  'ioasid-mode': ['host'],
+  notify: ['host', 'event', 'pasid', 'subscriber'],
+  deferred: ['host', 'pasid', 'subscriber', 'rid', 'op'],
+  bind: ['rid', 'pasid', 'via'],
+  'guest-pasid-write': ['vm', 'rid', 'pasid'],
+  'guest-inval': ['vm', 'what', 'rid', 'pasid'],
+  'mdev-pasid-map': ['rid', 'vpasid'],
+  'config-write': ['rid', 'offset', 'what'],
+  'config-read': ['vm', 'rid', 'offset', 'what'],
+  migrate: ['vm', 'from', 'to', 'phase'],
+  'vm-host': ['vm'],
+  'device-assign': ['rid'],
+  'device-table': ['rid'],
+  // Object ids are handed out by iommufd: an outcome.
+  'iommufd-obj': ['fd', 'op', 'type'],
+  'ioas-map': ['fd', 'ioas', 'iova'],
+  'vdev-map': ['fd', 'viommu', 'virtId'],
+  'kvm-wbinvd': ['vm'],
+  expect: ['expected'],
+  violation: ['invariant', 'rid', 'pasid'],
+};
+
+const BASE = new Set(['seq', 'tick', 'step']);
+
+function part(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'object') return JSON.stringify(canonical(v));
+  return String(v);
+}
+
+/** The identity of an event as one string: equal strings, same event. */
+export function identityOf(ev: TraceEvent): string {
+  const f = ev as unknown as Record<string, unknown>;
+  let s = ev.kind;
+  for (const name of IDENTITY[ev.kind] ?? []) s += `|${part(f[name])}`;
+  return s;
+}
+
+/** The fields (other than seq / tick / step) whose values differ; empty when the events are the same. */
+export function changedFields(a: TraceEvent, b: TraceEvent): string[] {
+  const fa = a as unknown as Record<string, unknown>;
+  const fb = b as unknown as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(fa), ...Object.keys(fb)])) {
+    if (BASE.has(k)) continue;
+    const x = fa[k];
+    const y = fb[k];
+    if (x === y) continue;
+    if (x !== null && y !== null && typeof x === 'object' && typeof y === 'object' && part(x) === part(y)) continue;
+    out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Same event, outcome included (seq / tick / step aside). The hot path of a
+ * full diff: events decoded from the same layout share their key order, so
+ * one pass over A's keys with === settles almost every pair.
+ */
+export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
+  if (a.kind !== b.kind) return false;
+  const fa = a as unknown as Record<string, unknown>;
+  const fb = b as unknown as Record<string, unknown>;
+  let n = 0;
+  for (const k in fa) {
+    n++;
+    if (BASE.has(k)) continue;
+    const x = fa[k];
+    const y = fb[k];
+    if (x === y) continue;
+    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
+    if (part(x) !== part(y)) return false;
+  }
+  let m = 0;
+  for (const _ in fb) m++;
+  return n === m;
+}

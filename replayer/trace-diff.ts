@@ -1,0 +1,179 @@
+// Diff of two traces: the common prefix (skipped through the index when both
+// sides are trace files), the first divergence, the alignment of the rest,
+// where the hardware states part and how, differences by kind, and the faults
+// and violations that happen on one side only. The CLI and the TUI both read
+// this report.
+import { apply } from '../engine/apply.js';
+import { summarize } from '../engine/summary.js';
+import { cloneState } from '../engine/state.js';
+import type { EventKind, State, TraceEvent } from '../engine/types.js';
+import { align, type AlignOptions, type RowOp, type Segment } from './align.js';
+import type { CellRef } from './api.js';
+import { commonPrefix, type CommonPrefix } from './common-prefix.js';
+import { AlignedRows } from './diff-rows.js';
+import { changedFields, identityOf, sameEvent } from './identity.js';
+import type { DiffSide } from './memory-side.js';
+import { TraceReplayer } from './replayer.js';
+import { diffStates, type StateDiff } from './state-diff.js';
+
+export interface Divergence {
+  /** Steps where A and B first part (all earlier steps are the same events). */
+  a: number;
+  b: number;
+  /** How the first differing row aligns: '~' same event, other fields; '-' only in A; '+' only in B; '?' not aligned. */
+  op: RowOp | '?';
+  eventA: TraceEvent | null;
+  eventB: TraceEvent | null;
+  /** For '~': the fields that differ. */
+  fields: string[];
+  /** A's state vs B's state after that row. */
+  state: StateDiff;
+}
+
+export interface Problem { side: 'a' | 'b'; step: number; kind: 'fault' | 'violation'; identity: string; text: string; reason: number | null }
+
+export interface KindCounts { onlyInA: number; onlyInB: number; changed: number }
+
+export interface TraceDiff {
+  identical: boolean;
+  countA: number;
+  countB: number;
+  commonPrefix: number;
+  /** What the index let us skip without decoding (trace files only). */
+  skipped: CommonPrefix | null;
+  firstDivergence: Divergence | null;
+  /** The first aligned row after which A's and B's states differ, and the diff there. */
+  statesPart: { a: number; b: number; diff: StateDiff } | null;
+  segments: Segment[];
+  same: number;
+  changed: number;
+  onlyInA: number;
+  onlyInB: number;
+  byKind: Partial<Record<EventKind, KindCounts>>;
+  faultsOnlyInA: Problem[];
+  faultsOnlyInB: Problem[];
+  /** Alignment gave up here (too different / budget): the rest is summarised, not aligned. */
+  stopped: { a: number; b: number; reason: string } | null;
+  failedWindows: number;
+}
+
+export interface DiffOptions extends Omit<AlignOptions, 'from' | 'visit'> {
+  /** Aligned rows walked after the divergence looking for where the states part. */
+  stateRows?: number;
+  /** Faults / violations decoded from the unaligned rest, per side. */
+  maxProblems?: number;
+}
+
+const isTrace = (s: DiffSide): s is TraceReplayer => s instanceof TraceReplayer;
+
+/** Events 0 .. n-1 are the same in both; n is the first step where they differ (or the shorter length). */
+export function prefixLength(A: DiffSide, B: DiffSide): { events: number; skipped: CommonPrefix | null } {
+  const skipped = isTrace(A) && isTrace(B) ? commonPrefix(A, B) : null;
+  let p = skipped?.events ?? 0;
+  const n = Math.min(A.count, B.count);
+  while (p < n) {
+    const to = Math.min(n, p + 4096);
+    const wa = A.events(p, to);
+    const wb = B.events(p, to);
+    for (let k = 0; k < wa.length; k++) if (!sameEvent(wa[k] as TraceEvent, wb[k] as TraceEvent)) return { events: p + k, skipped };
+    p = to;
+  }
+  return { events: n, skipped };
+}
+
+/** Only the first divergence: the cheap question (index, then one chunk per side). */
+export function firstDivergence(A: DiffSide, B: DiffSide): { a: number; b: number } | null {
+  const { events } = prefixLength(A, B);
+  return events === A.count && events === B.count ? null : { a: events, b: events };
+}
+
+export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): TraceDiff {
+  const { events: prefix, skipped } = prefixLength(A, B);
+  const probs = { a: new Map<string, TraceEvent[]>(), b: new Map<string, TraceEvent[]>() };
+  const note = (side: 'a' | 'b', ev: TraceEvent | null): void => {
+    if (!ev || (ev.kind !== 'fault' && ev.kind !== 'violation')) return;
+    const id = identityOf(ev);
+    const m = probs[side];
+    let l = m.get(id);
+    if (!l) m.set(id, (l = []));
+    l.push(ev);
+  };
+  const byKind: Partial<Record<EventKind, KindCounts>> = {};
+  const bump = (kind: EventKind, what: keyof KindCounts): void => { (byKind[kind] ??= { onlyInA: 0, onlyInB: 0, changed: 0 })[what]++; };
+  const counts = { same: prefix, changed: 0, onlyInA: 0, onlyInB: 0 };
+  const al = align(A, B, {
+    ...opts, from: prefix,
+    visit: (op, x, y) => {
+      note('a', x);
+      note('b', y);
+      if (op === '=') counts.same++;
+      else if (op === '~') { counts.changed++; bump((x as TraceEvent).kind, 'changed'); } else if (op === '-') { counts.onlyInA++; bump((x as TraceEvent).kind, 'onlyInA'); } else { counts.onlyInB++; bump((y as TraceEvent).kind, 'onlyInB'); }
+    },
+  });
+  // Faults and violations in the unaligned rest still count, as far as the cap allows.
+  if (al.stopped) {
+    const cap = opts.maxProblems ?? 2000;
+    for (const [side, S, from] of [['a', A, al.stopped.a], ['b', B, al.stopped.b]] as const) {
+      const at = [...S.faults, ...S.violations].filter((n) => n >= from).sort((x, y) => x - y).slice(0, cap);
+      for (const n of at) note(side, S.event(n));
+    }
+  }
+  const only = (side: 'a' | 'b'): Problem[] => {
+    const mine = probs[side];
+    const theirs = probs[side === 'a' ? 'b' : 'a'];
+    const out: Problem[] = [];
+    for (const [id, evs] of mine) {
+      for (const ev of evs.slice(theirs.get(id)?.length ?? 0)) {
+        out.push({ side, step: ev.seq, kind: ev.kind as 'fault' | 'violation', identity: id, text: summarize(ev), reason: ev.kind === 'fault' ? ev.reason : null });
+      }
+    }
+    return out.sort((x, y) => x.step - y.step);
+  };
+  const identical = A.count === B.count && al.segments.every((s) => s.op === '=');
+  const walk = identical ? { first: null, part: null } : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000);
+  return {
+    identical, countA: A.count, countB: B.count, commonPrefix: prefix, skipped,
+    firstDivergence: walk.first, statesPart: walk.part, segments: al.segments,
+    ...counts, byKind, faultsOnlyInA: only('a'), faultsOnlyInB: only('b'), stopped: al.stopped, failedWindows: al.failedWindows,
+  };
+}
+
+/**
+ * From the first differing row on, apply each side's events to its own copy
+ * of the (shared) state before the divergence. The states agree until some
+ * row writes a cell differently, so comparing the cells each row wrote is
+ * exact and keeps the walk linear.
+ */
+function walkStates(A: DiffSide, B: DiffSide, segments: Segment[], prefix: number, maxRows: number): { first: Divergence | null; part: TraceDiff['statesPart'] } {
+  const rows = new AlignedRows(segments);
+  // Rows 0 .. prefix-1 are the common prefix, so row `prefix` is the first that differs.
+  if (prefix >= rows.count) return { first: null, part: null };
+  const base = A.stateAt(prefix - 1);
+  const sa: State = cloneState(base);
+  const sb: State = cloneState(base);
+  const all = new Map<string, CellRef>();
+  let now = new Map<string, CellRef>();
+  const touch = (section: CellRef['section'], key: string): void => {
+    const id = `${section}\u0000${key}`;
+    const c = { section, key };
+    now.set(id, c);
+    all.set(id, c);
+  };
+  let first: Divergence | null = null;
+  const end = Math.min(rows.count, prefix + maxRows);
+  for (let r = prefix; r < end; r++) {
+    const row = rows.row(r);
+    const x = row.a === null ? null : A.event(row.a);
+    const y = row.b === null ? null : B.event(row.b);
+    now = new Map();
+    if (x) apply(sa, x, touch);
+    if (y) apply(sb, y, touch);
+    const d = diffStates(sa, sb, 200, [...now.values()]);
+    first ??= {
+      a: row.a ?? row.aUpTo + 1, b: row.b ?? row.bUpTo + 1, op: row.op === '=' ? '~' : row.op, eventA: x, eventB: y,
+      fields: x && y ? changedFields(x, y) : [], state: d,
+    };
+    if (d.changed > 0) return { first, part: { a: row.aUpTo, b: row.bUpTo, diff: diffStates(sa, sb, 200, [...all.values()]) } };
+  }
+  return { first, part: null };
+}
