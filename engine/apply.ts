@@ -30,6 +30,10 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
   state.seq = ev.seq;
   state.tick = ev.tick;
   switch (ev.kind) {
+    // Observations first (the commonest kinds): they record what happened and change no state.
+    case 'dma': case 'enqcmd': case 'ioctl': case 'kcall': case 'fault': case 'notify': case 'config-read':
+    case 'migrate': case 'expect': case 'violation': case 'guest-inval':
+      break;
     case 'platform':
       for (const [section, key, value] of platformCells(ev.platform)) put(state, section, key, value as never, touch);
       break;
@@ -152,10 +156,6 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       if (vm) put(state, 'vm', ev.vm, { ...vm, wbinvd: ev.wbinvd }, touch);
       break;
     }
-    // Observations: they record what happened and change no state.
-    case 'ioctl': case 'kcall': case 'enqcmd': case 'dma': case 'fault': case 'notify': case 'config-read':
-    case 'migrate': case 'expect': case 'violation': case 'guest-inval':
-      break;
     default: {
       const never: never = ev;
       throw new Error(`apply: unknown event kind ${(never as { kind: string }).kind}`);

@@ -7,6 +7,27 @@
 import { k, page } from './keys.js';
 import type { EventOf, State } from './types.js';
 
+/**
+ * The victims the decision logic just computed for the descriptor it is about
+ * to emit, so that `apply` of that very event (object identity, same state,
+ * nothing applied in between: Ctx.emit applies at once) does not compute
+ * them a second time. Replaying through `apply` alone never finds a match
+ * and computes them as before.
+ */
+let memo: { state: State | null; ev: object | null; victims: string[] } = { state: null, ev: null, victims: [] };
+
+export function rememberVictims(state: State, ev: object, victims: string[]): number {
+  memo = { state, ev, victims };
+  return victims.length;
+}
+
+function remembered(state: State, q: object): string[] | null {
+  if (memo.ev !== q || memo.state !== state) return null;
+  const v = memo.victims;
+  memo = { state: null, ev: null, victims: [] };
+  return v;
+}
+
 /** Ranges up to this many pages are looked up line by line instead of scanned. */
 const DIRECT_PAGES = 512;
 
@@ -38,6 +59,8 @@ type IotlbQuery = Pick<EventOf<'iotlb-inval'>, 'iommu' | 'granularity' | 'did' |
  * page-in-PASID).
  */
 export function iotlbVictims(state: State, q: IotlbQuery): string[] {
+  const known = remembered(state, q);
+  if (known) return known;
   const tlb = state.s.iotlb;
   const byDid = q.granularity !== 'global' && q.did !== null;
   const byPasid = byDid && (q.granularity === 'pasid' || q.granularity === 'page') && q.pasid !== null;
@@ -57,6 +80,8 @@ export function iotlbVictims(state: State, q: IotlbQuery): string[] {
 
 /** PASID cache (key iommu/rid/pasid): 0x7 descriptor, domain / PASID-selective / global. */
 export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inval'>, 'iommu' | 'granularity' | 'did' | 'pasid'>): string[] {
+  const known = remembered(state, q);
+  if (known) return known;
   const pc = state.s['pasid-cache'];
   return scan(pc, `${q.iommu}/`, (key) => {
     if (q.granularity !== 'global' && q.did !== null && pc[key]?.did !== q.did) return false;
@@ -66,6 +91,8 @@ export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inv
 
 /** Device TLB (key rid/pasid/page): 0x3 device-IOTLB, 0x8 PASID-based device-IOTLB, SMMU ATC_INV. */
 export function atcVictims(state: State, q: Pick<EventOf<'atc-inval'>, 'rid' | 'granularity' | 'pasid' | 'addr' | 'npages'>): string[] {
+  const known = remembered(state, q);
+  if (known) return known;
   const atc = state.s.atc;
   const byPasid = q.granularity !== 'all' && q.pasid !== null;
   if (byPasid && q.granularity === 'page' && q.addr !== null && (q.npages ?? 1) <= DIRECT_PAGES) {

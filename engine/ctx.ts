@@ -16,11 +16,17 @@ export class Ctx {
   /** Logical clock: one tick per scenario step. */
   tick = 0;
   private nextSeq = 0;
-  private readonly markDirty: Touch = (section) => { this.dirty.add(section); };
+  private readonly markDirty: Touch;
+  private readonly onEvent: ((ev: TraceEvent) => void) | undefined;
 
-  constructor(state: State, variant: Variant) {
+  /** `touch` and `onEvent`: the hooks of a RunSession (engine/run.ts). */
+  constructor(state: State, variant: Variant, touch?: Touch, onEvent?: (ev: TraceEvent) => void) {
     this.state = state;
     this.variant = variant;
+    this.markDirty = touch
+      ? (section, key) => { this.dirty.add(section); touch(section, key); }
+      : (section) => { this.dirty.add(section); };
+    this.onEvent = onEvent;
   }
 
   emit(body: EventBody): TraceEvent {
@@ -32,6 +38,7 @@ export class Ctx {
     ev.step = this.step;
     apply(this.state, ev, this.markDirty);
     this.out.push(ev);
+    if (this.onEvent) this.onEvent(ev);
     return ev;
   }
 
@@ -39,7 +46,7 @@ export class Ctx {
   beginStep(index: number): void {
     this.step = index;
     this.tick += 1;
-    this.out = [];
+    this.out.length = 0;
     this.dirty.clear();
   }
 

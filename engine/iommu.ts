@@ -1,7 +1,7 @@
 // IOMMU hardware: PASID tables (VT-d scalable mode, or SMMUv3 CD tables),
 // the PASID cache and IOTLB, and the DMA translation walk. Caches are filled
 // only by translations here and emptied only by invalidation descriptors.
-import { atcVictims, iotlbVictims, pasidCacheVictims } from './caches.js';
+import { atcVictims, iotlbVictims, pasidCacheVictims, rememberVictims } from './caches.js';
 import type { Ctx } from './ctx.js';
 import { k, page, pasidDirIndex, PAGE_SIZE } from './keys.js';
 import { memOwner, owns } from './memory.js';
@@ -47,8 +47,7 @@ export function device(state: State, rid: Rid): DeviceCell {
 }
 
 /** Translate through one page table (root -> page map), or an IOAS when the root is an iommufd HWPT. */
-function ptLookup(state: State, root: number, addr: number): { pa: number; write: boolean; bad?: 'invalid' | 'reserved' } | null {
-  const rootCell = state.s['pt-root'][String(root)];
+function ptLookup(state: State, root: number, addr: number, rootCell = state.s['pt-root'][String(root)]): { pa: number; write: boolean; bad?: 'invalid' | 'reserved' } | null {
   if (rootCell?.ioas) {
     // HWPT_PAGING: the IOAS mappings are the second stage.
     const prefix = `${rootCell.ioas}/`;
@@ -61,7 +60,8 @@ function ptLookup(state: State, root: number, addr: number): { pa: number; write
     return null;
   }
   const pte = state.s.pt[k.pt(root, page(addr))];
-  return pte ? { pa: pte.pa + (addr % PAGE_SIZE), write: pte.write, ...(pte.bad ? { bad: pte.bad } : {}) } : null;
+  if (!pte) return null;
+  return pte.bad ? { pa: pte.pa + (addr % PAGE_SIZE), write: pte.write, bad: pte.bad } : { pa: pte.pa + (addr % PAGE_SIZE), write: pte.write };
 }
 
 /** The walk the tables give, ignoring every cache: ground truth for stale-cache checks. */
@@ -72,8 +72,9 @@ export function walkEntry(state: State, entry: Pick<PasidEntry, 'pgtt' | 'flptr'
     out = ptLookup(state, entry.slptptr, addr);
     if (!out) return { ok: false, reason: write ? 0x05 : 0x06 };
   } else {
-    if (!state.s['pt-root'][String(entry.flptr)]) return { ok: false, reason: 0x73 };
-    const first = ptLookup(state, entry.flptr, addr);
+    const rootCell = state.s['pt-root'][String(entry.flptr)];
+    if (!rootCell) return { ok: false, reason: 0x73 };
+    const first = ptLookup(state, entry.flptr, addr, rootCell);
     if (!first) return { ok: false, reason: 0x71 };
     if (first.bad) return { ok: false, reason: first.bad === 'invalid' ? 0x70 : 0x72 };
     out = first;
@@ -146,9 +147,9 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
     return { ok: true, pa: tlb.pa + (addr % PAGE_SIZE), write: tlb.write, via: 'iotlb' };
   }
   const w = walkEntry(state, entry, addr, write);
-  if (!w.ok) return { ...w, via: 'walk' };
+  if (!w.ok) return { ok: false, reason: w.reason, via: 'walk' };
   ctx.emit({ kind: 'iotlb-fill', iommu: dev.iommu, did: entry.did, pasid, page: pg, pa: w.pa - (addr % PAGE_SIZE), write: w.write });
-  return { ...w, via: 'walk' };
+  return { ok: true, pa: w.pa, write: w.write, via: 'walk' };
 }
 
 /**
@@ -249,23 +250,24 @@ export function clearEntry(ctx: Ctx, rid: Rid, pasid: number, opts: { atc?: bool
 }
 
 export function invalidatePasidCache(ctx: Ctx, iommu: string, granularity: 'global' | 'domain' | 'pasid', did: number | null, pasid: number | null): number {
-  const dropped = pasidCacheVictims(ctx.state, { iommu, granularity, did, pasid }).length;
-  ctx.emit({ kind: 'pasid-cache-inval', iommu, granularity, did, pasid, dropped });
-  return dropped;
+  const ev = { kind: 'pasid-cache-inval' as const, iommu, granularity, did, pasid, dropped: 0 };
+  ev.dropped = rememberVictims(ctx.state, ev, pasidCacheVictims(ctx.state, ev));
+  ctx.emit(ev);
+  return ev.dropped;
 }
 
 export function invalidateIotlb(ctx: Ctx, iommu: string, granularity: 'global' | 'domain' | 'pasid' | 'page', did: number | null, pasid: number | null, addr: number | null, npages: number | null): number {
-  const q = { iommu, granularity, did, pasid, addr, npages };
-  const dropped = iotlbVictims(ctx.state, q).length;
   // 0x6 PASID-based IOTLB when a PASID is named, else 0x2 IOTLB.
-  ctx.emit({ kind: 'iotlb-inval', desc: pasid !== null ? 0x6 : 0x2, ...q, dropped });
-  return dropped;
+  const ev = { kind: 'iotlb-inval' as const, desc: pasid !== null ? 0x6 : 0x2, iommu, granularity, did, pasid, addr, npages, dropped: 0 };
+  ev.dropped = rememberVictims(ctx.state, ev, iotlbVictims(ctx.state, ev));
+  ctx.emit(ev);
+  return ev.dropped;
 }
 
 export function invalidateAtc(ctx: Ctx, rid: Rid, granularity: 'all' | 'pasid' | 'page', pasid: number | null, addr: number | null, npages: number | null): number {
-  const q = { rid, granularity, pasid, addr, npages };
-  const dropped = atcVictims(ctx.state, q).length;
-  ctx.emit({ kind: 'atc-inval', ...q, dropped });
-  return dropped;
+  const ev = { kind: 'atc-inval' as const, rid, granularity, pasid, addr, npages, dropped: 0 };
+  ev.dropped = rememberVictims(ctx.state, ev, atcVictims(ctx.state, ev));
+  ctx.emit(ev);
+  return ev.dropped;
 }
 

@@ -9,7 +9,8 @@ import { OPS } from './ops/index.js';
 import { Prng } from './prng.js';
 import { resolveVariant, stepApplies, type Scenario, type Step, type Variant } from './scenario.js';
 import { emptyState } from './state.js';
-import type { ArgValue, TraceEvent } from './types.js';
+import type { Touch } from './apply.js';
+import type { ArgValue, Platform, State, TraceEvent } from './types.js';
 
 /** Bumped whenever the engine changes what a scenario records. */
 export const ENGINE_VERSION = '0.1.0';
@@ -71,27 +72,79 @@ function steps(scenario: Scenario, seed: number): Iterable<Step> {
   return builder(scenario.generate.params, new Prng(seed));
 }
 
-export function* run(scenario: Scenario, opts: RunOptions = {}): Generator<TraceEvent> {
-  const variant = resolveVariant(scenario, opts.variant ?? {});
-  const ctx = new Ctx(emptyState(), variant);
-  const checker = new InvariantChecker();
-  ctx.emit({ kind: 'platform', platform: scenario.platform });
-  yield* ctx.out;
-  const refs = new Map<string, number | null>();
-  let index = -1;
-  for (const step of steps(scenario, opts.seed ?? 0)) {
-    index++;
-    if (!stepApplies(step, variant)) continue;
-    ctx.beginStep(index);
-    const fields = resolveStep(step, refs, index);
-    const spec = OPS[step.op];
-    if (!spec) throw new Error(`step ${index}: unknown op ${step.op}`);
-    const outcome = spec.run(ctx, fields);
-    if (step.as) refs.set(step.as, outcome.value ?? null);
-    if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
-      ctx.emit({ kind: 'expect', expected: step.expect, actual: outcomeText(outcome), ok: false });
+/** What a caller may hook into a run: see RunSession. */
+export interface RunHooks {
+  /**
+   * Called with each event right after `apply` folded it into the live state,
+   * before the engine decides anything else: `session.state` is then the
+   * state after exactly this event.
+   */
+  onEvent?: (ev: TraceEvent) => void;
+  /** Called for every cell an event writes (the `touch` of `apply`). */
+  touch?: Touch;
+}
+
+/**
+ * One run, driven a step at a time. The recorder uses it to see each event
+ * together with the live state it produced (read-only: state still changes
+ * only through `apply`), instead of keeping a mirror state of its own.
+ */
+export class RunSession {
+  private readonly ctx: Ctx;
+  private readonly checker = new InvariantChecker();
+  private readonly variant: Variant;
+  private readonly refs = new Map<string, number | null>();
+  private readonly it: Iterator<Step>;
+  private index = -1;
+  private started = false;
+  private readonly platform: Platform;
+
+  constructor(scenario: Scenario, opts: RunOptions = {}, hooks: RunHooks = {}) {
+    this.variant = resolveVariant(scenario, opts.variant ?? {});
+    this.ctx = new Ctx(emptyState(), this.variant, hooks.touch, hooks.onEvent);
+    this.platform = scenario.platform;
+    this.it = steps(scenario, opts.seed ?? 0)[Symbol.iterator]();
+  }
+
+  /** The live state: after the last event emitted so far. Read it, never write it. */
+  get state(): Readonly<State> { return this.ctx.state; }
+
+  /** Events of the last `next()` (the platform event, then one scenario step's). */
+  get out(): readonly TraceEvent[] { return this.ctx.out; }
+
+  /** Run the next applicable step (the platform set-up first); false when the scenario is done. */
+  next(): boolean {
+    const ctx = this.ctx;
+    if (!this.started) {
+      this.started = true;
+      ctx.emit({ kind: 'platform', platform: this.platform });
+      return true;
     }
-    checker.check(ctx);
-    yield* ctx.out;
+    for (;;) {
+      const r = this.it.next();
+      if (r.done) return false;
+      const step = r.value;
+      const index = ++this.index;
+      if (!stepApplies(step, this.variant)) continue;
+      ctx.beginStep(index);
+      const fields = resolveStep(step, this.refs, index);
+      const spec = OPS[step.op];
+      if (!spec) throw new Error(`step ${index}: unknown op ${step.op}`);
+      const outcome = spec.run(ctx, fields);
+      if (step.as) this.refs.set(step.as, outcome.value ?? null);
+      if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
+        ctx.emit({ kind: 'expect', expected: step.expect, actual: outcomeText(outcome), ok: false });
+      }
+      this.checker.check(ctx);
+      return true;
+    }
+  }
+}
+
+export function* run(scenario: Scenario, opts: RunOptions = {}): Generator<TraceEvent> {
+  const session = new RunSession(scenario, opts);
+  while (session.next()) {
+    const out = session.out;
+    for (let i = 0; i < out.length; i++) yield out[i] as TraceEvent;
   }
 }

@@ -1,6 +1,6 @@
 // recordToFile: run a scenario through the engine straight into a trace file.
 import './builders.js';
-import { ENGINE_VERSION, run } from '../engine/run.js';
+import { ENGINE_VERSION, RunSession } from '../engine/run.js';
 import { resolveVariant, type Scenario, type Variant } from '../engine/scenario.js';
 import { FORMAT_VERSION } from './format.js';
 import { TraceWriter, type WriteSummary, type WriterOptions } from './writer.js';
@@ -16,11 +16,18 @@ export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed
   const seed = run_.seed ?? 0;
   const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
   const every = opts.progressEvery ?? 1 << 18;
+  const progress = opts.onProgress;
   try {
-    for (const ev of run(scenario, { variant, seed })) {
-      writer.push(ev);
-      if (opts.onProgress && writer.events % every === 0) opts.onProgress(writer.events);
-    }
+    // The writer reads the engine's live state (checkpoints, hashes) instead
+    // of applying every event a second time.
+    const session = new RunSession(scenario, { variant, seed }, {
+      touch: writer.touch,
+      onEvent: progress
+        ? (ev) => { writer.pushApplied(ev); if (writer.events % every === 0) progress(writer.events); }
+        : (ev) => { writer.pushApplied(ev); },
+    });
+    writer.attach(session.state);
+    while (session.next()) { /* events reach the writer through onEvent */ }
     return writer.finish();
   } catch (e) {
     writer.abort();

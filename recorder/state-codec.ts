@@ -81,40 +81,48 @@ function digest(text: string): [number, number] {
  * pass over the state. After each chunk the sum is folded into a SHA-256
  * chain, so equal chain values mean equal states and equal histories of
  * chunk states. Not a defence against forgery: a tool for comparison.
+ *
+ * Touched cells are remembered per section (a Set add per touch, no string
+ * built), and their digests are kept per section too.
  */
 export class StateHasher {
-  private readonly cells = new Map<string, [number, number, number, number]>();
+  private readonly cells: Record<string, Map<string, Uint32Array>> = Object.create(null) as Record<string, Map<string, Uint32Array>>;
+  private readonly dirty: Record<string, Set<string>> = Object.create(null) as Record<string, Set<string>>;
   private readonly lanes = new Uint32Array(4);
-  private dirty = new Map<string, [SectionName, string]>();
   private chain: Uint8Array = new Uint8Array(16);
 
-  readonly touch: Touch = (section, key) => {
-    const id = `${section}\0${key}`;
-    if (!this.dirty.has(id)) this.dirty.set(id, [section, key]);
-  };
+  constructor() {
+    for (const name of SECTION_NAMES) { this.cells[name] = new Map(); this.dirty[name] = new Set(); }
+  }
+
+  readonly touch: Touch = (section, key) => { (this.dirty[section] as Set<string>).add(key); };
 
   /** Fold the cells written since the last call into the sum, then extend the chain. */
   seal(state: State): Uint8Array {
-    for (const [id, [section, key]] of this.dirty) {
-      const old = this.cells.get(id);
-      if (old) this.add(old, -1);
-      const value = (state.s[section] as Record<string, unknown>)[key];
-      if (value === undefined) { this.cells.delete(id); continue; }
-      const [a, b] = digest(`${id}\0${JSON.stringify(canonical(value))}`);
-      const [c, d] = digest(`${key}\u0001${a}`);
-      const cell: [number, number, number, number] = [a, b, c, d];
-      this.cells.set(id, cell);
-      this.add(cell, 1);
+    const lanes = this.lanes;
+    for (const section of SECTION_NAMES) {
+      const dirty = this.dirty[section] as Set<string>;
+      if (dirty.size === 0) continue;
+      const cells = this.cells[section] as Map<string, Uint32Array>;
+      const sec = state.s[section] as Record<string, unknown>;
+      for (const key of dirty) {
+        const old = cells.get(key);
+        if (old) for (let i = 0; i < 4; i++) lanes[i] = (lanes[i] as number) - (old[i] as number);
+        const value = sec[key];
+        if (value === undefined) { cells.delete(key); continue; }
+        const [a, b] = digest(`${section}\0${key}\0${JSON.stringify(canonical(value))}`);
+        const [c, d] = digest(`${key}\u0001${a}`);
+        const cell = old ?? new Uint32Array(4);
+        cell[0] = a; cell[1] = b; cell[2] = c; cell[3] = d;
+        if (!old) cells.set(key, cell);
+        for (let i = 0; i < 4; i++) lanes[i] = (lanes[i] as number) + (cell[i] as number);
+      }
+      dirty.clear();
     }
-    this.dirty = new Map();
     const h = createHash('sha256');
     h.update(this.chain);
-    h.update(this.lanes);
+    h.update(lanes);
     this.chain = new Uint8Array(h.digest().subarray(0, 16));
     return this.chain;
-  }
-
-  private add(cell: [number, number, number, number], sign: 1 | -1): void {
-    for (let i = 0; i < 4; i++) this.lanes[i] = (this.lanes[i] ?? 0) + sign * cell[i]!;
   }
 }

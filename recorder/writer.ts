@@ -3,7 +3,7 @@
 // index. The file is written under a temporary name and renamed when whole,
 // so a crash never leaves a trace that looks complete.
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { apply } from '../engine/apply.js';
+import { apply, type Touch } from '../engine/apply.js';
 import { emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import type { TraceHeader } from '../replayer/api.js';
@@ -41,7 +41,9 @@ export class TraceWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private chunk: TraceEvent[] = [];
-  private readonly state: State = emptyState();
+  /** The state after the last event: the writer's own mirror, or the engine's live state (attach). */
+  private state: State = emptyState();
+  private attached = false;
   private readonly hasher = new StateHasher();
   private readonly chunkEvents: number;
   private readonly checkpointEvery: number;
@@ -65,10 +67,31 @@ export class TraceWriter {
     this.write(frameBlock(BLOCK.header, encodeHeader(header)));
   }
 
+  /**
+   * Use the engine's live state instead of a mirror (engine/run.ts RunSession):
+   * the session must report every touched cell to `touch` and hand each event
+   * to `pushApplied` right after applying it. Call before the first event.
+   */
+  attach(state: Readonly<State>): void {
+    if (this.next !== 0) throw new Error('recorder: attach before the first event');
+    this.state = state as State;
+    this.attached = true;
+  }
+
+  /** For attach: the touch hook the engine calls for every cell it writes. */
+  get touch(): Touch { return this.hasher.touch; }
+
+  /** An event, folded into the writer's own mirror state. */
   push(ev: TraceEvent): void {
+    if (this.attached) throw new Error('recorder: push on an attached writer; use pushApplied');
+    apply(this.state, ev, this.hasher.touch);
+    this.pushApplied(ev);
+  }
+
+  /** An event the attached live state already holds (its cells reported to `touch`). */
+  pushApplied(ev: TraceEvent): void {
     if (ev.seq !== this.next) throw new Error(`recorder: event seq ${ev.seq}, expected ${this.next}`);
     this.next++;
-    apply(this.state, ev, this.hasher.touch);
     const ix = this.index;
     ix.kinds[ev.kind] = (ix.kinds[ev.kind] ?? 0) + 1;
     if (ev.kind === 'fault') ix.faults.push(ev.seq);
