@@ -15,6 +15,7 @@ const COMMANDS: Record<string, string> = {
   verify: 're-run a trace\'s scenario and compare the events',
   export: 'a trace as JSON lines or Chrome trace-event JSON (Perfetto)',
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
+  diff: 'compare two traces: first divergence, state diff there, differences by kind',
 };
 
 const USAGE = `usage: iotrace <command> [args]   (iotrace <command> --help for more)

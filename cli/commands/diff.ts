@@ -1,0 +1,212 @@
+// iotrace diff: where two traces (two variants, two versions of a scenario)
+// part ways, and how the hardware differs there.
+import { summarize } from '../../engine/summary.js';
+import type { TraceEvent } from '../../engine/types.js';
+import { AlignedRows, type Row } from '../../replayer/diff-rows.js';
+import type { TraceReplayer } from '../../replayer/replayer.js';
+import type { StateDiff } from '../../replayer/state-diff.js';
+import { diffTraces, type Problem, type TraceDiff } from '../../replayer/trace-diff.js';
+import { EXIT, parse, UsageError, variantText } from '../common.js';
+import { intArg, openForCli } from '../trace.js';
+
+export const HELP = `usage: iotrace diff <a.iotrace> <b.iotrace> [--json] [--context N] [--hunks N]
+                   [--tui] [--dump COLSxROWS]
+
+Compares two traces, typically one scenario recorded under two variants.
+Events are aligned by meaning: an event's identity is its kind and its stable
+keys (ioctl command and arguments, RID, PASID, work queue, cache line,
+address), not its position, so one extra invalidation is one inserted event.
+Prints the common prefix; the first divergence (the step in each trace, the
+two events, the keyed state diff between A and B there, and where the
+hardware states first part); the runs of differences with N events of
+context; counts by kind (only in A, only in B, changed); the faults and
+violations that happen on one side only.
+
+--json      one JSON object: identical, commonPrefix, firstDivergence ({a, b,
+            ...} or null), statesPart, onlyInA, onlyInB, changed, byKind,
+            faultsOnlyInA, faultsOnlyInB, hunks, stopped
+--context   events of context around each run of differences (default 3)
+--hunks     runs of differences listed (default 10)
+--tui       the two traces side by side in the terminal (? for keys)
+--dump      draw one TUI frame of that size at the first divergence, print
+            it as text and exit (no terminal needed)
+
+Exit 0 when both traces hold the same events, 1 when they differ, 2 on bad
+input.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' }, context: { type: 'string' }, hunks: { type: 'string' }, tui: { type: 'boolean' }, dump: { type: 'string' },
+  }, 2);
+  if (values.help) { console.log(HELP); return EXIT.ok; }
+  const context = intArg(values.context, '--context', 3);
+  const maxHunks = intArg(values.hunks, '--hunks', 10);
+  const dump = values.dump === undefined ? null : dumpSize(values.dump);
+  if (values.tui && !dump && (!process.stdout.isTTY || !process.stdin.isTTY)) {
+    throw new UsageError('diff --tui needs a terminal (stdin and stdout); use --dump COLSxROWS, or leave out --tui for text');
+  }
+  const a = openForCli(positionals[0]);
+  let b: TraceReplayer;
+  try { b = openForCli(positionals[1]); } catch (e) { a.close(); throw e; }
+  try {
+    const d = diffTraces(a, b);
+    if (values.tui || dump) {
+      // Loaded only here: blessed costs a noticeable part of a second to load.
+      const tui = await import('../../tui/diff-app.js');
+      if (dump) { process.stdout.write(`${tui.dumpDiffFrame(a, b, d, dump.cols, dump.rows).join('\n')}\n`); return d.identical ? EXIT.ok : EXIT.finding; }
+      const app = tui.openDiffView(a, b, d, { input: process.stdin, output: process.stdout });
+      await app.done;
+      process.stdin.pause();
+      return d.identical ? EXIT.ok : EXIT.finding;
+    }
+    if (values.json) console.log(JSON.stringify(toJson(a, b, d, context, maxHunks)));
+    else console.log(text(a, b, d, context, maxHunks).join('\n'));
+    return d.identical ? EXIT.ok : EXIT.finding;
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+function dumpSize(v: string): { cols: number; rows: number } {
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m || Number(m[1]) < 60 || Number(m[2]) < 12) throw new UsageError(`--dump takes COLSxROWS, at least 60x12, got "${v}"`);
+  return { cols: Number(m[1]), rows: Number(m[2]) };
+}
+
+// ---------------------------------------------------------------- hunks
+
+export interface Hunk { from: number; to: number }
+
+/** Rows printed per hunk. */
+const HUNK_ROWS = 60;
+
+/** Runs of differing rows, each widened by `context` rows, merged when they touch; the first `max`. */
+export function hunks(rows: AlignedRows, context: number, max: number): Hunk[] {
+  const out: Hunk[] = [];
+  for (const run of rows.differences()) {
+    const h = { from: Math.max(0, run.from - context), to: Math.min(rows.count, run.to + context) };
+    const last = out[out.length - 1];
+    if (last && h.from <= last.to) last.to = Math.max(last.to, h.to);
+    else if (out.length === max) break;
+    else out.push(h);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- text
+
+const side = (r: TraceReplayer): string => `${r.header.scenario.name} [${variantText(r.header.variant)}] seed ${r.header.seed}, ${r.count} events${r.truncated ? ` (damaged: ${r.truncated.reason})` : ''}`;
+
+const evText = (ev: TraceEvent): string => `${String(ev.seq).padStart(7)} t${String(ev.tick).padEnd(5)} ${ev.kind.padEnd(17)} ${summarize(ev)}`;
+
+function rowLines(a: TraceReplayer, b: TraceReplayer, row: Row): string[] {
+  const x = row.a === null ? null : a.event(row.a);
+  const y = row.b === null ? null : b.event(row.b);
+  switch (row.op) {
+    case '=': return [`    ${evText(x as TraceEvent)}`];
+    case '-': return [` -A ${evText(x as TraceEvent)}`];
+    case '+': return [` +B ${evText(y as TraceEvent)}`];
+    default: return [...(x ? [` ${row.op}A ${evText(x)}`] : []), ...(y ? [` ${row.op}B ${evText(y)}`] : [])];
+  }
+}
+
+function stateLines(d: StateDiff, indent: string, limit = 20): string[] {
+  const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
+  const out = d.entries.slice(0, limit).map((e) => `${indent}${e.op} ${e.section} ${e.key}: ${e.op === '+' ? `B ${show(e.after)}` : e.op === '-' ? `A ${show(e.before)}` : `A ${show(e.before)}  B ${show(e.after)}`}`);
+  if (d.changed > out.length) out.push(`${indent}… ${d.changed - out.length} more (by section: ${[...d.bySection].map(([s, n]) => `${s} ${n}`).join(', ')})`);
+  return out;
+}
+
+const OP_WORD = { '~': 'the same event with different fields', '-': 'an event only in A', '+': 'an event only in B', '?': 'not aligned', '=': 'the same' } as const;
+
+function problemLines(list: Problem[], limit = 20): string[] {
+  if (list.length === 0) return ['  none'];
+  const out = list.slice(0, limit).map((p) => `  step ${String(p.step).padStart(7)}  ${p.text}`);
+  if (list.length > limit) out.push(`  … ${list.length - limit} more`);
+  return out;
+}
+
+export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number): string[] {
+  const out = [`A  ${a.path}  ${side(a)}`, `B  ${b.path}  ${side(b)}`];
+  if (d.identical) {
+    out.push(`identical: the same ${d.countA} events${d.skipped ? ` (${d.skipped.chunks} chunk(s) compared through the index without decoding)` : ''}`);
+    return out;
+  }
+  out.push(`common prefix: ${d.commonPrefix} event(s)${d.skipped && d.skipped.chunks > 0 ? ` (${d.skipped.chunks} whole chunk(s) matched through the index, not decoded)` : ''}`);
+  const f = d.firstDivergence;
+  if (f) {
+    const sa = f.eventA ? ` (scenario step ${f.eventA.step})` : '';
+    const sb = f.eventB ? ` (scenario step ${f.eventB.step})` : '';
+    out.push('', `first divergence: A step ${f.a}${sa}, B step ${f.b}${sb}: ${OP_WORD[f.op]}${f.fields.length ? ` (${f.fields.join(', ')})` : ''}`);
+    out.push(`  A ${f.eventA ? evText(f.eventA) : '(no event: A has ended or goes on with its next step)'}`);
+    out.push(`  B ${f.eventB ? evText(f.eventB) : '(no event: B has ended or goes on with its next step)'}`);
+    out.push(f.state.changed === 0 ? '  state there: A and B agree' : `  state there: ${f.state.changed} cell(s) differ`, ...stateLines(f.state, '    '));
+  }
+  const p = d.statesPart;
+  if (p && (!f || p.a !== f.a || p.b !== f.b || f.state.changed === 0)) {
+    out.push('', `the hardware states part after A step ${p.a} / B step ${p.b}: ${p.diff.changed} cell(s) differ (- only in A, + only in B, ~ both)`, ...stateLines(p.diff, '  '));
+  } else if (!p) out.push('', 'the hardware states do not part within the rows examined');
+  const rows = new AlignedRows(d.segments);
+  const hs = hunks(rows, context, maxHunks);
+  out.push('', `differences (${context} event(s) of context; = same, ~ changed, -A only in A, +B only in B):`);
+  for (const h of hs) {
+    const r0 = rows.row(h.from);
+    out.push(`@@ A ${r0.a ?? r0.aUpTo + 1}.. B ${r0.b ?? r0.bUpTo + 1}.. @@`);
+    // A long run (a replaced block) shows its start; the counts below cover the rest.
+    const to = Math.min(h.to, h.from + HUNK_ROWS);
+    for (let r = h.from; r < to; r++) out.push(...rowLines(a, b, rows.row(r)));
+    if (to < h.to) out.push(`    … ${h.to - to} more row(s) in this run`);
+  }
+  const listed = hs[hs.length - 1]?.to ?? 0;
+  const more = rows.nextDifference(Math.max(0, listed - 1), 1);
+  if (more !== null && more >= listed) out.push(`… more differences after this (--hunks N lists more)`);
+  out.push('', `summary: ${d.same} same, ${d.changed} changed, ${d.onlyInA} only in A, ${d.onlyInB} only in B`);
+  const kinds = Object.entries(d.byKind).sort(([x], [y]) => (x < y ? -1 : 1));
+  if (kinds.length) {
+    out.push(`  ${'kind'.padEnd(18)} ${'only A'.padStart(8)} ${'only B'.padStart(8)} ${'changed'.padStart(8)}`);
+    for (const [k, c] of kinds) out.push(`  ${k.padEnd(18)} ${String(c.onlyInA).padStart(8)} ${String(c.onlyInB).padStart(8)} ${String(c.changed).padStart(8)}`);
+  }
+  if (d.stopped) out.push(`alignment stopped at A step ${d.stopped.a} / B step ${d.stopped.b}: ${d.stopped.reason}; the rest (A ${a.count - d.stopped.a}, B ${b.count - d.stopped.b} events) is not aligned`);
+  out.push('', 'faults and violations only in A:', ...problemLines(d.faultsOnlyInA), 'faults and violations only in B:', ...problemLines(d.faultsOnlyInB));
+  return out;
+}
+
+// ---------------------------------------------------------------- json
+
+const jsonState = (d: StateDiff) => ({
+  changed: d.changed,
+  cells: d.entries.map((e) => ({ section: e.section, key: e.key, op: e.op, a: e.before ?? null, b: e.after ?? null })),
+});
+
+const jsonSide = (r: TraceReplayer) => ({ path: r.path, scenario: r.header.scenario.name, variant: r.header.variant, seed: r.header.seed, events: r.count, truncated: r.truncated?.reason ?? null });
+
+export function toJson(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number) {
+  const f = d.firstDivergence;
+  const rows = new AlignedRows(d.segments);
+  return {
+    identical: d.identical,
+    a: jsonSide(a),
+    b: jsonSide(b),
+    commonPrefix: d.commonPrefix,
+    skippedChunks: d.skipped?.chunks ?? 0,
+    firstDivergence: f ? { a: f.a, b: f.b, op: f.op, fields: f.fields, eventA: f.eventA, eventB: f.eventB, state: jsonState(f.state) } : null,
+    statesPart: d.statesPart ? { a: d.statesPart.a, b: d.statesPart.b, state: jsonState(d.statesPart.diff) } : null,
+    same: d.same,
+    changed: d.changed,
+    onlyInA: d.onlyInA,
+    onlyInB: d.onlyInB,
+    byKind: d.byKind,
+    faultsOnlyInA: d.faultsOnlyInA,
+    faultsOnlyInB: d.faultsOnlyInB,
+    hunks: hunks(rows, context, maxHunks).map((h) => {
+      const list: { op: string; a: number | null; b: number | null; eventA?: string; eventB?: string }[] = [];
+      for (let r = h.from; r < Math.min(h.to, h.from + HUNK_ROWS); r++) {
+        const row = rows.row(r);
+        list.push({ op: row.op, a: row.a, b: row.b, ...(row.a !== null ? { eventA: summarize(a.event(row.a)) } : {}), ...(row.b !== null ? { eventB: summarize(b.event(row.b)) } : {}) });
+      }
+      return list;
+    }),
+    stopped: d.stopped,
+  };
+}
