@@ -2,10 +2,11 @@
 // (kind + field names in order) and stored column-wise; seq is implicit
 // (first + index) and tick/step are stored once per run of events that share
 // them. See docs/trace-format.md, "Event chunks".
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import type { TraceEvent } from '../engine/types.js';
 import { decodeColumn, encodeColumn, type ColSpec } from './columns.js';
 import { LIMITS, MSGPACK_LIMITS, TraceError } from './format.js';
+import { GuardedDecoder } from './msgpack-guard.js';
 
 const BASE_KEYS = new Set(['seq', 'tick', 'step', 'kind']);
 const KIND_RE = /^[a-z][a-z0-9-]{0,63}$/;
@@ -21,7 +22,8 @@ export interface ChunkMeta {
 interface Layout { kind: string; fields: string[]; rows: number[] }
 
 const encoder = new Encoder({ ignoreUndefined: false, initialBufferSize: 1 << 16 });
-export const decoder = new Decoder(MSGPACK_LIMITS);
+/** Every block's msgpack goes through the shape guard before the decoder allocates anything. */
+export const decoder = new GuardedDecoder(MSGPACK_LIMITS);
 
 function layoutMatches(l: Layout, ev: TraceEvent): boolean {
   let i = 0;
