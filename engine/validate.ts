@@ -107,11 +107,35 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
   return names;
 }
 
+/** Deepest nesting a scenario may have: its trace header must stay within the reader's msgpack depth bound. */
+export const MAX_SCENARIO_DEPTH = 32;
+
+/**
+ * Reserved keys (`__proto__`, `constructor`, `prototype`) anywhere in the
+ * document, and nesting beyond MAX_SCENARIO_DEPTH. JSON.parse makes
+ * "__proto__" an own key; left in, it would be written into the trace
+ * header, which every reader then refuses.
+ */
+function checkKeys(v: unknown, path: string, step: number | null, depth: number, problems: Problem[]): void {
+  if (v === null || typeof v !== 'object') return;
+  if (depth > MAX_SCENARIO_DEPTH) { problems.push({ step, path: path || '(document)', message: `nested deeper than ${MAX_SCENARIO_DEPTH} levels` }); return; }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkKeys(x, `${path}[${i}]`, path === 'steps' ? i : step, depth + 1, problems));
+    return;
+  }
+  for (const key of Object.keys(v)) {
+    const sub = path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) problems.push({ step, path: sub, message: 'reserved key' });
+    else checkKeys((v as Record<string, unknown>)[key], sub, step, depth + 1, problems);
+  }
+}
+
 /** Check a parsed scenario document; throws ScenarioError listing every problem. */
 export function validateScenario(doc: unknown, source: string): Scenario {
   const problems: Problem[] = [];
   const top = (path: string, message: string) => problems.push({ step: null, path, message });
   if (!isObj(doc)) throw new ScenarioError(source, [{ step: null, path: '(document)', message: 'expected a JSON object' }]);
+  checkKeys(doc, '', null, 0, problems);
   if (typeof doc.name !== 'string' || doc.name === '') top('name', 'expected a non-empty string');
   if (typeof doc.description !== 'string') top('description', 'expected a string');
   const variants = doc.variants ?? {};
@@ -151,6 +175,10 @@ export function validateScenario(doc: unknown, source: string): Scenario {
     }
     if (typeof step.as === 'string') names.refs.add(step.as);
   });
-  if (problems.length > 0) throw new ScenarioError(source, problems);
+  if (problems.length > 0) {
+    // The key walk and the field checks may both name one reserved key.
+    const seen = new Set<string>();
+    throw new ScenarioError(source, problems.filter((p) => { const id = `${p.step}\0${p.path}\0${p.message}`; return !seen.has(id) && seen.add(id); }));
+  }
   return doc as unknown as Scenario;
 }
