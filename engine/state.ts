@@ -65,7 +65,12 @@ export function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort(compareKeys)) out[k] = canonical((value as Record<string, unknown>)[k]);
+    for (const k of Object.keys(value).sort(compareKeys)) {
+      const v = canonical((value as Record<string, unknown>)[k]);
+      // An own "__proto__" key (JSON.parse makes one) stays data: assigning it would set out's prototype.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[k] = v;
+    }
     return out;
   }
   return value;
