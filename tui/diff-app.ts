@@ -132,9 +132,10 @@ export class DiffView {
         s.state.setContent(s.pane.render(st.state, st.touched, sl.w, sl.h).join('\n'));
       }
       const cl = inner(this.cmp);
-      this.cmp.setLabel(` A vs B at row ${this.cursor} (- A only, + B only, ~ A → B) `);
+      this.cmp.setLabel(` A vs B at row ${this.cursor} `);
       const lines = renderDiff(diff, '', cl.w);
-      lines[0] = paint(fit(diff.changed === 0 ? 'A and B agree here' : `${diff.changed} cell${diff.changed === 1 ? '' : 's'} differ`, cl.w).trimEnd(), 'bold');
+      // renderDiff's title line speaks of one step's change; here it is A against B.
+      lines[0] = paint(fit(diff.changed === 0 ? 'A and B agree here' : `${diff.changed} cell${diff.changed === 1 ? '' : 's'} differ (- A only, + B only, ~ A → B)`, cl.w).trimEnd(), 'bold');
       this.cmpTop = Math.max(0, Math.min(this.cmpTop, lines.length - cl.h));
       this.cmp.setContent(lines.slice(this.cmpTop, this.cmpTop + cl.h).join('\n'));
     }
