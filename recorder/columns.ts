@@ -126,10 +126,10 @@ function isIntColumn(col: readonly unknown[]): boolean {
 /** Decode a column of `n` values; `earlier` are the layout's columns before it. */
 export function decodeColumn(spec: unknown, n: number, earlier: readonly unknown[][], bad: (why: string) => never): unknown[] {
   if (!Array.isArray(spec)) bad('column is not an array');
-  const out = new Array<unknown>(n);
   switch (spec[0]) {
     case COL.const: {
       const v = spec[1];
+      const out = new Array<unknown>(n);
       for (let i = 0; i < n; i++) out[i] = v;
       return out;
     }
@@ -137,11 +137,13 @@ export function decodeColumn(spec: unknown, n: number, earlier: readonly unknown
       const dict = spec[1]; const width = spec[2]; const packed = spec[3];
       if (!Array.isArray(dict) || dict.length > MAX_DICT || !validWidth(width) || !(packed instanceof Uint8Array)) bad('malformed dictionary column');
       if (packed.length < Math.ceil((n * width) / 8)) bad('dictionary column shorter than its event count');
-      const idx = new Float64Array(n);
-      unpackBits(packed, n, width, idx);
+      // Indices straight into the output array, then replaced by their values in place.
+      const out = new Array<unknown>(n);
+      unpackBits(packed, n, width, out as number[]);
+      const size = dict.length;
       for (let i = 0; i < n; i++) {
-        const j = idx[i] ?? 0;
-        if (j >= dict.length) bad('dictionary index out of range');
+        const j = out[i] as number;
+        if (j >= size) bad('dictionary index out of range');
         out[i] = dict[j];
       }
       return out;
@@ -150,19 +152,19 @@ export function decodeColumn(spec: unknown, n: number, earlier: readonly unknown
       const lo = spec[1]; const width = spec[2]; const packed = spec[3]; const nullable = spec[4];
       if (typeof lo !== 'number' || !Number.isSafeInteger(lo) || !validWidth(width) || !(packed instanceof Uint8Array) || typeof nullable !== 'boolean') bad('malformed integer column');
       if (packed.length < Math.ceil((n * width) / 8)) bad('integer column shorter than its event count');
-      const codes = new Float64Array(n);
-      unpackBits(packed, n, width, codes);
-      if (nullable) for (let i = 0; i < n; i++) { const c = codes[i] ?? 0; out[i] = c === 0 ? null : lo + c - 1; }
-      else for (let i = 0; i < n; i++) out[i] = lo + (codes[i] ?? 0);
+      const out = new Array<unknown>(n);
+      unpackBits(packed, n, width, out as number[]);
+      if (nullable) for (let i = 0; i < n; i++) { const c = out[i] as number; out[i] = c === 0 ? null : lo + c - 1; }
+      else if (lo !== 0) for (let i = 0; i < n; i++) out[i] = lo + (out[i] as number);
       return out;
     }
     case COL.rel: {
       const j = spec[1];
       const ref = typeof j === 'number' ? earlier[j] : undefined;
       if (!ref) bad('relative column names no earlier column');
-      const residual = decodeColumn(spec[2], n, [], bad);
+      const out = decodeColumn(spec[2], n, [], bad);
       for (let i = 0; i < n; i++) {
-        const a = ref[i]; const r = residual[i];
+        const a = ref[i]; const r = out[i];
         if (typeof a !== 'number' || typeof r !== 'number') bad('relative column over a non-integer column');
         out[i] = a + r;
       }
