@@ -14,8 +14,8 @@ import { encodeHeader } from './header.js';
 import { encodeCheckpoint, StateHasher } from './state-codec.js';
 
 /** Chosen from measurements in docs/trace-format.md. */
-export const DEFAULT_CHUNK_EVENTS = 4096;
-export const DEFAULT_CHECKPOINT_EVERY = 4096;
+export const DEFAULT_CHUNK_EVENTS = 1024;
+export const DEFAULT_CHECKPOINT_EVERY = 1024;
 const FLUSH_BYTES = 1 << 20;
 
 export interface WriterOptions { chunkEvents?: number; checkpointEvery?: number }
