@@ -68,6 +68,9 @@ export interface Alignment {
   failedWindows: number;
 }
 
+/** The first, cheap attempt after a difference (most differences are a few events long). */
+const SMALL_WINDOW = 512;
+
 export const ALIGN_DEFAULTS = {
   window: 4096, margin: 256, maxEditLength: 512, timeout: 200, budgetMs: 20_000, maxFailures: 16, maxSegments: 1_000_000,
 } as const;
@@ -132,36 +135,76 @@ export function align(A: EventSource, B: EventSource, opts: AlignOptions = {}): 
     }
   };
 
+  /**
+   * Diff two windows by identity and choose the cut: the last point on a
+   * common run that keeps `margin` events from the ends of windows that do
+   * not reach their trace's end. No cut (0, 0): the window is too different.
+   */
+  const plan = (xa: TraceEvent[], xb: TraceEvent[], endA: boolean, endB: boolean, margin: number) => {
+    const changes = diffArrays(xa.map(identityOf), xb.map(identityOf), { maxEditLength: o.maxEditLength, timeout: o.timeout });
+    let cutA = 0;
+    let cutB = 0;
+    if (!changes) return { changes, cutA, cutB };
+    if (endA && endB) return { changes, cutA: xa.length, cutB: xb.length };
+    const limA = endA ? xa.length : xa.length - margin;
+    const limB = endB ? xb.length : xb.length - margin;
+    let pa = 0;
+    let pb = 0;
+    let firstRunEnd: [number, number] | null = null;
+    for (const c of changes) {
+      if (!c.added && !c.removed) {
+        const k = Math.min(c.count, limA - pa, limB - pb);
+        if (k > 0 || (k === 0 && (pa > 0 || pb > 0))) { cutA = pa + k; cutB = pb + k; }
+        firstRunEnd ??= [pa + c.count, pb + c.count];
+      }
+      if (!c.added) pa += c.count;
+      if (!c.removed) pb += c.count;
+    }
+    // Edits fill the window up to its limits: commit through the first common run anyway.
+    if (cutA === 0 && cutB === 0 && firstRunEnd) [cutA, cutB] = firstRunEnd;
+    return { changes, cutA, cutB };
+  };
+
   while (i < A.count || j < B.count) {
     if (performance.now() - t0 > o.budgetMs) { stopped = { a: i, b: j, reason: `time budget of ${o.budgetMs} ms spent` }; break; }
     if (segs.list.length > o.maxSegments) { stopped = { a: i, b: j, reason: `more than ${o.maxSegments} runs of differences` }; break; }
-    const wa = A.events(i, Math.min(A.count, i + o.window));
-    const wb = B.events(j, Math.min(B.count, j + o.window));
-    const atEnd = i + wa.length >= A.count && j + wb.length >= B.count;
-    const changes = diffArrays(wa.map(identityOf), wb.map(identityOf), { maxEditLength: o.maxEditLength, timeout: o.timeout });
-    let cutA = 0;
-    let cutB = 0;
-    if (changes) {
-      if (atEnd) { cutA = wa.length; cutB = wb.length; } else {
-        // The last point on a common run that keeps `margin` events from both windows' ends.
-        const limA = i + wa.length >= A.count ? wa.length : wa.length - o.margin;
-        const limB = j + wb.length >= B.count ? wb.length : wb.length - o.margin;
-        let pa = 0;
-        let pb = 0;
-        let firstRunEnd: [number, number] | null = null;
-        for (const c of changes) {
-          if (!c.added && !c.removed) {
-            const k = Math.min(c.count, limA - pa, limB - pb);
-            if (k > 0 || (k === 0 && (pa > 0 || pb > 0))) { cutA = pa + k; cutB = pb + k; }
-            firstRunEnd ??= [pa + c.count, pb + c.count];
-          }
-          if (!c.added) pa += c.count;
-          if (!c.removed) pb += c.count;
-        }
-        // Edits fill the window up to its limits: commit through the first common run anyway.
-        if (cutA === 0 && cutB === 0 && firstRunEnd) [cutA, cutB] = firstRunEnd;
-      }
+    let wa = A.events(i, Math.min(A.count, i + o.window));
+    let wb = B.events(j, Math.min(B.count, j + o.window));
+    // Fast path: between differences the streams run in lockstep (with some
+    // offset); commit the equal run without building identities or diffing.
+    let k = 0;
+    const lim = Math.min(wa.length, wb.length);
+    while (k < lim && sameEvent(wa[k] as TraceEvent, wb[k] as TraceEvent)) k++;
+    if (k > 0) {
+      segs.push('=', i, j, k);
+      if (visit) for (let q = 0; q < k; q++) visit('=', wa[q] as TraceEvent, wb[q] as TraceEvent);
+      i += k;
+      j += k;
+      // A full equal window: fetch the next one; otherwise diff from the first difference.
+      if (k === lim && (i < A.count && j < B.count)) continue;
+      wa = wa.slice(k);
+      wb = wb.slice(k);
+      if (i + wa.length < A.count) wa = A.events(i, Math.min(A.count, i + o.window));
+      if (j + wb.length < B.count) wb = B.events(j, Math.min(B.count, j + o.window));
+      if (wa.length === 0 && wb.length === 0) continue;
     }
+    // One side has ended: the rest of the other is only on that side (no diff, no failure).
+    if (wa.length === 0 || wb.length === 0) {
+      hunk(wa, i, wb, j);
+      i += wa.length;
+      j += wb.length;
+      continue;
+    }
+    const endA = i + wa.length >= A.count;
+    const endB = j + wb.length >= B.count;
+    const atEnd = endA && endB;
+    // Differences are usually local: try a small window first, the whole one if that finds no cut.
+    const small = Math.min(o.window, SMALL_WINDOW);
+    let p = wa.length > small || wb.length > small
+      ? plan(wa.slice(0, small), wb.slice(0, small), endA && wa.length <= small, endB && wb.length <= small, Math.min(o.margin, small >> 3))
+      : null;
+    if (!p || (p.cutA === 0 && p.cutB === 0)) p = plan(wa, wb, endA, endB, o.margin);
+    const { changes, cutA, cutB } = p;
     if (cutA === 0 && cutB === 0) {
       // No usable alignment in this window: take half of it as a replaced block.
       failures++;

@@ -161,6 +161,11 @@ describe('trace files: the index skips the common prefix', () => {
     expect(new AlignedRows(d.segments).count).toBe(base.length + ins.length);
   });
 
+  it('a much longer trace: the rest is only on one side, not a failed alignment', () => {
+    const d = diffTraces(side(base.slice(0, 500)), side(base), { window: 256, margin: 16, maxFailures: 2 });
+    expect(d).toMatchObject({ commonPrefix: 500, onlyInA: 0, onlyInB: base.length - 500, stopped: null, failedWindows: 0 });
+  });
+
   it('a truncated copy of itself: the copy is a prefix, the rest only in A', () => {
     const cut = join(dir, 'cut.iotrace');
     copyFileSync(pathA, cut);
