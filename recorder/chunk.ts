@@ -3,6 +3,7 @@
 // (first + index) and tick/step are stored once per run of events that share
 // them. See docs/trace-format.md, "Event chunks".
 import { Encoder } from '@msgpack/msgpack';
+import { EVENT_KINDS } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
 import { decodeColumn, encodeColumn, type ColSpec } from './columns.js';
 import { LIMITS, MSGPACK_LIMITS, TraceError } from './format.js';
@@ -11,6 +12,8 @@ import { GuardedDecoder } from './msgpack-guard.js';
 const BASE_KEYS = new Set(['seq', 'tick', 'step', 'kind']);
 const KIND_RE = /^[a-z][a-z0-9-]{0,63}$/;
 const FIELD_RE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+/** Kinds this engine knows how to apply and show; anything else is damage (or a newer engine's trace). */
+const KNOWN_KINDS = new Set<string>(EVENT_KINDS);
 
 export interface ChunkMeta {
   first: number;
@@ -170,6 +173,7 @@ export function decodeChunk(payload: Uint8Array, offset: number): { meta: ChunkM
   if (!Array.isArray(layoutsDoc) || layoutsDoc.length > LIMITS.schemas || !Array.isArray(colsDoc) || colsDoc.length !== layoutsDoc.length) bad('layouts');
   const layouts = (layoutsDoc as unknown[]).map((l) => {
     if (!Array.isArray(l) || typeof l[0] !== 'string' || !KIND_RE.test(l[0]) || !Array.isArray(l[1]) || l[1].length > LIMITS.fields) bad('layout');
+    if (!KNOWN_KINDS.has((l as [string])[0])) bad(`unknown event kind ${JSON.stringify((l as [string])[0])}`);
     const fields = (l as [string, unknown[]])[1];
     for (const f of fields) if (typeof f !== 'string' || !FIELD_RE.test(f) || BASE_KEYS.has(f)) bad('field name');
     return { kind: (l as [string])[0], fields: fields as string[], rows: 0, make: maker((l as [string])[0], fields as string[]) };
