@@ -129,7 +129,8 @@ export class TraceReplayer implements Replayer {
     this.check(n);
     const state = cloneState(this.stateAt(n - 1));
     const out: CellRef[] = [];
-    apply(state, this.event(n), (section, key) => { out.push({ section, key }); });
+    const ev = this.event(n);
+    try { apply(state, ev, (section, key) => { out.push({ section, key }); }); } catch (e) { throw this.malformed(ev, e); }
     this.stateCache.set(n, state);
     return out;
   }
@@ -149,7 +150,7 @@ export class TraceReplayer implements Replayer {
       let found: number | null = null;
       for (let i = 0; i <= upto - first; i++) {
         const ev = evs[i] as TraceEvent;
-        apply(state, ev, (section, key) => { if (section === cell.section && key === cell.key) found = ev.seq; });
+        try { apply(state, ev, (section, key) => { if (section === cell.section && key === cell.key) found = ev.seq; }); } catch (e) { throw this.malformed(ev, e); }
       }
       if (found !== null) return found;
     }
@@ -182,9 +183,23 @@ export class TraceReplayer implements Replayer {
       const first = this.ix.chunkFirsts[c] as number;
       const evs = this.chunk(c);
       const end = Math.min(to, first + evs.length - 1);
-      for (let i = n - first; i <= end - first; i++) apply(state, evs[i] as TraceEvent);
+      let i = n - first;
+      try {
+        for (; i <= end - first; i++) apply(state, evs[i] as TraceEvent);
+      } catch (e) { throw this.malformed(evs[i] as TraceEvent, e); }
       n = end + 1;
     }
+  }
+
+  /**
+   * An event whose fields do not fit its kind (a forged or damaged chunk with
+   * a valid checksum) makes apply() throw a TypeError: report it as damage at
+   * the chunk's offset instead.
+   */
+  private malformed(ev: TraceEvent, e: unknown): TraceError {
+    if (e instanceof TraceError) return e;
+    const c = floorIndex(this.ix.chunkFirsts, ev.seq);
+    return new TraceError(`event ${ev.seq} (${String(ev.kind)}) does not apply to the state: ${e instanceof Error ? e.message : String(e)}`, this.ix.chunkOffsets[c] ?? 0);
   }
 
   private chunk(c: number): TraceEvent[] {
