@@ -17,7 +17,22 @@ function argsText(a: Args): string {
 
 const pasidText = (p: number | null): string => (p === null ? 'no PASID' : `PASID ${p}`);
 
+/**
+ * The one-line summary. Total: an event read from a damaged or forged trace
+ * (a field of the wrong type, a missing one) gets a "malformed" line instead
+ * of a TypeError in the middle of a listing.
+ */
 export function summarize(ev: TraceEvent): string {
+  try {
+    const text = describe(ev);
+    if (typeof text === 'string') return text;
+  } catch { /* below */ }
+  let json: string;
+  try { json = JSON.stringify(ev); } catch { json = '?'; }
+  return `(malformed ${String(ev.kind)} event: ${json.length > 200 ? `${json.slice(0, 200)}...` : json})`;
+}
+
+function describe(ev: TraceEvent): string {
   switch (ev.kind) {
     case 'platform': return `platform: ${ev.platform.iommus.length} IOMMU(s), ${ev.platform.devices.length} device(s), ${ev.platform.vms?.length ?? 0} VM(s)`;
     case 'ioctl': return `${ev.cmd}(${argsText(ev.args)}) on ${ev.fd} = ${ev.errno ?? `0 ${argsText(ev.out)}`.trim()}`;
