@@ -2,7 +2,7 @@
 // over the events of one layout in a chunk; the encoder measures each
 // candidate encoding and keeps the smallest (docs/trace-format.md, "Columns").
 import { bitsFor, packBits, unpackBits } from './bits.js';
-import { LIMITS } from './format.js';
+import { LIMITS, showValue } from './format.js';
 
 export const COL = { const: 0, dict: 1, for: 2, rel: 3, any: 4 } as const;
 
@@ -176,7 +176,7 @@ export function decodeColumn(spec: unknown, n: number, earlier: readonly unknown
       return vals;
     }
     default:
-      return bad(`unknown column encoding ${String(spec[0])}`);
+      return bad(`unknown column encoding ${showValue(spec[0])}`);
   }
 }
 

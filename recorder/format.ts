@@ -48,6 +48,18 @@ export const MSGPACK_LIMITS = {
   maxExtLength: 0,
 } as const;
 
+/**
+ * A decoded value for an error message. Never String(): a msgpack map with a
+ * "toString" or "valueOf" key makes String() throw a TypeError.
+ */
+export function showValue(v: unknown): string {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v);
+  if (v instanceof Uint8Array) return `bin(${v.length})`;
+  if (Array.isArray(v)) return `array(${v.length})`;
+  return typeof v;
+}
+
 /** Anything wrong with a trace file: names the byte offset where it went wrong. */
 export class TraceError extends Error {
   readonly offset: number;

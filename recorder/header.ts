@@ -4,7 +4,7 @@ import { Encoder } from '@msgpack/msgpack';
 import type { Scenario } from '../engine/scenario.js';
 import type { TraceHeader } from '../replayer/api.js';
 import { decoder } from './chunk.js';
-import { FORMAT_VERSION, TraceError } from './format.js';
+import { FORMAT_VERSION, showValue, TraceError } from './format.js';
 
 const encoder = new Encoder();
 
@@ -18,7 +18,7 @@ export function decodeHeader(payload: Uint8Array, offset: number): TraceHeader {
   try { doc = decoder.decode(payload); } catch (e) { return bad((e as Error).message); }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return bad('not a map');
   const d = doc as Record<string, unknown>;
-  if (d.format !== FORMAT_VERSION) bad(`format version ${String(d.format)}, this reader knows ${FORMAT_VERSION}`);
+  if (d.format !== FORMAT_VERSION) bad(`format version ${showValue(d.format)}, this reader knows ${FORMAT_VERSION}`);
   if (typeof d.engine !== 'string') bad('engine version');
   const sc = d.scenario as Partial<Scenario> | null;
   if (sc === null || typeof sc !== 'object' || typeof sc.name !== 'string' || typeof sc.platform !== 'object' || !Array.isArray(sc.steps)) bad('scenario');

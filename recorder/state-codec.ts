@@ -8,7 +8,7 @@ import type { Touch } from '../engine/apply.js';
 import { canonical, emptyState, SECTION_NAMES } from '../engine/state.js';
 import type { SectionName, State } from '../engine/types.js';
 import { decoder } from './chunk.js';
-import { LIMITS, TraceError } from './format.js';
+import { LIMITS, showValue, TraceError } from './format.js';
 
 const encoder = new Encoder({ initialBufferSize: 1 << 16 });
 
@@ -48,8 +48,8 @@ export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
   for (const entry of sections) {
     if (!Array.isArray(entry) || entry.length !== 3) bad('section entry');
     const [name, keys, values] = entry as unknown[];
-    if (typeof name !== 'string' || !known.has(name)) bad(`unknown section ${String(name)}`);
-    if (!Array.isArray(keys) || !Array.isArray(values) || keys.length !== values.length) bad(`section ${String(name)}`);
+    if (typeof name !== 'string' || !known.has(name)) bad(`unknown section ${showValue(name)}`);
+    if (!Array.isArray(keys) || !Array.isArray(values) || keys.length !== values.length) bad(`section ${showValue(name)}`);
     cells += (keys as unknown[]).length;
     if (cells > LIMITS.cells) bad('too many cells');
     // Sections are null-prototype objects, so a "__proto__" key is just a key.
