@@ -74,7 +74,11 @@ function openFd(fd: number): OpenedTrace {
     return { fd, bytes, header: lostHeader(), index: emptyIndex(), truncated: { offset: pre.length, reason: 'file ends inside the preamble; 0 events recovered' } };
   }
   const version = pre.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) throw new TraceError(`format version ${version}, this reader knows ${FORMAT_VERSION}`, 8);
+  if (version !== FORMAT_VERSION) {
+    throw new TraceError(version > FORMAT_VERSION
+      ? `trace format version ${version} is newer than this iotrace reads (${FORMAT_VERSION}); upgrade iotrace`
+      : `unknown trace format version ${version} (this reader knows ${FORMAT_VERSION})`, 8);
+  }
   let header: TraceHeader;
   let headerEnd: number;
   try {
