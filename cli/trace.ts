@@ -1,11 +1,28 @@
 // Helpers shared by the trace subcommands (record, info, events, state,
 // verify, export): opening a trace with a one-line error, parsing a step.
+import { statSync } from 'node:fs';
+import { TraceError } from '../recorder/format.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { UsageError } from './common.js';
 
+/**
+ * Open a trace for a subcommand. A missing file, a directory or a file that
+ * is not a readable trace is one line naming the path (exit 2); damage past
+ * the header is not an error here: the replayer recovers what it can.
+ */
 export function openForCli(path: string | undefined): TraceReplayer {
   if (!path) throw new UsageError('expected a trace file');
-  return TraceReplayer.open(path);
+  let st;
+  try { st = statSync(path); } catch (e) {
+    throw new UsageError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (st.isDirectory()) throw new UsageError(`${path}: is a directory, expected a trace file`);
+  try {
+    return TraceReplayer.open(path);
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** A step number within the trace, or "first-fault" / "first-violation" / "last". */
