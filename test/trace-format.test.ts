@@ -9,6 +9,7 @@ import type { SectionName, TraceEvent } from '../engine/types.js';
 import { TraceError } from '../recorder/format.js';
 import { WRITES } from '../replayer/provenance.js';
 import { TraceReplayer } from '../replayer/replayer.js';
+import { main as infoMain } from '../cli/commands/info.js';
 import { loadScenario } from '../scenarios/index.js';
 import { engineEvents, recordTo, stressScenario, tmp } from './trace-helpers.js';
 
@@ -127,6 +128,46 @@ describe('damage', () => {
         expect(canonicalState(r.stateAt(r.count - 1))).toEqual(canonicalState(events.slice(0, r.count).reduce((s, ev) => apply(s, ev), emptyState())));
       }
       r.close();
+    }
+  });
+
+  it('every byte offset of a golden-size trace as a cut point: exactly the whole chunks before it, and info --json says truncated with that count', async () => {
+    // dwq-gpasid (41 events) in 4-event chunks: 11 chunks and 5 checkpoints in about 11 KB.
+    const sc = loadScenario('dwq-gpasid');
+    const { path } = recordTo(dir, 'dwq-every-cut', sc, { pasid: 'translated' }, { chunkEvents: 4, checkpointEvery: 8 });
+    const want = engineEvents(sc, { pasid: 'translated' });
+    const bytes = readFileSync(path);
+    const whole = TraceReplayer.open(path);
+    const ends = chunkEnds(bytes, whole);
+    whole.close();
+    expect(ends.length).toBe(11);
+    const states = new Map<number, unknown>();
+    const s = emptyState();
+    want.forEach((ev) => { apply(s, ev); states.set(ev.seq, canonicalState(s)); });
+    const info = async (p: string): Promise<{ truncated: boolean; events: number }> => {
+      const log = console.log;
+      let out = '';
+      console.log = (line: string) => { out += line; };
+      try { expect(await infoMain([p, '--json'])).toBe(0); } finally { console.log = log; }
+      return JSON.parse(out) as { truncated: boolean; events: number };
+    };
+    const cutPath = join(dir, 'every-cut.iotrace');
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      writeFileSync(cutPath, bytes.subarray(0, cut));
+      const expected = ends.filter((e) => e.end <= cut).reduce((m, e) => Math.max(m, e.events), 0);
+      const r = TraceReplayer.open(cutPath);
+      const at = `cut at ${cut}`;
+      if (cut === bytes.length) expect(r.truncated, at).toBeNull();
+      else {
+        expect(r.count, at).toBe(expected);
+        expect(r.truncated, at).not.toBeNull();
+        expect(r.truncated!.offset, at).toBeLessThanOrEqual(cut);
+      }
+      if (r.count > 0) expect(r.event(r.count - 1), at).toEqual(want[r.count - 1]);
+      // State through checkpoint + applies, at chunk boundaries and a sample of other cuts.
+      if (r.count > 0 && (ends.some((e) => Math.abs(e.end - cut) <= 1) || cut % 101 === 0)) expect(canonicalState(r.stateAt(r.count - 1)), at).toEqual(states.get(r.count - 1));
+      r.close();
+      expect(await info(cutPath), at).toMatchObject({ truncated: cut < bytes.length, events: cut < bytes.length ? expected : want.length });
     }
   });
 
