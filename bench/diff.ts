@@ -4,7 +4,7 @@
 //   3. two 1 M-event traces that differ everywhere (other seed): time to a bounded summary.
 // Timings are medians; each diff runs in a child process so its RSS is its own.
 //
-//   npm run build && node dist/bench/diff.js [--scale 10000000] [--full-scale 1000000] [--reps 5] [--dir DIR]
+//   npm run build && node dist/bench/diff.js [--scale 10000000] [--full-scale 1000000] [--reps 5] [--dir DIR] [--skip-late]
 //
 // How B differs from A: the same stress steps (same seed, same PRNG draws),
 // with an extra PASID-selective IOTLB invalidation step spliced in — once,
@@ -105,7 +105,7 @@ function measure(mode: string, pa: string, pb: string, reps: number): { ms: numb
 
 function main(): void {
   const { values, positionals } = parseArgs({
-    options: { scale: { type: 'string' }, 'full-scale': { type: 'string' }, reps: { type: 'string' }, dir: { type: 'string' }, probe: { type: 'string' }, every: { type: 'string' } },
+    options: { 'skip-late': { type: 'boolean' }, scale: { type: 'string' }, 'full-scale': { type: 'string' }, reps: { type: 'string' }, dir: { type: 'string' }, probe: { type: 'string' }, every: { type: 'string' } },
     allowPositionals: true,
   });
   if (values.probe) { probe(values.probe, positionals[0] ?? '', positionals[1] ?? ''); return; }
@@ -117,16 +117,18 @@ function main(): void {
   mkdirSync(dir, { recursive: true });
   console.log(`node ${process.version}; traces in ${dir}; medians of ${reps} runs, each in a fresh process`);
 
-  // 1. Late divergence: spliced after the scenario step that produced A's event at 99 %.
-  const bigA = record(dir, `stress-${scale}`, scenario(scale));
-  const ra = TraceReplayer.open(bigA);
-  const lateStep = ra.event(Math.floor(ra.count * 0.99)).step + 1;
-  ra.close();
-  const bigB = record(dir, `stress-${scale}-late`, scenario(scale, { at: lateStep }));
-  const first = measure('first', bigA, bigB, reps);
-  console.log(`first divergence, ${scale} events, late: ${first.ms.toFixed(1)} ms (runs ${first.runs.map((x) => x.toFixed(0)).join(', ')}) ${JSON.stringify(first.last)}`);
-  const bigFull = measure('full', bigA, bigB, Math.min(reps, 3));
-  console.log(`full diff of the same pair (prefix skipped, tail aligned): ${bigFull.ms.toFixed(0)} ms ${JSON.stringify(bigFull.last)}`);
+  if (!values['skip-late']) {
+    // 1. Late divergence: spliced after the scenario step that produced A's event at 99 %.
+    const bigA = record(dir, `stress-${scale}`, scenario(scale));
+    const ra = TraceReplayer.open(bigA);
+    const lateStep = ra.event(Math.floor(ra.count * 0.99)).step + 1;
+    ra.close();
+    const bigB = record(dir, `stress-${scale}-late`, scenario(scale, { at: lateStep }));
+    const first = measure('first', bigA, bigB, reps);
+    console.log(`first divergence, ${scale} events, late: ${first.ms.toFixed(1)} ms (runs ${first.runs.map((x) => x.toFixed(0)).join(', ')}) ${JSON.stringify(first.last)}`);
+    const bigFull = measure('full', bigA, bigB, Math.min(reps, 3));
+    console.log(`full diff of the same pair (prefix skipped, tail aligned): ${bigFull.ms.toFixed(0)} ms ${JSON.stringify(bigFull.last)}`);
+  }
 
   // 2. Scattered differences: an extra invalidation every `every` loop steps from the start.
   const midA = record(dir, `stress-${fullScale}`, scenario(fullScale));
