@@ -1,0 +1,28 @@
+// Malformed scenario documents and the message each must produce, shared by
+// the validator's unit test and the CLI test (test/cli-bad-input.test.ts),
+// which writes each one to bad.json and runs iotrace record on it.
+import { VTD } from './helpers.js';
+
+export const doc = (steps: unknown[], extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ name: 'bad', description: 'd', variants: { pasid: { identity: 'a', translated: 'b' } }, platform: VTD, steps, ...extra });
+
+export const BAD_SCENARIOS: [string, string, RegExp][] = [
+  ['invalid JSON', '{"name": "x",\n  "steps": [}', /^bad\.json: \(document\): invalid JSON at line 2, column 13/],
+  ['unknown op', doc([{ op: 'teleport' }]), /bad\.json: step 0: steps\[0\]\.op: unknown op "teleport"/],
+  ['unknown ioctl', doc([{ op: 'ioctl', cmd: 'IOMMU_FROB' }]), /step 0: steps\[0\]\.cmd: expected one of .*IOMMU_DESTROY/],
+  ['wrong type', doc([{ op: 'dma', rid: '00:02.0', addr: 'high' }]), /step 0: steps\[0\]\.addr: expected a non-negative integer or "\$ref", got "high"/],
+  ['missing field', doc([{ op: 'dma', rid: '00:02.0' }]), /step 0: steps\[0\]\.addr: missing/],
+  ['dangling $ref', doc([{ op: 'ioctl', cmd: 'IOMMU_DESTROY', args: { id: '$nope' } }]), /step 0: steps\[0\]\.args\.id: "\$nope" is not bound/],
+  ['unknown variant axis', doc([{ op: 'run-deferred', when: { colour: 'red' } }]), /steps\[0\]\.when\.colour: unknown variant axis "colour"/],
+  ['unknown variant value', doc([{ op: 'run-deferred', when: { pasid: 'weird' } }]), /steps\[0\]\.when\.pasid: unknown value "weird"/],
+  ['unknown device', doc([{ op: 'dma', rid: '00:09.0', addr: 0 }]), /steps\[0\]\.rid: no device "00:09.0" in the platform/],
+  ['unknown VM', doc([{ op: 'guest-msr', vm: 'vm7', pasid: 1 }]), /steps\[0\]\.vm: no vm "vm7"/],
+  ['unknown field', doc([{ op: 'run-deferred', bogus: 1 }]), /steps\[0\]\.bogus: unknown field/],
+  ['prototype key', '{"name":"x","description":"d","platform":{"iommus":[],"devices":[]},"steps":[{"op":"run-deferred","__proto__":{"x":1}}]}', /__proto__: reserved key/],
+  ['missing name', JSON.stringify({ description: 'd', platform: VTD, steps: [] }), /bad\.json: name: expected a non-empty string/],
+  ['ref before its step', doc([{ op: 'ioctl', cmd: 'IOMMU_DESTROY', args: { id: '$x' } }, { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', as: 'x' }]), /step 0: .*"\$x" is not bound/],
+  ['reserved key at the top', '{"name":"x","description":"d","platform":{"iommus":[],"devices":[]},"steps":[],"__proto__":{"polluted":1}}', /^bad\.json: __proto__: reserved key/],
+  ['wrong type in the platform', doc([], { platform: { iommus: 'dmar0', devices: [] } }), /^bad\.json: platform\.iommus: expected an array/],
+  ['step references a device of no IOMMU', doc([], { platform: { iommus: [{ id: 'dmar0', kind: 'vtd' }], devices: [{ rid: '00:02.0', iommu: 'dmar9' }] } }), /platform\.devices\[0\]\.iommu: no iommu "dmar9"/],
+  ['nested too deep', doc([], { generate: { builder: 'stress', params: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) as unknown } }), /bad\.json: generate\.params(\.a)+: nested deeper than 32 levels/],
+];
