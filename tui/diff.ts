@@ -3,29 +3,19 @@
 // Only the cells the step wrote can differ, so only those are compared, and
 // both the comparison and the drawing are bounded: a step that rewrites
 // thousands of cells shows the first ones and a per-section summary.
-import { canonical, compareKeys, SECTION_NAMES } from '../engine/state.js';
-import type { SectionName, State } from '../engine/types.js';
+import { compareKeys, SECTION_NAMES } from '../engine/state.js';
+import type { State } from '../engine/types.js';
 import type { CellRef } from '../replayer/api.js';
+import { diffStates, type StateDiff, type StateDiffEntry } from '../replayer/state-diff.js';
 import { cellText, fieldChanges, paint } from './format.js';
 
-export interface DiffEntry { section: SectionName; key: string; op: '+' | '-' | '~'; before: unknown; after: unknown }
-
-export interface StepDiff {
-  /** Distinct cells the step wrote. */
-  written: number;
-  /** Cells whose value differs, among those compared. */
-  changed: number;
-  /** The first `limit` changes, in section order then key order. */
-  entries: DiffEntry[];
-  /** Changes per section (all compared cells). */
-  bySection: Map<SectionName, number>;
-  /** Written cells not compared because the step wrote more than `compareLimit`. */
-  uncompared: number;
-}
+export type DiffEntry = StateDiffEntry;
+/** `written`: distinct cells the step wrote; `uncompared`: those beyond `compareLimit`. */
+export type StepDiff = StateDiff;
 
 const ORDER = new Map(SECTION_NAMES.map((s, i) => [s, i]));
-const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
+/** The keyed diff across one step: only the cells it wrote can differ, so only those are compared. */
 export function diffStep(before: State, after: State, touched: readonly CellRef[], limit = 200, compareLimit = 20_000): StepDiff {
   const seen = new Set<string>();
   const cells: CellRef[] = [];
@@ -34,16 +24,8 @@ export function diffStep(before: State, after: State, touched: readonly CellRef[
     if (!seen.has(id)) { seen.add(id); cells.push(c); }
   }
   cells.sort((a, b) => (ORDER.get(a.section) ?? 0) - (ORDER.get(b.section) ?? 0) || compareKeys(a.key, b.key));
-  const out: StepDiff = { written: cells.length, changed: 0, entries: [], bySection: new Map(), uncompared: Math.max(0, cells.length - compareLimit) };
-  for (const c of cells.slice(0, compareLimit)) {
-    const b = (before.s[c.section] as Record<string, unknown>)[c.key];
-    const a = (after.s[c.section] as Record<string, unknown>)[c.key];
-    if (same(b, a)) continue;
-    out.changed++;
-    out.bySection.set(c.section, (out.bySection.get(c.section) ?? 0) + 1);
-    if (out.entries.length < limit) out.entries.push({ ...c, op: b === undefined ? '+' : a === undefined ? '-' : '~', before: b, after: a });
-  }
-  return out;
+  const d = diffStates(before, after, limit, cells.slice(0, compareLimit));
+  return { ...d, written: cells.length, uncompared: Math.max(0, cells.length - compareLimit) };
 }
 
 /** The pane's lines (blessed tags), at most `width` columns of text each. */
