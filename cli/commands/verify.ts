@@ -6,6 +6,7 @@ import { apply } from '../../engine/apply.js';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
+import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../recorder/state-codec.js';
 import { parse } from '../common.js';
 import { openForCli } from '../trace.js';
@@ -31,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     const hasher = new StateHasher();
     let chunk = 0;
     let n = 0;
+    // The header is input like any other: a forged or damaged scenario is a bad-input error, not an engine crash.
+    validateScenario(h.scenario, `${r.path} (the trace header's scenario)`);
     for (const ev of run(h.scenario, { variant: h.variant, seed: h.seed })) {
       if (n >= r.count) {
         if (!r.truncated) res.divergence = { step: n, recorded: null, rerun: `${ev.kind}: ${summarize(ev)}` };
