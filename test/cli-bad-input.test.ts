@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Encoder } from '@msgpack/msgpack';
+import { decoder } from '../recorder/chunk.js';
 import { BAD_SCENARIOS } from './engine/bad-scenarios.js';
+import { assemble, parseTrace } from './fuzz/trace-bytes.js';
 import { tmp } from './trace-helpers.js';
 
 const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -90,6 +93,19 @@ describe('bad usage: one line, exit 2', () => {
       expect(lines[0]).toMatch(re);
     });
   }
+
+  it('verify on a trace whose header (valid CRC) holds a malformed scenario: exit 2 naming the header, not an engine crash', () => {
+    const { blocks } = parseTrace(readFileSync(golden));
+    const h = decoder.decode(blocks[0]!.payload) as { scenario: { platform: unknown } };
+    h.scenario.platform = { iommus: 3, devices: [] };
+    blocks[0] = { type: blocks[0]!.type, payload: Buffer.from(new Encoder().encode(h)) };
+    const forged = join(tmp(), 'forged.iotrace');
+    writeFileSync(forged, assemble(blocks, 'offsets'));
+    expect(cli(dir, 'info', forged).status).toBe(0);
+    const r = cli(dir, 'verify', forged);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^iotrace: .*forged\.iotrace \(the trace header's scenario\): platform\.iommus: expected an array\n$/);
+  });
 
   it('no trace was written by the rejected record commands', () => {
     expect(readdirSync(dir).sort()).toEqual(['a-directory', 'newer.iotrace', 'notes.txt']);
