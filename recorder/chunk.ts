@@ -164,9 +164,16 @@ export function decodeChunk(payload: Uint8Array, offset: number): { meta: ChunkM
   if (!Array.isArray(runs) || runs.length !== 4) bad('runs');
   const nRuns = (runs as unknown[])[3];
   if (typeof nRuns !== 'number' || !Number.isInteger(nRuns) || nRuns < 1 || nRuns > n) bad('run count out of bounds');
-  const runLen = decodeColumn((runs as unknown[])[0], nRuns as number, [], bad);
-  const runTick = decodeColumn((runs as unknown[])[1], nRuns as number, [], bad);
-  const runStep = decodeColumn((runs as unknown[])[2], nRuns as number, [], bad);
+  // Run lengths and tick / step deltas are integers; anything else (a map, a
+  // string from a forged dictionary) would reach arithmetic below.
+  const runInts = (spec: unknown): number[] => {
+    const col = decodeColumn(spec, nRuns as number, [], bad);
+    for (const v of col) if (!Number.isSafeInteger(v)) bad('run column holds a non-integer');
+    return col as number[];
+  };
+  const runLen = runInts((runs as unknown[])[0]);
+  const runTick = runInts((runs as unknown[])[1]);
+  const runStep = runInts((runs as unknown[])[2]);
   const layoutOf = decodeColumn(doc[4], n, [], bad);
   const layoutsDoc = doc[5];
   const colsDoc = doc[6];
@@ -202,7 +209,7 @@ export function decodeChunk(payload: Uint8Array, offset: number): { meta: ChunkM
     if (left === 0) {
       if (r >= (nRuns as number)) bad('runs cover fewer events than the count');
       left = runLen[r] as number;
-      if (!(left >= 1)) bad('empty run');
+      if (left < 1) bad('empty run');
       tick += runTick[r] as number;
       step += runStep[r] as number;
       r++;

@@ -10,6 +10,7 @@ import { canonical, canonicalState } from '../engine/state.js';
 import { summarize } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
 import { decoder } from '../recorder/chunk.js';
+import { COL } from '../recorder/columns.js';
 import { ScenarioError } from '../engine/validate.js';
 import { BLOCK, frameBlock, preamble, TraceError, type BlockType } from '../recorder/format.js';
 import { msgpackShapeProblem } from '../recorder/msgpack-guard.js';
@@ -210,6 +211,16 @@ describe('forged blocks with valid checksums', () => {
     expect(err).toBeInstanceOf(TraceError);
     expect((err as TraceError).offset).toBe(offset);
     expect(() => r.touched(0)).toThrow(TraceError);
+    r.close();
+  });
+
+  it('a run column of maps (tick / step deltas that are not integers) stops recovery at its chunk (fuzz seed 1, cases 138807 and 163852)', () => {
+    // A map with a toString key made `tick += delta` throw a TypeError from the decoder.
+    const { path, offset } = forge('runs.iotrace', firstChunk, (doc) => { (doc[3] as unknown[])[1] = [COL.const, { toString: 1 }]; }, 'drop');
+    const r = TraceReplayer.open(path);
+    expect(r.count).toBe(0);
+    expect(r.truncated).toMatchObject({ offset });
+    expect(r.truncated?.reason).toMatch(/run column holds a non-integer/);
     r.close();
   });
 
