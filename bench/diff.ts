@@ -18,7 +18,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import '../recorder/builders.js';
 import { BUILDERS } from '../engine/builders/index.js';
 import { stress } from '../engine/builders/stress.js';
 import type { Prng } from '../engine/prng.js';

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import '../recorder/builders.js';
 import { run } from '../engine/run.js';
 import type { Scenario } from '../engine/scenario.js';
 import { decodeChunk } from '../recorder/chunk.js';

@@ -12,7 +12,6 @@ import { dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import '../recorder/builders.js';
 import { recordToFile } from '../recorder/record.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { loadScenario } from '../scenarios/index.js';

@@ -54,3 +54,13 @@ export function intArg(value: string | undefined, flag: string, fallback: number
 export function eventLine(seq: number, tick: number, kind: string, text: string): string {
   return `${String(seq).padStart(8)} t${String(tick).padEnd(6)} ${kind.padEnd(18)} ${text}`;
 }
+
+/** Open a trace for a subcommand, hand it to `use`, and close it whatever happens. */
+export async function withTrace<T>(path: string | undefined, use: (r: TraceReplayer) => Promise<T>): Promise<T> {
+  const r = openForCli(path);
+  try {
+    return await use(r);
+  } finally {
+    r.close();
+  }
+}

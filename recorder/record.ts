@@ -1,5 +1,4 @@
 // recordToFile: run a scenario through the engine straight into a trace file.
-import './builders.js';
 import { ENGINE_VERSION, RunSession } from '../engine/run.js';
 import { resolveVariant, type Scenario, type Variant } from '../engine/scenario.js';
 import { FORMAT_VERSION } from './format.js';

@@ -7,7 +7,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import '../recorder/builders.js';
 import { run } from '../engine/run.js';
 import { canonicalState, emptyState } from '../engine/state.js';
 import { apply } from '../engine/apply.js';

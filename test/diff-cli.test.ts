@@ -3,10 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import '../recorder/builders.js';
-import { recordToFile } from '../recorder/record.js';
-import { loadScenario } from '../scenarios/index.js';
-import { tmp } from './diff-helpers.js';
+import { recordDwqPair, tmp } from './diff-helpers.js';
 
 const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, 'diff', ...args], { encoding: 'utf8' });
@@ -14,14 +11,7 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, 'diff', ...
 describe('iotrace diff', () => {
   let id = '';
   let tr = '';
-  beforeAll(() => {
-    const dir = tmp();
-    const sc = loadScenario('dwq-gpasid');
-    id = join(dir, 'identity.iotrace');
-    tr = join(dir, 'translated.iotrace');
-    recordToFile(sc, { variant: { pasid: 'identity' } }, id);
-    recordToFile(sc, { variant: { pasid: 'translated' } }, tr);
-  });
+  beforeAll(() => { ({ id, tr } = recordDwqPair()); });
 
   it('identity vs translated exits 1; the first divergence carries the PASID and precedes the fault; 0x59 only on the translated side', () => {
     const res = cli(id, tr, '--json');

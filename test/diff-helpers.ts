@@ -4,11 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../recorder/builders.js';
 import { ENGINE_VERSION, run } from '../engine/run.js';
 import type { Scenario, Variant } from '../engine/scenario.js';
 import type { TraceEvent } from '../engine/types.js';
 import { FORMAT_VERSION } from '../recorder/format.js';
+import { recordToFile } from '../recorder/record.js';
 import { TraceWriter, type WriterOptions } from '../recorder/writer.js';
 import { loadScenario } from '../scenarios/index.js';
 
@@ -46,4 +46,15 @@ export function write(dir: string, name: string, sc: Scenario, evs: readonly Tra
   for (const ev of evs) w.push(ev);
   w.finish();
   return path;
+}
+
+/** dwq-gpasid recorded under pasid=identity and pasid=translated: the pair the diff issue names. */
+export function recordDwqPair(): { id: string; tr: string } {
+  const dir = tmp();
+  const sc = loadScenario('dwq-gpasid');
+  const id = join(dir, 'identity.iotrace');
+  const tr = join(dir, 'translated.iotrace');
+  recordToFile(sc, { variant: { pasid: 'identity' } }, id);
+  recordToFile(sc, { variant: { pasid: 'translated' } }, tr);
+  return { id, tr };
 }

@@ -1,17 +1,13 @@
 // The side-by-side diff view driven by keys through fake terminal streams
 // (an output Writable with isTTY / columns / rows, an input with setRawMode),
 // asserting on the screen it draws.
-import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import '../recorder/builders.js';
-import { recordToFile } from '../recorder/record.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { diffTraces } from '../replayer/trace-diff.js';
-import { loadScenario } from '../scenarios/index.js';
 import { openDiffView, type DiffView } from '../tui/diff-app.js';
 import { screenText } from '../tui/term.js';
-import { tmp } from './diff-helpers.js';
+import { recordDwqPair } from './diff-helpers.js';
 
 const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
@@ -40,14 +36,7 @@ async function openUi(pa: string, pb: string, cols = 190, rows = 46): Promise<Ui
 describe('diff TUI: dwq-gpasid pasid=identity (A) vs pasid=translated (B)', () => {
   let id = '';
   let tr = '';
-  beforeAll(() => {
-    const dir = tmp();
-    const sc = loadScenario('dwq-gpasid');
-    id = join(dir, 'identity.iotrace');
-    tr = join(dir, 'translated.iotrace');
-    recordToFile(sc, { variant: { pasid: 'identity' } }, id);
-    recordToFile(sc, { variant: { pasid: 'translated' } }, tr);
-  });
+  beforeAll(() => { ({ id, tr } = recordDwqPair()); });
 
   it('opens at the first divergence with both lists, both states and A vs B drawn', async () => {
     const ui = await openUi(id, tr);

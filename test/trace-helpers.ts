@@ -3,7 +3,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../recorder/builders.js';
 import { run } from '../engine/run.js';
 import type { Scenario, Variant } from '../engine/scenario.js';
 import type { TraceEvent } from '../engine/types.js';

@@ -6,7 +6,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import '../recorder/builders.js';
 import type { Scenario, Variant } from '../engine/scenario.js';
 import { recordToFile } from '../recorder/record.js';
 import { TraceReplayer } from '../replayer/replayer.js';

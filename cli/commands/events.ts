@@ -2,7 +2,7 @@
 import { summarize } from '../../engine/summary.js';
 import type { EventKind } from '../../engine/types.js';
 import { parse, UsageError } from '../common.js';
-import { eventLine, intArg, openForCli } from '../trace.js';
+import { eventLine, intArg, withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace events <trace> [--kind K]... [--from N] [--to N] [--json]
 
@@ -13,8 +13,7 @@ given kinds (repeatable). --json prints one JSON object per line.`;
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { kind: { type: 'string', multiple: true }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
-  const r = openForCli(positionals[0]);
-  try {
+  return withTrace(positionals[0], async (r) => {
     const kinds = new Set<string>(values.kind ?? []);
     for (const k of kinds) if (!/^[a-z][a-z-]*$/.test(k)) throw new UsageError(`--kind: "${k}" is not an event kind`);
     const from = intArg(values.from, '--from', 0);
@@ -29,7 +28,5 @@ export async function main(argv: string[]): Promise<number> {
       if (out.length) { process.stdout.write(`${out.join('\n')}\n`); out.length = 0; }
     }
     return 0;
-  } finally {
-    r.close();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 // iotrace info: what a trace holds, from its footer alone.
 import { variantText, parse } from '../common.js';
-import { openForCli } from '../trace.js';
+import { withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace info <trace> [--json]
 
@@ -11,8 +11,7 @@ the trace was recovered from damage (then where it stopped).`;
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
-  const r = openForCli(positionals[0]);
-  try {
+  return withTrace(positionals[0], async (r) => {
     const h = r.header;
     const kinds = Object.fromEntries(Object.keys(r.kinds).sort().map((k) => [k, r.kinds[k] ?? 0]));
     const info = {
@@ -33,7 +32,5 @@ export async function main(argv: string[]): Promise<number> {
     console.log('kinds');
     for (const [k, n] of Object.entries(kinds)) console.log(`  ${k.padEnd(18)} ${n}`);
     return 0;
-  } finally {
-    r.close();
-  }
+  });
 }

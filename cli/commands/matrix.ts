@@ -4,7 +4,6 @@
 // design choices of a seed thread survive and which do not.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import '../../recorder/builders.js';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { resolveVariant, type Scenario, type Variant } from '../../engine/scenario.js';
 import { loadScenario } from '../../scenarios/index.js';

@@ -4,7 +4,7 @@ import type { TraceReplayer } from '../../replayer/replayer.js';
 import { openDebugger } from '../../tui/app.js';
 import { screenText } from '../../tui/term.js';
 import { parse, UsageError } from '../common.js';
-import { openForCli, stepArg } from '../trace.js';
+import { stepArg, withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace replay <trace> [--at N|first-fault|first-violation|last]
                      [--dump COLSxROWS]
@@ -30,14 +30,11 @@ export async function main(argv: string[]): Promise<number> {
   if (!dump && (!process.stdout.isTTY || !process.stdin.isTTY)) {
     throw new UsageError('replay needs a terminal (stdin and stdout); use --dump COLSxROWS, or iotrace events / state for text');
   }
-  const r = openForCli(positionals[0]);
-  try {
+  return withTrace(positionals[0], async (r) => {
     const at = values.at === undefined ? 0 : stepArg(r, values.at, '--at');
     if (dump) { process.stdout.write(`${dumpFrame(r, at, dump.cols, dump.rows).join('\n')}\n`); return 0; }
     return await interactive(r, at);
-  } finally {
-    r.close();
-  }
+  });
 }
 
 /** Run the debugger on the process's terminal until the user quits. */

@@ -1,7 +1,7 @@
 // iotrace state: the whole model state after a step, in a stable order.
 import { canonicalState } from '../../engine/state.js';
 import { parse } from '../common.js';
-import { openForCli, stepArg } from '../trace.js';
+import { stepArg, withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace state <trace> --at N|first-fault|first-violation|last [--json]
 
@@ -13,8 +13,7 @@ left out of the text form.`;
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { at: { type: 'string' }, json: { type: 'boolean' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
-  const r = openForCli(positionals[0]);
-  try {
+  return withTrace(positionals[0], async (r) => {
     const n = stepArg(r, values.at, '--at');
     const c = canonicalState(r.stateAt(n));
     if (values.json) {
@@ -29,7 +28,5 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.log(out.join('\n'));
     return 0;
-  } finally {
-    r.close();
-  }
+  });
 }

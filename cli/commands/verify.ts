@@ -1,7 +1,6 @@
 // iotrace verify: re-run the scenario stored in a trace and check that the
 // engine produces the same events and the same state-hash chain.
 import { isDeepStrictEqual } from 'node:util';
-import '../../recorder/builders.js';
 import { apply } from '../../engine/apply.js';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { emptyState } from '../../engine/state.js';
@@ -9,7 +8,7 @@ import { summarize } from '../../engine/summary.js';
 import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../recorder/state-codec.js';
 import { parse } from '../common.js';
-import { openForCli } from '../trace.js';
+import { withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace verify <trace> [--json]
 
@@ -23,8 +22,7 @@ interface Result { ok: boolean; events: number; checked: number; divergence: { s
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
-  const r = openForCli(positionals[0]);
-  try {
+  return withTrace(positionals[0], async (r) => {
     const h = r.header;
     const chunks = r.chunks;
     const res: Result = { ok: true, events: r.count, checked: 0, divergence: null, hashMismatch: null, engine: { trace: h.engine, now: ENGINE_VERSION }, truncated: r.truncated !== null };
@@ -65,7 +63,5 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`damaged trace: the ${n} recovered events match the re-run, the rest could not be checked`);
     } else console.log(`ok: ${n} events identical, ${chunks.length} state hashes match`);
     return res.ok ? 0 : 1;
-  } finally {
-    r.close();
-  }
+  });
 }

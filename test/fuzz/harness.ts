@@ -5,7 +5,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import '../../recorder/builders.js';
 import type { Scenario, Variant } from '../../engine/scenario.js';
 import { recordToFile } from '../../recorder/record.js';
 import type { WriterOptions } from '../../recorder/writer.js';

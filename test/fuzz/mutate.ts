@@ -6,24 +6,18 @@
 // rewritten footer, random bytes after a valid magic or a valid header.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Encoder } from '@msgpack/msgpack';
+import { Prng } from '../../engine/prng.js';
 import { decoder } from '../../recorder/chunk.js';
 import { BLOCK, BLOCK_HEAD, FORMAT_VERSION, MAGIC, preamble, TAIL_BYTES, tail } from '../../recorder/format.js';
 import { assemble, blockOffsets, fixCrc, frame, lengthFields, parseTrace, type RawBlock } from './trace-bytes.js';
 
-/** mulberry32: small, fast, and the same sequence everywhere. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
-  u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** Integer in [0, n). */
-  int(n: number): number { return n <= 0 ? 0 : Math.floor((this.u32() / 4294967296) * n); }
+/** The engine's mulberry32 PRNG, with the draws the mutators need. */
+export class Rng extends Prng {
+  u32(): number { return this.next() * 4294967296; }
+  /** Integer in [0, n); 0 for an empty range. */
+  override int(n: number): number { return n <= 0 ? 0 : super.int(n); }
   pick<T>(list: readonly T[]): T { return list[this.int(list.length)] as T; }
-  chance(p: number): boolean { return this.u32() / 4294967296 < p; }
+  chance(p: number): boolean { return this.next() < p; }
   bytes(n: number): Buffer { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff; return b; }
 }
 
