@@ -131,16 +131,13 @@ describe('damage', () => {
     }
   });
 
-  it('every byte offset of a golden-size trace as a cut point: exactly the whole chunks before it, and info --json says truncated with that count', async () => {
-    // dwq-gpasid (41 events) in 4-event chunks: 11 chunks and 5 checkpoints in about 11 KB.
-    const sc = loadScenario('dwq-gpasid');
-    const { path } = recordTo(dir, 'dwq-every-cut', sc, { pasid: 'translated' }, { chunkEvents: 4, checkpointEvery: 8 });
-    const want = engineEvents(sc, { pasid: 'translated' });
+  /** Cut `path` at every byte: the reader keeps exactly the whole chunks before the cut, info --json says truncated with that count. */
+  async function everyCut(path: string, want: TraceEvent[], chunks: number): Promise<void> {
     const bytes = readFileSync(path);
     const whole = TraceReplayer.open(path);
     const ends = chunkEnds(bytes, whole);
     whole.close();
-    expect(ends.length).toBe(11);
+    expect(ends.length).toBe(chunks);
     const states = new Map<number, unknown>();
     const s = emptyState();
     want.forEach((ev) => { apply(s, ev); states.set(ev.seq, canonicalState(s)); });
@@ -169,6 +166,17 @@ describe('damage', () => {
       r.close();
       expect(await info(cutPath), at).toMatchObject({ truncated: cut < bytes.length, events: cut < bytes.length ? expected : want.length });
     }
+  }
+
+  it('every byte offset of the golden trace dwq-gpasid--pasid=translated as a cut point (one chunk: nothing or everything)', async () => {
+    await everyCut(join('traces', 'dwq-gpasid--pasid=translated.iotrace'), engineEvents(loadScenario('dwq-gpasid'), { pasid: 'translated' }), 1);
+  });
+
+  it('every byte offset of the same run in 4-event chunks as a cut point: exactly the whole chunks before it, and info --json says truncated with that count', async () => {
+    // dwq-gpasid (41 events) in 4-event chunks: 11 chunks and 5 checkpoints in about 11 KB.
+    const sc = loadScenario('dwq-gpasid');
+    const { path } = recordTo(dir, 'dwq-every-cut', sc, { pasid: 'translated' }, { chunkEvents: 4, checkpointEvery: 8 });
+    await everyCut(path, engineEvents(sc, { pasid: 'translated' }), 11);
   });
 
   it('a flipped byte inside a chunk keeps the chunks before it and names the offset', () => {
