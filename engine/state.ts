@@ -14,16 +14,17 @@ export function emptyState(): State {
   return { s: s as unknown as Sections, seq: -1, tick: 0 };
 }
 
-/** Deep copy through structuredClone; sections keep their null prototypes. */
+/**
+ * A copy of the section maps; cell values are shared. apply() only ever
+ * replaces a cell (put / drop), never mutates one in place, so a value
+ * reachable from one state is never changed under another, and a copy costs
+ * one property write per cell instead of a deep clone of every value.
+ */
 export function cloneState(state: State): State {
   const out = emptyState();
   out.seq = state.seq;
   out.tick = state.tick;
-  for (const name of SECTION_NAMES) {
-    const src = state.s[name] as Record<string, unknown>;
-    const dst = out.s[name] as Record<string, unknown>;
-    for (const key of Object.keys(src)) dst[key] = structuredClone(src[key]);
-  }
+  for (const name of SECTION_NAMES) Object.assign(out.s[name], state.s[name]);
   return out;
 }
 
@@ -39,12 +40,17 @@ export function compareKeys(a: string, b: string): number {
     const ca = a.charCodeAt(i);
     const cb = b.charCodeAt(j);
     if (isDigit(ca) && isDigit(cb)) {
+      // Compare the two digit runs by value without allocating: skip leading
+      // zeros (keeping one digit), then the longer run is larger, else the first differing digit decides.
       let ie = i; while (ie < a.length && isDigit(a.charCodeAt(ie))) ie++;
       let je = j; while (je < b.length && isDigit(b.charCodeAt(je))) je++;
-      const da = a.slice(i, ie).replace(/^0+(?=.)/, '');
-      const db = b.slice(j, je).replace(/^0+(?=.)/, '');
-      if (da.length !== db.length) return da.length - db.length;
-      if (da !== db) return da < db ? -1 : 1;
+      let ia = i; while (ia < ie - 1 && a.charCodeAt(ia) === 48) ia++;
+      let jb = j; while (jb < je - 1 && b.charCodeAt(jb) === 48) jb++;
+      if (ie - ia !== je - jb) return (ie - ia) - (je - jb);
+      for (; ia < ie; ia++, jb++) {
+        const d = a.charCodeAt(ia) - b.charCodeAt(jb);
+        if (d !== 0) return d < 0 ? -1 : 1;
+      }
       i = ie; j = je;
       continue;
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../engine/run.js';
 import { apply } from '../../engine/apply.js';
 import { canonicalState, emptyState, cloneState, compareKeys } from '../../engine/state.js';
-import { loadScenario } from '../../scenarios/index.js';
+import { listScenarios, loadScenario } from '../../scenarios/index.js';
 import { Ctx } from '../../engine/ctx.js';
 import { ofKind } from './helpers.js';
 
@@ -23,6 +23,30 @@ describe('determinism and event sourcing', () => {
     const ctxState = (() => { const c = new Ctx(emptyState(), {}); for (const e of evs) apply(c.state, e); return c.state; })();
     expect(canonicalState(replayed)).toEqual(canonicalState(ctxState));
     expect(canonicalState(cloneState(replayed))).toEqual(canonicalState(replayed));
+  });
+
+  it('apply never mutates a cell value in place (cloneState shares cell values between states)', () => {
+    const deepFreeze = (v: unknown): void => {
+      if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+      Object.freeze(v);
+      for (const x of Object.values(v)) deepFreeze(x);
+    };
+    const stress = loadScenario('stress');
+    stress.generate = { builder: 'stress', params: { scale: 3000 } };
+    for (const sc of [...listScenarios().filter((x) => x.name !== 'stress'), stress]) {
+      const evs = [...run(sc, {})];
+      const state = emptyState();
+      let early = emptyState();
+      let snapshot: unknown = null;
+      evs.forEach((ev, i) => {
+        deepFreeze(ev);
+        // A write into a frozen cell or event throws in strict-mode modules.
+        apply(state, ev);
+        for (const section of Object.values(state.s)) for (const cell of Object.values(section)) deepFreeze(cell);
+        if (i === evs.length >> 1) { early = cloneState(state); snapshot = canonicalState(early); }
+      });
+      expect(canonicalState(early), sc.name).toEqual(snapshot);
+    }
   });
 
   it('headline: translated faults 0x59 on the dedicated queue and ENQCMD succeeds; identity does not fault', () => {
