@@ -106,6 +106,7 @@ async function campaign(argv: string[]): Promise<number> {
         const index = Atomics.load(cur, 0);
         if (index >= 0 && Date.now() - lastChange > HANG_MS) {
           failures.push({ index, failure: `hang: no progress for ${HANG_MS} ms`, steps: [] });
+          console.log(`FAIL case ${index}: hang: no progress for ${HANG_MS} ms`);
           totals.hangs++;
           totals.done += index - (batch?.from ?? index) + 1;
           requeueAfter(index);
@@ -129,6 +130,7 @@ async function campaign(argv: string[]): Promise<number> {
       w.on('error', (e) => {
         const index = Atomics.load(cur, 0);
         failures.push({ index, failure: `worker died: ${e.message} (${(e as NodeJS.ErrnoException).code ?? ''})`, steps: [] });
+        console.log(`FAIL case ${index}: worker died: ${e.message}`);
         totals.crashes++;
         if (index >= 0) { totals.done += index - (batch?.from ?? index) + 1; requeueAfter(index); }
         finished = true;
