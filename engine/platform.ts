@@ -5,6 +5,8 @@ import type { Platform, SectionName } from './types.js';
 export const DEFAULT_HOST = 'host0';
 /** PASIDs are 20 bits (VT-d PASID_MAX 0x100000). */
 export const PASID_MAX = 0x100000;
+/** x86 KVM_MAX_VCPUS at its largest (CONFIG_KVM_MAX_NR_VCPUS, 1024..4096): a bound on a VM's vCPU count. */
+export const KVM_MAX_VCPUS = 4096;
 
 export function platformCells(p: Platform): [SectionName, string, unknown][] {
   const out: [SectionName, string, unknown][] = [];

@@ -3,6 +3,7 @@
 // be fixed without guessing.
 import type { FieldSpec } from './op.js';
 import { IOCTLS, OPS } from './ops/index.js';
+import { KVM_MAX_VCPUS, PASID_MAX } from './platform.js';
 import type { Scenario } from './scenario.js';
 
 export interface Problem { step: number | null; path: string; message: string }
@@ -77,21 +78,45 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
       return [item];
     });
   };
-  list('hosts', 'id', names.host, false);
+  // Scalar fields by spec; the ones with their own check below are listed in the skip set.
+  const entry = (key: string, i: number, item: Record<string, unknown>, specs: Record<string, FieldSpec>, own: string[]): void =>
+    checkFields(specs, item, `platform.${key}[${i}].`, names, out, new Set(own));
+  const intIn = (path: string, v: unknown, lo: number, hi: number): void => {
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi)) out(path, `expected an integer ${lo}..${hi}, got ${show(v)}`);
+  };
+  for (const [i, h] of list('hosts', 'id', names.host, false).entries()) {
+    entry('hosts', i, h, { capacity: 'int?', systemQuota: 'int?', minPasid: 'int?' }, ['id']);
+    intIn(`platform.hosts[${i}].capacity`, h.capacity, 1, PASID_MAX);
+  }
   if (names.host.size === 0) names.host.add('host0');
   for (const [i, m] of list('iommus', 'id', names.iommu, true).entries()) {
+    entry('iommus', i, m, { snoopControl: 'bool?' }, ['id', 'kind', 'host']);
     if (m.kind !== 'vtd' && m.kind !== 'smmuv3') out(`platform.iommus[${i}].kind`, `expected "vtd" or "smmuv3", got ${show(m.kind)}`);
     if (m.host !== undefined && !names.host.has(m.host as string)) out(`platform.iommus[${i}].host`, `no host ${show(m.host)}`);
   }
   for (const [i, d] of list('devices', 'rid', names.rid, true).entries()) {
+    entry('devices', i, d, { parent: 'str?', ats: 'bool?', noSnoop: 'bool?' }, ['rid', 'iommu', 'type', 'pasidCap', 'configFree', 'wqs']);
     if (!names.iommu.has(d.iommu as string)) out(`platform.devices[${i}].iommu`, `no iommu ${show(d.iommu)}`);
+    if (d.type !== undefined && d.type !== 'pf' && d.type !== 'vf' && d.type !== 'siov') out(`platform.devices[${i}].type`, `expected "pf", "vf" or "siov", got ${show(d.type)}`);
+    // PCIe extended config space is 4 KiB; the PASID capability's width is at most 20 bits.
+    if (d.pasidCap !== undefined && d.pasidCap !== null) {
+      const c = d.pasidCap;
+      if (!isObj(c)) out(`platform.devices[${i}].pasidCap`, 'expected {offset, width} or null');
+      else { intIn(`platform.devices[${i}].pasidCap.offset`, c.offset ?? null, 0x100, 0xffc); intIn(`platform.devices[${i}].pasidCap.width`, c.width ?? null, 1, 20); }
+    }
+    if (d.configFree !== undefined) {
+      const f = d.configFree;
+      if (!Array.isArray(f) || f.length !== 2 || !f.every((x) => Number.isSafeInteger(x) && x >= 0x100 && x <= 0x1000) || f[0] > f[1]) out(`platform.devices[${i}].configFree`, 'expected [start, end] within 0x100..0x1000');
+    }
     if (d.wqs !== undefined && !Array.isArray(d.wqs)) out(`platform.devices[${i}].wqs`, 'expected an array');
     for (const [j, wq] of (Array.isArray(d.wqs) ? d.wqs : []).entries()) {
       if (!isObj(wq) || typeof wq.id !== 'string' || (wq.mode !== 'dedicated' && wq.mode !== 'shared')) out(`platform.devices[${i}].wqs[${j}]`, 'expected {id, mode: "dedicated" | "shared"}');
     }
   }
   for (const [i, vm] of list('vms', 'id', names.vm, false).entries()) {
+    entry('vms', i, vm, {}, ['id', 'host', 'vcpus']);
     if (vm.host !== undefined && !names.host.has(vm.host as string)) out(`platform.vms[${i}].host`, `no host ${show(vm.host)}`);
+    intIn(`platform.vms[${i}].vcpus`, vm.vcpus, 1, KVM_MAX_VCPUS);
   }
   if (p.memory !== undefined) {
     if (!Array.isArray(p.memory)) out('platform.memory', 'expected an array');
@@ -105,6 +130,17 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     }
   }
   return names;
+}
+
+/**
+ * What is wrong with a platform description, as "path: message" lines. The
+ * trace reader checks a decoded platform event with it: apply() trusts the
+ * platform it installs (a forged vcpus of Infinity would loop forever).
+ */
+export function platformProblems(p: unknown): string[] {
+  const out: string[] = [];
+  checkPlatform(p, (path, message) => out.push(`${path}: ${message}`));
+  return out;
 }
 
 /** Deepest nesting a scenario may have: its trace header must stay within the reader's msgpack depth bound. */

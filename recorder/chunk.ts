@@ -5,6 +5,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { EVENT_KINDS } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
+import { platformProblems } from '../engine/validate.js';
 import { decodeColumn, encodeColumn, type ColSpec } from './columns.js';
 import { LIMITS, MSGPACK_LIMITS, TraceError } from './format.js';
 import { GuardedDecoder } from './msgpack-guard.js';
@@ -222,5 +223,11 @@ export function decodeChunk(payload: Uint8Array, offset: number): { meta: ChunkM
     events[i] = (l.make as Make)(meta.first + i, tick, step, c, row);
   }
   if (left !== 0 || r !== nRuns) bad('runs cover more events than the count');
+  if (layouts.some((l) => l.kind === 'platform')) {
+    for (const ev of events) {
+      const problem = ev.kind === 'platform' ? platformProblems(ev.platform)[0] : undefined;
+      if (problem !== undefined) bad(`platform event ${ev.seq}: ${problem}`);
+    }
+  }
   return { meta, events };
 }

@@ -199,18 +199,33 @@ describe('forged blocks with valid checksums', () => {
     r.close();
   });
 
-  it('an event whose fields do not fit its kind: stateAt throws a TraceError at its chunk, summarize says malformed', () => {
-    // The platform event's platform becomes the number 5.
-    const { path, offset } = forge('field.iotrace', firstChunk, (doc) => { ((doc[6] as unknown[][])[0] as unknown[])[0] = [0, 5]; });
+  it('an event whose fields do not fit its kind: stateAt throws a TraceError at its chunk, summarize does not throw', () => {
+    // Event 2 (iommufd-obj, IOAS alloc) gets refs = 5: apply() would iterate it.
+    const { path, offset } = forge('field.iotrace', firstChunk, (doc) => {
+      const layouts = doc[5] as [string, string[]][];
+      const li = layouts.findIndex(([kind]) => kind === 'iommufd-obj');
+      ((doc[6] as unknown[][])[li] as unknown[])[(layouts[li] as [string, string[]])[1].indexOf('refs')] = [COL.const, 5];
+    });
     const r = TraceReplayer.open(path);
-    const ev = r.event(0) as TraceEvent & { platform: unknown };
-    expect(ev.platform).toBe(5);
-    expect(summarize(ev)).toMatch(/^\(malformed platform event/);
+    const ev = r.event(2) as TraceEvent & { refs: unknown };
+    expect(ev.kind).toBe('iommufd-obj');
+    expect(ev.refs).toBe(5);
+    expect(() => summarize(ev)).not.toThrow();
     let err: unknown = null;
     try { r.stateAt(3); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(TraceError);
     expect((err as TraceError).offset).toBe(offset);
-    expect(() => r.touched(0)).toThrow(TraceError);
+    expect((err as TraceError).message).toMatch(/event 2 \(iommufd-obj\) does not apply to the state/);
+    expect(() => r.touched(2)).toThrow(TraceError);
+    r.close();
+  });
+
+  it('a platform event whose platform is not one (the number 5) is damage at its chunk', () => {
+    const { path, offset } = forge('platform5.iotrace', firstChunk, (doc) => { ((doc[6] as unknown[][])[0] as unknown[])[0] = [COL.const, 5]; }, 'drop');
+    const r = TraceReplayer.open(path);
+    expect(r.count).toBe(0);
+    expect(r.truncated).toMatchObject({ offset });
+    expect(r.truncated?.reason).toMatch(/platform event 0: platform: expected an object/);
     r.close();
   });
 
@@ -221,6 +236,17 @@ describe('forged blocks with valid checksums', () => {
     expect(r.count).toBe(0);
     expect(r.truncated).toMatchObject({ offset });
     expect(r.truncated?.reason).toMatch(/run column holds a non-integer/);
+    r.close();
+  });
+
+  it('a platform event with vcpus = Infinity is damage at its chunk, not an endless apply (fuzz seed 1, cases 148932, 188848, 522006)', () => {
+    const { path, offset } = forge('vcpus.iotrace', firstChunk, (doc) => {
+      ((doc[6] as unknown[][])[0] as unknown[])[0] = [COL.const, { iommus: [], devices: [], vms: [{ id: 'vm0', vcpus: Infinity }] }];
+    }, 'drop');
+    const r = TraceReplayer.open(path);
+    expect(r.count).toBe(0);
+    expect(r.truncated).toMatchObject({ offset });
+    expect(r.truncated?.reason).toMatch(/platform event 0: platform\.vms\[0\]\.vcpus: expected an integer 1\.\.4096, got null/);
     r.close();
   });
 

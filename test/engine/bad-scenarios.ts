@@ -24,5 +24,8 @@ export const BAD_SCENARIOS: [string, string, RegExp][] = [
   ['reserved key at the top', '{"name":"x","description":"d","platform":{"iommus":[],"devices":[]},"steps":[],"__proto__":{"polluted":1}}', /^bad\.json: __proto__: reserved key/],
   ['wrong type in the platform', doc([], { platform: { iommus: 'dmar0', devices: [] } }), /^bad\.json: platform\.iommus: expected an array/],
   ['step references a device of no IOMMU', doc([], { platform: { iommus: [{ id: 'dmar0', kind: 'vtd' }], devices: [{ rid: '00:02.0', iommu: 'dmar9' }] } }), /platform\.devices\[0\]\.iommu: no iommu "dmar9"/],
+  ['vCPU count out of range', doc([], { platform: { ...VTD, vms: [{ id: 'vm0', vcpus: 1e9 }] } }), /^bad\.json: platform\.vms\[0\]\.vcpus: expected an integer 1\.\.4096, got 1000000000/],
+  ['unknown platform field', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', atc: true }] } }), /^bad\.json: platform\.devices\[0\]\.atc: unknown field/],
+  ['PASID capability wider than 20 bits', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', pasidCap: { offset: 0x1b0, width: 64 } }] } }), /platform\.devices\[0\]\.pasidCap\.width: expected an integer 1\.\.20, got 64/],
   ['nested too deep', doc([], { generate: { builder: 'stress', params: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) as unknown } }), /bad\.json: generate\.params(\.a)+: nested deeper than 32 levels/],
 ];
