@@ -2,6 +2,7 @@
 // variant flags, exit codes.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Scenario, Variant } from '../engine/scenario.js';
+import { own } from '../engine/own.js';
 import { ScenarioError } from '../engine/validate.js';
 
 /** Exit codes: 0 success, 1 a finding, 2 bad usage or bad input. */
@@ -33,9 +34,9 @@ export function variantFlags(scenario: Scenario, flags: string[] | undefined): V
     const m = /^([^=]+)=(.+)$/.exec(flag);
     if (!m) throw new UsageError(`--variant takes axis=value, got "${flag}"`);
     const [, axis = '', value = ''] = m;
-    const values = scenario.variants?.[axis];
+    const values = own(scenario.variants ?? {}, axis);
     if (!values) throw new UsageError(`scenario ${scenario.name} has no variant axis "${axis}" (axes: ${Object.keys(scenario.variants ?? {}).join(', ') || 'none'})`);
-    if (!(value in values)) throw new UsageError(`variant axis ${axis} has no value "${value}" (values: ${Object.keys(values).join(', ')})`);
+    if (!Object.hasOwn(values, value)) throw new UsageError(`variant axis ${axis} has no value "${value}" (values: ${Object.keys(values).join(', ')})`);
     out[axis] = value;
   }
   return out;

@@ -25,7 +25,7 @@ ${Object.entries(COMMANDS).map(([name, what]) => `  ${name.padEnd(8)} ${what}`).
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(USAGE); return cmd === undefined ? 2 : 0; }
-  if (!(cmd in COMMANDS)) { process.stderr.write(`iotrace: unknown command "${cmd}" (try iotrace --help)\n`); return 2; }
+  if (!Object.hasOwn(COMMANDS, cmd)) { process.stderr.write(`iotrace: unknown command "${cmd}" (try iotrace --help)\n`); return 2; }
   const mod = (await import(`./commands/${cmd}.js`)) as { main(argv: string[]): Promise<number> };
   try {
     return await mod.main(rest);

@@ -1,6 +1,7 @@
 // Run a scenario under a variant and seed: a lazy stream of events. This is
 // the engine's whole public face for the recorder, `run` and `verify`.
 import { BUILDERS } from './builders/index.js';
+import { own } from './own.js';
 import { Ctx } from './ctx.js';
 import { hex } from './summary.js';
 import { InvariantChecker } from './invariants.js';
@@ -67,7 +68,7 @@ export function expectationMet(expected: string, o: Outcome): boolean {
 
 function steps(scenario: Scenario, seed: number): Iterable<Step> {
   if (!scenario.generate) return scenario.steps;
-  const builder = BUILDERS[scenario.generate.builder];
+  const builder = own(BUILDERS, scenario.generate.builder);
   if (!builder) throw new Error(`unknown scenario builder ${scenario.generate.builder}`);
   return builder(scenario.generate.params, new Prng(seed));
 }
@@ -128,7 +129,7 @@ export class RunSession {
       if (!stepApplies(step, this.variant)) continue;
       ctx.beginStep(index);
       const fields = resolveStep(step, this.refs, index);
-      const spec = OPS[step.op];
+      const spec = own(OPS, step.op);
       if (!spec) throw new Error(`step ${index}: unknown op ${step.op}`);
       const outcome = spec.run(ctx, fields);
       if (step.as) this.refs.set(step.as, outcome.value ?? null);

@@ -1,6 +1,7 @@
 // Scenario documents: the JSON contract. A scenario is data; a TypeScript
 // builder may emit it, but this shape is what files, traces and `verify` use.
 import type { ArgValue, Platform } from './types.js';
+import { own } from './own.js';
 
 /** axis -> value -> one line of meaning. The first value listed is the default. */
 export type Variants = Record<string, Record<string, string>>;
@@ -45,7 +46,7 @@ export function resolveVariant(scenario: Scenario, chosen: Variant): Variant {
   const out: Variant = {};
   for (const axis of Object.keys(scenario.variants ?? {}).sort()) {
     const values = Object.keys(scenario.variants?.[axis] ?? {});
-    out[axis] = chosen[axis] ?? values[0] ?? '';
+    out[axis] = own(chosen, axis) ?? values[0] ?? '';
   }
   return out;
 }

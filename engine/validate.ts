@@ -3,7 +3,9 @@
 // be fixed without guessing.
 import type { FieldSpec } from './op.js';
 import { IOCTLS, OPS } from './ops/index.js';
-import { KVM_MAX_VCPUS, PASID_MAX } from './platform.js';
+import { own } from './own.js';
+import { BUILDERS } from './builders/index.js';
+import { KVM_MAX_VCPUS, MAX_PLATFORM_CELLS, PASID_MAX } from './platform.js';
 import type { Scenario } from './scenario.js';
 
 export interface Problem { step: number | null; path: string; message: string }
@@ -17,7 +19,8 @@ export class ScenarioError extends Error {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+// JSON.stringify turns Infinity and NaN (which a trace's msgpack can carry) into null.
+const show = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v));
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 interface Names { rid: Set<string>; vm: Set<string>; iommu: Set<string>; host: Set<string>; refs: Set<string> }
@@ -58,7 +61,7 @@ function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unkno
   for (const name of Object.keys(obj)) {
     if (skip.has(name)) continue;
     if (FORBIDDEN_KEYS.has(name)) out(`${base}${name}`, 'reserved key');
-    else if (!(name in specs)) out(`${base}${name}`, `unknown field (known: ${Object.keys(specs).join(', ') || 'none'})`);
+    else if (!Object.hasOwn(specs, name)) out(`${base}${name}`, `unknown field (known: ${Object.keys(specs).join(', ') || 'none'})`);
   }
 }
 
@@ -85,7 +88,7 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi)) out(path, `expected an integer ${lo}..${hi}, got ${show(v)}`);
   };
   for (const [i, h] of list('hosts', 'id', names.host, false).entries()) {
-    entry('hosts', i, h, { capacity: 'int?', systemQuota: 'int?', minPasid: 'int?' }, ['id']);
+    entry('hosts', i, h, { systemQuota: 'int?', minPasid: 'int?' }, ['id', 'capacity']);
     intIn(`platform.hosts[${i}].capacity`, h.capacity, 1, PASID_MAX);
   }
   if (names.host.size === 0) names.host.add('host0');
@@ -118,6 +121,14 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     if (vm.host !== undefined && !names.host.has(vm.host as string)) out(`platform.vms[${i}].host`, `no host ${show(vm.host)}`);
     intIn(`platform.vms[${i}].vcpus`, vm.vcpus, 1, KVM_MAX_VCPUS);
   }
+  // What platformCells() will install, bounded: a forged trace can list a quarter of a million VMs.
+  const lengthOf = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
+  const devices = Array.isArray(p.devices) ? p.devices : [];
+  const vms = Array.isArray(p.vms) ? p.vms : [];
+  const cells = 2 * Math.max(1, lengthOf(p.hosts)) + lengthOf(p.iommus) + devices.length + lengthOf(p.memory)
+    + devices.reduce((n: number, d) => n + (isObj(d) ? lengthOf(d.wqs) : 0), 0)
+    + vms.reduce((n: number, vm) => n + 1 + (isObj(vm) && Number.isSafeInteger(vm.vcpus) ? (vm.vcpus as number) : 1), 0);
+  if (cells > MAX_PLATFORM_CELLS) out('platform', `describes ${cells} cells (hosts, IOMMUs, devices, work queues, VMs, vCPUs, memory), more than ${MAX_PLATFORM_CELLS}`);
   if (p.memory !== undefined) {
     if (!Array.isArray(p.memory)) out('platform.memory', 'expected an array');
     else {
@@ -182,18 +193,19 @@ export function validateScenario(doc: unknown, source: string): Scenario {
   const names = checkPlatform(doc.platform, top);
   if (doc.generate !== undefined) {
     if (!isObj(doc.generate) || typeof doc.generate.builder !== 'string' || !isObj(doc.generate.params)) top('generate', 'expected {builder, params}');
+    else if (!own(BUILDERS, doc.generate.builder)) top('generate.builder', `unknown builder ${show(doc.generate.builder)} (known: ${Object.keys(BUILDERS).join(', ')})`);
   }
   if (!Array.isArray(doc.steps)) top('steps', 'expected an array');
   const steps = Array.isArray(doc.steps) ? doc.steps : [];
   steps.forEach((step: unknown, i: number) => {
     const out = (path: string, message: string) => problems.push({ step: i, path: `steps[${i}].${path}`, message });
     if (!isObj(step)) { out('', 'expected an object'); return; }
-    const op = typeof step.op === 'string' ? OPS[step.op] : undefined;
+    const op = typeof step.op === 'string' ? own(OPS, step.op) : undefined;
     if (!op) { out('op', `unknown op ${show(step.op)} (known: ${Object.keys(OPS).join(', ')})`); return; }
     if (step.when !== undefined) {
       if (!isObj(step.when)) out('when', 'expected an object: axis -> value');
       else for (const [axis, want] of Object.entries(step.when)) {
-        const values = isObj(variants) && isObj(variants[axis]) ? Object.keys(variants[axis] as object) : null;
+        const values = isObj(variants) && isObj(own(variants, axis)) ? Object.keys(variants[axis] as object) : null;
         if (!values) { out(`when.${axis}`, `unknown variant axis ${show(axis)}`); continue; }
         for (const w of Array.isArray(want) ? want : [want]) {
           if (typeof w !== 'string' || !values.includes(w)) out(`when.${axis}`, `unknown value ${show(w)} (axis ${axis} has ${values.join(', ')})`);
@@ -205,7 +217,7 @@ export function validateScenario(doc: unknown, source: string): Scenario {
     if (step.note !== undefined && typeof step.note !== 'string') out('note', 'expected a string');
     checkFields(op.fields, step, '', names, out, new Set(['op', 'when', 'as', 'expect', 'note']));
     if (step.op === 'ioctl' && typeof step.cmd === 'string') {
-      const ioctl = IOCTLS[step.cmd];
+      const ioctl = own(IOCTLS, step.cmd);
       const a = step.args ?? {};
       if (ioctl && isObj(a)) checkFields(ioctl.args, a, 'args.', names, out, new Set());
     }

@@ -59,6 +59,9 @@ describe('bad usage: one line, exit 2', () => {
 
   const cases: [string[], RegExp][] = [
     [['frobnicate'], /unknown command "frobnicate"/],
+    [['toString'], /unknown command "toString"/],
+    [['run', 'dwq-gpasid', '--variant', 'constructor=name'], /scenario dwq-gpasid has no variant axis "constructor"/],
+    [['run', 'dwq-gpasid', '--variant', 'pasid=constructor'], /variant axis pasid has no value "constructor"/],
     [['info', missing], /missing\.iotrace: no such file/],
     [['events', missing], /no such file/],
     [['info', sub], /a-directory: is a directory, expected a trace file/],

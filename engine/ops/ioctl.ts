@@ -7,6 +7,7 @@ import { setPasidMapping } from '../kvm.js';
 import { args, optStr, str, type FieldSpec, type Fields, type OpSpec } from '../op.js';
 import * as v2021 from '../uapi2021.js';
 import type { Args } from '../types.js';
+import { own } from '../own.js';
 
 export interface IoctlSpec {
   /** Which file the ioctl is issued on; the step's `fd` names the instance. */
@@ -57,7 +58,7 @@ export const ioctlOp: OpSpec = {
   fields: { cmd: Object.keys(IOCTLS), fd: 'str?', args: 'args?' },
   run: (ctx, f) => {
     const cmd = str(f, 'cmd');
-    const spec = IOCTLS[cmd];
+    const spec = own(IOCTLS, cmd);
     if (!spec) return { errno: 'ENOTTY' };
     const fdName = optStr(f, 'fd') ?? DEFAULT_FD[spec.file];
     const a = args(f, 'args');
