@@ -7,6 +7,8 @@ export const DEFAULT_HOST = 'host0';
 export const PASID_MAX = 0x100000;
 /** x86 KVM_MAX_VCPUS at its largest (CONFIG_KVM_MAX_NR_VCPUS, 1024..4096): a bound on a VM's vCPU count. */
 export const KVM_MAX_VCPUS = 4096;
+/** Most cells a platform may install: a machine, not a data centre. */
+export const MAX_PLATFORM_CELLS = 1 << 16;
 
 export function platformCells(p: Platform): [SectionName, string, unknown][] {
   const out: [SectionName, string, unknown][] = [];

@@ -57,7 +57,9 @@ export function compareKeys(a: string, b: string): number {
     if (ca !== cb) return ca - cb;
     i++; j++;
   }
-  return (a.length - i) - (b.length - j);
+  const rest = (a.length - i) - (b.length - j);
+  // Equal by value ("a01" and "a1"): fall back to code units, so the order is total and never insertion order.
+  return rest !== 0 || a === b ? rest : a < b ? -1 : 1;
 }
 
 function isDigit(c: number): boolean { return c >= 48 && c <= 57; }

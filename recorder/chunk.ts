@@ -225,7 +225,10 @@ export function decodeChunk(payload: Uint8Array, offset: number): { meta: ChunkM
   if (left !== 0 || r !== nRuns) bad('runs cover more events than the count');
   if (layouts.some((l) => l.kind === 'platform')) {
     for (const ev of events) {
-      const problem = ev.kind === 'platform' ? platformProblems(ev.platform)[0] : undefined;
+      if (ev.kind !== 'platform') continue;
+      // The engine installs the platform once, as event 0 (engine/run.ts).
+      if (ev.seq !== 0) bad(`a platform event at ${ev.seq}: only event 0 installs the platform`);
+      const problem = platformProblems(ev.platform)[0];
       if (problem !== undefined) bad(`platform event ${ev.seq}: ${problem}`);
     }
   }

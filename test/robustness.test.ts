@@ -246,7 +246,21 @@ describe('forged blocks with valid checksums', () => {
     const r = TraceReplayer.open(path);
     expect(r.count).toBe(0);
     expect(r.truncated).toMatchObject({ offset });
-    expect(r.truncated?.reason).toMatch(/platform event 0: platform\.vms\[0\]\.vcpus: expected an integer 1\.\.4096, got null/);
+    expect(r.truncated?.reason).toMatch(/platform event 0: platform\.vms\[0\]\.vcpus: expected an integer 1\.\.4096, got Infinity/);
+    r.close();
+  });
+
+  it('a platform event after event 0 (every event of chunk 0 made a platform) is damage at its chunk', () => {
+    const { path, offset } = forge('platforms.iotrace', firstChunk, (doc) => {
+      // One layout left, the platform's, and every event of the chunk uses it.
+      doc[4] = [COL.const, 0];
+      doc[5] = [(doc[5] as unknown[])[0]];
+      doc[6] = [[[COL.const, { iommus: [], devices: [] }]]];
+    }, 'drop');
+    const r = TraceReplayer.open(path);
+    expect(r.count).toBe(0);
+    expect(r.truncated).toMatchObject({ offset });
+    expect(r.truncated?.reason).toMatch(/a platform event at 1: only event 0 installs the platform/);
     r.close();
   });
 
