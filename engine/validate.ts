@@ -61,7 +61,7 @@ function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unkno
   for (const name of Object.keys(obj)) {
     if (skip.has(name)) continue;
     if (FORBIDDEN_KEYS.has(name)) out(`${base}${name}`, 'reserved key');
-    else if (!Object.hasOwn(specs, name)) out(`${base}${name}`, `unknown field (known: ${Object.keys(specs).join(', ') || 'none'})`);
+    else if (!Object.hasOwn(specs, name)) out(`${base}${name}`, `unknown field (known: ${[...skip, ...Object.keys(specs)].join(', ') || 'none'})`);
   }
 }
 
@@ -84,6 +84,7 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
   // Scalar fields by spec; the ones with their own check below are listed in the skip set.
   const entry = (key: string, i: number, item: Record<string, unknown>, specs: Record<string, FieldSpec>, own: string[]): void =>
     checkFields(specs, item, `platform.${key}[${i}].`, names, out, new Set(own));
+  const onlyKnown = (obj: Record<string, unknown>, base: string, known: string[]): void => checkFields({}, obj, base, names, out, new Set(known));
   const intIn = (path: string, v: unknown, lo: number, hi: number): void => {
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi)) out(path, `expected an integer ${lo}..${hi}, got ${show(v)}`);
   };
@@ -105,7 +106,7 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     if (d.pasidCap !== undefined && d.pasidCap !== null) {
       const c = d.pasidCap;
       if (!isObj(c)) out(`platform.devices[${i}].pasidCap`, 'expected {offset, width} or null');
-      else { intIn(`platform.devices[${i}].pasidCap.offset`, c.offset ?? null, 0x100, 0xffc); intIn(`platform.devices[${i}].pasidCap.width`, c.width ?? null, 1, 20); }
+      else { onlyKnown(c, `platform.devices[${i}].pasidCap.`, ['offset', 'width']); intIn(`platform.devices[${i}].pasidCap.offset`, c.offset ?? null, 0x100, 0xffc); intIn(`platform.devices[${i}].pasidCap.width`, c.width ?? null, 1, 20); }
     }
     if (d.configFree !== undefined) {
       const f = d.configFree;
@@ -114,6 +115,7 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     if (d.wqs !== undefined && !Array.isArray(d.wqs)) out(`platform.devices[${i}].wqs`, 'expected an array');
     for (const [j, wq] of (Array.isArray(d.wqs) ? d.wqs : []).entries()) {
       if (!isObj(wq) || typeof wq.id !== 'string' || (wq.mode !== 'dedicated' && wq.mode !== 'shared')) out(`platform.devices[${i}].wqs[${j}]`, 'expected {id, mode: "dedicated" | "shared"}');
+      else onlyKnown(wq, `platform.devices[${i}].wqs[${j}].`, ['id', 'mode']);
     }
   }
   for (const [i, vm] of list('vms', 'id', names.vm, false).entries()) {
@@ -136,7 +138,7 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
       p.memory.forEach((m, i) => {
         if (!isObj(m) || typeof m.owner !== 'string' || !Number.isSafeInteger(m.base) || !Number.isSafeInteger(m.size)) out(`platform.memory[${i}]`, 'expected {owner, base, size}');
         else if (owners.has(m.owner) || FORBIDDEN_KEYS.has(m.owner)) out(`platform.memory[${i}].owner`, `one region per owner: ${show(m.owner)} again`);
-        else owners.add(m.owner);
+        else { owners.add(m.owner); onlyKnown(m, `platform.memory[${i}].`, ['owner', 'base', 'size']); }
       });
     }
   }

@@ -29,6 +29,8 @@ export const BAD_SCENARIOS: [string, string, RegExp][] = [
   ['field named after an Object.prototype member', doc([{ op: 'run-deferred', toString: 1 }]), /steps\[0\]\.toString: unknown field/],
   ['unknown builder', doc([], { generate: { builder: 'toString', params: {} } }), /^bad\.json: generate\.builder: unknown builder "toString" \(known: stress\)/],
   ['a platform too big to install', doc([], { platform: { ...VTD, vms: Array.from({ length: 17 }, (_, i) => ({ id: `vm${i}`, vcpus: 4096 })) } }), /^bad\.json: platform: describes \d+ cells .*more than 65536/],
+  ['unknown field in a work queue', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', wqs: [{ id: 'wq0', mode: 'shared', depth: 8 }] }] } }), /^bad\.json: platform\.devices\[0\]\.wqs\[0\]\.depth: unknown field \(known: id, mode\)/],
+  ['unknown field in a memory region', doc([], { platform: { ...VTD, memory: [{ owner: 'vm0', base: 0, size: 4096, numa: 1 }] } }), /^bad\.json: platform\.memory\[0\]\.numa: unknown field \(known: owner, base, size\)/],
   ['vCPU count out of range', doc([], { platform: { ...VTD, vms: [{ id: 'vm0', vcpus: 1e9 }] } }), /^bad\.json: platform\.vms\[0\]\.vcpus: expected an integer 1\.\.4096, got 1000000000/],
   ['unknown platform field', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', atc: true }] } }), /^bad\.json: platform\.devices\[0\]\.atc: unknown field/],
   ['PASID capability wider than 20 bits', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', pasidCap: { offset: 0x1b0, width: 64 } }] } }), /platform\.devices\[0\]\.pasidCap\.width: expected an integer 1\.\.20, got 64/],
