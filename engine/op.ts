@@ -2,6 +2,7 @@
 // before anything runs) and a run function that turns the step into events.
 import type { Ctx } from './ctx.js';
 import type { ArgValue, Args, Errno } from './types.js';
+import type { IoctlResult } from './iommufd/object.js';
 
 /**
  * Field types. `rid`, `vm`, `iommu` and `host` must name something in the
@@ -38,3 +39,39 @@ export const args = (f: Fields, name: string): Args => (f[name] ?? {}) as Args;
 
 export const ok = (value: number | null = null): Outcome => ({ errno: null, value });
 export const fail = (errno: Errno): Outcome => ({ errno });
+
+/** An ioctl the `ioctl` op can issue: its file, number, argument fields and handler. */
+export interface IoctlSpec {
+  /** Which file the ioctl is issued on; the step's `fd` names the instance. */
+  file: 'iommufd' | 'ioasid' | 'vfio' | 'kvm';
+  /** iommufd ioctl number (_IO(';', nr)), where the uAPI has one. */
+  nr?: number;
+  args: Record<string, FieldSpec>;
+  run(ctx: Ctx, fdName: string, a: Fields): IoctlResult;
+}
+
+export const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * An integer field as the u64 the uAPI struct holds: a JSON number, or a
+ * string of decimal or 0x-hex digits (exact past 2^53, e.g. U64_MAX for
+ * unmap-all). undefined when absent or not an integer.
+ */
+export function u64(v: ArgValue | undefined): bigint | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : undefined;
+  if (typeof v === 'string' && /^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(v)) {
+    const b = BigInt(v);
+    return b <= U64_MAX ? b : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The canonical form of an integer field: a number when it is exact as one,
+ * else a lower-case 0x-hex string (what the trace stores, losslessly).
+ */
+export function normalizeInt(v: ArgValue | undefined): ArgValue | undefined {
+  const b = u64(v);
+  if (b === undefined) return v;
+  return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : `0x${b.toString(16)}`;
+}

@@ -4,8 +4,8 @@
 import type { Ctx } from './ctx.js';
 import * as ioasid from './ioasid.js';
 import { clearEntry, device, installEntry } from './iommu.js';
-import type { IoctlResult } from './iommufd.js';
-import { obj } from './iommufd.js';
+import type { IoctlResult } from './iommufd/object.js';
+import { obj } from './iommufd/object.js';
 import { k } from './keys.js';
 import type { Fields } from './op.js';
 import { compareKeys } from './state.js';

@@ -1,0 +1,56 @@
+// The iommufd object table (drivers/iommu/iommufd/main.c): ids from an
+// xarray with XA_FLAGS_ALLOC1, typed lookups, and the events that create,
+// update and destroy an object. Every other iommufd file builds on these.
+import type { Ctx } from '../ctx.js';
+import { k } from '../keys.js';
+import { compareKeys } from '../state.js';
+import type { Args, Errno, IommufdCell, IommufdType, State } from '../types.js';
+
+export interface IoctlResult { errno: Errno | null; out: Args; value?: number | null }
+export const err = (errno: Errno, out: Args = {}): IoctlResult => ({ errno, out });
+export const done = (out: Args = {}, value: number | null = null): IoctlResult => ({ errno: null, out, value });
+
+export function obj(state: State, fd: string, id: number): IommufdCell | undefined {
+  return state.s.iommufd[k.iommufd(fd, id)];
+}
+
+/**
+ * iommufd_get_object(), drivers/iommu/iommufd/main.c: an id that names no
+ * object, or an object of another type than the one asked for, is -ENOENT.
+ * `type` 'ANY' is IOMMUFD_OBJ_ANY: the caller switches on the type itself.
+ */
+export function getObject(state: State, fd: string, id: unknown, type: IommufdType | 'ANY'): IommufdCell | null {
+  if (typeof id !== 'number') return null;
+  const o = obj(state, fd, id);
+  if (!o || (type !== 'ANY' && o.type !== type)) return null;
+  return o;
+}
+
+/** Every object of one iommufd, in id order. */
+export function objects(state: State, fd: string): IommufdCell[] {
+  const prefix = `${fd}/`;
+  return Object.keys(state.s.iommufd).filter((key) => key.startsWith(prefix)).sort(compareKeys)
+    .map((key) => state.s.iommufd[key]).filter((o): o is IommufdCell => o !== undefined);
+}
+
+/** Object ids come from an xarray with XA_FLAGS_ALLOC1: the lowest free id from 1. */
+export function nextId(state: State, fd: string): number {
+  const used = new Set(objects(state, fd).map((o) => o.id));
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}
+
+export function create(ctx: Ctx, fd: string, type: IommufdType, refs: number[], attrs: IommufdCell['attrs']): number {
+  const id = nextId(ctx.state, fd);
+  ctx.emit({ kind: 'iommufd-obj', op: 'alloc', fd, id, type, refs, attrs });
+  return id;
+}
+
+export function update(ctx: Ctx, o: IommufdCell, refs: number[], attrs: IommufdCell['attrs']): void {
+  ctx.emit({ kind: 'iommufd-obj', op: 'update', fd: o.fd, id: o.id, type: o.type, refs, attrs });
+}
+
+export function destroyObj(ctx: Ctx, o: IommufdCell): void {
+  ctx.emit({ kind: 'iommufd-obj', op: 'destroy', fd: o.fd, id: o.id, type: o.type, refs: o.refs, attrs: o.attrs });
+}
