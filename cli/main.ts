@@ -16,11 +16,12 @@ const COMMANDS: Record<string, string> = {
   export: 'a trace as JSON lines or Chrome trace-event JSON (Perfetto)',
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
   diff: 'compare two traces: first divergence, state diff there, differences by kind',
+  conformance: 'run a folder of expect-carrying scenarios (default: the kernel selftest, ported)',
 };
 
 const USAGE = `usage: iotrace <command> [args]   (iotrace <command> --help for more)
 
-${Object.entries(COMMANDS).map(([name, what]) => `  ${name.padEnd(8)} ${what}`).join('\n')}`;
+${Object.entries(COMMANDS).map(([name, what]) => `  ${name.padEnd(11)} ${what}`).join('\n')}`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -7,9 +7,12 @@ import type { IoctlResult } from './iommufd/object.js';
 /**
  * Field types. `rid`, `vm`, `iommu` and `host` must name something in the
  * platform; `int` accepts a "$ref" bound by an earlier step's `as`. A trailing
- * `?` makes the field optional.
+ * `?` makes the field optional. `int` is a non-negative integer exact as a
+ * JS number (at most 2^53-1); `u64` is the uAPI's __u64, up to 2^64-1: the
+ * handler reads it with u64(), as a bigint. Both may be written as a number
+ * or as a string of decimal or 0x-hex digits.
  */
-export type FieldType = 'int' | 'str' | 'bool' | 'rid' | 'vm' | 'iommu' | 'host' | 'args' | 'list';
+export type FieldType = 'int' | 'u64' | 'str' | 'bool' | 'rid' | 'vm' | 'iommu' | 'host' | 'args' | 'list';
 export type FieldSpec = FieldType | `${FieldType}?` | readonly string[];
 
 export interface Outcome {
@@ -18,6 +21,8 @@ export interface Outcome {
   fault?: { reason: number; name: string } | null;
   /** The step's result, bound by `as` (an object id, a PASID). */
   value?: number | null;
+  /** What the step returns besides its errno (an ioctl's out fields): what `expect.out` checks. */
+  out?: Args;
 }
 
 export interface OpSpec {
@@ -74,4 +79,17 @@ export function normalizeInt(v: ArgValue | undefined): ArgValue | undefined {
   const b = u64(v);
   if (b === undefined) return v;
   return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : `0x${b.toString(16)}`;
+}
+
+/** Integer fields in their canonical form (normalizeInt), by the fields' specs; other fields as they are. */
+export function normalizeFields(specs: Record<string, FieldSpec>, f: Fields): Fields {
+  let out: Fields | null = null;
+  for (const name of Object.keys(specs)) {
+    const spec = specs[name];
+    const v = f[name];
+    if (typeof v !== 'string' || typeof spec !== 'string' || !(spec.startsWith('int') || spec.startsWith('u64'))) continue;
+    out ??= { ...f };
+    out[name] = normalizeInt(v);
+  }
+  return out ?? f;
 }

@@ -3,12 +3,12 @@
 import { BUILDERS } from './builders/index.js';
 import { own } from './own.js';
 import { Ctx } from './ctx.js';
-import { hex } from './summary.js';
+import { expectationMet, expectText, outcomeText } from './expect.js';
 import { InvariantChecker } from './invariants.js';
-import type { Fields, Outcome } from './op.js';
+import { normalizeFields, type Fields } from './op.js';
 import { OPS } from './ops/index.js';
 import { Prng } from './prng.js';
-import { resolveVariant, stepApplies, type Scenario, type Step, type Variant } from './scenario.js';
+import { resolveVariant, STEP_CONTROL, stepApplies, type Scenario, type Step, type Variant } from './scenario.js';
 import { emptyState } from './state.js';
 import type { Touch } from './apply.js';
 import type { ArgValue, Platform, State, TraceEvent } from './types.js';
@@ -18,7 +18,6 @@ export const ENGINE_VERSION = '0.1.0';
 
 export interface RunOptions { variant?: Variant; seed?: number }
 
-const CONTROL = new Set(['op', 'when', 'as', 'expect', 'note']);
 
 function resolveRefs(value: ArgValue | undefined, refs: Map<string, number | null>, step: number): ArgValue | undefined {
   if (typeof value === 'string' && value.startsWith('$')) {
@@ -48,23 +47,10 @@ function resolveStep(step: Step, refs: Map<string, number | null>, index: number
   }
   if (plain) return step;
   const fields: Fields = {};
-  for (const key of Object.keys(step)) if (!CONTROL.has(key)) fields[key] = resolveRefs(step[key], refs, index);
+  for (const key of Object.keys(step)) if (!STEP_CONTROL.has(key)) fields[key] = resolveRefs(step[key], refs, index);
   return fields;
 }
 
-/** What a step ended in, in the words `expect` uses. */
-export function outcomeText(o: Outcome): string {
-  if (o.errno) return o.errno;
-  if (o.fault) return `fault ${hex(o.fault.reason)} ${o.fault.name}`;
-  return 'ok';
-}
-
-export function expectationMet(expected: string, o: Outcome): boolean {
-  if (expected === 'ok') return !o.errno && !o.fault;
-  if (/^0x[0-9a-f]+$/i.test(expected)) return o.fault?.reason === parseInt(expected, 16);
-  if (o.fault) return o.fault.name === expected;
-  return o.errno === expected;
-}
 
 function steps(scenario: Scenario, seed: number): Iterable<Step> {
   if (!scenario.generate) return scenario.steps;
@@ -128,13 +114,13 @@ export class RunSession {
       const index = ++this.index;
       if (!stepApplies(step, this.variant)) continue;
       ctx.beginStep(index);
-      const fields = resolveStep(step, this.refs, index);
       const spec = own(OPS, step.op);
       if (!spec) throw new Error(`step ${index}: unknown op ${step.op}`);
+      const fields = normalizeFields(spec.fields, resolveStep(step, this.refs, index));
       const outcome = spec.run(ctx, fields);
       if (step.as) this.refs.set(step.as, outcome.value ?? null);
       if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
-        ctx.emit({ kind: 'expect', expected: step.expect, actual: outcomeText(outcome), ok: false });
+        ctx.emit({ kind: 'expect', expected: expectText(step.expect), actual: outcomeText(outcome, step.expect), ok: false });
       }
       this.checker.check(ctx);
       return true;

@@ -6,8 +6,19 @@ import { own } from './own.js';
 /** axis -> value -> one line of meaning. The first value listed is the default. */
 export type Variants = Record<string, Record<string, string>>;
 
-/** An expectation: "ok", an errno name, or a fault given as its reason code ("0x59") or name ("C_BAD_CD"). */
-export type Expect = string;
+/**
+ * An expectation: "ok", an errno name, or a fault given as its reason code
+ * ("0x59") or name ("C_BAD_CD"); or an object that also checks what the step
+ * returns: `{ "errno": "EIO", "out": { "entry_num": 1 } }` (`errno` "ok" or
+ * absent: success; `fault` instead of `errno` for a DMA).
+ */
+export type Expect = string | ExpectSpec;
+
+export interface ExpectSpec {
+  errno?: string;
+  fault?: string;
+  out?: Record<string, ArgValue>;
+}
 
 export interface StepBase {
   op: string;
@@ -18,6 +29,8 @@ export interface StepBase {
   expect?: Expect;
   /** Free text shown beside the step's events. */
   note?: string;
+  /** The kernel function that decides the step's outcome ("iopt_unmap_iova(), drivers/iommu/iommufd/io_pagetable.c"). */
+  source?: string;
 }
 
 export type Step = StepBase & { [field: string]: ArgValue | undefined };
@@ -27,6 +40,8 @@ export interface Scenario {
   description: string;
   /** Which seed thread the scenario comes from, e.g. "000". */
   seed?: string;
+  /** Where the scenario's rules come from: a kernel selftest ("file: TEST_F(fixture, name)") or function. */
+  source?: string;
   variants?: Variants;
   platform: Platform;
   steps: Step[];
@@ -40,6 +55,9 @@ export interface Scenario {
 }
 
 export type Variant = Record<string, string>;
+
+/** A step's own keys: everything else is the op's fields. */
+export const STEP_CONTROL: ReadonlySet<string> = new Set(['op', 'when', 'as', 'expect', 'note', 'source']);
 
 /** The variant with every axis set: defaults (first value) overridden by `chosen`. */
 export function resolveVariant(scenario: Scenario, chosen: Variant): Variant {
@@ -58,4 +76,15 @@ export function stepApplies(step: Step, variant: Variant): boolean {
     if (Array.isArray(want) ? !want.includes(have ?? '') : have !== want) return false;
   }
   return true;
+}
+
+/** Every combination of the axes, axes in sorted order, values in their listed order; `pinned` fixes some axes. */
+export function combinations(scenario: Scenario, pinned: Variant = {}): Variant[] {
+  const axes = Object.keys(scenario.variants ?? {}).sort();
+  let out: Variant[] = [{}];
+  for (const axis of axes) {
+    const values = pinned[axis] !== undefined ? [pinned[axis]] : Object.keys(scenario.variants?.[axis] ?? {});
+    out = out.flatMap((v) => values.map((value) => ({ ...v, [axis]: value })));
+  }
+  return out.map((v) => resolveVariant(scenario, v));
 }

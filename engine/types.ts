@@ -4,9 +4,12 @@
 /** PCI requester id, printed bus:dev.fn ("00:02.0"). */
 export type Rid = string;
 
-export type Errno =
-  | 'EBUSY' | 'ENOENT' | 'EINVAL' | 'EEXIST' | 'ENOSPC' | 'ENOTTY'
-  | 'EOPNOTSUPP' | 'EIO' | 'E2BIG' | 'EPERM' | 'EFAULT';
+/** The errnos a modelled kernel path can return (include/uapi/asm-generic/errno*.h names). */
+export const ERRNOS = [
+  'EPERM', 'ENOENT', 'EIO', 'ENXIO', 'E2BIG', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV',
+  'EINVAL', 'ENOSPC', 'ENOTTY', 'ERANGE', 'EOPNOTSUPP', 'EOVERFLOW', 'EALREADY', 'ENOSYS', 'EMSGSIZE', 'ETIMEDOUT',
+] as const;
+export type Errno = (typeof ERRNOS)[number];
 
 // ---------------------------------------------------------------- platform
 

@@ -1,12 +1,14 @@
 // Scenario validation, before anything runs: every problem is reported with
 // the step index and the JSON path of the field, so a hand-written file can
 // be fixed without guessing.
-import type { FieldSpec } from './op.js';
+import { u64, type FieldSpec } from './op.js';
+import { expectProblem } from './expect.js';
+import type { ArgValue } from './types.js';
 import { IOCTLS, OPS } from './ops/index.js';
 import { own } from './own.js';
 import { BUILDERS } from './builders/index.js';
 import { KVM_MAX_VCPUS, MAX_PLATFORM_CELLS, PASID_MAX } from './platform.js';
-import type { Scenario } from './scenario.js';
+import { STEP_CONTROL, type Scenario } from './scenario.js';
 
 export interface Problem { step: number | null; path: string; message: string }
 
@@ -21,6 +23,7 @@ export class ScenarioError extends Error {
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 // JSON.stringify turns Infinity and NaN (which a trace's msgpack can carry) into null.
 const show = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v));
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 interface Names { rid: Set<string>; vm: Set<string>; iommu: Set<string>; host: Set<string>; refs: Set<string> }
@@ -29,11 +32,12 @@ function checkField(spec: FieldSpec, value: unknown, names: Names): string | nul
   if (Array.isArray(spec)) return typeof value === 'string' && spec.includes(value) ? null : `expected one of ${spec.join(', ')}, got ${show(value)}`;
   const type = (spec as string).replace(/\?$/, '');
   if (typeof value === 'string' && value.startsWith('$')) {
-    if (type !== 'int') return `a "$ref" stands only where an integer is expected, got ${show(value)}`;
+    if (type !== 'int' && type !== 'u64') return `a "$ref" stands only where an integer is expected, got ${show(value)}`;
     return names.refs.has(value.slice(1)) ? null : `"${value}" is not bound by an earlier step's "as"`;
   }
   switch (type) {
-    case 'int': return Number.isSafeInteger(value) && (value as number) >= 0 ? null : `expected a non-negative integer or "$ref", got ${show(value)}`;
+    case 'int': { const n = u64(value as ArgValue); return n !== undefined && n <= MAX_SAFE ? null : `expected a non-negative integer up to 2^53-1 (a number, or a string of decimal or 0x-hex digits) or "$ref", got ${show(value)}`; }
+    case 'u64': return u64(value as ArgValue) !== undefined ? null : `expected a 64-bit unsigned integer (a number, or a string of decimal or 0x-hex digits up to 0xffffffffffffffff) or "$ref", got ${show(value)}`;
     case 'str': return typeof value === 'string' ? null : `expected a string, got ${show(value)}`;
     case 'bool': return typeof value === 'boolean' ? null : `expected true or false, got ${show(value)}`;
     case 'args': return isObj(value) ? null : `expected an object, got ${show(value)}`;
@@ -47,7 +51,7 @@ function checkField(spec: FieldSpec, value: unknown, names: Names): string | nul
   }
 }
 
-function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unknown>, base: string, names: Names, out: (path: string, msg: string) => void, skip: Set<string>): void {
+function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unknown>, base: string, names: Names, out: (path: string, msg: string) => void, skip: ReadonlySet<string>): void {
   for (const [name, spec] of Object.entries(specs)) {
     const optional = typeof spec === 'string' && spec.endsWith('?');
     const value = obj[name];
@@ -187,6 +191,7 @@ export function validateScenario(doc: unknown, source: string): Scenario {
   checkKeys(doc, '', null, 0, problems);
   if (typeof doc.name !== 'string' || doc.name === '') top('name', 'expected a non-empty string');
   if (typeof doc.description !== 'string') top('description', 'expected a string');
+  if (doc.source !== undefined && typeof doc.source !== 'string') top('source', 'expected a string naming the selftest or kernel function');
   const variants = doc.variants ?? {};
   if (!isObj(variants)) top('variants', 'expected an object: axis -> value -> meaning');
   else for (const [axis, values] of Object.entries(variants)) {
@@ -215,9 +220,10 @@ export function validateScenario(doc: unknown, source: string): Scenario {
       }
     }
     if (step.as !== undefined && typeof step.as !== 'string') out('as', 'expected a name');
-    if (step.expect !== undefined && typeof step.expect !== 'string') out('expect', 'expected "ok", an errno name or a fault reason');
+    if (step.expect !== undefined) { const bad = expectProblem(step.expect); if (bad) out('expect', bad); }
     if (step.note !== undefined && typeof step.note !== 'string') out('note', 'expected a string');
-    checkFields(op.fields, step, '', names, out, new Set(['op', 'when', 'as', 'expect', 'note']));
+    if (step.source !== undefined && typeof step.source !== 'string') out('source', 'expected a string naming the kernel function');
+    checkFields(op.fields, step, '', names, out, STEP_CONTROL);
     if (step.op === 'ioctl' && typeof step.cmd === 'string') {
       const ioctl = own(IOCTLS, step.cmd);
       const a = step.args ?? {};

@@ -7,12 +7,15 @@ import type { Scenario } from '../engine/scenario.js';
 import { ScenarioError, validateScenario } from '../engine/validate.js';
 import { jsonErrorOffset, lineColumn } from './json-position.js';
 
-/** The package's scenarios folder, whether this module runs from source or from dist/. */
-export const SCENARIO_DIR = (() => {
+/** The package's own folder (where package.json is), whether this module runs from source or from dist/. */
+export const PACKAGE_DIR = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'scenarios');
+  return dir;
 })();
+
+/** The package's scenarios folder. */
+export const SCENARIO_DIR = join(PACKAGE_DIR, 'scenarios');
 
 export function builtinNames(): string[] {
   return readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();

@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
-import { resolveVariant, type Scenario, type Variant } from '../../engine/scenario.js';
+import { expectsFault } from '../../engine/expect.js';
+import { combinations, type Scenario, type Variant } from '../../engine/scenario.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { FORMAT_VERSION } from '../../recorder/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
@@ -46,17 +47,6 @@ export interface MatrixRow {
   trace: string | null;
 }
 
-/** Every combination of the axes, axes in sorted order, values in their listed order; `pinned` fixes some axes. */
-export function combinations(scenario: Scenario, pinned: Variant = {}): Variant[] {
-  const axes = Object.keys(scenario.variants ?? {}).sort();
-  let out: Variant[] = [{}];
-  for (const axis of axes) {
-    const values = pinned[axis] !== undefined ? [pinned[axis]] : Object.keys(scenario.variants?.[axis] ?? {});
-    out = out.flatMap((v) => values.map((value) => ({ ...v, [axis]: value })));
-  }
-  return out.map((v) => resolveVariant(scenario, v));
-}
-
 /** A file name for a combination: <scenario>--axis=value--axis=value.iotrace (just <scenario>.iotrace without axes). */
 export function traceName(scenario: Scenario, variant: Variant): string {
   const parts = Object.keys(variant).sort().map((axis) => `${axis}=${variant[axis]}`);
@@ -64,11 +54,6 @@ export function traceName(scenario: Scenario, variant: Variant): string {
 }
 
 /** Whether a step's `expect` names a fault (a reason code or a fault name) rather than ok / an errno. */
-function expectsFault(expect: string | undefined): boolean {
-  if (expect === undefined || expect === 'ok') return false;
-  return !/^E[A-Z0-9]+$/.test(expect);
-}
-
 export function matrixRow(scenario: Scenario, variant: Variant, opts: { seed?: number; outDir?: string } = {}): MatrixRow {
   const seed = opts.seed ?? 0;
   const row: MatrixRow = {

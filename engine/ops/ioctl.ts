@@ -11,7 +11,7 @@ import { MAIN_IOCTLS } from '../iommufd/main.js';
 import type { IoctlResult } from '../iommufd/object.js';
 import { VIOMMU_IOCTLS } from '../iommufd/viommu.js';
 import { setPasidMapping } from '../kvm.js';
-import { args, optStr, str, type IoctlSpec, type OpSpec } from '../op.js';
+import { args, normalizeFields, optStr, str, type IoctlSpec, type OpSpec } from '../op.js';
 import * as v2021 from '../uapi2021.js';
 import type { Args } from '../types.js';
 import { own } from '../own.js';
@@ -56,10 +56,10 @@ export const ioctlOp: OpSpec = {
     const spec = own(IOCTLS, cmd);
     if (!spec) return { errno: 'ENOTTY' };
     const fdName = optStr(f, 'fd') ?? DEFAULT_FD[spec.file];
-    const a = args(f, 'args');
+    const a = normalizeFields(spec.args, args(f, 'args'));
     const r = spec.run(ctx, fdName, a);
     ctx.emit({ kind: 'ioctl', fd: fdName, cmd, args: a as Args, errno: r.errno, out: r.out });
-    return { errno: r.errno, value: r.value ?? null };
+    return { errno: r.errno, value: r.value ?? null, out: r.out };
   },
 };
 

@@ -12,7 +12,7 @@ import type { Args, Errno } from '../types.js';
 function kcall(ctx: Ctx, fn: string, callArgs: Args, body: () => { errno: Errno | null; out?: Args; value?: number | null }): Outcome {
   const r = body();
   ctx.emit({ kind: 'kcall', fn, args: callArgs, errno: r.errno, out: r.out ?? {} });
-  return { errno: r.errno, value: r.value ?? null };
+  return { errno: r.errno, value: r.value ?? null, out: r.out ?? {} };
 }
 
 const hostOf = (ctx: Ctx, f: Fields): string => optStr(f, 'host') ?? Object.keys(ctx.state.s.host).sort(compareKeys)[0] ?? 'host0';

@@ -10,7 +10,7 @@ export const BAD_SCENARIOS: [string, string, RegExp][] = [
   ['invalid JSON', '{"name": "x",\n  "steps": [}', /^bad\.json: \(document\): invalid JSON at line 2, column 13/],
   ['unknown op', doc([{ op: 'teleport' }]), /bad\.json: step 0: steps\[0\]\.op: unknown op "teleport"/],
   ['unknown ioctl', doc([{ op: 'ioctl', cmd: 'IOMMU_FROB' }]), /step 0: steps\[0\]\.cmd: expected one of .*IOMMU_DESTROY/],
-  ['wrong type', doc([{ op: 'dma', rid: '00:02.0', addr: 'high' }]), /step 0: steps\[0\]\.addr: expected a non-negative integer or "\$ref", got "high"/],
+  ['wrong type', doc([{ op: 'dma', rid: '00:02.0', addr: 'high' }]), /step 0: steps\[0\]\.addr: expected a non-negative integer up to 2\^53-1 \(a number, or a string of decimal or 0x-hex digits\) or "\$ref", got "high"/],
   ['missing field', doc([{ op: 'dma', rid: '00:02.0' }]), /step 0: steps\[0\]\.addr: missing/],
   ['dangling $ref', doc([{ op: 'ioctl', cmd: 'IOMMU_DESTROY', args: { id: '$nope' } }]), /step 0: steps\[0\]\.args\.id: "\$nope" is not bound/],
   ['unknown variant axis', doc([{ op: 'run-deferred', when: { colour: 'red' } }]), /steps\[0\]\.when\.colour: unknown variant axis "colour"/],
