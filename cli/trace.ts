@@ -1,7 +1,7 @@
 // Helpers shared by the trace subcommands (record, info, events, state,
 // verify, export): opening a trace with a one-line error, parsing a step.
 import { statSync } from 'node:fs';
-import { TraceError } from '../recorder/format.js';
+import { TraceError } from '../trace/format.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { UsageError } from './common.js';
 

@@ -1,7 +1,7 @@
 // recordToFile: run a scenario through the engine straight into a trace file.
 import { ENGINE_VERSION, RunSession } from '../engine/run.js';
 import { resolveVariant, type Scenario, type Variant } from '../engine/scenario.js';
-import { FORMAT_VERSION } from './format.js';
+import { FORMAT_VERSION } from '../trace/format.js';
 import { TraceWriter, type WriteSummary, type WriterOptions } from './writer.js';
 
 export interface RecordOptions extends WriterOptions {

@@ -7,11 +7,11 @@ import { apply, type Touch } from '../engine/apply.js';
 import { emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import type { TraceHeader } from '../replayer/api.js';
-import { encodeChunk } from './chunk.js';
-import { BLOCK, frameBlock, LIMITS, preamble, tail } from './format.js';
-import { encodeFooter, type Index } from './footer.js';
-import { encodeHeader } from './header.js';
-import { encodeCheckpoint, StateHasher } from './state-codec.js';
+import { encodeChunk } from '../trace/chunk.js';
+import { BLOCK, frameBlock, LIMITS, preamble, tail } from '../trace/format.js';
+import { encodeFooter, type Index } from '../trace/footer.js';
+import { encodeHeader } from '../trace/header.js';
+import { encodeCheckpoint, StateHasher } from '../trace/state-codec.js';
 
 /** Chosen from measurements in docs/trace-format.md. */
 export const DEFAULT_CHUNK_EVENTS = 1024;

@@ -1,14 +1,9 @@
 // The contract between the trace reader and its consumers (CLI, TUI, diff).
-import type { Scenario, Variant } from '../engine/scenario.js';
 import type { EventKind, SectionName, State, TraceEvent } from '../engine/types.js';
 
-export interface TraceHeader {
-  format: number;
-  engine: string;
-  scenario: Scenario;
-  variant: Variant;
-  seed: number;
-}
+import type { TraceHeader } from '../trace/header.js';
+
+export type { TraceHeader };
 
 export interface CellRef { section: SectionName; key: string }
 

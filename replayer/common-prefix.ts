@@ -11,7 +11,7 @@
 // differs is where the events may first differ. Reading those heads costs one
 // 12-byte read per chunk.
 import { closeSync, openSync } from 'node:fs';
-import { BLOCK_HEAD, parseBlockHead } from '../recorder/format.js';
+import { BLOCK_HEAD, parseBlockHead } from '../trace/format.js';
 import { readAt } from './open.js';
 import type { ChunkInfo, TraceReplayer } from './replayer.js';
 

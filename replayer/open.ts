@@ -4,12 +4,12 @@
 // file before checking it against LIMITS and the file size.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { TraceEvent } from '../engine/types.js';
-import { chunkMeta, decodeChunk } from '../recorder/chunk.js';
+import { chunkMeta, decodeChunk } from '../trace/chunk.js';
 import {
   BLOCK, BLOCK_HEAD, checkCrc, END_MAGIC, FORMAT_VERSION, MAGIC, parseBlockHead, PREAMBLE_BYTES, TAIL_BYTES, TraceError,
-} from '../recorder/format.js';
-import { decodeFooter, type Index } from '../recorder/footer.js';
-import { decodeHeader } from '../recorder/header.js';
+} from '../trace/format.js';
+import { decodeFooter, type Index } from '../trace/footer.js';
+import { decodeHeader } from '../trace/header.js';
 import type { TraceHeader, Truncation } from './api.js';
 
 export interface OpenedTrace {

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Encoder } from '@msgpack/msgpack';
-import { decoder } from '../recorder/chunk.js';
+import { decoder } from '../trace/chunk.js';
 import { BAD_SCENARIOS } from './engine/bad-scenarios.js';
 import { assemble, parseTrace } from './fuzz/trace-bytes.js';
 import { tmp } from './trace-helpers.js';

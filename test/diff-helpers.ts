@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ENGINE_VERSION, run } from '../engine/run.js';
 import type { Scenario, Variant } from '../engine/scenario.js';
 import type { TraceEvent } from '../engine/types.js';
-import { FORMAT_VERSION } from '../recorder/format.js';
+import { FORMAT_VERSION } from '../trace/format.js';
 import { recordToFile } from '../recorder/record.js';
 import { TraceWriter, type WriterOptions } from '../recorder/writer.js';
 import { loadScenario } from '../scenarios/index.js';

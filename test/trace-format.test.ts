@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { apply } from '../engine/apply.js';
 import { canonicalState, emptyState } from '../engine/state.js';
 import type { SectionName, TraceEvent } from '../engine/types.js';
-import { TraceError } from '../recorder/format.js';
+import { TraceError } from '../trace/format.js';
 import { WRITES } from '../replayer/provenance.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { main as infoMain } from '../cli/commands/info.js';

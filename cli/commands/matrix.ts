@@ -8,7 +8,7 @@ import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { expectsFault } from '../../engine/expect.js';
 import { combinations, type Scenario, type Variant } from '../../engine/scenario.js';
 import { loadScenario } from '../../scenarios/index.js';
-import { FORMAT_VERSION } from '../../recorder/format.js';
+import { FORMAT_VERSION } from '../../trace/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
 import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 

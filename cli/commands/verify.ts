@@ -6,7 +6,7 @@ import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
 import { validateScenario } from '../../engine/validate.js';
-import { StateHasher } from '../../recorder/state-codec.js';
+import { StateHasher } from '../../trace/state-codec.js';
 import { parse } from '../common.js';
 import { withTrace } from '../trace.js';
 

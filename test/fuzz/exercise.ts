@@ -11,7 +11,7 @@ import { main as stateMain } from '../../cli/commands/state.js';
 import { UsageError } from '../../cli/common.js';
 import { canonicalState } from '../../engine/state.js';
 import { family, summarize } from '../../engine/summary.js';
-import { TraceError } from '../../recorder/format.js';
+import { TraceError } from '../../trace/format.js';
 import { TraceReplayer } from '../../replayer/replayer.js';
 
 export interface Outcome {

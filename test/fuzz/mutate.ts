@@ -7,8 +7,8 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Encoder } from '@msgpack/msgpack';
 import { Prng } from '../../engine/prng.js';
-import { decoder } from '../../recorder/chunk.js';
-import { BLOCK, BLOCK_HEAD, FORMAT_VERSION, MAGIC, preamble, TAIL_BYTES, tail } from '../../recorder/format.js';
+import { decoder } from '../../trace/chunk.js';
+import { BLOCK, BLOCK_HEAD, FORMAT_VERSION, MAGIC, preamble, TAIL_BYTES, tail } from '../../trace/format.js';
 import { assemble, blockOffsets, fixCrc, frame, lengthFields, parseTrace, type RawBlock } from './trace-bytes.js';
 
 /** The engine's mulberry32 PRNG, with the draws the mutators need. */

@@ -4,8 +4,8 @@
 // Only used on traces the recorder wrote, so this parser trusts its input.
 import { crc32 } from 'node:zlib';
 import { Encoder } from '@msgpack/msgpack';
-import { BLOCK, BLOCK_HEAD, frameBlock, preamble, tail, TAIL_BYTES, type BlockType } from '../../recorder/format.js';
-import { decoder } from '../../recorder/chunk.js';
+import { BLOCK, BLOCK_HEAD, frameBlock, preamble, tail, TAIL_BYTES, type BlockType } from '../../trace/format.js';
+import { decoder } from '../../trace/chunk.js';
 
 export interface RawBlock { type: number; payload: Buffer }
 export interface TraceParts { blocks: RawBlock[] }

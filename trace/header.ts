@@ -1,10 +1,18 @@
 // The header block: everything needed to re-run the recording, nothing that
 // changes between runs (no time, host or path).
 import { Encoder } from '@msgpack/msgpack';
-import type { Scenario } from '../engine/scenario.js';
-import type { TraceHeader } from '../replayer/api.js';
+import type { Scenario, Variant } from '../engine/scenario.js';
 import { decoder } from './chunk.js';
 import { FORMAT_VERSION, showValue, TraceError } from './format.js';
+
+/** What a trace was recorded from: enough to re-run it. */
+export interface TraceHeader {
+  format: number;
+  engine: string;
+  scenario: Scenario;
+  variant: Variant;
+  seed: number;
+}
 
 const encoder = new Encoder();
 
