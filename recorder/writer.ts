@@ -1,11 +1,16 @@
 // TraceWriter: events in, a trace file out. Memory stays flat: one chunk of
 // events, the mirror state the checkpoints and hashes come from, and the
 // index. The file is written under a temporary name and renamed when whole,
-// so a crash never leaves a trace that looks complete.
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// so a crash never leaves a trace that looks complete (safe/files.ts: an
+// unpredictable temp created O_EXCL|O_NOFOLLOW, renamed only onto a regular
+// file or a new name, removed on failure; on SIGINT/SIGTERM inside
+// withSignalCleanup the partial is kept as `<path>.partial`).
+import { writeSync } from 'node:fs';
 import { apply, type Touch } from '../engine/apply.js';
 import { emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
+import { escapeText } from '../safe/escape.js';
+import { AtomicFile } from '../safe/files.js';
 import type { TraceHeader } from '../replayer/api.js';
 import { encodeChunk } from '../trace/chunk.js';
 import { BLOCK, frameBlock, LIMITS, preamble, tail } from '../trace/format.js';
@@ -35,7 +40,7 @@ export interface WriteSummary {
 
 export class TraceWriter {
   readonly path: string;
-  private readonly tmp: string;
+  private readonly file: AtomicFile;
   private fd: number;
   private offset = 0;
   private pending: Buffer[] = [];
@@ -57,14 +62,33 @@ export class TraceWriter {
     if (!(this.chunkEvents >= 1 && this.chunkEvents <= LIMITS.chunkEvents)) throw new RangeError(`chunkEvents must be 1..${LIMITS.chunkEvents}`);
     if (!(this.checkpointEvery >= this.chunkEvents && this.checkpointEvery % this.chunkEvents === 0)) throw new RangeError('checkpointEvery must be a multiple of chunkEvents');
     this.path = path;
-    this.tmp = `${path}.${process.pid}.tmp`;
     this.index = {
       events: 0, chunkEvents: this.chunkEvents, checkpointEvery: this.checkpointEvery, chunkOffsets: [], chunkFirsts: [],
       hashes: new Uint8Array(0), checkpointSeqs: [], checkpointOffsets: [], faults: [], violations: [], kinds: {},
     };
-    this.fd = openSync(this.tmp, 'w');
-    this.write(preamble());
-    this.write(frameBlock(BLOCK.header, encodeHeader(header)));
+    this.file = new AtomicFile(path, { onInterrupt: (f, sig) => this.keepPartial(f, sig) });
+    this.fd = this.file.fd;
+    try {
+      this.write(preamble());
+      this.write(frameBlock(BLOCK.header, encodeHeader(header)));
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  /** Where an interrupted recording's partial trace is kept (SIGINT/SIGTERM inside withSignalCleanup). */
+  get partialPath(): string { return `${this.path}.partial`; }
+
+  /** Interrupted: write the whole blocks still buffered and keep the partial (a trace without a footer that readers recover). */
+  private keepPartial(f: AtomicFile, sig: NodeJS.Signals): void {
+    if (this.fd < 0) return;
+    this.flush();
+    this.fd = -1;
+    const kept = f.keepAs(this.partialPath);
+    process.stderr.write(kept
+      ? `iotrace: ${sig}: recording stopped after ${this.offset} bytes; the partial trace (no footer; every reader recovers its whole chunks) is ${escapeText(this.partialPath)}\n`
+      : `iotrace: ${sig}: recording stopped; ${escapeText(this.partialPath)} is not a regular file, so the partial trace was removed\n`);
   }
 
   /**
@@ -110,9 +134,8 @@ export class TraceWriter {
     this.write(footer);
     this.write(tail(footer.length));
     this.flush();
-    closeSync(this.fd);
     this.fd = -1;
-    renameSync(this.tmp, this.path);
+    this.file.commit();
     const faults = ix.faults.length;
     return {
       path: this.path, events: ix.events, faults, firstFault: ix.faults[0] ?? null, violations: ix.violations.length,
@@ -122,10 +145,8 @@ export class TraceWriter {
 
   /** Give up: close and remove the temporary file. */
   abort(): void {
-    if (this.fd < 0) return;
-    closeSync(this.fd);
     this.fd = -1;
-    try { unlinkSync(this.tmp); } catch { /* already gone */ }
+    this.file.abort();
   }
 
   /** Where the bytes written so far end (for progress). */
