@@ -1,35 +1,65 @@
 // Devices and what they are attached to (drivers/iommu/iommufd/device.c):
-// iommufd_device_bind, attach / replace / detach of a RID or a PASID, and
-// IOMMU_GET_HW_INFO. The VFIO cdev ioctls that reach these are engine/vfio.ts.
+// iommufd_device_bind, attach / replace / detach of a RID or a PASID with the
+// RID-vs-PASID compatibility rule, automatic domains for an IOAS pt_id, the
+// DEVICE's lifetime (unbind, and the iommufd context a bound device keeps
+// alive), and IOMMU_GET_HW_INFO. The VFIO cdev ioctls that reach these, with
+// VFIO's own bookkeeping (vdev->iommufd_attached, vdev->pasids), are in
+// engine/vfio.ts.
+//
+// State on a DEVICE object (attrs):
+//   rid            the physical device
+//   pasid/N        the HWPT attached at PASID N (0 = the RID, IOMMU_NO_PASID): iommufd's igroup->pasid_attach entry
+//                  with this device in its device_array (the model puts every device in its own iommu group)
+//   vfioRid        VFIO's vdev->iommufd_attached (drivers/vfio/iommufd.c)
+//   vfioPasid/N    N is in VFIO's vdev->pasids ida
+//   ctxClosed      the iommufd file was closed while this device was bound (its context lives on, see closeFd)
 import type { Ctx } from '../ctx.js';
-import { clearEntry, device, installEntry, invalidateAtc, invalidateIotlb, invalidatePasidCache, RID_PASID } from '../iommu.js';
+import { clearEntry, device, installEntry, invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
 import { k } from '../keys.js';
 import { updateWbinvd } from '../kvm.js';
 import type { Fields, IoctlSpec } from '../op.js';
 import { compareKeys } from '../state.js';
-import type { IommufdCell, Rid, State } from '../types.js';
-import { entryFor, HWPT_ALLOC_PASID } from './hwpt.js';
-import { create, destroyObj, done, err, obj, objects, update, type IoctlResult } from './object.js';
+import type { Errno, IommufdCell, Rid, State } from '../types.js';
+import { entryFor, hwptAlloc, HWPT_ALLOC_DIRTY_TRACKING, HWPT_ALLOC_PASID } from './hwpt.js';
+import { create, destroyObj, done, err, getObject, obj, objects, update, type IoctlResult } from './object.js';
+import { releaseCtx } from './main.js';
 import { removeVdevice, vdeviceOf } from './viommu.js';
+import { smmuDbmCapable, smmuHwInfo } from '../drivers/smmuv3.js';
+import { ssadsSupported, vtdHwInfo } from '../drivers/vtd.js';
 
-export const VFIO_DEVICE_ATTACH_PASID = 1 << 0;
+/** IOMMU_NO_PASID (include/linux/iommu.h): iommufd's PASID value for the RID, the model's RID_PASID (0). */
+export const IOMMU_NO_PASID = 0;
 
-export function deviceBind(ctx: Ctx, fd: string, rid: Rid): IoctlResult {
-  if (objects(ctx.state, fd).some((o) => o.type === 'DEVICE' && o.attrs.rid === rid)) return err('EBUSY');
-  const id = create(ctx, fd, 'DEVICE', [], { rid });
-  return done({ out_devid: id }, id);
+// ---------------------------------------------------------------- lookups
+
+/** Every DEVICE object of every iommufd bound to this RID (at most one: a VFIO device binds once). */
+function devicesOf(state: State, rid: Rid): IommufdCell[] {
+  return Object.keys(state.s.iommufd).sort(compareKeys).map((key) => state.s.iommufd[key])
+    .filter((o): o is IommufdCell => o !== undefined && o.type === 'DEVICE' && o.attrs.rid === rid);
 }
 
+/** The DEVICE bound to this RID in one iommufd. */
 export function deviceOf(state: State, fd: string, rid: Rid): IommufdCell | undefined {
   return objects(state, fd).find((o) => o.type === 'DEVICE' && o.attrs.rid === rid);
 }
 
+/** The DEVICE a VFIO device fd is bound to, in whichever iommufd it was bound (df->iommufd). */
+export function boundDevice(state: State, rid: Rid): IommufdCell | undefined {
+  return devicesOf(state, rid)[0];
+}
+
 const pasidAttr = (pasid: number): string => `pasid/${pasid}`;
 
-/** HWPT attached to (device, pasid); RID_PASID is the RID attachment. */
-function attachedAt(o: IommufdCell, pasid: number): number | null {
+/** HWPT attached to (device, pasid); IOMMU_NO_PASID is the RID attachment. */
+export function attachedAt(o: IommufdCell, pasid: number): number | null {
   const v = o.attrs[pasidAttr(pasid)];
   return typeof v === 'number' ? v : null;
+}
+
+/** The PASIDs (not the RID) this device is attached at, lowest first. */
+function attachedPasids(o: IommufdCell): number[] {
+  return Object.keys(o.attrs).filter((key) => key.startsWith('pasid/')).map((key) => Number(key.slice(6)))
+    .filter((p) => p !== IOMMU_NO_PASID).sort((x, y) => x - y);
 }
 
 export function attachedDevices(state: State, fd: string, hwpt: number): { rid: Rid; pasid: number }[] {
@@ -43,110 +73,372 @@ export function attachedDevices(state: State, fd: string, hwpt: number): { rid: 
   return out.sort((x, y) => compareKeys(`${x.rid}/${x.pasid}`, `${y.rid}/${y.pasid}`));
 }
 
-function withAttach(o: IommufdCell, pasid: number, hwpt: number | null): { refs: number[]; attrs: IommufdCell['attrs'] } {
-  const attrs = { ...o.attrs };
+/** The DEVICE's attrs with (pasid -> hwpt) set or cleared and `patch` applied; refs follow the attachments. */
+function withAttach(o: IommufdCell, pasid: number, hwpt: number | null | undefined, patch: IommufdCell['attrs'] = {}): { refs: number[]; attrs: IommufdCell['attrs'] } {
+  const attrs: IommufdCell['attrs'] = { ...o.attrs };
   if (hwpt === null) delete attrs[pasidAttr(pasid)];
-  else attrs[pasidAttr(pasid)] = hwpt;
+  else if (hwpt !== undefined) attrs[pasidAttr(pasid)] = hwpt;
+  for (const [key, v] of Object.entries(patch)) {
+    if (v === null) delete attrs[key];
+    else attrs[key] = v;
+  }
+  // Each attachment holds a users reference on its HWPT (iommufd_hw_pagetable_attach: refcount_inc(&hwpt->obj.users)).
   const refs = Object.keys(attrs).filter((key) => key.startsWith('pasid/')).sort(compareKeys).map((key) => attrs[key] as number);
   return { refs, attrs };
 }
 
+// ---------------------------------------------------------------- bind
+
+export const VFIO_DEVICE_BIND_FLAG_TOKEN = 1 << 0;
+
 /**
- * VFIO_DEVICE_ATTACH_IOMMUFD_PT. A RID attach replaces what is attached (the
- * cdev calls iommufd_device_replace); a PASID attach of the same HWPT again
- * succeeds, of a different HWPT is EINVAL, of a HWPT without ALLOC_PASID is
- * EINVAL. A nested HWPT on a vIOMMU needs the device's vDEVICE first (ENOENT).
+ * iommufd_device_bind(), device.c, as VFIO_DEVICE_BIND_IOMMUFD reaches it
+ * (vfio_df_ioctl_bind_iommufd() -> vfio_df_open() -> vfio_iommufd_physical_bind()).
+ * The DEVICE's users count starts with the driver's reference, so IOMMU_DESTROY
+ * of a bound device is EBUSY (main.ts).
  */
-export function deviceAttach(ctx: Ctx, fd: string, rid: Rid, a: Fields): IoctlResult {
+export function deviceBind(ctx: Ctx, fd: string, rid: Rid, flags: number): IoctlResult {
   const state = ctx.state;
-  const dev = deviceOf(state, fd, rid);
-  if (!dev) return err('EINVAL');
-  const flags = (a.flags as number | undefined) ?? 0;
-  const usePasid = (flags & VFIO_DEVICE_ATTACH_PASID) !== 0;
-  const pasid = usePasid ? (a.pasid as number) : RID_PASID;
-  const h = obj(state, fd, a.pt_id as number);
-  if (!h) return err('ENOENT');
-  if (h.type !== 'HWPT_PAGING' && h.type !== 'HWPT_NESTED') return err('EINVAL');
-  if (usePasid) {
-    const cap = device(state, rid).pasidCap;
-    if (!cap || pasid <= 0 || pasid >= 2 ** cap.width) return err('EINVAL');
-    if (!((h.attrs.flags as number) & HWPT_ALLOC_PASID)) return err('EINVAL');
+  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: flags other than VFIO_DEVICE_BIND_FLAG_TOKEN -> -EINVAL
+  // (the VF token itself, vfio_df_check_token(), is not modelled: a given token is accepted)
+  if (flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN) return err('EINVAL');
+  // vfio_df_ioctl_bind_iommufd(): df->access_granted -> -EINVAL; from another fd of the same device,
+  // vfio_df_open(), drivers/vfio/vfio_main.c: open_count != 0 on the cdev path -> -EINVAL. Either way a device
+  // bound in any iommufd cannot be bound again.
+  if (devicesOf(state, rid).length > 0) return err('EINVAL');
+  // iommufd_device_bind(): the object, with refcount_inc(&idev->obj.users) for the calling driver
+  const id = create(ctx, fd, 'DEVICE', [], { rid });
+  return done({ out_devid: id }, id);
+}
+
+// ---------------------------------------------------------------- attach / replace checks
+
+/** hwpt->pasid_compat: the HWPT was allocated with IOMMU_HWPT_ALLOC_PASID (automatic domains never are). */
+const pasidCompat = (h: IommufdCell): boolean => ((h.attrs.flags as number | undefined ?? 0) & HWPT_ALLOC_PASID) !== 0;
+
+/**
+ * iommufd_hwpt_pasid_compat(), device.c. A RID attach of a HWPT without
+ * ALLOC_PASID is refused while any PASID of the group is attached; a PASID
+ * attach needs a HWPT with ALLOC_PASID and a RID that is not attached to one
+ * without it.
+ */
+function pasidCompatCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCell): Errno | null {
+  if (pasid === IOMMU_NO_PASID) {
+    if (!pasidCompat(h) && attachedPasids(dev).length > 0) return 'EINVAL';
+    return null;
   }
-  if (h.type === 'HWPT_NESTED' && typeof h.attrs.viommu === 'number' && vdeviceOf(state, fd, h.attrs.viommu, dev.id) === null) return err('ENOENT');
-  const cur = attachedAt(dev, pasid);
-  if (cur === h.id) return done();
-  if (cur !== null && usePasid) return err('EINVAL');
-  const entry = entryFor(h);
-  if (cur !== null) {
-    // Replace: rewrite the present entry, then flush what the old domain cached.
-    const before = state.s.pasid[k.pasid(rid, pasid)] ?? null;
-    ctx.emit({ kind: 'pasid-write', rid, pasid, before, after: { p: true, ...entry } });
-    const cell = device(state, rid);
-    invalidatePasidCache(ctx, cell.iommu, 'pasid', before?.did ?? null, pasid);
-    invalidateIotlb(ctx, cell.iommu, 'pasid', before?.did ?? null, pasid, null, null);
-    if (cell.ats) invalidateAtc(ctx, rid, 'pasid', pasid, null, null);
-  } else if (installEntry(ctx, rid, pasid, entry) === 'EBUSY') {
-    return err('EBUSY');
-  }
-  const next = withAttach(dev, pasid, h.id);
-  update(ctx, dev, next.refs, next.attrs);
-  ctx.emit({ kind: 'bind', rid, pasid, owner: device(state, rid).vm ?? fd, via: `${fd} HWPT ${h.id}`, space: null });
-  updateWbinvd(ctx, device(state, rid).vm);
-  return done();
+  if (!pasidCompat(h)) return 'EINVAL';
+  const rid = attachedAt(dev, IOMMU_NO_PASID);
+  const ridHwpt = rid === null ? undefined : obj(state, dev.fd, rid);
+  if (ridHwpt && !pasidCompat(ridHwpt)) return 'EINVAL';
+  return null;
 }
 
-export function deviceDetach(ctx: Ctx, fd: string, rid: Rid, a: Fields): IoctlResult {
-  const dev = deviceOf(ctx.state, fd, rid);
-  if (!dev) return err('EINVAL');
-  const flags = (a.flags as number | undefined) ?? 0;
-  const pasid = flags & VFIO_DEVICE_ATTACH_PASID ? (a.pasid as number) : RID_PASID;
-  if (attachedAt(dev, pasid) === null) return err('ENOENT');
-  detach(ctx, dev, pasid);
-  return done();
-}
-
-function detach(ctx: Ctx, dev: IommufdCell, pasid: number): void {
-  const rid = dev.attrs.rid as Rid;
-  clearEntry(ctx, rid, pasid);
-  const cur = obj(ctx.state, dev.fd, dev.id) ?? dev;
-  const next = withAttach(cur, pasid, null);
-  update(ctx, cur, next.refs, next.attrs);
-  ctx.emit({ kind: 'bind', rid, pasid, owner: null, via: `${dev.fd} detach`, space: null });
-  updateWbinvd(ctx, device(ctx.state, rid).vm);
-}
-
-export function getHwInfo(ctx: Ctx, fd: string, a: Fields): IoctlResult {
-  const dev = obj(ctx.state, fd, a.dev_id as number);
-  if (!dev || dev.type !== 'DEVICE') return err('ENOENT');
-  const cell = device(ctx.state, dev.attrs.rid as Rid);
-  const iommu = ctx.state.s.iommu[cell.iommu];
-  return done({ out_data_type: iommu?.kind === 'smmuv3' ? 'ARM_SMMUV3' : 'INTEL_VTD', out_max_pasid_log2: cell.pasidCap?.width ?? 0 });
+/** dev->iommu->max_pasids: the PASID capability's width, capped by the IOMMU's (0: no PASID support). */
+function maxPasids(state: State, rid: Rid): number {
+  const cell = device(state, rid);
+  if (!cell.pasidCap) return 0;
+  const iommuBits = (state.s.iommu[cell.iommu] as { pasidBits?: number } | undefined)?.pasidBits;
+  return 2 ** Math.min(cell.pasidCap.width, iommuBits ?? 20);
 }
 
 /**
- * The physical device goes away (VFIO device fd closed) while objects still
- * point at it: detach everything, force-destroy its vDEVICEs (their ids stay
- * leaked until the iommufd is closed), then the DEVICE.
+ * The driver's attach_dev / set_dev_pasid checks the model knows, for a HWPT
+ * that iommufd has decided may be attached. Driver rules (listed in
+ * /work/notes/requests-from-device.md for engine/drivers/*.ts):
+ *  - a nested HWPT on a vIOMMU needs the device's vDEVICE: arm_smmu_attach_prepare_vmaster() ->
+ *    iommufd_viommu_get_vdev_id() -ENOENT (arm-smmu-v3.c; the selftest's mock driver does the same)
+ *  - a dirty-tracking domain on a device whose IOMMU cannot track dirty pages: paging_domain_compatible()
+ *    (intel/iommu.c) / arm_smmu_attach_dev() -EINVAL
+ *  - VT-d: a domain that forces snooping on an IOMMU without snoop control: paging_domain_compatible() -EINVAL
+ *  - SMMUv3: a domain of another SMMU instance: arm_smmu_attach_dev() -EINVAL
  */
-export function deviceUnbind(ctx: Ctx, fd: string, rid: Rid): IoctlResult {
-  const dev = deviceOf(ctx.state, fd, rid);
-  if (!dev) return err('ENOENT');
-  for (const key of Object.keys(dev.attrs).filter((x) => x.startsWith('pasid/')).sort(compareKeys)) {
-    const cur = obj(ctx.state, fd, dev.id);
-    if (cur) detach(ctx, cur, Number(key.slice(6)));
+function driverAttachCheck(state: State, dev: IommufdCell, h: IommufdCell): Errno | null {
+  const rid = dev.attrs.rid as Rid;
+  const iommuId = device(state, rid).iommu;
+  const iommu = state.s.iommu[iommuId];
+  if (h.type === 'HWPT_NESTED' && typeof h.attrs.viommu === 'number' && vdeviceOf(state, dev.fd, h.attrs.viommu, dev.id) === null) return 'ENOENT';
+  const paging = h.type === 'HWPT_PAGING' ? h : obj(state, h.fd, h.attrs.parent as number);
+  if (!paging || !iommu) return null;
+  const dirty = ((paging.attrs.flags as number | undefined ?? 0) & HWPT_ALLOC_DIRTY_TRACKING) !== 0;
+  if (dirty && (iommu as { dirtyTracking?: boolean }).dirtyTracking === false) return 'EINVAL';
+  if (iommu.kind === 'vtd' && paging.attrs.enforceSnoop === true && !iommu.snoopControl) return 'EINVAL';
+  if (iommu.kind === 'smmuv3' && typeof paging.attrs.iommu === 'string' && paging.attrs.iommu !== iommuId) return 'EINVAL';
+  return null;
+}
+
+/**
+ * The checks of a first attach at (device, pasid), in the order of
+ * iommufd_hw_pagetable_attach() -> iommufd_hwpt_attach_device() ->
+ * iommu_attach_group_handle() / iommu_attach_device_pasid().
+ */
+function attachCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCell): Errno | null {
+  // iommufd_hw_pagetable_attach(), device.c: xa_insert(&attach->device_array, idev) -> -EBUSY when this device is
+  // already attached at this pasid ("attach does not allow overwrite, use REPLACE instead"), the same HWPT too
+  if (attachedAt(dev, pasid) !== null) return 'EBUSY';
+  // (an attach of another device of the same group to another HWPT -> -EINVAL: one device per group in the model;
+  // reserved regions over existing mappings -> -EADDRINUSE: the model has no reserved regions)
+  // iommufd_hwpt_attach_device(): iommufd_hwpt_pasid_compat() -> -EINVAL
+  const compat = pasidCompatCheck(state, dev, pasid, h);
+  if (compat) return compat;
+  const rid = dev.attrs.rid as Rid;
+  if (pasid !== IOMMU_NO_PASID) {
+    // iommu_attach_device_pasid(), drivers/iommu/iommu.c: pasid >= max_pasids -> -EINVAL, checked only for
+    // devices with PASID support (a device without it is skipped, and so is its set_dev_pasid)
+    const max = maxPasids(state, rid);
+    if (max > 0 && pasid >= max) return 'EINVAL';
+    // iommu_attach_device_pasid(): xa_insert(&group->pasid_array, pasid) -> -EBUSY when something else (an SVA
+    // bond, a 2021 /dev/ioasid binding) holds the PASID
+    if (max > 0 && state.s.pasid[k.pasid(rid, pasid)]?.p) return 'EBUSY';
   }
+  return driverAttachCheck(state, dev, h);
+}
+
+/** The checks of iommufd_device_do_replace(), device.c; 'same' when the HWPT is already the one attached. */
+function replaceCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCell): Errno | 'same' | null {
+  // iommufd_device_do_replace(): nothing attached at this pasid, or not this device -> -EINVAL
+  const cur = attachedAt(dev, pasid);
+  if (cur === null) return 'EINVAL';
+  // iommufd_device_do_replace(): hwpt == attach->hwpt -> success, nothing changes
+  if (cur === h.id) return 'same';
+  // iommufd_hwpt_replace_device(): iommufd_hwpt_pasid_compat() -> -EINVAL
+  const compat = pasidCompatCheck(state, dev, pasid, h);
+  if (compat) return compat;
+  // iommu_replace_group_handle() / iommu_replace_device_pasid() -> the driver's attach
+  return driverAttachCheck(state, dev, h);
+}
+
+type Mode = 'attach' | 'replace';
+
+/** A HWPT to use, or a new automatic domain on an IOAS. */
+type Target = { kind: 'hwpt'; h: IommufdCell; same: boolean } | { kind: 'new-auto'; ioas: IommufdCell };
+
+/** An automatic domain not yet created: what the checks need to know of it (flags 0, this device's IOMMU). */
+function virtualAuto(state: State, dev: IommufdCell, ioas: IommufdCell): IommufdCell {
+  const iommu = state.s.iommu[device(state, dev.attrs.rid as Rid).iommu];
+  return { fd: dev.fd, id: -1, type: 'HWPT_PAGING', refs: [ioas.id], users: 0, attrs: { ioas: ioas.id, flags: 0, auto: true, enforceSnoop: iommu?.snoopControl ?? false } };
+}
+
+/**
+ * iommufd_device_change_pt(), device.c: decide which HWPT (dev, pasid) ends up
+ * on, or the errno; nothing is emitted here.
+ */
+function decideChangePt(state: State, dev: IommufdCell, pasid: number, ptId: unknown, mode: Mode): Target | Errno {
+  const check = (h: IommufdCell): Errno | 'same' | null => (mode === 'attach' ? attachCheck(state, dev, pasid, h) : replaceCheck(state, dev, pasid, h));
+  // iommufd_device_change_pt(): iommufd_get_object(ictx, *pt_id, IOMMUFD_OBJ_ANY) -> -ENOENT for an unknown id
+  const pt = getObject(state, dev.fd, ptId, 'ANY');
+  if (!pt) return 'ENOENT';
+  if (pt.type === 'HWPT_PAGING' || pt.type === 'HWPT_NESTED') {
+    const r = check(pt);
+    if (r === 'same') return { kind: 'hwpt', h: pt, same: true };
+    if (r) return r;
+    return { kind: 'hwpt', h: pt, same: false };
+  }
+  if (pt.type === 'IOAS') {
+    // iommufd_device_auto_get_domain(): the IOAS's automatic domains in list order; -EINVAL means "incompatible,
+    // try the next one", any other error is returned
+    for (const h of objects(state, dev.fd)) {
+      if (h.type !== 'HWPT_PAGING' || h.attrs.auto !== true || h.attrs.ioas !== pt.id) continue;
+      const r = check(h);
+      if (r === 'EINVAL') continue;
+      if (r === 'same') return { kind: 'hwpt', h, same: true };
+      if (r) return r;
+      return { kind: 'hwpt', h, same: false };
+    }
+    // none fits: iommufd_hwpt_paging_alloc(..., flags 0, immediate_attach) and attach (or replace) onto it; a
+    // failure aborts the new object, so deciding against a virtual one leaves the same state
+    const v = virtualAuto(state, dev, pt);
+    const r = mode === 'attach' ? attachCheck(state, dev, pasid, v) : replaceCheck(state, dev, pasid, v);
+    if (r && r !== 'same') return r;
+    return { kind: 'new-auto', ioas: pt };
+  }
+  // iommufd_device_change_pt(): any other object type -> -EINVAL
+  return 'EINVAL';
+}
+
+// ---------------------------------------------------------------- attach / replace / detach (commit)
+
+/** Create the automatic domain iommufd_device_auto_get_domain() allocates (hw_pagetable.c does the allocation). */
+function createAuto(ctx: Ctx, dev: IommufdCell, ioas: IommufdCell): IommufdCell | Errno {
+  const r = hwptAlloc(ctx, dev.fd, { dev_id: dev.id, pt_id: ioas.id });
+  if (r.errno) return r.errno;
+  const h = obj(ctx.state, dev.fd, r.out.out_hwpt_id as number);
+  if (!h) return 'EINVAL';
+  // hwpt_paging->auto_domain = true
+  update(ctx, h, h.refs, { ...h.attrs, auto: true });
+  return obj(ctx.state, dev.fd, h.id) ?? h;
+}
+
+/** Whether this (RID, PASID) has hardware behind it: the RID always; a PASID only on a device with PASID support. */
+const programmed = (state: State, rid: Rid, pasid: number): boolean => pasid === IOMMU_NO_PASID || maxPasids(state, rid) > 0;
+
+/**
+ * iommufd_device_attach() / iommufd_device_replace(), device.c: attach (or
+ * replace) (dev, pasid) to pt_id, an HWPT or an IOAS. `patch` is the caller's
+ * (VFIO's) bookkeeping, written in the same DEVICE update. Returns the HWPT id
+ * used (the automatic domain's for an IOAS) as out `pt_id`.
+ */
+export function changePt(ctx: Ctx, dev: IommufdCell, pasid: number, ptId: unknown, mode: Mode, patch: IommufdCell['attrs'] = {}): IoctlResult {
+  const state = ctx.state;
+  const decided = decideChangePt(state, dev, pasid, ptId, mode);
+  if (typeof decided === 'string') return err(decided);
+  const rid = dev.attrs.rid as Rid;
+  if (decided.kind === 'hwpt' && decided.same) {
+    // iommufd_device_do_replace(): the same HWPT: nothing changes but the caller's bookkeeping
+    const next = withAttach(dev, pasid, undefined, patch);
+    if (Object.keys(patch).length > 0) update(ctx, dev, next.refs, next.attrs);
+    return done({ pt_id: decided.h.id }, decided.h.id);
+  }
+  let h: IommufdCell;
+  if (decided.kind === 'new-auto') {
+    const made = createAuto(ctx, dev, decided.ioas);
+    if (typeof made === 'string') return err(made);
+    h = made;
+  } else {
+    h = decided.h;
+  }
+  const cur = obj(state, dev.fd, dev.id) ?? dev;
+  const old = attachedAt(cur, pasid);
+  if (programmed(state, rid, pasid)) {
+    const entry = entryFor(h);
+    if (old !== null) {
+      // the driver's replace (iommu_replace_group_handle / iommu_replace_device_pasid): rewrite the present entry,
+      // then flush what the old domain cached
+      const before = state.s.pasid[k.pasid(rid, pasid)] ?? null;
+      ctx.emit({ kind: 'pasid-write', rid, pasid, before, after: { p: true, ...entry } });
+      const cell = device(state, rid);
+      invalidatePasidCache(ctx, cell.iommu, 'pasid', before?.did ?? null, pasid);
+      invalidateIotlb(ctx, cell.iommu, 'pasid', before?.did ?? null, pasid, null, null);
+      if (cell.ats) invalidateAtc(ctx, rid, 'pasid', pasid, null, null);
+    } else if (installEntry(ctx, rid, pasid, entry) === 'EBUSY') {
+      // the RID entry held by a non-iommufd binding (the 2021 /dev/ioasid path): the driver's attach fails
+      return err('EBUSY');
+    }
+  }
+  const next = withAttach(cur, pasid, h.id, patch);
+  update(ctx, cur, next.refs, next.attrs);
+  ctx.emit({ kind: 'bind', rid, pasid, owner: device(state, rid).vm ?? dev.fd, via: `${dev.fd} HWPT ${h.id}`, space: null });
+  updateWbinvd(ctx, device(state, rid).vm);
+  // iommufd_device_change_pt(): the replaced HWPT is put after everything is unlocked (iommufd_hw_pagetable_put)
+  if (old !== null) putHwpt(ctx, dev.fd, old);
+  return done({ pt_id: h.id }, h.id);
+}
+
+/**
+ * iommufd_hw_pagetable_put(), iommufd_private.h: an automatic domain nobody
+ * holds any more is destroyed (iommufd_object_put_and_try_destroy); any other
+ * HWPT just loses the reference (done by the DEVICE update's refs).
+ */
+function putHwpt(ctx: Ctx, fd: string, id: number): void {
+  const h = obj(ctx.state, fd, id);
+  if (h && h.type === 'HWPT_PAGING' && h.attrs.auto === true && h.users === 0) destroyObj(ctx, h);
+}
+
+/**
+ * iommufd_device_detach(), device.c: nothing attached at (dev, pasid) is a
+ * no-op; else the device goes back to blocking DMA there and the HWPT is put.
+ */
+export function detachAt(ctx: Ctx, dev: IommufdCell, pasid: number, patch: IommufdCell['attrs'] = {}): void {
+  const cur = obj(ctx.state, dev.fd, dev.id) ?? dev;
+  const old = attachedAt(cur, pasid);
+  const next = withAttach(cur, pasid, null, patch);
+  if (old === null) {
+    if (Object.keys(patch).length > 0) update(ctx, cur, next.refs, next.attrs);
+    return;
+  }
+  const rid = cur.attrs.rid as Rid;
+  // iommufd_hwpt_detach_device(): iommu_detach_group_handle() / iommu_detach_device_pasid() (blocked domain)
+  if (programmed(ctx.state, rid, pasid)) clearEntry(ctx, rid, pasid);
+  update(ctx, cur, next.refs, next.attrs);
+  ctx.emit({ kind: 'bind', rid, pasid, owner: null, via: `${cur.fd} detach`, space: null });
+  updateWbinvd(ctx, device(ctx.state, rid).vm);
+  putHwpt(ctx, cur.fd, old);
+}
+
+// ---------------------------------------------------------------- unbind, and the context a device holds
+
+/**
+ * close() of the iommufd while devices are bound. A bound physical device
+ * holds a reference on the context (iommufd_ctx_get() in iommufd_device_bind(),
+ * put in iommufd_device_destroy(); VFIO's df->iommufd too), so the close
+ * releases nothing: each DEVICE is marked, and the release
+ * (iommufd_fops_release(), main.ts releaseCtx) runs when the last one is
+ * unbound. Returns whether a device holds the context.
+ */
+export function holdCtx(ctx: Ctx, fd: string): boolean {
+  const devs = objects(ctx.state, fd).filter((o) => o.type === 'DEVICE');
+  for (const d of devs) if (d.attrs.ctxClosed !== true) update(ctx, d, d.refs, { ...d.attrs, ctxClosed: true });
+  return devs.length > 0;
+}
+
+/**
+ * The VFIO device fd closes: vfio_df_unbind_iommufd() -> vfio_iommufd_physical_unbind(), drivers/vfio/iommufd.c:
+ * every PASID VFIO attached, lowest first, then the RID, then iommufd_device_unbind() -> iommufd_object_destroy_user():
+ * pre_destroy iommufd_device_remove_vdev() destroys the device's vDEVICE and leaves its id a tombstone, then the
+ * DEVICE goes (its id is free again). A device that is not bound: nothing happens.
+ */
+export function deviceUnbind(ctx: Ctx, _fd: string, rid: Rid): IoctlResult {
+  const dev = boundDevice(ctx.state, rid);
+  if (!dev) return done();
+  const fd = dev.fd;
+  const vfioPasids = Object.keys(dev.attrs).filter((key) => key.startsWith('vfioPasid/')).map((key) => Number(key.slice(10))).sort((x, y) => x - y);
+  for (const pasid of vfioPasids) detachAt(ctx, dev, pasid, { [`vfioPasid/${pasid}`]: null });
+  if (dev.attrs.vfioRid === true) detachAt(ctx, dev, IOMMU_NO_PASID, { vfioRid: null });
+  // anything iommufd still has attached (not through VFIO's bookkeeping) goes too
+  const left = obj(ctx.state, fd, dev.id) ?? dev;
+  for (const key of Object.keys(left.attrs).filter((x) => x.startsWith('pasid/')).sort(compareKeys)) detachAt(ctx, left, Number(key.slice(6)));
   for (const v of objects(ctx.state, fd)) {
     if (v.type !== 'VDEVICE' || v.attrs.dev !== dev.id || v.attrs.leaked === true) continue;
     removeVdevice(ctx, v);
     update(ctx, v, [], { ...v.attrs, leaked: true });
   }
   const cur = obj(ctx.state, fd, dev.id);
+  const closed = cur?.attrs.ctxClosed === true;
   if (cur) destroyObj(ctx, cur);
+  // the last device of a closed iommufd drops the last reference on its context: iommufd_fops_release()
+  if (closed && !objects(ctx.state, fd).some((o) => o.type === 'DEVICE')) releaseCtx(ctx, fd);
   return done();
 }
 
-/** Closing the iommufd destroys everything, children before parents. */
+// ---------------------------------------------------------------- GET_HW_INFO
+
+/** IOMMU_HW_INFO_FLAG_INPUT_TYPE: in_data_type carries the type asked for. */
+export const HW_INFO_FLAG_INPUT_TYPE = 1 << 0;
+/** IOMMU_HW_CAP_DIRTY_TRACKING in out_capabilities. */
+export const HW_CAP_DIRTY_TRACKING = 1 << 0;
+
+/**
+ * IOMMU_GET_HW_INFO: iommufd_get_hw_info(), device.c (H2). Out: out_data_type
+ * and data_len (the driver's struct; the buffer's contents are not modelled),
+ * out_capabilities, out_max_pasid_log2.
+ */
+export function getHwInfo(ctx: Ctx, fd: string, a: Fields): IoctlResult {
+  const flags = typeof a.flags === 'number' ? a.flags : 0;
+  // iommufd_get_hw_info(): flags beyond IOMMU_HW_INFO_FLAG_INPUT_TYPE -> -EOPNOTSUPP
+  if (flags & ~HW_INFO_FLAG_INPUT_TYPE) return err('EOPNOTSUPP');
+  // iommufd_get_hw_info(): cmd->__reserved[] -> -EOPNOTSUPP
+  if (typeof a.__reserved === 'number' && a.__reserved !== 0) return err('EOPNOTSUPP');
+  // iommufd_get_hw_info(): without INPUT_TYPE the type field is taken as IOMMU_HW_INFO_TYPE_DEFAULT
+  const type = flags & HW_INFO_FLAG_INPUT_TYPE && typeof a.in_data_type === 'string' ? a.in_data_type : 'DEFAULT';
+  // iommufd_get_device(), iommufd_private.h: unknown id or not a DEVICE -> -ENOENT
+  const dev = getObject(ctx.state, fd, a.dev_id, 'DEVICE');
+  if (!dev) return err('ENOENT');
+  const cell = device(ctx.state, dev.attrs.rid as Rid);
+  const iommu = ctx.state.s.iommu[cell.iommu];
+  if (!iommu) return err('ENODEV');
+  const smmu = iommu.kind === 'smmuv3';
+  // ops->hw_info(dev, &data_len, &type): intel_iommu_hw_info() / arm_smmu_hw_info(): another type -> -EOPNOTSUPP
+  const info = smmu ? smmuHwInfo(type) : vtdHwInfo(type);
+  if (typeof info === 'string') return err(info);
+  // iommufd_get_hw_info(): IOMMU_HW_CAP_DIRTY_TRACKING when device_iommu_capable(IOMMU_CAP_DIRTY_TRACKING)
+  const caps = (smmu ? smmuDbmCapable(iommu) : ssadsSupported(iommu)) ? HW_CAP_DIRTY_TRACKING : 0;
+  // iommufd_get_hw_info(): ilog2(dev->iommu->max_pasids), 0 without PASID: the smaller of the device's PASID
+  // width and the IOMMU's (dev_iommu_get_max_pasids(), iommu.c), and only when PASID was enabled at probe
+  const cap = cell.pasidCap;
+  const maxPasid = cap && cap.enabled !== false ? Math.min(cap.width, iommu.pasidBits ?? 20) : 0;
+  return done({ out_data_type: info.type, data_len: info.len, out_capabilities: caps, out_max_pasid_log2: maxPasid });
+}
 
 export const DEVICE_IOCTLS: Record<string, IoctlSpec> = {
-  IOMMU_GET_HW_INFO: { file: 'iommufd', nr: 0x8a, args: { dev_id: 'int' }, run: (ctx, f, a) => getHwInfo(ctx, f, a) },
+  IOMMU_GET_HW_INFO: { file: 'iommufd', nr: 0x8a, args: { dev_id: 'int', flags: 'int?', in_data_type: 'str?', data_len: 'int?', __reserved: 'int?' }, run: (ctx, f, a) => getHwInfo(ctx, f, a) },
 };

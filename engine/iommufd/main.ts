@@ -1,23 +1,32 @@
 // IOMMU_DESTROY and close() of the iommufd (drivers/iommu/iommufd/main.c).
 import type { Ctx } from '../ctx.js';
 import type { IoctlSpec } from '../op.js';
-import type { Rid } from '../types.js';
-import { deviceUnbind } from './device.js';
+import { holdCtx } from './device.js';
 import { destroyObj, done, err, obj, objects, type IoctlResult } from './object.js';
 import { removeVdevice } from './viommu.js';
 
 export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
   const o = obj(ctx.state, fd, id);
   if (!o) return err('ENOENT');
+  // iommufd_object_remove(): !refcount_dec_if_one(&obj->users) -> -EBUSY. A bound DEVICE always has one more:
+  // "The calling driver is a user until iommufd_device_unbind()" (iommufd_device_bind(), device.c)
+  if (o.type === 'DEVICE') return err('EBUSY');
   if (o.users > 0) return err('EBUSY');
-  if (o.type === 'DEVICE') return err('EINVAL');
   if (o.type === 'VDEVICE') removeVdevice(ctx, o);
   destroyObj(ctx, o);
   return done();
 }
 
 export function closeFd(ctx: Ctx, fd: string): IoctlResult {
-  for (const d of objects(ctx.state, fd).filter((o) => o.type === 'DEVICE')) deviceUnbind(ctx, fd, d.attrs.rid as Rid);
+  // a bound VFIO device holds a reference on the context (iommufd_device_bind(): iommufd_ctx_get()): the close
+  // releases nothing until the last one is unbound (deviceUnbind() then calls releaseCtx())
+  if (holdCtx(ctx, fd)) return done();
+  releaseCtx(ctx, fd);
+  return done();
+}
+
+/** iommufd_fops_release(), main.c: every object goes, children before parents, then the context. */
+export function releaseCtx(ctx: Ctx, fd: string): void {
   for (;;) {
     const live = objects(ctx.state, fd);
     if (live.length === 0) break;
@@ -26,7 +35,6 @@ export function closeFd(ctx: Ctx, fd: string): IoctlResult {
     if (leaf.type === 'VDEVICE') removeVdevice(ctx, leaf);
     destroyObj(ctx, leaf);
   }
-  return done();
 }
 
 
