@@ -15,6 +15,7 @@ export class InvariantChecker {
   check(ctx: Ctx): void {
     if (ctx.dirty.has('ioasid') || ctx.dirty.has('bind') || ctx.dirty.has('pasid') || ctx.dirty.has('deferred')) this.entriesOutliveIoasid(ctx);
     if (ctx.dirty.has('ioasid') || ctx.dirty.has('ioasid-set')) this.quota(ctx);
+    if (ctx.dirty.has('pasid') || ctx.dirty.has('vm') || ctx.dirty.has('device')) this.noncoherentWithoutWbinvd(ctx);
   }
 
   private report(now: Set<string>, id: string, raise: () => void): void {
@@ -52,6 +53,36 @@ export class InvariantChecker {
       }
     }
     this.settle('outlive:', now);
+  }
+
+  /**
+   * Seed 003: a device of a VM that issues no-snoop TLPs is reachable through
+   * a present PASID entry without PGSNP (the IOMMU does not force snoop), while
+   * KVM treats the VM's WBINVD as a no-op (kvm_arch_has_noncoherent_dma() is
+   * false: the VMM never added the device's VFIO file to the kvm-vfio device,
+   * or KVM judged it coherent). "Processing no-snoop without a working wbinvd
+   * would be fatal" (Jason Gunthorpe, seed 003): the guest's cache flushes do
+   * not reach the data the device wrote or will read.
+   */
+  private noncoherentWithoutWbinvd(ctx: Ctx): void {
+    const s = ctx.state.s;
+    const now = new Set<string>();
+    for (const rid of Object.keys(s.device).sort(compareKeys)) {
+      const dev = s.device[rid];
+      if (!dev?.noSnoop || dev.vm === null) continue;
+      const vm = s.vm[dev.vm];
+      if (!vm || vm.wbinvd !== 'noop') continue;
+      const prefix = `${rid}/`;
+      const open = Object.keys(s.pasid).sort(compareKeys).filter((key) => key.startsWith(prefix) && s.pasid[key]?.p && !s.pasid[key]?.pgsnp);
+      const first = open[0];
+      if (first === undefined) continue;
+      const pasid = Number(first.slice(prefix.length));
+      const why = dev.kvm === dev.vm ? 'KVM holds its VFIO file but counts it coherent' : 'KVM was never given its VFIO file (no KVM_DEV_VFIO_FILE_ADD)';
+      const detail = `${rid} in ${dev.vm} issues no-snoop DMA through PASID ${pasid} (entry without PGSNP) while WBINVD is a no-op: ${why}. "Processing no-snoop without a working wbinvd would be fatal" (seed 003)`;
+      this.report(now, `nosnoop:${rid}`, () =>
+        ctx.emit({ kind: 'violation', invariant: 'noncoherent-dma-without-wbinvd', rid, pasid, detail }));
+    }
+    this.settle('nosnoop:', now);
   }
 
   private quota(ctx: Ctx): void {

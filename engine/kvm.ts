@@ -1,9 +1,12 @@
-// KVM: the per-VM PASID translation table ENQCMD goes through, and the
-// WBINVD decision that follows from the cache coherency of attached domains.
+// KVM: the per-VM PASID translation table ENQCMD goes through (seed 000's
+// proposal, never merged), and the WBINVD decision of seed 003 as v6.18 makes
+// it: from the VFIO files the VMM hands to the VM's kvm-vfio device.
 import type { Ctx } from './ctx.js';
-import { k, parts } from './keys.js';
+import type { IoctlResult } from './iommufd/object.js';
+import { k } from './keys.js';
+import type { Fields, IoctlSpec } from './op.js';
 import { compareKeys } from './state.js';
-import type { Errno } from './types.js';
+import type { Errno, Rid, State } from './types.js';
 
 /** KVM_SET_PASID_MAPPING (seed 000; not merged): guest PASID -> host PASID for ENQCMD. */
 export function setPasidMapping(ctx: Ctx, vm: string, gpasid: number, hpasid: number | null): Errno | null {
@@ -16,21 +19,74 @@ export function setPasidMapping(ctx: Ctx, vm: string, gpasid: number, hpasid: nu
 }
 
 /**
- * Seed 003: KVM must keep WBINVD working while any device of the VM can issue
- * no-snoop DMA through a domain that does not force snoop; when every domain
- * blocks no-snoop, WBINVD can be a no-op.
+ * vfio_file_enforced_coherent(), drivers/vfio/vfio_main.c: for a device cdev
+ * file, device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY) — on
+ * VT-d the IOMMU's snoop control (ecap SC). A static property of the IOMMU,
+ * not of the domain the device happens to be attached to.
+ */
+function fileEnforcedCoherent(state: State, rid: Rid): boolean {
+  const dev = state.s.device[rid];
+  return dev ? state.s.iommu[dev.iommu]?.snoopControl !== false : true;
+}
+
+/** The devices whose VFIO file `vm`'s kvm-vfio device holds, in a stable order. */
+export function kvmFiles(state: State, vm: string): Rid[] {
+  return Object.keys(state.s.device).sort(compareKeys).filter((rid) => state.s.device[rid]?.kvm === vm);
+}
+
+/**
+ * kvm_vfio_update_coherency(), virt/kvm/vfio.c: noncoherent when any file the
+ * kvm-vfio device holds is not enforced coherent; on a change,
+ * kvm_arch_register_noncoherent_dma() / kvm_arch_unregister_noncoherent_dma().
+ * x86 then honours WBINVD only while kvm_arch_has_noncoherent_dma()
+ * (need_emulate_wbinvd(), kvm_emulate_wbinvd_noskip(), arch/x86/kvm/x86.c);
+ * otherwise WBINVD is a no-op. Only FILE_ADD / FILE_DEL run this: attaching
+ * or detaching a domain never tells KVM anything. Callers elsewhere may call
+ * it freely: it emits only when the decision changes.
  */
 export function updateWbinvd(ctx: Ctx, vm: string | null): void {
   if (vm === null) return;
   const cell = ctx.state.s.vm[vm];
   if (!cell) return;
-  let noncoherent = 0;
-  for (const key of Object.keys(ctx.state.s.bind).sort(compareKeys)) {
-    const rid = parts(key)[0] ?? '';
-    const dev = ctx.state.s.device[rid];
-    const entry = ctx.state.s.pasid[key];
-    if (dev?.vm === vm && entry?.p && dev.noSnoop && !entry.pgsnp) noncoherent++;
-  }
+  const noncoherent = kvmFiles(ctx.state, vm).filter((rid) => !fileEnforcedCoherent(ctx.state, rid)).length;
   const wbinvd = noncoherent > 0 ? 'honour' : 'noop';
   if (wbinvd !== cell.wbinvd) ctx.emit({ kind: 'kvm-wbinvd', vm, wbinvd, noncoherent });
 }
+
+/** kvm_vfio_file_add(), virt/kvm/vfio.c (KVM_DEV_VFIO_FILE_ADD, alias KVM_DEV_VFIO_GROUP_ADD). */
+function fileAdd(ctx: Ctx, a: Fields): IoctlResult {
+  const vm = a.vm as string;
+  const rid = a.dev as Rid;
+  const dev = ctx.state.s.device[rid];
+  // kvm_vfio_file_add(): !kvm_vfio_file_is_valid(filp) → -EINVAL (the model: a device not handed to a VM has no VFIO file)
+  if (!dev || dev.vm === null) return { errno: 'EINVAL', out: {} };
+  // kvm_vfio_file_add(): the file is already on this kvm-vfio device's list → -EEXIST
+  if (dev.kvm === vm) return { errno: 'EEXIST', out: {} };
+  // Model limit: one kvm per file (vfio_file_set_kvm() would repoint the file at the second VM).
+  if (dev.kvm !== undefined && dev.kvm !== null) return { errno: 'EBUSY', out: {} };
+  ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'add' });
+  // kvm_vfio_file_add(): kvm_vfio_file_set_kvm(), then kvm_vfio_update_coherency()
+  updateWbinvd(ctx, vm);
+  return { errno: null, out: {} };
+}
+
+/** KVM_DEV_VFIO_FILE_DEL (alias KVM_DEV_VFIO_GROUP_DEL): kvm_vfio_file_del(), virt/kvm/vfio.c. */
+function fileDel(ctx: Ctx, a: Fields): IoctlResult {
+  const vm = a.vm as string;
+  const rid = a.dev as Rid;
+  // kvm_vfio_file_del(): not on the list → -ENOENT (coherency is re-evaluated either way)
+  const found = ctx.state.s.device[rid]?.kvm === vm;
+  if (found) ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'del' });
+  updateWbinvd(ctx, vm);
+  return { errno: found ? null : 'ENOENT', out: {} };
+}
+
+/**
+ * The kvm-vfio device's attributes as ioctls on the VM (KVM_SET_DEVICE_ATTR,
+ * group KVM_DEV_VFIO_FILE): `dev` names the device whose VFIO cdev (or group)
+ * fd the VMM passes. One kvm-vfio device per VM, created with the VM.
+ */
+export const KVM_IOCTLS: Record<string, IoctlSpec> = {
+  KVM_DEV_VFIO_FILE_ADD: { file: 'kvm', args: { vm: 'vm', dev: 'rid' }, run: (ctx, _f, a) => fileAdd(ctx, a) },
+  KVM_DEV_VFIO_FILE_DEL: { file: 'kvm', args: { vm: 'vm', dev: 'rid' }, run: (ctx, _f, a) => fileDel(ctx, a) },
+};

@@ -37,7 +37,7 @@ const ARGUED: Record<string, { problem: Record<string, (r: MatrixRow) => void>; 
     fixed: ['allocator=cyclic,free=notify-cleanup', 'allocator=lowest,free=free-after-unbind', 'allocator=cyclic,free=free-after-unbind'],
   },
   'pasid-cap-migration': {
-    problem: { 'pasid-cap=kernel': (r) => { expect(r.firstFaultAt).toMatchObject({ source: 'iommu', reason: 0x5 }); } },
+    problem: { 'pasid-cap=kernel': (r) => { expect(r.firstFaultAt).toMatchObject({ source: 'iommu', reason: 0x79 }); } },
     fixed: ['pasid-cap=vmm'],
   },
   'viommu-vdevice': {
@@ -70,13 +70,17 @@ describe('each problem variant shows the argued outcome; the fixed ones run clea
   });
 });
 
-describe('nosnoop-wbinvd: no problem variant, the KVM decision follows what the IOMMUs can block', () => {
-  it('block: WBINVD stays a no-op; allow: honoured while the non-coherent domain is attached', () => {
+describe('nosnoop-wbinvd: the KVM decision follows the VFIO files the VMM hands to kvm-vfio', () => {
+  it('block: WBINVD stays a no-op; allow: honoured while the file is added; unregistered: no-snoop DMA without WBINVD', () => {
     const sc = loadScenario('nosnoop-wbinvd');
-    for (const r of matrix(sc)) clean(r);
+    for (const r of matrix(sc)) if (r.variant.nosnoop !== 'unregistered') clean(r);
     const decisions = (v: string) => [...run(sc, { variant: { nosnoop: v } })].flatMap((e) => (e.kind === 'kvm-wbinvd' ? [e.wbinvd] : []));
     expect(decisions('block')).toEqual([]);
     expect(decisions('allow')).toEqual(['honour', 'noop']);
+    expect(decisions('unregistered')).toEqual([]);
+    const bad = matrix(sc).find((r) => r.variant.nosnoop === 'unregistered');
+    expect(bad?.violationKinds).toEqual(['noncoherent-dma-without-wbinvd']);
+    expect(bad?.unmetExpectations).toBe(0);
   });
 });
 

@@ -57,7 +57,7 @@ export const guestOps: Record<string, OpSpec> = {
   },
   'guest-pasid-entry': {
     doc: 'The guest writes a PASID entry in its vIOMMU table (GPA). With a guest-owned table (IOASID_SET_PASID_TABLE) the hardware walks it directly, nested on `s2`.',
-    fields: { vm: 'vm', rid: 'rid', pasid: 'int', flptr: 'int', s2: 'int?' },
+    fields: { vm: 'vm', rid: 'rid', pasid: 'int', flptr: 'int', s2: 'int?', fpd: 'bool?' },
     run: (ctx, f) => {
       const rid = str(f, 'rid');
       const pasid = num(f, 'pasid');
@@ -65,7 +65,8 @@ export const guestOps: Record<string, OpSpec> = {
       if (device(ctx.state, rid).guestTable === null) return ok();
       const s2 = optNum(f, 's2');
       if (s2 === null) return fail('EINVAL');
-      const errno = installEntry(ctx, rid, pasid, { fpd: false, pgtt: 3, flptr: num(f, 'flptr'), slptptr: s2, did: 0x300, pgsnp: false });
+      // fpd: the entry's Fault Processing Disable bit (faults at or below this entry are not recorded).
+      const errno = installEntry(ctx, rid, pasid, { fpd: f.fpd === true, pgtt: 3, flptr: num(f, 'flptr'), slptptr: s2, did: 0x300, pgsnp: false });
       if (!errno) ctx.emit({ kind: 'bind', rid, pasid, owner: str(f, 'vm'), via: 'guest PASID table', space: null });
       return { errno };
     },

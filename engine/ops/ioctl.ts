@@ -10,7 +10,7 @@ import { IOAS_IOCTLS } from '../iommufd/ioas.js';
 import { MAIN_IOCTLS } from '../iommufd/main.js';
 import type { IoctlResult } from '../iommufd/object.js';
 import { VIOMMU_IOCTLS } from '../iommufd/viommu.js';
-import { setPasidMapping } from '../kvm.js';
+import { KVM_IOCTLS, setPasidMapping } from '../kvm.js';
 import { args, normalizeFields, optStr, str, type IoctlSpec, type OpSpec } from '../op.js';
 import * as v2021 from '../uapi2021.js';
 import type { Args } from '../types.js';
@@ -44,6 +44,8 @@ export const IOCTLS: Record<string, IoctlSpec> = {
   // ---- KVM (seed 000's proposal; KVM_MAP_PASID in an earlier RFC; neither merged)
   KVM_SET_PASID_MAPPING: { file: 'kvm', args: { vm: 'vm', gpasid: 'int', hpasid: 'int' }, run: (ctx, _f, a) => noResult(setPasidMapping(ctx, a.vm as string, a.gpasid as number, a.hpasid as number)) },
   KVM_CLEAR_PASID_MAPPING: { file: 'kvm', args: { vm: 'vm', gpasid: 'int' }, run: (ctx, _f, a) => noResult(setPasidMapping(ctx, a.vm as string, a.gpasid as number, null)) },
+  // ---- KVM (merged): the kvm-vfio device (virt/kvm/vfio.c), engine/kvm.ts
+  ...KVM_IOCTLS,
 };
 
 const DEFAULT_FD: Record<IoctlSpec['file'], string> = { iommufd: 'iommufd', ioasid: 'ioasid', vfio: 'vfio', kvm: 'kvm' };

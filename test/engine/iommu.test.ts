@@ -41,27 +41,32 @@ describe('IOMMU: DMA translation and faults', () => {
     return f.map((x) => [x.reason, x.name]);
   };
 
-  it('0x51 PASID-directory entry not present', () => {
-    expect(faultOf([{ op: 'dma', rid: '00:02.0', pasid: 130, addr: 0 }])).toEqual([[0x51, 'PASID-directory entry not present']]);
+  // Reasons and texts: dma_remap_sm_fault_reasons[], drivers/iommu/intel/dmar.c (scalable mode).
+  it('0x51 PASID directory entry not present', () => {
+    expect(faultOf([{ op: 'dma', rid: '00:02.0', pasid: 130, addr: 0 }])).toEqual([[0x51, 'SM: Present bit in Directory Entry is clear']]);
   });
   it('0x59 PASID entry not present', () => {
-    expect(faultOf([...procA, bindA, { op: 'dma', rid: '00:02.0', pasid: 7, addr: 0x400000 }])).toEqual([[0x59, 'PASID entry not present']]);
+    expect(faultOf([...procA, bindA, { op: 'dma', rid: '00:02.0', pasid: 7, addr: 0x400000 }])).toEqual([[0x59, 'SM: Present bit in PASID Table Entry is clear']]);
   });
-  it('0x71 first-stage entry not present', () => {
-    expect(faultOf([...procA, bindA, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x900000 }])).toEqual([[0x71, 'first-stage entry not present']]);
+  it('0x71 first-level entry not present', () => {
+    expect(faultOf([...procA, bindA, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x900000 }])).toEqual([[0x71, 'SM: Present bit in first-level paging entry is clear']]);
   });
-  it('0x70 first-stage entry invalid, 0x72 reserved bit set', () => {
+  it('0x70 first-level entry access error, 0x72 reserved bit set', () => {
     expect(faultOf([...procA, bindA, { op: 'pt-corrupt', root: 0x1000, addr: 0x400000, how: 'invalid' }, { op: 'pt-corrupt', root: 0x1000, addr: 0x401000, how: 'reserved' },
       { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000 }, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x401000 }]))
-      .toEqual([[0x70, 'first-stage entry invalid'], [0x72, 'first-stage entry reserved bit set']]);
+      .toEqual([[0x70, 'SM: Error attempting to access first-level paging entry'], [0x72, 'SM: Non-zero reserved field set in first-level paging entry']]);
   });
-  it('0x73 first-stage bad pointer', () => {
-    expect(faultOf([{ op: 'sva-bind', rid: '00:02.0', owner: 'proc-a', root: 0xdead000, as: 'pa' }, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000 }])).toEqual([[0x73, 'first-stage bad pointer']]);
+  it('0x73 first-level table pointer unusable (FL-PML4 access error)', () => {
+    expect(faultOf([{ op: 'sva-bind', rid: '00:02.0', owner: 'proc-a', root: 0xdead000, as: 'pa' }, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000 }])).toEqual([[0x73, 'SM: Error attempting to access FL-PML4 entry']]);
   });
-  it('0x05 write denied on a read-only page', () => {
-    expect(faultOf([{ op: 'pt-map', root: 0x1000, owner: 'proc-a', addr: 0x400000, pa: 0x100000, write: false }, bindA, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000, write: true }])).toEqual([[0x05, 'write access denied']]);
+  it('0x85 write to a read-only page (scalable mode, not the legacy 0x5)', () => {
+    expect(faultOf([{ op: 'pt-map', root: 0x1000, owner: 'proc-a', addr: 0x400000, pa: 0x100000, write: false }, bindA, { op: 'dma', rid: '00:02.0', pasid: '$pa', addr: 0x400000, write: true }])).toEqual([[0x85, 'SM: No write permission for Write/AtomicOp request']]);
   });
-  it('0x5b invalid PASID-table entry (nested entry without a second stage) and 0x06 read denied', () => {
+  it('0x85 also when the read-only line is already in the IOTLB', () => {
+    expect(faultOf([{ op: 'pt-map', root: 0x1000, owner: 'proc-a', addr: 0x400000, pa: 0x100000, write: false }, { ...bindA, rid: '00:03.0' },
+      { op: 'dma', rid: '00:03.0', pasid: '$pa', addr: 0x400000 }, { op: 'dma', rid: '00:03.0', pasid: '$pa', addr: 0x400000, write: true }])).toEqual([[0x85, 'SM: No write permission for Write/AtomicOp request']]);
+  });
+  it('0x5b invalid PASID-table entry (nested entry without a second stage) and 0x79 second-level miss (not the legacy 0x6)', () => {
     const steps = [
       { op: 'ioctl', cmd: 'IOASID_SET_HWID_MODE', args: { mode: 'IOASID_HWID_LOCAL' } },
       { op: 'ioctl', cmd: 'IOASID_ALLOC', as: 'io' },
@@ -74,7 +79,22 @@ describe('IOMMU: DMA translation and faults', () => {
       { op: 'pt-map', root: 0x9000, owner: 'vm0', addr: 0x0, pa: 0x80000000 },
       { op: 'dma', rid: '00:02.0', pasid: 4, addr: 0x400000 },
     ];
-    expect(faultOf(steps)).toEqual([[0x5b, 'invalid PASID-table entry'], [0x06, 'read access denied']]);
+    expect(faultOf(steps)).toEqual([[0x5b, 'SM: Invalid Scalable-Mode PASID Table Entry'], [0x79, 'SM: Read/Write permission error in second-level paging entry']]);
+  });
+  it('FPD in the PASID entry silences the faults found at or below it; a missing directory entry still faults', () => {
+    const steps = [
+      { op: 'ioctl', cmd: 'IOASID_SET_HWID_MODE', args: { mode: 'IOASID_HWID_LOCAL' } },
+      { op: 'ioctl', cmd: 'IOASID_ALLOC', as: 'io' },
+      { op: 'ioctl', cmd: 'VFIO_ATTACH_IOASID', args: { dev: '00:02.0', ioasid: '$io' } },
+      { op: 'ioctl', cmd: 'IOASID_SET_PASID_TABLE', args: { ioasid: '$io', gpa: 0x300000 } },
+      { op: 'pt-map', root: 0x9000, owner: 'vm0', addr: 0x0, pa: 0x80000000 },
+      { op: 'guest-pasid-entry', vm: 'vm0', rid: '00:02.0', pasid: 4, flptr: 0x4000, s2: 0x9000, fpd: true },
+      { op: 'dma', rid: '00:02.0', pasid: 4, addr: 0x400000 },
+      { op: 'dma', rid: '00:02.0', pasid: 200, addr: 0x400000 },
+    ];
+    const evs = events(steps as never);
+    expect(ofKind(evs, 'dma').map((d) => d.ok)).toEqual([false, false]);
+    expect(ofKind(evs, 'fault').map((f) => f.reason)).toEqual([0x51]);
   });
   it('SMMUv3 reports event ids: C_BAD_CD, C_BAD_SUBSTREAMID, F_TRANSLATION', () => {
     const smmu: Platform = { iommus: [{ id: 'smmu0', kind: 'smmuv3' }], devices: [{ rid: '00:04.0', iommu: 'smmu0' }], memory: [{ owner: 'proc-a', base: 0x100000, size: 0x10000 }] };
