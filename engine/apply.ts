@@ -47,7 +47,10 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       put(state, 'pt', k.pt(ev.root, ev.page), ev.after, touch);
       break;
     case 'pt-root':
-      put(state, 'pt-root', String(ev.root), ev.owner === null ? null : { owner: ev.owner, ioas: ev.ioas }, touch);
+      put(state, 'pt-root', String(ev.root), ev.owner === null ? null : { owner: ev.owner, ioas: ev.ioas, ...(ev.dirty ? { dirty: true } : {}) }, touch);
+      break;
+    case 'dirty':
+      put(state, 'dirty', k.pt(ev.root, ev.page), ev.dirty ? { rid: ev.rid ?? '' } : null, touch);
       break;
     case 'kvm-pasid-map':
       put(state, 'cpu-pasid', k.cpuPasid(ev.vm, ev.gpasid), ev.hpasid === null ? null : { hpasid: ev.hpasid }, touch);

@@ -3,6 +3,7 @@
 // only by translations here and emptied only by invalidation descriptors.
 import { atcVictims, iotlbVictims, pasidCacheVictims, rememberVictims } from './caches.js';
 import type { Ctx } from './ctx.js';
+import { recordDirty } from './dirty.js';
 import { k, page, pasidDirIndex, PAGE_SIZE } from './keys.js';
 import { memOwner, owns } from './memory.js';
 import { hex } from './summary.js';
@@ -185,6 +186,8 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
     return { ok: false, pa: null, fault: result.reason >= 0 ? result.reason : null };
   }
   ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: result.via, pa: result.pa, ok: true });
+  // The IOMMU sets the written page's dirty bit where the table records A/D (engine/dirty.ts, H2).
+  if (write) recordDirty(ctx, rid, pasid, addr);
   checkAddressSpace(ctx, rid, pasid, result.pa);
   return { ok: true, pa: result.pa, fault: null };
 }

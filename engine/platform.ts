@@ -27,7 +27,14 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
   for (const i of p.iommus) {
     const host = i.host ?? defaultHost;
     iommuHost.set(i.id, host);
-    out.push(['iommu', i.id, { host, kind: i.kind, snoopControl: i.snoopControl ?? true }]);
+    out.push(['iommu', i.id, {
+      host, kind: i.kind, snoopControl: i.snoopControl ?? true,
+      // Capabilities the iommufd driver ops read (engine/drivers/*.ts): kept only when set, so a platform that
+      // does not name them installs the same cell as before they existed.
+      ...(i.nesting !== undefined ? { nesting: i.nesting } : {}),
+      ...(i.dirtyTracking !== undefined ? { dirtyTracking: i.dirtyTracking } : {}),
+      ...(i.pasidBits !== undefined ? { pasidBits: i.pasidBits } : {}),
+    }]);
   }
   for (const d of p.devices) {
     out.push(['device', d.rid, {

@@ -5,7 +5,7 @@ import type { SectionName, Sections, State } from './types.js';
 export const SECTION_NAMES: readonly SectionName[] = [
   'host', 'iommu', 'device', 'pasid-dir', 'pasid', 'pasid-cache', 'iotlb', 'atc', 'wq',
   'vcpu', 'cpu-pasid', 'vm', 'ioasid-set', 'ioasid', 'deferred', 'bind', 'mdev-pasid', 'vpasid', 'iommufd', 'ioas-map',
-  'vdev', 'pt-root', 'pt', 'mem',
+  'vdev', 'pt-root', 'pt', 'dirty', 'mem',
 ];
 
 export function emptyState(): State {

@@ -40,7 +40,8 @@ function describe(ev: TraceEvent): string {
     case 'pasid-write': return `${ev.rid} PASID ${ev.pasid}: ${entryText(ev.before)} -> ${entryText(ev.after)}`;
     case 'pasid-table-alloc': return `${ev.rid} PASID directory[${ev.dir}] -> leaf table ${hex(ev.table)} (PASIDs ${ev.dir * 64}..${ev.dir * 64 + 63})`;
     case 'pt-write': return `page table ${hex(ev.root)} page ${hex(ev.page * 4096)}: ${ev.before ? hex(ev.before.pa) : 'none'} -> ${ev.after ? `${hex(ev.after.pa)}${ev.after.write ? ' rw' : ' ro'}` : 'none'}`;
-    case 'pt-root': return `page table ${hex(ev.root)} ${ev.owner === null ? 'freed' : `for ${ev.owner}${ev.ioas ? ` over IOAS ${ev.ioas}` : ''}`}`;
+    case 'pt-root': return `page table ${hex(ev.root)} ${ev.owner === null ? 'freed' : `for ${ev.owner}${ev.ioas ? ` over IOAS ${ev.ioas}` : ''}${ev.dirty ? ', dirty tracking on' : ''}`}`;
+    case 'dirty': return `page table ${hex(ev.root)} page ${hex(ev.page * 4096)}: dirty bit ${ev.dirty ? `set by ${ev.rid ?? '?'}` : 'cleared'}`;
     case 'kvm-pasid-map': return `KVM ${ev.vm} PASID translation: guest ${ev.gpasid} -> ${ev.hpasid === null ? 'removed' : `host ${ev.hpasid}`}`;
     case 'msr-write': return `${ev.vm} vCPU${ev.vcpu} IA32_PASID = ${ev.pasid === null ? 'invalid' : `${ev.pasid} (valid)`}`;
     case 'wq-config': return `${ev.rid} ${ev.wq} PASID register = ${ev.pasid ?? 'none'}`;
@@ -81,7 +82,7 @@ function describe(ev: TraceEvent): string {
 }
 
 const FAMILY: Record<EventKind, Family> = {
-  platform: 'kernel', ioctl: 'ioctl', kcall: 'ioctl', 'pasid-write': 'table', 'pasid-table-alloc': 'table', 'pt-write': 'table', 'pt-root': 'table',
+  platform: 'kernel', ioctl: 'ioctl', kcall: 'ioctl', 'pasid-write': 'table', 'pasid-table-alloc': 'table', 'pt-write': 'table', 'pt-root': 'table', dirty: 'table',
   'kvm-pasid-map': 'table', 'msr-write': 'guest', 'wq-config': 'table', enqcmd: 'translation', dma: 'translation',
   'iotlb-fill': 'translation', 'iotlb-inval': 'invalidation', 'pasid-cache-fill': 'translation', 'pasid-cache-inval': 'invalidation',
   'atc-fill': 'translation', 'atc-inval': 'invalidation', fault: 'fault', 'ioasid-alloc': 'kernel', 'ioasid-free': 'kernel',

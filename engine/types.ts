@@ -29,7 +29,14 @@ export interface IommuSpec {
   kind: 'vtd' | 'smmuv3';
   /** IOMMU_CAP_CACHE_COHERENCY: the IOMMU can force snoop (block no-snoop). */
   snoopControl?: boolean;
+  /** Nested translation (VT-d ecap NEST, SMMUv3 FEAT_NESTING); default true. */
+  nesting?: boolean;
+  /** IOMMU_CAP_DIRTY_TRACKING (VT-d SSADS, SMMUv3 HTTU HD + coherent walks); default true. */
+  dirtyTracking?: boolean;
+  /** PASID width the IOMMU supports (VT-d ecap PSS+1, SMMUv3 SSIDSIZE), 0..20; default 20. */
+  pasidBits?: number;
 }
+
 
 export interface WqSpec {
   id: string;
@@ -103,7 +110,11 @@ export interface HostCell {
   last: number;
 }
 
-export interface IommuCell { host: string; kind: 'vtd' | 'smmuv3'; snoopControl: boolean }
+export interface IommuCell {
+  host: string; kind: 'vtd' | 'smmuv3'; snoopControl: boolean;
+  /** Present only when the platform sets them (IommuSpec): absent means the default. */
+  nesting?: boolean; dirtyTracking?: boolean; pasidBits?: number;
+}
 
 export interface DeviceCell {
   host: string;
@@ -172,7 +183,12 @@ export interface PtCell {
   bad?: 'invalid' | 'reserved';
 }
 
-export interface PtRootCell { owner: string; /** IOAS an iommufd HWPT_PAGING takes its mappings from. */ ioas: string | null }
+export interface PtRootCell {
+  owner: string; /** IOAS an iommufd HWPT_PAGING takes its mappings from. */ ioas: string | null;
+  /** The IOMMU records dirty bits for writes through this table (VT-d SSADE in the PASID entries that point at it,
+   * SMMUv3 HTTU HD in the CD); present only when on. */
+  dirty?: boolean;
+}
 
 export interface BindCell {
   owner: string;
@@ -197,6 +213,9 @@ export interface VdevCell { rid: Rid; vdevice: number }
 export interface DeferredCell { subscriber: string; pasid: number; rid: Rid | null }
 
 export interface MemCell { base: number; size: number }
+
+/** A dirty bit the IOMMU set in a HWPT_PAGING's table: the device whose write set it (first since the last clear). */
+export interface DirtyCell { rid: Rid }
 
 /** Every section of the state: a flat map of cells keyed by a string. */
 export interface Sections {
@@ -245,6 +264,8 @@ export interface Sections {
   deferred: Record<string, DeferredCell>;
   /** physical memory: one region per owner, key owner */
   mem: Record<string, MemCell>;
+  /** dirty bits in HWPT_PAGING tables (IOMMU_HWPT_GET_DIRTY_BITMAP reads them), key root/page */
+  dirty: Record<string, DirtyCell>;
 }
 
 export type SectionName = keyof Sections;
@@ -278,7 +299,8 @@ export type EventBody =
   | { kind: 'pasid-write'; rid: Rid; pasid: number; before: PasidEntry | null; after: PasidEntry | null }
   | { kind: 'pasid-table-alloc'; rid: Rid; dir: number; table: number }
   | { kind: 'pt-write'; root: number; page: number; before: PtCell | null; after: PtCell | null }
-  | { kind: 'pt-root'; root: number; owner: string | null; ioas: string | null }
+  | { kind: 'pt-root'; root: number; owner: string | null; ioas: string | null; dirty?: boolean }
+  | { kind: 'dirty'; root: number; page: number; rid: Rid | null; dirty: boolean }
   | { kind: 'kvm-pasid-map'; vm: string; gpasid: number; hpasid: number | null }
   | { kind: 'msr-write'; vm: string; vcpu: number; pasid: number | null }
   | { kind: 'wq-config'; rid: Rid; wq: string; pasid: number | null; enabled: boolean }

@@ -21,6 +21,7 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   'pasid-table-alloc': ['rid', 'dir'],
   'pt-write': ['root', 'page'],
   'pt-root': ['root'],
+  dirty: ['root', 'page', 'dirty'],
   'kvm-pasid-map': ['vm', 'gpasid'],
   'msr-write': ['vm', 'vcpu'],
   'wq-config': ['rid', 'wq'],

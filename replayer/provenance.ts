@@ -10,6 +10,7 @@ export const WRITES: Partial<Record<EventKind, readonly SectionName[]>> = {
   'pasid-table-alloc': ['pasid-dir'],
   'pt-write': ['pt'],
   'pt-root': ['pt-root'],
+  dirty: ['dirty'],
   'kvm-pasid-map': ['cpu-pasid'],
   'msr-write': ['vcpu'],
   'wq-config': ['wq'],

@@ -13,14 +13,14 @@ export const SECTION_TITLES: Record<SectionName, string> = {
   'cpu-pasid': 'CPU PASID translation (KVM)', vm: 'VMs', 'ioasid-set': 'IOASID sets', ioasid: 'IOASIDs',
   deferred: 'deferred clean-up', bind: 'bindings', 'mdev-pasid': 'mdev PASID mediation', vpasid: 'guest vIOMMU PASID table',
   iommufd: 'iommufd objects', 'ioas-map': 'IOAS mappings', vdev: 'vIOMMU devices', 'pt-root': 'page-table roots',
-  pt: 'page tables', mem: 'memory',
+  pt: 'page tables', dirty: 'dirty bits (HWPT_PAGING)', mem: 'memory',
 };
 
 /** What the parts of a key are, after the group. */
 const KEY_PARTS: Partial<Record<SectionName, string>> = {
   'pasid-dir': 'RID: dir', pasid: 'RID: PASID', iotlb: 'IOMMU: DID/PASID/page', 'pasid-cache': 'IOMMU: RID/PASID',
   atc: 'RID: PASID/page', wq: 'RID: WQ', vcpu: 'VM: vCPU', 'cpu-pasid': 'VM: guest PASID', 'ioasid-set': 'host: set',
-  ioasid: 'space: PASID', iommufd: 'fd: id', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: page', bind: 'RID: PASID',
+  ioasid: 'space: PASID', iommufd: 'fd: id', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: page', dirty: 'root: page', bind: 'RID: PASID',
   'mdev-pasid': 'RID: vPASID', vpasid: 'VM: RID/PASID', vdev: 'fd: vIOMMU/virt_id', deferred: 'host: PASID/subscriber',
 };
 

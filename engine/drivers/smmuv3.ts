@@ -33,3 +33,18 @@ export function invalidateSmmu(ctx: Ctx, viommu: IommufdCell, e: Args): Errno | 
   }
   return null;
 }
+
+// ---- paging-domain geometry and reserved regions, as iommufd's io_pagetable sees them (H1, ioas)
+
+/**
+ * An SMMUv3 paging domain with the 4 KiB granule: pgsize_bitmap's smallest page 4 KiB, aperture
+ * [0, (1 << ias) - 1] with a 48-bit input address size, arm_smmu_domain_finalise(),
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c.
+ */
+export const SMMUV3_PAGING_GEOMETRY = { minPage: 4096n, apertureStart: 0n, apertureEnd: (1n << 48n) - 1n } as const;
+
+/**
+ * arm_smmu_get_resv_regions(), arm-smmu-v3.c: the software-managed MSI window MSI_IOVA_BASE 0x8000000,
+ * MSI_IOVA_LENGTH 0x100000 (IOMMU_RESV_SW_MSI); reserved in the IOAS at attach.
+ */
+export const SMMUV3_RESV_REGIONS: readonly { start: bigint; last: bigint; type: string }[] = [{ start: 0x8000000n, last: 0x80fffffn, type: 'sw-msi' }];

@@ -2,7 +2,9 @@
 import type { Ctx } from '../ctx.js';
 import type { IoctlSpec } from '../op.js';
 import { holdCtx } from './device.js';
+import { ioasDestroyAreas, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_RLIMIT_MODE, optionHugePages, optionRlimitMode } from './ioas.js';
 import { destroyObj, done, err, obj, objects, type IoctlResult } from './object.js';
+import { u64, type Fields } from '../op.js';
 import { removeVdevice } from './viommu.js';
 
 export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
@@ -13,6 +15,8 @@ export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
   if (o.type === 'DEVICE') return err('EBUSY');
   if (o.users > 0) return err('EBUSY');
   if (o.type === 'VDEVICE') removeVdevice(ctx, o);
+  // iommufd_ioas_destroy(), ioas.c: iopt_unmap_all()
+  ioasDestroyAreas(ctx, o);
   destroyObj(ctx, o);
   return done();
 }
@@ -33,11 +37,25 @@ export function releaseCtx(ctx: Ctx, fd: string): void {
     const leaf = [...live].reverse().find((o) => o.users === 0);
     if (!leaf) break;
     if (leaf.type === 'VDEVICE') removeVdevice(ctx, leaf);
+    ioasDestroyAreas(ctx, leaf);
     destroyObj(ctx, leaf);
   }
+  // iommufd_fops_release(): the iommufd_ctx goes with the file (a new open starts from the defaults)
+  if (ctx.state.s['iommufd-ctx'][fd]) ctx.emit({ kind: 'iommufd-ctx', fd, accountMode: null });
+}
+
+/** iommufd_option(), drivers/iommu/iommufd/main.c: the IOMMU_OPTION multiplexer. */
+export function option(ctx: Ctx, fd: string, a: Fields): IoctlResult {
+  if ((u64(a.__reserved) ?? 0n) !== 0n) return err('EOPNOTSUPP');
+  const id = u64(a.option_id) ?? 0n;
+  // val64 is copied back only when the option succeeded
+  if (id === BigInt(IOMMU_OPTION_RLIMIT_MODE)) return optionRlimitMode(ctx, fd, a);
+  if (id === BigInt(IOMMU_OPTION_HUGE_PAGES)) return optionHugePages(ctx, fd, a);
+  return err('EOPNOTSUPP');
 }
 
 
 export const MAIN_IOCTLS: Record<string, IoctlSpec> = {
   IOMMU_DESTROY: { file: 'iommufd', nr: 0x80, args: { id: 'int' }, run: (ctx, f, a) => destroy(ctx, f, a.id as number) },
+  IOMMU_OPTION: { file: 'iommufd', nr: 0x87, args: { option_id: 'int', op: 'int', __reserved: 'int?', object_id: 'int?', val64: 'u64?' }, run: (ctx, f, a) => option(ctx, f, a) },
 };
