@@ -33,3 +33,36 @@ export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed
     throw e;
   }
 }
+
+/** Scenario steps run between two yields to the event loop in recordToFileAsync. */
+const STEPS_PER_SLICE = 4096;
+
+/**
+ * recordToFile that yields to the event loop every few thousand steps, so a
+ * signal handler (safe/files.ts withSignalCleanup: Ctrl-C keeps the partial
+ * as `<out>.partial`) can run part-way through a long recording. The same
+ * bytes as recordToFile.
+ */
+export async function recordToFileAsync(scenario: Scenario, run_: { variant?: Variant; seed?: number }, outPath: string, opts: RecordOptions = {}): Promise<WriteSummary> {
+  const variant = resolveVariant(scenario, run_.variant ?? {});
+  const seed = run_.seed ?? 0;
+  const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
+  const every = opts.progressEvery ?? 1 << 18;
+  const progress = opts.onProgress;
+  try {
+    const session = new RunSession(scenario, { variant, seed }, {
+      touch: writer.touch,
+      onEvent: progress
+        ? (ev) => { writer.pushApplied(ev); if (writer.events % every === 0) progress(writer.events); }
+        : (ev) => { writer.pushApplied(ev); },
+    });
+    writer.attach(session.state);
+    for (let n = 1; session.next(); n++) {
+      if (n % STEPS_PER_SLICE === 0) await new Promise((res) => setImmediate(res));
+    }
+    return writer.finish();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+}

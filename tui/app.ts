@@ -6,8 +6,10 @@ import { summarize } from '../engine/summary.js';
 import type { EventKind, State, TraceEvent } from '../engine/types.js';
 import type { CellRef, Replayer, SearchQuery } from '../replayer/api.js';
 import { matches } from '../replayer/search.js';
+import { TraceError } from '../trace/format.js';
 import { diffStep, renderDiff, type StepDiff } from './diff.js';
 import { EventList } from './event-list.js';
+import { fit, paint } from './format.js';
 import { helpLines } from './help.js';
 import { actionFor, hints, PANES, type Action, type Pane } from './keymap.js';
 import { createPanes, focusStyle, inner, place, type Panes } from './layout.js';
@@ -91,23 +93,42 @@ export class Debugger {
     place(this.screen, p, this.timeline.widget);
     focusStyle(p, this.timeline.widget, this.focus);
     const r = this.r;
-    const v = this.stepView();
-    const ev: TraceEvent | null = v ? r.event(v.n) : null;
+    // A damaged chunk (a TraceError from the replayer) is shown, not fatal: the panes that need it say so.
+    let v: StepView | null = null;
+    let ev: TraceEvent | null = null;
+    let unreadable: string | null = null;
+    try {
+      v = this.stepView();
+      ev = v ? r.event(v.n) : null;
+    } catch (e) {
+      v = null;
+      unreadable = this.damaged(e);
+    }
 
     const el = inner(p.events);
     const q = this.search?.query;
     p.events.setLabel(` events (${r.count})${this.list.kinds ? ` · filter ${describe({ kinds: this.list.kinds })}` : ''} `);
-    p.events.setContent(this.list.render(this.cursor, el.w, el.h, q ? (e) => matches(e, q) : undefined).join('\n'));
+    let rows: string[];
+    try {
+      rows = this.list.render(this.cursor, el.w, el.h, q ? (e) => matches(e, q) : undefined);
+    } catch (e) {
+      rows = [paint(fit(`step ${this.cursor}: cannot read the events here: ${this.damaged(e)}`, el.w), 'red-fg', 'bold')];
+    }
+    p.events.setContent(rows.join('\n'));
 
     const sl = inner(p.state);
-    if (v) {
+    if (unreadable !== null) {
+      p.state.setLabel(` state after step ${this.cursor} `);
+      p.state.setContent(paint(fit(`cannot read step ${this.cursor}: ${unreadable}`, sl.w), 'red-fg', 'bold'));
+    } else if (v) {
       p.state.setLabel(` state after step ${v.n} `);
       const about = this.focus !== 'state' ? (ev as { rid?: unknown; pasid?: unknown } | null) : undefined;
       p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h, about).join('\n'));
     } else p.state.setContent('');
 
     const dl = inner(p.diff);
-    if (v && ev) {
+    if (unreadable !== null) p.diff.setContent('');
+    else if (v && ev) {
       p.diff.setLabel(` diff: state ${v.n - 1} → ${v.n} `);
       const lines = renderDiff(v.diff, `step ${v.n} ${ev.kind}`, dl.w);
       this.diffTop = Math.max(0, Math.min(this.diffTop, lines.length - dl.h));
@@ -174,12 +195,21 @@ export class Debugger {
     void job.promise.then((n) => {
       if (this.pending?.job !== job) return;
       this.pending = null;
-      if (n === null) this.say(`no event matches ${describe(s.query)}`, true);
-      else {
-        this.goTo(n);
-        const wrapped = dir === 1 ? n <= from : n >= from;
-        this.say(`${wrapped ? '(wrapped) ' : ''}match at step ${n}: ${summarize(this.r.event(n))}`);
-      }
+      try {
+        if (n === null) this.say(`no event matches ${describe(s.query)}`, true);
+        else {
+          this.goTo(n);
+          const wrapped = dir === 1 ? n <= from : n >= from;
+          this.say(`${wrapped ? '(wrapped) ' : ''}match at step ${n}: ${summarize(this.r.event(n))}`);
+        }
+      } catch (e) { this.damaged(e); }
+      this.render();
+      this.settle();
+    }, (e: unknown) => {
+      // The search reached a damaged chunk: say so, stop searching, keep running.
+      if (this.pending?.job !== job) return;
+      this.pending = null;
+      this.damaged(e);
       this.render();
       this.settle();
     });
@@ -200,6 +230,13 @@ export class Debugger {
 
   private say(text: string, error = false): void { this.message = { text, error }; }
 
+  /** A damaged chunk reached: put it in the status line and go on; any other error is a bug and propagates. */
+  private damaged(e: unknown): string {
+    if (!(e instanceof TraceError)) throw e;
+    this.say(`damaged trace: ${e.message}; other steps may still be read`, true);
+    return e.message;
+  }
+
   private onKey(ch: string | undefined, key: Key): void {
     if (this.closed || key.full === 'enter') return;
     if (this.player.playing) { this.player.stop(); this.say(`stopped at step ${this.cursor}`); this.render(); return; }
@@ -207,7 +244,7 @@ export class Debugger {
       if (key.full === 'escape' || key.full === 'C-c') { this.pending.job.cancel(); this.pending = null; this.say('search stopped'); this.render(); this.settle(); }
       return;
     }
-    if (this.prompt.active) { this.prompt.key(ch, key); this.render(); return; }
+    if (this.prompt.active) { try { this.prompt.key(ch, key); } catch (e) { this.damaged(e); } this.render(); return; }
     if (this.helpOpen) {
       if (['escape', '?', 'q', 'C-c'].includes(key.full)) this.helpOpen = false;
       else if (key.full === 'j' || key.full === 'down') this.helpTop++;
@@ -221,7 +258,7 @@ export class Debugger {
     const count = this.countPrefix === '' ? null : Number(this.countPrefix);
     this.countPrefix = '';
     this.message = null;
-    this.act(action, count);
+    try { this.act(action, count); } catch (e) { this.damaged(e); }
     if (!this.closed) this.render();
   }
 
@@ -303,7 +340,7 @@ export class Debugger {
         if (this.cursor >= this.r.count - 1) { this.say('at the last step; nothing to play', true); return; }
         this.player.start(speed, (n) => {
           const before = this.cursor;
-          this.step(1, n);
+          try { this.step(1, n); } catch (e) { this.damaged(e); this.render(); return false; }
           this.render();
           return this.cursor !== before && this.cursor < this.r.count - 1;
         }, () => { this.say(`played to step ${this.cursor}`); this.render(); });
@@ -355,8 +392,13 @@ export class Debugger {
     const tl = this.timeline.widget;
     for (const b of [events, state, diff, tl]) b.enableMouse();
     const rowOf = (b: Widgets.BoxElement, data: Widgets.Events.IMouseEventArg): number => data.y - (b.atop as number) - 1;
-    events.on('wheeldown', () => { if (!this.player.playing) { this.step(1, 3); this.render(); } });
-    events.on('wheelup', () => { if (!this.player.playing) { this.step(-1, 3); this.render(); } });
+    const wheel = (dir: 1 | -1): void => {
+      if (this.player.playing) return;
+      try { this.step(dir, 3); } catch (e) { this.damaged(e); }
+      this.render();
+    };
+    events.on('wheeldown', () => wheel(1));
+    events.on('wheelup', () => wheel(-1));
     events.on('click', (data: Widgets.Events.IMouseEventArg) => {
       this.focus = 'events';
       const n = this.list.rowAt(rowOf(events, data));

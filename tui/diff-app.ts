@@ -9,6 +9,7 @@ import { emptyState } from '../engine/state.js';
 import type { State } from '../engine/types.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
 import { AlignedRows, type Row } from '../replayer/diff-rows.js';
+import { TraceError } from '../trace/format.js';
 import { diffStates } from '../replayer/state-diff.js';
 import type { TraceDiff } from '../replayer/trace-diff.js';
 import { renderDiff } from './diff.js';
@@ -16,7 +17,7 @@ import { DIFF_BINDINGS, DIFF_HINTS, DIFF_PANES, diffActionFor, type DiffAction, 
 import { DiffList } from './diff-list.js';
 import { fit, paint } from './format.js';
 import { StatePane } from './state-pane.js';
-import { box, createScreen, screenText, type Box, type Screen, type TermStreams } from './term.js';
+import { box, createScreen, esc, screenText, type Box, type Screen, type TermStreams } from './term.js';
 import { PassThrough, Writable } from 'node:stream';
 
 type Key = Widgets.Events.IKeyEventArg;
@@ -107,37 +108,44 @@ export class DiffView {
     if (this.closed) return;
     this.place();
     const { A, B, rows } = this;
-    const h = inner(A.list).h;
-    const shown = rows.count ? this.list.window(this.cursor, h) : [];
-    A.list.setLabel(` A: ${A.r.header.scenario.name} [${variantText(A.r.header.variant)}] ${A.r.count} events `);
-    B.list.setLabel(` B: ${B.r.header.scenario.name} [${variantText(B.r.header.variant)}] ${B.r.count} events `);
-    A.list.setContent(this.list.render('a', A.r, shown, this.cursor, inner(A.list).w).join('\n'));
-    B.list.setContent(this.list.render('b', B.r, shown, this.cursor, inner(B.list).w).join('\n'));
     const row: Row | null = rows.count ? rows.row(this.cursor) : null;
-    if (row) {
-      const sa = this.sideState(A, row.aUpTo, row.a);
-      const sb = this.sideState(B, row.bUpTo, row.b);
-      const diff = diffStates(sa.state, sb.state);
-      for (const [s, st, upTo, own] of [[A, sa, row.aUpTo, row.a], [B, sb, row.bUpTo, row.b]] as const) {
-        s.state.setLabel(` state ${s === A ? 'A' : 'B'} after step ${upTo}${own === null ? ' (no event on this row)' : ''} `);
-        const focusHere = (s === A && this.focus === 'stateA') || (s === B && this.focus === 'stateB');
-        if (!focusHere) {
-          // Select the first cell where A and B differ that this side has; else what the row's event wrote.
-          const cells = st.state.s as unknown as Record<string, Record<string, unknown>>;
-          const differing = diff.entries.find((e) => cells[e.section]?.[e.key] !== undefined);
-          if (differing) s.pane.select(differing);
-          else s.pane.follow(s.pane.rows(st.state, st.touched), own === null ? undefined : (s.r.event(own) as { rid?: unknown; pasid?: unknown }));
+    // A damaged chunk in either trace (a TraceError) goes to the status line; the view keeps running.
+    try {
+      const h = inner(A.list).h;
+      const shown = rows.count ? this.list.window(this.cursor, h) : [];
+      // Labels are tag-parsed too: names from the trace go through esc().
+      A.list.setLabel(` A: ${esc(A.r.header.scenario.name)} [${esc(variantText(A.r.header.variant))}] ${A.r.count} events `);
+      B.list.setLabel(` B: ${esc(B.r.header.scenario.name)} [${esc(variantText(B.r.header.variant))}] ${B.r.count} events `);
+      A.list.setContent(this.list.render('a', A.r, shown, this.cursor, inner(A.list).w).join('\n'));
+      B.list.setContent(this.list.render('b', B.r, shown, this.cursor, inner(B.list).w).join('\n'));
+      if (row) {
+        const sa = this.sideState(A, row.aUpTo, row.a);
+        const sb = this.sideState(B, row.bUpTo, row.b);
+        const diff = diffStates(sa.state, sb.state);
+        for (const [s, st, upTo, own] of [[A, sa, row.aUpTo, row.a], [B, sb, row.bUpTo, row.b]] as const) {
+          s.state.setLabel(` state ${s === A ? 'A' : 'B'} after step ${upTo}${own === null ? ' (no event on this row)' : ''} `);
+          const focusHere = (s === A && this.focus === 'stateA') || (s === B && this.focus === 'stateB');
+          if (!focusHere) {
+            // Select the first cell where A and B differ that this side has; else what the row's event wrote.
+            const cells = st.state.s as unknown as Record<string, Record<string, unknown>>;
+            const differing = diff.entries.find((e) => cells[e.section]?.[e.key] !== undefined);
+            if (differing) s.pane.select(differing);
+            else s.pane.follow(s.pane.rows(st.state, st.touched), own === null ? undefined : (s.r.event(own) as { rid?: unknown; pasid?: unknown }));
+          }
+          const sl = inner(s.state);
+          s.state.setContent(s.pane.render(st.state, st.touched, sl.w, sl.h).join('\n'));
         }
-        const sl = inner(s.state);
-        s.state.setContent(s.pane.render(st.state, st.touched, sl.w, sl.h).join('\n'));
+        const cl = inner(this.cmp);
+        this.cmp.setLabel(` A vs B at row ${this.cursor} `);
+        const lines = renderDiff(diff, '', cl.w);
+        // renderDiff's title line speaks of one step's change; here it is A against B.
+        lines[0] = paint(fit(diff.changed === 0 ? 'A and B agree here' : `${diff.changed} cell${diff.changed === 1 ? '' : 's'} differ (- A only, + B only, ~ A → B)`, cl.w).trimEnd(), 'bold');
+        this.cmpTop = Math.max(0, Math.min(this.cmpTop, lines.length - cl.h));
+        this.cmp.setContent(lines.slice(this.cmpTop, this.cmpTop + cl.h).join('\n'));
       }
-      const cl = inner(this.cmp);
-      this.cmp.setLabel(` A vs B at row ${this.cursor} `);
-      const lines = renderDiff(diff, '', cl.w);
-      // renderDiff's title line speaks of one step's change; here it is A against B.
-      lines[0] = paint(fit(diff.changed === 0 ? 'A and B agree here' : `${diff.changed} cell${diff.changed === 1 ? '' : 's'} differ (- A only, + B only, ~ A → B)`, cl.w).trimEnd(), 'bold');
-      this.cmpTop = Math.max(0, Math.min(this.cmpTop, lines.length - cl.h));
-      this.cmp.setContent(lines.slice(this.cmpTop, this.cmpTop + cl.h).join('\n'));
+    } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      this.say(`damaged trace: ${e.message}`, true);
     }
     const w = this.screen.width as number;
     const d = this.d;
@@ -179,7 +187,10 @@ export class DiffView {
     const action = diffActionFor(key.full);
     if (!action) return;
     this.message = null;
-    this.act(action);
+    try { this.act(action); } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      this.say(`damaged trace: ${e.message}`, true);
+    }
     if (!this.closed) this.render();
   }
 

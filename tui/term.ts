@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
+import { escapeText } from '../safe/escape.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,7 +35,8 @@ export function createScreen(io: TermStreams, title = 'iotrace'): Screen {
     fullUnicode: false,
     forceUnicode: true,
     autoPadding: true,
-    title,
+    // The title is sent as an OSC sequence: a BEL or ESC in a path must not end it early.
+    title: escapeText(title),
   } as Widgets.IScreenOptions);
   // UTF-8 throughout, as ncurses does when a terminal declares it: no DEC
   // line-drawing charset switching (which tmux capture and copy-paste show
@@ -47,8 +49,14 @@ export function box(options: Widgets.BoxOptions): Box {
   return blessed.box(options);
 }
 
-/** Escape text for a tagged blessed box. */
-export const esc = (s: string): string => blessed.escape(s);
+/**
+ * Escape raw text for a tagged blessed box: `{` and `}` (blessed tags) and,
+ * first, every control character, DEL, C1, U+2028/9, bidi control and
+ * backslash (safe/escape.ts escapeText). blessed itself passes ESC [ … m and
+ * newlines through, so a trace's RID could otherwise colour, move or forge
+ * rows. Every string reaches a box through this exactly once (paint, esc).
+ */
+export const esc = (s: string): string => blessed.escape(escapeText(s));
 
 export interface SparklineWidget extends Box {
   setData(titles: string[], data: number[][]): void;

@@ -6,7 +6,10 @@ import { AlignedRows, type Row } from '../../replayer/diff-rows.js';
 import type { TraceReplayer } from '../../replayer/replayer.js';
 import type { StateDiff } from '../../replayer/state-diff.js';
 import { diffTraces, type Problem, type TraceDiff } from '../../replayer/trace-diff.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
+import { println } from '../../safe/stdout.js';
 import { EXIT, parse, UsageError, variantText } from '../common.js';
+import { DIFF_DUMP_MIN, dumpArg, MAX_CONTEXT, MAX_HUNKS } from '../limits.js';
 import { intArg, openForCli } from '../trace.js';
 
 export const HELP = `usage: iotrace diff <a.iotrace> <b.iotrace> [--json] [--context N] [--hunks N]
@@ -25,11 +28,12 @@ violations that happen on one side only.
 --json      one JSON object: identical, commonPrefix, firstDivergence ({a, b,
             ...} or null), statesPart, onlyInA, onlyInB, changed, byKind,
             faultsOnlyInA, faultsOnlyInB, hunks, stopped
---context   events of context around each run of differences (default 3)
---hunks     runs of differences listed (default 10)
+--context   events of context around each run of differences (default 3,
+            at most 1000)
+--hunks     runs of differences listed (default 10, at most 10000)
 --tui       the two traces side by side in the terminal (? for keys)
 --dump      draw one TUI frame of that size at the first divergence, print
-            it as text and exit (no terminal needed)
+            it as text and exit (no terminal needed; 60..1000 x 12..500)
 
 Exit 0 when both traces hold the same events, 1 when they differ, 2 on bad
 input.`;
@@ -39,9 +43,9 @@ export async function main(argv: string[]): Promise<number> {
     json: { type: 'boolean' }, context: { type: 'string' }, hunks: { type: 'string' }, tui: { type: 'boolean' }, dump: { type: 'string' },
   }, 2);
   if (values.help) { console.log(HELP); return EXIT.ok; }
-  const context = intArg(values.context, '--context', 3);
-  const maxHunks = intArg(values.hunks, '--hunks', 10);
-  const dump = values.dump === undefined ? null : dumpSize(values.dump);
+  const context = intArg(values.context, '--context', 3, MAX_CONTEXT);
+  const maxHunks = intArg(values.hunks, '--hunks', 10, MAX_HUNKS);
+  const dump = values.dump === undefined ? null : dumpArg(values.dump, DIFF_DUMP_MIN);
   if (values.tui && !dump && (!process.stdout.isTTY || !process.stdin.isTTY)) {
     throw new UsageError('diff --tui needs a terminal (stdin and stdout); use --dump COLSxROWS, or leave out --tui for text');
   }
@@ -53,25 +57,19 @@ export async function main(argv: string[]): Promise<number> {
     if (values.tui || dump) {
       // Loaded only here: blessed costs a noticeable part of a second to load.
       const tui = await import('../../tui/diff-app.js');
-      if (dump) { process.stdout.write(`${tui.dumpDiffFrame(a, b, d, dump.cols, dump.rows).join('\n')}\n`); return d.identical ? EXIT.ok : EXIT.finding; }
+      if (dump) { await println(tui.dumpDiffFrame(a, b, d, dump.cols, dump.rows).join('\n')); return d.identical ? EXIT.ok : EXIT.finding; }
       const app = tui.openDiffView(a, b, d, { input: process.stdin, output: process.stdout });
       await app.done;
       process.stdin.pause();
       return d.identical ? EXIT.ok : EXIT.finding;
     }
-    if (values.json) console.log(JSON.stringify(toJson(a, b, d, context, maxHunks)));
-    else console.log(text(a, b, d, context, maxHunks).join('\n'));
+    if (values.json) await println(jsonText(toJson(a, b, d, context, maxHunks)));
+    else await println(text(a, b, d, context, maxHunks).join('\n'));
     return d.identical ? EXIT.ok : EXIT.finding;
   } finally {
     a.close();
     b.close();
   }
-}
-
-function dumpSize(v: string): { cols: number; rows: number } {
-  const m = /^(\d+)x(\d+)$/.exec(v);
-  if (!m || Number(m[1]) < 60 || Number(m[2]) < 12) throw new UsageError(`--dump takes COLSxROWS, at least 60x12, got "${v}"`);
-  return { cols: Number(m[1]), rows: Number(m[2]) };
 }
 
 // ---------------------------------------------------------------- hunks
@@ -96,9 +94,12 @@ export function hunks(rows: AlignedRows, context: number, max: number): Hunk[] {
 
 // ---------------------------------------------------------------- text
 
-const side = (r: TraceReplayer): string => `${r.header.scenario.name} [${variantText(r.header.variant)}] seed ${r.header.seed}, ${r.count} events${r.truncated ? ` (damaged: ${r.truncated.reason})` : ''}`;
+// Every string from a trace (names, kinds, summaries, keys, reasons) is escaped: the text form is for a terminal.
+const e = escapeText;
 
-const evText = (ev: TraceEvent): string => `${String(ev.seq).padStart(7)} t${String(ev.tick).padEnd(5)} ${ev.kind.padEnd(17)} ${summarize(ev)}`;
+const side = (r: TraceReplayer): string => `${e(r.header.scenario.name)} [${e(variantText(r.header.variant))}] seed ${r.header.seed}, ${r.count} events${r.truncated ? ` (damaged: ${e(r.truncated.reason)})` : ''}`;
+
+const evText = (ev: TraceEvent): string => `${String(ev.seq).padStart(7)} t${String(ev.tick).padEnd(5)} ${e(ev.kind).padEnd(17)} ${e(summarize(ev))}`;
 
 function rowLines(a: TraceReplayer, b: TraceReplayer, row: Row): string[] {
   const x = row.a === null ? null : a.event(row.a);
@@ -112,9 +113,9 @@ function rowLines(a: TraceReplayer, b: TraceReplayer, row: Row): string[] {
 }
 
 function stateLines(d: StateDiff, indent: string, limit = 20): string[] {
-  const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
-  const out = d.entries.slice(0, limit).map((e) => `${indent}${e.op} ${e.section} ${e.key}: ${e.op === '+' ? `B ${show(e.after)}` : e.op === '-' ? `A ${show(e.before)}` : `A ${show(e.before)}  B ${show(e.after)}`}`);
-  if (d.changed > out.length) out.push(`${indent}… ${d.changed - out.length} more (by section: ${[...d.bySection].map(([s, n]) => `${s} ${n}`).join(', ')})`);
+  const show = (v: unknown): string => (v === undefined ? '(absent)' : jsonText(v));
+  const out = d.entries.slice(0, limit).map((x) => `${indent}${x.op} ${e(x.section)} ${e(x.key)}: ${x.op === '+' ? `B ${show(x.after)}` : x.op === '-' ? `A ${show(x.before)}` : `A ${show(x.before)}  B ${show(x.after)}`}`);
+  if (d.changed > out.length) out.push(`${indent}… ${d.changed - out.length} more (by section: ${[...d.bySection].map(([s, n]) => `${e(s)} ${n}`).join(', ')})`);
   return out;
 }
 
@@ -122,23 +123,23 @@ const OP_WORD = { '~': 'the same event with different fields', '-': 'an event on
 
 function problemLines(list: Problem[], limit = 20): string[] {
   if (list.length === 0) return ['  none'];
-  const out = list.slice(0, limit).map((p) => `  step ${String(p.step).padStart(7)}  ${p.text}`);
+  const out = list.slice(0, limit).map((p) => `  step ${String(p.step).padStart(7)}  ${e(p.text)}`);
   if (list.length > limit) out.push(`  … ${list.length - limit} more`);
   return out;
 }
 
 export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number): string[] {
-  const out = [`A  ${a.path}  ${side(a)}`, `B  ${b.path}  ${side(b)}`];
+  const out = [`A  ${e(a.path)}  ${side(a)}`, `B  ${e(b.path)}  ${side(b)}`];
   if (d.identical) {
-    out.push(`identical: the same ${d.countA} events${d.skipped ? ` (${d.skipped.chunks} chunk(s) compared through the index without decoding)` : ''}`);
+    out.push(`identical: the same ${d.countA} events${d.skipped ? ` (${d.skipped.chunks} chunk(s) byte-identical by SHA-256, not decoded)` : ''}`);
     return out;
   }
-  out.push(`common prefix: ${d.commonPrefix} event(s)${d.skipped && d.skipped.chunks > 0 ? ` (${d.skipped.chunks} whole chunk(s) matched through the index, not decoded)` : ''}`);
+  out.push(`common prefix: ${d.commonPrefix} event(s)${d.skipped && d.skipped.chunks > 0 ? ` (${d.skipped.chunks} whole chunk(s) byte-identical by SHA-256, not decoded)` : ''}`);
   const f = d.firstDivergence;
   if (f) {
     const sa = f.eventA ? ` (scenario step ${f.eventA.step})` : '';
     const sb = f.eventB ? ` (scenario step ${f.eventB.step})` : '';
-    out.push('', `first divergence: A step ${f.a}${sa}, B step ${f.b}${sb}: ${OP_WORD[f.op]}${f.fields.length ? ` (${f.fields.join(', ')})` : ''}`);
+    out.push('', `first divergence: A step ${f.a}${sa}, B step ${f.b}${sb}: ${OP_WORD[f.op]}${f.fields.length ? ` (${f.fields.map(e).join(', ')})` : ''}`);
     out.push(`  A ${f.eventA ? evText(f.eventA) : '(no event: A has ended or goes on with its next step)'}`);
     out.push(`  B ${f.eventB ? evText(f.eventB) : '(no event: B has ended or goes on with its next step)'}`);
     out.push(f.state.changed === 0 ? '  state there: A and B agree' : `  state there: ${f.state.changed} cell(s) differ`, ...stateLines(f.state, '    '));
@@ -165,9 +166,9 @@ export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: 
   const kinds = Object.entries(d.byKind).sort(([x], [y]) => (x < y ? -1 : 1));
   if (kinds.length) {
     out.push(`  ${'kind'.padEnd(18)} ${'only A'.padStart(8)} ${'only B'.padStart(8)} ${'changed'.padStart(8)}`);
-    for (const [k, c] of kinds) out.push(`  ${k.padEnd(18)} ${String(c.onlyInA).padStart(8)} ${String(c.onlyInB).padStart(8)} ${String(c.changed).padStart(8)}`);
+    for (const [k, c] of kinds) out.push(`  ${e(k).padEnd(18)} ${String(c.onlyInA).padStart(8)} ${String(c.onlyInB).padStart(8)} ${String(c.changed).padStart(8)}`);
   }
-  if (d.stopped) out.push(`alignment stopped at A step ${d.stopped.a} / B step ${d.stopped.b}: ${d.stopped.reason}; the rest (A ${a.count - d.stopped.a}, B ${b.count - d.stopped.b} events) is not aligned`);
+  if (d.stopped) out.push(`alignment stopped at A step ${d.stopped.a} / B step ${d.stopped.b}: ${e(d.stopped.reason)}; the rest (A ${a.count - d.stopped.a}, B ${b.count - d.stopped.b} events) is not aligned`);
   out.push('', 'faults and violations only in A:', ...problemLines(d.faultsOnlyInA), 'faults and violations only in B:', ...problemLines(d.faultsOnlyInB));
   return out;
 }

@@ -1,8 +1,10 @@
 // iotrace export: JSON lines, or Chrome trace-event JSON for Perfetto /
 // chrome://tracing. Streams chunk by chunk, so memory stays flat.
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { summarize } from '../../engine/summary.js';
 import type { TraceEvent } from '../../engine/types.js';
+import { jsonText } from '../../safe/escape.js';
+import { AtomicFile, refuseSameFile, withSignalCleanup } from '../../safe/files.js';
+import { write } from '../../safe/stdout.js';
 import { parse, UsageError } from '../common.js';
 import { openForCli } from '../trace.js';
 
@@ -12,7 +14,11 @@ jsonl: one event per line, as JSON. chrome: Chrome trace-event JSON that the
 Perfetto UI (ui.perfetto.dev) and chrome://tracing open: one track per IOMMU,
 per device (RID), per vCPU and one for the kernel; one microsecond per step
 sequence number; faults and violations are instant events. Writes to stdout
-unless -o is given.`;
+unless -o is given. With -o the output is written under a temporary name in
+the same folder and renamed when whole, so the name never holds a partial
+export; -o must be a regular file or a new name (not a symlink, a device, a
+FIFO or a directory) and never the input trace. Strings are exact JSON with
+controls, C1, U+2028/U+2029 and bidi controls written as \\uXXXX.`;
 
 /** Tracks: pid groups by component, tid by instance, named with metadata events. */
 class Tracks {
@@ -50,23 +56,35 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { format: { type: 'string' }, output: { type: 'string', short: 'o' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
   if (values.format !== 'jsonl' && values.format !== 'chrome') throw new UsageError('--format must be jsonl or chrome');
-  const r = openForCli(positionals[0]);
-  const fd = values.output ? openSync(values.output, 'w') : 1;
-  const put = (s: string): void => { const b = Buffer.from(s); let o = 0; while (o < b.length) o += writeSync(fd, b, o); };
+  const input = positionals[0];
+  if (values.output !== undefined && input !== undefined) refuseSameFile(input, values.output);
+  const r = openForCli(input);
   try {
-    const tracks = new Tracks();
-    const chrome = values.format === 'chrome';
-    if (chrome) put('{"displayTimeUnit":"ns","traceEvents":[\n');
-    let first = true;
-    for (let n = 0; n < r.count; n += 4096) {
-      const lines: string[] = [];
-      for (const ev of r.events(n, n + 4096)) lines.push(JSON.stringify(chrome ? chromeEvent(ev, tracks.of(ev)) : ev));
-      if (lines.length) { put(`${chrome && !first ? ',\n' : ''}${lines.join(chrome ? ',\n' : '\n')}${chrome ? '' : '\n'}`); first = false; }
-    }
-    if (chrome) put(`${first ? '' : ',\n'}${tracks.meta.map((m) => JSON.stringify(m)).join(',\n') || '{"ph":"M","name":"process_name","pid":4,"tid":0,"args":{"name":"kernel"}}'}\n]}\n`);
-    return 0;
+    // -o: a temporary file renamed onto the name when whole (safe/files.ts); stdout otherwise (EPIPE ends quietly).
+    const file = values.output !== undefined ? new AtomicFile(values.output) : null;
+    const put = file ? async (s: string): Promise<void> => file.write(Buffer.from(s)) : write;
+    return await withSignalCleanup(async () => {
+      try {
+        const tracks = new Tracks();
+        const chrome = values.format === 'chrome';
+        if (chrome) await put('{"displayTimeUnit":"ns","traceEvents":[\n');
+        let first = true;
+        for (let n = 0; n < r.count; n += 4096) {
+          const lines: string[] = [];
+          for (const ev of r.events(n, n + 4096)) lines.push(jsonText(chrome ? chromeEvent(ev, tracks.of(ev)) : ev));
+          if (lines.length) { await put(`${chrome && !first ? ',\n' : ''}${lines.join(chrome ? ',\n' : '\n')}${chrome ? '' : '\n'}`); first = false; }
+          // Let a signal handler run (it removes the temporary file) on a long export.
+          if (file) await new Promise((res) => setImmediate(res));
+        }
+        if (chrome) await put(`${first ? '' : ',\n'}${tracks.meta.map((m) => jsonText(m)).join(',\n') || '{"ph":"M","name":"process_name","pid":4,"tid":0,"args":{"name":"kernel"}}'}\n]}\n`);
+        file?.commit();
+        return 0;
+      } catch (e) {
+        file?.abort();
+        throw e;
+      }
+    });
   } finally {
-    if (fd !== 1) closeSync(fd);
     r.close();
   }
 }
