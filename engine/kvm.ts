@@ -53,6 +53,12 @@ export function updateWbinvd(ctx: Ctx, vm: string | null): void {
   if (wbinvd !== cell.wbinvd) ctx.emit({ kind: 'kvm-wbinvd', vm, wbinvd, noncoherent });
 }
 
+/**
+ * Not a uAPI output (the ioctl returns only 0 or an errno): the model's view of
+ * kv->noncoherent after the call, so that a case can check KVM's decision.
+ */
+const coherency = (state: State, vm: string) => ({ noncoherent: state.s.vm[vm]?.wbinvd === 'honour' });
+
 /** kvm_vfio_file_add(), virt/kvm/vfio.c (KVM_DEV_VFIO_FILE_ADD, alias KVM_DEV_VFIO_GROUP_ADD). */
 function fileAdd(ctx: Ctx, a: Fields): IoctlResult {
   const vm = a.vm as string;
@@ -67,7 +73,7 @@ function fileAdd(ctx: Ctx, a: Fields): IoctlResult {
   ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'add' });
   // kvm_vfio_file_add(): kvm_vfio_file_set_kvm(), then kvm_vfio_update_coherency()
   updateWbinvd(ctx, vm);
-  return { errno: null, out: {} };
+  return { errno: null, out: coherency(ctx.state, vm) };
 }
 
 /** KVM_DEV_VFIO_FILE_DEL (alias KVM_DEV_VFIO_GROUP_DEL): kvm_vfio_file_del(), virt/kvm/vfio.c. */
@@ -78,7 +84,7 @@ function fileDel(ctx: Ctx, a: Fields): IoctlResult {
   const found = ctx.state.s.device[rid]?.kvm === vm;
   if (found) ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'del' });
   updateWbinvd(ctx, vm);
-  return { errno: found ? null : 'ENOENT', out: {} };
+  return { errno: found ? null : 'ENOENT', out: coherency(ctx.state, vm) };
 }
 
 /**
