@@ -1,37 +1,251 @@
-// ARM SMMUv3's iommufd driver ops (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c).
+// ARM SMMUv3's iommufd driver ops (drivers/iommu/arm/arm-smmu-v3/): paging
+// domains (arm_smmu_domain_alloc_paging_flags(), arm-smmu-v3.c), the nested
+// domain a vIOMMU builds from the guest's vSTE, the guest's command-queue
+// invalidations through the vIOMMU (arm-smmu-v3-iommufd.c), dirty tracking
+// (HTTU) and IOMMU_GET_HW_INFO's data. SMMUv3 has no domain_alloc_nested op:
+// nesting goes only through a vIOMMU. FEAT_NESTING and HTTU dirty (FEAT_HD
+// with coherent walks) follow the platform's `nesting` / `dirtyTracking`.
 import type { Ctx } from '../ctx.js';
 import { invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
 import { k } from '../keys.js';
-import type { Args, Errno, IommufdCell } from '../types.js';
+import { u64 } from '../op.js';
+import type { Args, Errno, IommuCell, IommufdCell, State } from '../types.js';
+import { copyStructFromFullUserArray, copyStructFromUser, field64, type UserArray, type UserData } from './user-data.js';
+import type { PagingDomain } from './vtd.js';
 
-const SMMU_CMDS = ['TLBI_NH_ALL', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'TLBI_NH_VAA', 'ATC_INV', 'CFGI_CD', 'CFGI_CD_ALL'];
+const NEST_PARENT = 1 << 0;
+const DIRTY_TRACKING = 1 << 1;
+const ALLOC_PASID = 1 << 3;
 
-export function invalidateSmmu(ctx: Ctx, viommu: IommufdCell, e: Args): Errno | null {
-  const opcode = e.opcode as string;
-  if (!SMMU_CMDS.includes(opcode)) return 'EIO';
-  const iommu = viommu.attrs.iommu as string;
-  if (opcode === 'ATC_INV' || opcode === 'CFGI_CD') {
-    // The vSID is replaced by the physical SID found through the vDEVICE.
-    const slot = ctx.state.s.vdev[k.vdev(viommu.fd, viommu.id, e.sid as number)];
-    if (!slot) return 'EIO';
-    const ssid = (e.ssid as number | undefined) ?? 0;
-    if (opcode === 'ATC_INV') {
-      const size = (e.size as number | undefined) ?? 0;
-      if (size === 0 && e.addr === undefined) invalidateAtc(ctx, slot.rid, 'pasid', ssid, null, null);
-      else invalidateAtc(ctx, slot.rid, 'page', ssid, (e.addr as number | undefined) ?? 0, Math.max(1, Math.ceil(size / 4096)));
-    } else {
-      invalidatePasidCache(ctx, iommu, 'pasid', null, ssid);
+/** sizeof(struct iommu_hwpt_arm_smmuv3) (le64 ste[2]), also its initial length. */
+export const SMMU_STE_SIZE = 16;
+/** sizeof(struct iommu_viommu_arm_smmuv3_invalidate) (le64 cmd[2]). */
+export const SMMU_CMD_SIZE = 16;
+/** sizeof(struct iommu_hw_info_arm_smmuv3). */
+export const SMMU_HW_INFO_LEN = 40;
+/** CMDQ_BATCH_ENTRIES (BITS_PER_LONG): arm_vsmmu_cache_invalidate() issues every CMDQ_BATCH_ENTRIES - 1 commands. */
+const CMDQ_BATCH = 64;
+
+/** arm_smmu_dbm_capable(): FEAT_HD and FEAT_COHERENCY, what arm_smmu_capable(IOMMU_CAP_DIRTY_TRACKING) answers. */
+export const smmuDbmCapable = (iommu: IommuCell): boolean => iommu.dirtyTracking !== false;
+/** ARM_SMMU_FEAT_NESTING. */
+export const smmuNesting = (iommu: IommuCell): boolean => iommu.nesting !== false;
+
+/**
+ * arm_smmu_domain_alloc_paging_flags(), arm-smmu-v3.c: flags beyond
+ * DIRTY_TRACKING | ALLOC_PASID | NEST_PARENT, or user data, -EOPNOTSUPP; then
+ * by the exact flag combination: 0 a stage-1 domain; NEST_PARENT a stage-2
+ * nest parent (needs FEAT_NESTING); DIRTY_TRACKING, DIRTY_TRACKING |
+ * ALLOC_PASID and ALLOC_PASID a stage-1 domain (dirty_ops with
+ * DIRTY_TRACKING); any other combination (NEST_PARENT with DIRTY_TRACKING or
+ * ALLOC_PASID) -EOPNOTSUPP. The model's SMMUv3 has both stages (FEAT_TRANS_S1/S2).
+ * `flags` has FAULT_ID_VALID stripped.
+ */
+export function smmuDomainAllocPagingFlags(iommu: IommuCell, flags: number, user: UserData | null): Errno | PagingDomain {
+  if (flags & ~(DIRTY_TRACKING | ALLOC_PASID | NEST_PARENT)) return 'EOPNOTSUPP';
+  if (user) return 'EOPNOTSUPP';
+  switch (flags) {
+    case 0: return { stage: 'first', nestParent: false, dirtyOps: false };
+    case NEST_PARENT:
+      if (!smmuNesting(iommu)) return 'EOPNOTSUPP';
+      return { stage: 'second', nestParent: true, dirtyOps: false };
+    case DIRTY_TRACKING: case DIRTY_TRACKING | ALLOC_PASID: case ALLOC_PASID:
+      return { stage: 'first', nestParent: false, dirtyOps: (flags & DIRTY_TRACKING) !== 0 };
+    default: return 'EOPNOTSUPP';
+  }
+}
+
+// STE fields the guest's vSTE may hold (arm-smmu-v3.h STRTAB_STE_*_NESTING_ALLOWED).
+const STE0_V = 1n;
+const STE0_CFG_SHIFT = 1n;
+const STE0_CFG_MASK = 0x7n << STE0_CFG_SHIFT;
+const STE0_S1FMT = 0x3n << 4n;
+const STE0_S1CTXPTR = ((1n << 52n) - 1n) & ~((1n << 6n) - 1n);
+const STE0_S1CDMAX = 0x1fn << 59n;
+const STE0_NESTING_ALLOWED = STE0_V | STE0_CFG_MASK | STE0_S1FMT | STE0_S1CTXPTR | STE0_S1CDMAX;
+const STE1_EATS_SHIFT = 28n;
+const STE1_EATS_MASK = 0x3n << STE1_EATS_SHIFT;
+// S1DSS, S1CIR, S1COR, S1CSH, S1STALLD, EATS
+const STE1_NESTING_ALLOWED = 0x3n | (0x3n << 2n) | (0x3n << 4n) | (0x3n << 6n) | (1n << 27n) | STE1_EATS_MASK;
+const CFG: Readonly<Record<string, bigint>> = { abort: 0n, bypass: 4n, 's1-trans': 5n, 's2-trans': 6n, nested: 7n };
+const EATS: Readonly<Record<string, bigint>> = { abt: 0n, trans: 1n, s1chk: 2n };
+
+/**
+ * The vSTE as its two 64-bit words: raw `ste0` / `ste1` (u64), or by fields:
+ * `ste` the stage-1 context-descriptor table address (S1ContextPtr), `valid`
+ * (default true), `cfg` (abort / bypass / s1-trans / s2-trans / nested, or a
+ * number; default s1-trans), `eats` (abt / trans / s1chk, or a number).
+ */
+function vste(d: Args): [bigint, bigint] {
+  if (d.ste0 !== undefined || d.ste1 !== undefined) return [field64(d, 'ste0'), field64(d, 'ste1')];
+  const named = (v: unknown, names: Readonly<Record<string, bigint>>, dflt: bigint): bigint =>
+    typeof v === 'string' && Object.hasOwn(names, v) ? (names[v] as bigint) : (u64(v as never) ?? dflt);
+  const cfg = named(d.cfg, CFG, CFG['s1-trans'] as bigint);
+  const ste0 = (d.valid === false ? 0n : STE0_V) | ((cfg << STE0_CFG_SHIFT) & STE0_CFG_MASK) | (field64(d, 'ste') & STE0_S1CTXPTR);
+  const ste1 = (named(d.eats, EATS, 0n) << STE1_EATS_SHIFT) & STE1_EATS_MASK;
+  return [ste0, ste1];
+}
+
+/** What a nested domain keeps from the vSTE (arm_smmu_nested_domain). */
+export interface SmmuNested { s1: number; cfg: 'abort' | 'bypass' | 's1-trans'; ats: boolean; ste0: string; ste1: string }
+
+/**
+ * arm_vsmmu_alloc_domain_nested(), arm-smmu-v3-iommufd.c: no flags
+ * (FAULT_ID_VALID is stripped by the core; ALLOC_PASID is -EOPNOTSUPP);
+ * iommu_copy_struct_from_user(ARM_SMMUV3, ste); arm_smmu_validate_vste(): an
+ * invalid vSTE (V clear) is accepted and zeroed (an abort STE at attach); bits
+ * outside the nesting-allowed set, a CFG other than ABORT / BYPASS /
+ * S1_TRANS, or an EATS other than ABT / TRANS are -EIO.
+ */
+export function armVsmmuAllocDomainNested(flags: number, user: UserData): Errno | SmmuNested {
+  // arm_vsmmu_alloc_domain_nested(): flags -> -EOPNOTSUPP
+  if (flags) return 'EOPNOTSUPP';
+  // iommu_copy_struct_from_user(&arg, user_data, IOMMU_HWPT_DATA_ARM_SMMUV3, ste), include/linux/iommu.h
+  const data = copyStructFromUser(user, 'ARM_SMMUV3', SMMU_STE_SIZE, SMMU_STE_SIZE);
+  if (typeof data === 'string') return data;
+  let [ste0, ste1] = vste(data);
+  // arm_smmu_validate_vste(): V clear -> the vSTE is zeroed, accepted
+  if (!(ste0 & STE0_V)) { ste0 = 0n; ste1 = 0n; return { s1: 0, cfg: 'abort', ats: false, ste0: '0x0', ste1: '0x0' }; }
+  // arm_smmu_validate_vste(): "EIO is reserved for invalid STE data": bits outside NESTING_ALLOWED -> -EIO
+  if ((ste0 & ~STE0_NESTING_ALLOWED) || (ste1 & ~STE1_NESTING_ALLOWED)) return 'EIO';
+  const cfg = (ste0 & STE0_CFG_MASK) >> STE0_CFG_SHIFT;
+  // arm_smmu_validate_vste(): CFG not ABORT / BYPASS / S1_TRANS -> -EIO
+  if (cfg !== CFG.abort && cfg !== CFG.bypass && cfg !== CFG['s1-trans']) return 'EIO';
+  // arm_smmu_validate_vste(): EATS not ABT / TRANS -> -EIO (EATS is cleared: the host sets it at attach)
+  const eats = (ste1 & STE1_EATS_MASK) >> STE1_EATS_SHIFT;
+  if (eats !== EATS.abt && eats !== EATS.trans) return 'EIO';
+  const kind = cfg === CFG.abort ? 'abort' : cfg === CFG.bypass ? 'bypass' : 's1-trans';
+  return {
+    s1: kind === 's1-trans' ? Number(ste0 & STE0_S1CTXPTR) : 0, cfg: kind, ats: kind === 's1-trans' && eats === EATS.trans,
+    ste0: `0x${ste0.toString(16)}`, ste1: `0x${(ste1 & ~STE1_EATS_MASK).toString(16)}`,
+  };
+}
+
+/** CMDQ opcodes (arm-smmu-v3.h CMDQ_OP_*), by name. */
+const CMDQ_OP: Readonly<Record<string, number>> = {
+  PREFETCH_CFG: 0x01, CFGI_STE: 0x03, CFGI_ALL: 0x04, CFGI_CD: 0x05, CFGI_CD_ALL: 0x06,
+  TLBI_NH_ALL: 0x10, TLBI_NH_ASID: 0x11, TLBI_NH_VA: 0x12, TLBI_NH_VAA: 0x13, TLBI_EL2_ALL: 0x20,
+  TLBI_S12_VMALL: 0x28, TLBI_S2_IPA: 0x2a, TLBI_NSNH_ALL: 0x30, ATC_INV: 0x40, PRI_RESP: 0x41, RESUME: 0x44, CMD_SYNC: 0x46,
+};
+
+/** One guest command after arm_vsmmu_convert_user_cmd(): what the host issues. */
+interface HostCmd { op: number; rid: string | null; ssid: number; addr: number; size: number; npages: number }
+
+/**
+ * A guest command in the model's words: `opcode` (a CMDQ_OP_* name or number),
+ * `sid` (the vSID), `ssid`, `asid`, `addr`, `size` (ATC_INV bytes), `npages`
+ * (TLBI range). An entry_len under 16 zero-fills the second word (addr, size,
+ * npages); under 8 also the IDs in the first word's upper half (sid, asid).
+ */
+function userCmd(e: Args, entryLen: number): { op: number; sid: number; ssid: number; addr: number; size: number; npages: number } {
+  const op = typeof e.opcode === 'string' && Object.hasOwn(CMDQ_OP, e.opcode) ? (CMDQ_OP[e.opcode] as number) : Number(u64(e.opcode) ?? 0n) & 0xff;
+  const w1 = entryLen >= 16;
+  const hi0 = entryLen >= 8;
+  return {
+    op, sid: hi0 ? Number(field64(e, 'sid')) : 0, ssid: entryLen >= 4 ? Number(field64(e, 'ssid')) : 0,
+    addr: w1 ? Number(field64(e, 'addr')) : 0, size: w1 ? Number(field64(e, 'size')) : 0, npages: w1 ? Number(field64(e, 'npages')) : 0,
+  };
+}
+
+/**
+ * arm_vsmmu_convert_user_cmd(), arm-smmu-v3-iommufd.c: TLBI_NSNH_ALL becomes
+ * TLBI_NH_ALL, every TLBI_NH_* gets the vIOMMU's VMID; ATC_INV, CFGI_CD and
+ * CFGI_CD_ALL get the physical SID of the vDEVICE whose virt_id is the vSID
+ * (none: -EIO); any other command is -EIO.
+ */
+function convertUserCmd(state: State, viommu: IommufdCell, c: ReturnType<typeof userCmd>): Errno | HostCmd {
+  const base = { ssid: c.ssid, addr: c.addr, size: c.size, npages: c.npages };
+  switch (c.op) {
+    case CMDQ_OP.TLBI_NSNH_ALL: return { ...base, op: CMDQ_OP.TLBI_NH_ALL as number, rid: null };
+    case CMDQ_OP.TLBI_NH_VA: case CMDQ_OP.TLBI_NH_VAA: case CMDQ_OP.TLBI_NH_ALL: case CMDQ_OP.TLBI_NH_ASID:
+      return { ...base, op: c.op, rid: null };
+    case CMDQ_OP.ATC_INV: case CMDQ_OP.CFGI_CD: case CMDQ_OP.CFGI_CD_ALL: {
+      // arm_vsmmu_vsid_to_sid(): no vDEVICE at that virt_id -> -EIO
+      const slot = state.s.vdev[k.vdev(viommu.fd, viommu.id, c.sid)];
+      if (!slot) return 'EIO';
+      return { ...base, op: c.op, rid: slot.rid };
     }
-    return null;
+    default: return 'EIO';
   }
-  if (opcode === 'CFGI_CD_ALL') { invalidatePasidCache(ctx, iommu, 'global', null, null); return null; }
-  const did = typeof e.asid === 'number' ? e.asid : null;
-  if (opcode === 'TLBI_NH_VA' || opcode === 'TLBI_NH_VAA') {
-    invalidateIotlb(ctx, iommu, 'page', opcode === 'TLBI_NH_VA' ? did : null, null, (e.addr as number | undefined) ?? 0, 1);
-  } else {
-    invalidateIotlb(ctx, iommu, opcode === 'TLBI_NH_ALL' ? 'global' : 'domain', did, null, null, null);
+}
+
+/** The domain ids (the model's VMID-tagged stage-1 IOTLB lines) of the nested HWPTs on this vIOMMU. */
+function vmidDomains(state: State, viommu: IommufdCell): number[] {
+  const prefix = `${viommu.fd}/`;
+  return Object.keys(state.s.iommufd).filter((key) => key.startsWith(prefix))
+    .map((key) => state.s.iommufd[key]).filter((o): o is IommufdCell => o !== undefined && o.type === 'HWPT_NESTED' && o.attrs.viommu === viommu.id)
+    .map((o) => o.id).sort((a, b) => a - b);
+}
+
+/**
+ * The hardware doing one converted command. TLBI_NH_* are scoped by the
+ * vIOMMU's VMID: the model drops the IOTLB lines of every nested HWPT on the
+ * vIOMMU (it keeps no ASIDs, so ASID-scoped commands over-invalidate within
+ * the VMID); ATC_INV drops the device's ATC lines of that SSID (the range, or
+ * all of them when size is 0); CFGI_CD / CFGI_CD_ALL drop cached CDs.
+ */
+function issue(ctx: Ctx, viommu: IommufdCell, c: HostCmd): void {
+  const iommu = viommu.attrs.iommu as string;
+  switch (c.op) {
+    case CMDQ_OP.TLBI_NH_ALL: case CMDQ_OP.TLBI_NH_ASID:
+      for (const did of vmidDomains(ctx.state, viommu)) invalidateIotlb(ctx, iommu, 'domain', did, null, null, null);
+      break;
+    case CMDQ_OP.TLBI_NH_VA: case CMDQ_OP.TLBI_NH_VAA:
+      for (const did of vmidDomains(ctx.state, viommu)) invalidateIotlb(ctx, iommu, 'page', did, null, c.addr, Math.max(1, c.npages));
+      break;
+    case CMDQ_OP.ATC_INV:
+      if (c.size === 0 && c.addr === 0) invalidateAtc(ctx, c.rid as string, 'pasid', c.ssid, null, null);
+      else invalidateAtc(ctx, c.rid as string, 'page', c.ssid, c.addr, Math.max(1, Math.ceil(c.size / 4096)));
+      break;
+    case CMDQ_OP.CFGI_CD: invalidatePasidCache(ctx, iommu, 'pasid', null, c.ssid); break;
+    case CMDQ_OP.CFGI_CD_ALL: invalidatePasidCache(ctx, iommu, 'global', null, null); break;
+    default: break;
   }
-  return null;
+}
+
+/**
+ * arm_vsmmu_cache_invalidate(), arm-smmu-v3-iommufd.c: the whole array is
+ * copied first (iommu_copy_struct_from_full_user_array(): an empty array or
+ * another data type is -EINVAL); the commands are then converted one by one
+ * and issued in batches of CMDQ_BATCH_ENTRIES - 1, and at the end. A command
+ * that does not convert stops everything: entry_num comes back as its index,
+ * and only the batches issued before it reached the hardware (for a batch of
+ * fewer than 64 commands: none).
+ */
+export function armVsmmuCacheInvalidate(ctx: Ctx, viommu: IommufdCell, ua: UserArray): { errno: Errno | null; entryNum: number } {
+  const cmds = copyStructFromFullUserArray(ua, 'ARM_SMMUV3', SMMU_CMD_SIZE);
+  if (typeof cmds === 'string') return { errno: cmds, entryNum: 0 };
+  let batch: HostCmd[] = [];
+  for (let cur = 0; cur < cmds.length; cur++) {
+    const c = convertUserCmd(ctx.state, viommu, userCmd(cmds[cur] as Args, ua.entryLen));
+    if (typeof c === 'string') return { errno: c, entryNum: cur };
+    batch.push(c);
+    if (cur + 1 !== cmds.length && batch.length !== CMDQ_BATCH - 1) continue;
+    // arm_smmu_cmdq_issue_cmdlist(): the batch reaches the hardware
+    for (const h of batch) issue(ctx, viommu, h);
+    batch = [];
+  }
+  return { errno: null, entryNum: cmds.length };
+}
+
+/**
+ * arm_smmu_hw_info(), arm-smmu-v3-iommufd.c: only the DEFAULT or ARM_SMMUV3
+ * type (another goes to the implementation's ops, which the model has none
+ * of: -EOPNOTSUPP); reports struct iommu_hw_info_arm_smmuv3.
+ */
+export function smmuHwInfo(type: string): Errno | { type: string; len: number } {
+  if (type !== 'DEFAULT' && type !== 'ARM_SMMUV3') return 'EOPNOTSUPP';
+  return { type: 'ARM_SMMUV3', len: SMMU_HW_INFO_LEN };
+}
+
+/**
+ * arm_smmu_attach_dev() / arm_smmu_attach_dev_nested(), arm-smmu-v3.c /
+ * arm-smmu-v3-iommufd.c: a domain belongs to the SMMU instance it was
+ * allocated on; a device behind another one cannot attach it (-EINVAL).
+ * Called by the attach path.
+ */
+export function smmuAttachCompatible(iommuId: string, h: IommufdCell): Errno | null {
+  return typeof h.attrs.iommu === 'string' && h.attrs.iommu !== iommuId ? 'EINVAL' : null;
 }
 
 // ---- paging-domain geometry and reserved regions, as iommufd's io_pagetable sees them (H1, ioas)

@@ -1,21 +1,185 @@
-// Intel VT-d's iommufd driver ops (drivers/iommu/intel/nested.c).
+// Intel VT-d's iommufd driver ops (drivers/iommu/intel/iommu.c, nested.c):
+// paging-domain allocation (first or second stage), the nested (stage-1)
+// domain over a nest parent, the guest's stage-1 cache invalidations, the
+// IOMMU_CAP_DIRTY_TRACKING capability and IOMMU_GET_HW_INFO's data. The
+// model's VT-d is in scalable mode with first- and second-stage translation
+// (ecap FLTS/SLTS); nesting (ecap NEST) and second-stage A/D bits (ecap
+// SSADS) follow the platform's `nesting` / `dirtyTracking` (default on).
 import type { Ctx } from '../ctx.js';
-import { device, invalidateAtc, invalidateIotlb } from '../iommu.js';
+import { device, invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
 import { attachedDevices } from '../iommufd/device.js';
-import type { Args, Errno, IommufdCell } from '../types.js';
+import { U64_MAX } from '../op.js';
+import type { Errno, IommuCell, IommufdCell } from '../types.js';
+import { copyStructFromUser, copyStructFromUserArray, field64, type UserArray, type UserData } from './user-data.js';
 
-export function invalidateVtdS1(ctx: Ctx, h: IommufdCell, e: Args): Errno | null {
-  const addr = e.addr as number | undefined;
-  const npages = e.npages as number | undefined;
-  if (typeof addr !== 'number' || typeof npages !== 'number' || npages <= 0 || addr % 4096 !== 0) return 'EINVAL';
-  const devs = attachedDevices(ctx.state, h.fd, h.id);
-  const iommus = [...new Set(devs.map((d) => device(ctx.state, d.rid).iommu))].sort();
-  for (const iommu of iommus) invalidateIotlb(ctx, iommu, 'page', h.id, null, addr, npages);
-  // The device TLB is invalidated too when ATS is on.
-  for (const d of devs) if (device(ctx.state, d.rid).ats) invalidateAtc(ctx, d.rid, 'page', d.pasid, addr, npages);
+const NEST_PARENT = 1 << 0;
+const DIRTY_TRACKING = 1 << 1;
+const ALLOC_PASID = 1 << 3;
+
+/** sizeof(struct iommu_hwpt_vtd_s1), and its initial length offsetofend(__reserved). */
+export const VTD_S1_SIZE = 32;
+/** sizeof(struct iommu_hwpt_vtd_s1_invalidate), also its min length (offsetofend(__reserved)). */
+export const VTD_S1_INV_SIZE = 24;
+/** sizeof(struct iommu_hw_info_vtd). */
+export const VTD_HW_INFO_LEN = 24;
+/** IOMMU_VTD_INV_FLAGS_LEAF. */
+const INV_FLAGS_LEAF = 1n;
+const VTD_PAGE = 4096n;
+
+/** nested_supported(): sm_supported() && ecap_nest(). */
+export const nestedSupported = (iommu: IommuCell): boolean => iommu.nesting !== false;
+/** ssads_supported(): sm_supported() && ecap_slads(), what intel_iommu_capable(IOMMU_CAP_DIRTY_TRACKING) answers. */
+export const ssadsSupported = (iommu: IommuCell): boolean => iommu.dirtyTracking !== false;
+
+/** What a paging domain is, as the driver built it. */
+export interface PagingDomain { stage: 'first' | 'second'; nestParent: boolean; dirtyOps: boolean }
+
+/**
+ * intel_iommu_domain_alloc_paging_flags(), drivers/iommu/intel/iommu.c: user
+ * data is refused; a first-stage domain is preferred
+ * (intel_iommu_domain_alloc_first_stage(): only ALLOC_PASID allowed, else
+ * -EOPNOTSUPP and the second stage is tried); intel_iommu_domain_alloc_second_stage()
+ * takes NEST_PARENT / DIRTY_TRACKING / ALLOC_PASID, NEST_PARENT needs nesting
+ * and DIRTY_TRACKING needs SSADS (-EOPNOTSUPP). `flags` has FAULT_ID_VALID stripped.
+ */
+export function vtdDomainAllocPagingFlags(iommu: IommuCell, flags: number, user: UserData | null): Errno | PagingDomain {
+  // intel_iommu_domain_alloc_paging_flags(): user data -> -EOPNOTSUPP
+  if (user) return 'EOPNOTSUPP';
+  // intel_iommu_domain_alloc_first_stage(): flags & ~ALLOC_PASID -> -EOPNOTSUPP (falls through to the second stage)
+  if ((flags & ~ALLOC_PASID) === 0) return { stage: 'first', nestParent: false, dirtyOps: false };
+  // intel_iommu_domain_alloc_second_stage(): flags beyond NEST_PARENT | DIRTY_TRACKING | ALLOC_PASID -> -EOPNOTSUPP
+  if (flags & ~(NEST_PARENT | DIRTY_TRACKING | ALLOC_PASID)) return 'EOPNOTSUPP';
+  // intel_iommu_domain_alloc_second_stage(): NEST_PARENT && !nested_supported(), DIRTY && !ssads_supported() -> -EOPNOTSUPP
+  if (((flags & NEST_PARENT) && !nestedSupported(iommu)) || ((flags & DIRTY_TRACKING) && !ssadsSupported(iommu))) return 'EOPNOTSUPP';
+  return { stage: 'second', nestParent: (flags & NEST_PARENT) !== 0, dirtyOps: (flags & DIRTY_TRACKING) !== 0 };
+}
+
+/** The stage-1 configuration a nested domain keeps (struct iommu_hwpt_vtd_s1). */
+export interface VtdNested { s1: number; addrWidth: number; s1Flags: number }
+
+/**
+ * intel_iommu_domain_alloc_nested(), drivers/iommu/intel/nested.c: nesting
+ * and no flag but ALLOC_PASID (-EOPNOTSUPP); data type VTD_S1 (-EOPNOTSUPP);
+ * the parent a second-stage nest parent (-EINVAL); then
+ * iommu_copy_struct_from_user(). pgtbl_addr, addr_width and flags are not
+ * checked here: intel_pasid_setup_nested() checks them at attach
+ * (vtdNestedAttachCheck).
+ */
+export function vtdDomainAllocNested(iommu: IommuCell, parent: IommufdCell, flags: number, user: UserData): Errno | VtdNested {
+  // intel_iommu_domain_alloc_nested(): !nested_supported() || flags & ~IOMMU_HWPT_ALLOC_PASID -> -EOPNOTSUPP
+  if (!nestedSupported(iommu) || (flags & ~ALLOC_PASID)) return 'EOPNOTSUPP';
+  // intel_iommu_domain_alloc_nested(): user_data->type != IOMMU_HWPT_DATA_VTD_S1 -> -EOPNOTSUPP
+  if (user.type !== 'VTD_S1') return 'EOPNOTSUPP';
+  // intel_iommu_domain_alloc_nested(): !intel_domain_is_ss_paging(s2) || !s2->nested_parent -> -EINVAL
+  if (parent.attrs.stage !== 'second' || parent.attrs.nestParent === false) return 'EINVAL';
+  // iommu_copy_struct_from_user(&vtd, user_data, IOMMU_HWPT_DATA_VTD_S1, __reserved), include/linux/iommu.h
+  const data = copyStructFromUser(user, 'VTD_S1', VTD_S1_SIZE, VTD_S1_SIZE);
+  if (typeof data === 'string') return data;
+  return { s1: Number(field64(data, 'pgtbl_addr')), addrWidth: Number(field64(data, 'addr_width')), s1Flags: Number(field64(data, 'flags')) };
+}
+
+/**
+ * intel_pasid_setup_nested(), drivers/iommu/intel/pasid.c: at attach the
+ * stage-1 address width must be 4-level (48) or 5-level (57) paging, else
+ * -EINVAL. (SRE / EAFE need ecap SRS / EAFS, which the model's VT-d has.)
+ * Called by the attach path (engine/iommufd/device.ts).
+ */
+export function vtdNestedAttachCheck(h: IommufdCell): Errno | null {
+  const width = h.attrs.addrWidth;
+  if (typeof width === 'number' && width !== 48 && width !== 57) return 'EINVAL';
   return null;
 }
 
+/**
+ * paging_domain_compatible(), drivers/iommu/intel/iommu.c: a domain with
+ * dirty_ops on an IOMMU without SSADS, or a nest parent on one without
+ * nesting, cannot be attached (-EINVAL). Called by the attach path.
+ */
+export function vtdPagingCompatible(iommu: IommuCell, h: IommufdCell): Errno | null {
+  if (h.attrs.dirtyOps === true && !ssadsSupported(iommu)) return 'EINVAL';
+  if (h.attrs.nestParent === true && !nestedSupported(iommu)) return 'EINVAL';
+  return null;
+}
+
+/**
+ * intel_nested_cache_invalidate_user(), drivers/iommu/intel/nested.c: the
+ * entries one by one; the first bad one stops the loop with the entries
+ * before it already flushed, and entry_num says how many were. Each
+ * cache_tag_flush_range() flushes the nested domain's IOTLB (by its domain id)
+ * on every IOMMU it is attached through, and the device TLB of each attached
+ * device with ATS on.
+ */
+export function vtdCacheInvalidateUser(ctx: Ctx, h: IommufdCell, ua: UserArray): { errno: Errno | null; entryNum: number } {
+  // intel_nested_cache_invalidate_user(): array->type != IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 -> -EINVAL, none processed
+  if (ua.type !== 'VTD_S1') return { errno: 'EINVAL', entryNum: 0 };
+  let processed = 0;
+  for (let index = 0; index < ua.entryNum; index++) {
+    // iommu_copy_struct_from_user_array(&inv_entry, array, VTD_S1, index, __reserved): entry_len != 24 -> -EINVAL
+    const e = copyStructFromUserArray(ua, 'VTD_S1', index, VTD_S1_INV_SIZE, VTD_S1_INV_SIZE);
+    if (typeof e === 'string') return { errno: e, entryNum: processed };
+    const addr = field64(e, 'addr');
+    const npages = field64(e, 'npages');
+    // intel_nested_cache_invalidate_user(): flags & ~IOMMU_VTD_INV_FLAGS_LEAF || __reserved -> -EOPNOTSUPP
+    if ((field64(e, 'flags') & ~INV_FLAGS_LEAF) !== 0n || field64(e, '__reserved') !== 0n) return { errno: 'EOPNOTSUPP', entryNum: processed };
+    // intel_nested_cache_invalidate_user(): addr not VTD_PAGE_SIZE aligned, or npages U64_MAX with addr != 0 -> -EINVAL
+    if (addr % VTD_PAGE !== 0n || (npages === U64_MAX && addr !== 0n)) return { errno: 'EINVAL', entryNum: processed };
+    cacheTagFlushRange(ctx, h, addr, npages);
+    processed++;
+  }
+  return { errno: null, entryNum: processed };
+}
+
+/**
+ * cache_tag_flush_range(), drivers/iommu/intel/cache.c, for [addr, addr +
+ * npages pages): a page-selective IOTLB flush per IOMMU, or the whole domain
+ * when npages is U64_MAX; the device TLB too where ATS is on. npages 0 names
+ * an empty range (the kernel computes an end before the start): nothing flushed.
+ */
+function cacheTagFlushRange(ctx: Ctx, h: IommufdCell, addr: bigint, npages: bigint): void {
+  if (npages === 0n) return;
+  const all = npages === U64_MAX;
+  const pages = all ? null : Number(npages > 1n << 40n ? 1n << 40n : npages);
+  const devs = attachedDevices(ctx.state, h.fd, h.id);
+  const iommus = [...new Set(devs.map((d) => device(ctx.state, d.rid).iommu))].sort();
+  for (const iommu of iommus) invalidateIotlb(ctx, iommu, all ? 'domain' : 'page', h.id, null, all ? null : Number(addr), pages);
+  for (const d of devs) {
+    if (device(ctx.state, d.rid).ats) invalidateAtc(ctx, d.rid, all ? 'pasid' : 'page', d.pasid, all ? null : Number(addr), pages);
+  }
+}
+
+/**
+ * intel_iommu_hw_info(), drivers/iommu/intel/iommu.c: only the DEFAULT or
+ * INTEL_VTD type (-EOPNOTSUPP); reports struct iommu_hw_info_vtd.
+ */
+export function vtdHwInfo(type: string): Errno | { type: string; len: number } {
+  if (type !== 'DEFAULT' && type !== 'INTEL_VTD') return 'EOPNOTSUPP';
+  return { type: 'INTEL_VTD', len: VTD_HW_INFO_LEN };
+}
+
+/**
+ * intel_iommu_set_dirty_tracking(), drivers/iommu/intel/iommu.c: nothing to do
+ * when the state does not change; else each attached device's PASID entry gets
+ * SSADE set or cleared (intel_pasid_setup_dirty_tracking(), pasid.c), followed
+ * by a PASID-selective PASID-cache, a domain-selective IOTLB and a device-TLB
+ * flush, then the domain's dirty_tracking changes. Returns whether it changed
+ * (the caller records it on the table and the HWPT).
+ */
+export function vtdSetDirtyTracking(ctx: Ctx, h: IommufdCell, enable: boolean): boolean {
+  if ((h.attrs.dirtyTracking === true) === enable) return false;
+  for (const d of attachedDevices(ctx.state, h.fd, h.id)) {
+    const dev = device(ctx.state, d.rid);
+    invalidatePasidCache(ctx, dev.iommu, 'pasid', h.id, d.pasid);
+    invalidateIotlb(ctx, dev.iommu, 'domain', h.id, null, null, null);
+    if (dev.ats) invalidateAtc(ctx, d.rid, 'pasid', d.pasid, null, null);
+  }
+  return true;
+}
+
+/**
+ * intel_iommu_read_and_clear_dirty(), drivers/iommu/intel/iommu.c: reading
+ * the bits into a bitmap while tracking is off is -EINVAL.
+ */
+export const vtdReadDirtyAllowed = (h: IommufdCell): boolean => h.attrs.dirtyTracking === true;
 
 // ---- paging-domain geometry and reserved regions, as iommufd's io_pagetable sees them (H1, ioas)
 
