@@ -1,5 +1,9 @@
 // iotrace record: run a scenario into a trace file and print a summary.
-import { recordToFile } from '../../recorder/record.js';
+import { recordToFileAsync } from '../../recorder/record.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
+import { withSignalCleanup } from '../../safe/files.js';
+import { insideDir, slug } from '../../safe/slug.js';
+import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 import { intArg } from '../trace.js';
@@ -8,9 +12,15 @@ export const HELP = `usage: iotrace record <name|file.json> [--variant axis=valu
                      [--scale N] [-o out.iotrace] [--json]
 
 Runs the scenario and writes its events to a trace file (default
-traces/<name>.iotrace), then prints a summary: events, faults, first fault,
-bytes, bytes per event. --scale sets the size of a generated scenario
+traces/<name>.iotrace, the name made a safe file name: letters, digits and
+._=+,@- only, never a path), then prints a summary: events, faults, first
+fault, bytes, bytes per event. --scale sets the size of a generated scenario
 (stress: about N events). Progress goes to stderr when it is a terminal.
+
+The trace is written under a temporary name in the same folder and renamed
+when whole; -o must be a regular file or a new name (a symlink, a device, a
+FIFO or a directory is refused). Ctrl-C (or SIGTERM) keeps what was recorded
+as <out>.partial, a trace without a footer that every reader recovers.
 Exit 1 when an expectation of the scenario failed, 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,20 +36,24 @@ export async function main(argv: string[]): Promise<number> {
     if (!scenario.generate) throw new UsageError(`scenario ${scenario.name} is not generated; --scale applies to sized scenarios such as stress`);
     scenario.generate = { ...scenario.generate, params: { ...scenario.generate.params, scale: intArg(values.scale, '--scale', 0) } };
   }
-  const out = values.output ?? `traces/${scenario.name}.iotrace`;
+  // A name from a file never chooses where a file is written: one safe component inside traces/.
+  const out = values.output ?? insideDir('traces', `${slug(scenario.name)}.iotrace`);
   const tty = process.stderr.isTTY === true;
-  const sum = recordToFile(scenario, { variant, seed }, out, {
+  const sum = await withSignalCleanup(() => recordToFileAsync(scenario, { variant, seed }, out, {
     onProgress: tty ? (n) => process.stderr.write(`\r${(n / 1e6).toFixed(2)} M events`) : undefined,
-  });
+  }));
   if (tty && sum.events >= 1 << 18) process.stderr.write('\n');
-  if (values.json) console.log(JSON.stringify({ path: sum.path, scenario: scenario.name, variant, seed, events: sum.events, faults: sum.faults, firstFault: sum.firstFault, violations: sum.violations, expectFailed: sum.expectFailed, bytes: sum.bytes, bytesPerEvent: sum.bytesPerEvent }));
+  if (values.json) await println(jsonText({ path: sum.path, scenario: scenario.name, variant, seed, events: sum.events, faults: sum.faults, firstFault: sum.firstFault, violations: sum.violations, expectFailed: sum.expectFailed, bytes: sum.bytes, bytesPerEvent: sum.bytesPerEvent }));
   else {
-    console.log(`recorded ${scenario.name} (${variantText(variant)}, seed ${seed}) to ${sum.path}`);
-    console.log(`  events      ${sum.events}`);
-    console.log(`  faults      ${sum.faults}${sum.firstFault !== null ? ` (first at step ${sum.firstFault})` : ''}`);
-    console.log(`  violations  ${sum.violations}`);
-    if (sum.expectFailed) console.log(`  failed expectations ${sum.expectFailed}`);
-    console.log(`  bytes       ${sum.bytes} (${sum.bytesPerEvent.toFixed(2)} per event)`);
+    const lines = [
+      `recorded ${escapeText(scenario.name)} (${escapeText(variantText(variant))}, seed ${seed}) to ${escapeText(sum.path)}`,
+      `  events      ${sum.events}`,
+      `  faults      ${sum.faults}${sum.firstFault !== null ? ` (first at step ${sum.firstFault})` : ''}`,
+      `  violations  ${sum.violations}`,
+      ...(sum.expectFailed ? [`  failed expectations ${sum.expectFailed}`] : []),
+      `  bytes       ${sum.bytes} (${sum.bytesPerEvent.toFixed(2)} per event)`,
+    ];
+    await println(lines.join('\n'));
   }
   return sum.expectFailed > 0 ? 1 : 0;
 }
