@@ -3,6 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Scenario, Variant } from '../engine/scenario.js';
 import { own } from '../engine/own.js';
+import { ScenarioRunError } from '../engine/limits.js';
 import { ScenarioError } from '../engine/validate.js';
 
 /** Exit codes: 0 success, 1 a finding, 2 bad usage or bad input. */
@@ -54,6 +55,8 @@ export const variantText = (v: Variant): string => Object.keys(v).map((k) => `${
 export function reportError(e: unknown): number {
   if (e instanceof UsageError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
   if (e instanceof ScenarioError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
+  // A scenario that reached a bound of the model while running (engine/limits.ts): bad input too.
+  if (e instanceof ScenarioRunError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
   if (e instanceof Error && (e.name === 'TraceError' || (e as NodeJS.ErrnoException).code !== undefined)) {
     process.stderr.write(`iotrace: ${e.message}\n`);
     return EXIT.usage;

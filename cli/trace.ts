@@ -44,10 +44,12 @@ export function stepArg(r: TraceReplayer, value: string | undefined, flag: strin
   return n;
 }
 
-export function intArg(value: string | undefined, flag: string, fallback: number): number {
+/** A non-negative integer option, at most `max` (default 2^53-1): out of range is one line, exit 2. */
+export function intArg(value: string | undefined, flag: string, fallback: number, max: number = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a non-negative integer, got "${value}"`);
-  return Number(value);
+  const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!(n <= max)) throw new UsageError(`${flag} takes an integer 0..${max}, got "${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`);
+  return n;
 }
 
 /** One listing line, in the spirit of trace-cmd report. */

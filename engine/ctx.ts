@@ -2,6 +2,7 @@
 // with seq/tick/step, applies them at once (so later decisions see their
 // effect) and collects them for the recorder.
 import { apply, type Touch } from './apply.js';
+import { MAX_EVENTS_PER_STEP, ScenarioRunError } from './limits.js';
 import type { Variant } from './scenario.js';
 import type { EventBody, SectionName, State, TraceEvent } from './types.js';
 
@@ -33,6 +34,7 @@ export class Ctx {
     // Stamp the body in place: every call site builds a fresh literal, and
     // this avoids a megamorphic object spread per event.
     const ev = body as TraceEvent;
+    if (this.out.length >= MAX_EVENTS_PER_STEP) throw new ScenarioRunError(this.step, `produced more than ${MAX_EVENTS_PER_STEP} events, the most one step may produce; split it into smaller steps`);
     ev.seq = this.nextSeq++;
     ev.tick = this.tick;
     ev.step = this.step;

@@ -2,6 +2,7 @@
 // tables in GPA space, host second-level tables).
 import type { Ctx } from './ctx.js';
 import { k, page, PAGE_SIZE } from './keys.js';
+import { MAX_PT_MAP_PAGES, ScenarioRunError } from './limits.js';
 import type { State } from './types.js';
 
 /** Whether `pa` lies in the memory `owner` owns (one region per owner, keyed by owner). */
@@ -16,11 +17,19 @@ export function memOwner(state: State, pa: number): string | null {
   return null;
 }
 
-/** Map [addr, addr+size) -> [pa, pa+size) in the page table at `root`, creating the root on first use. */
+/** Pages a mapping of `size` bytes spans (at least one, as the ops have always counted). */
+export const ptPages = (size: number): number => Math.max(1, Math.ceil(size / PAGE_SIZE));
+
+/**
+ * Map [addr, addr+size) -> [pa, pa+size) in the page table at `root`, creating
+ * the root on first use. At most MAX_PT_MAP_PAGES pages (the validator refuses
+ * a larger literal size; this catches one that came through a "$ref").
+ */
 export function ptMap(ctx: Ctx, root: number, owner: string, addr: number, pa: number, size: number, write: boolean): void {
+  const pages = ptPages(size);
+  if (pages > MAX_PT_MAP_PAGES) throw new ScenarioRunError(ctx.step, `pt-map of ${pages} pages, more than the ${MAX_PT_MAP_PAGES} one step may write; split it into several steps`);
   const rootKey = String(root);
   if (!ctx.state.s['pt-root'][rootKey]) ctx.emit({ kind: 'pt-root', root, owner, ioas: null });
-  const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
   for (let i = 0; i < pages; i++) {
     const pg = page(addr) + i;
     const before = ctx.state.s.pt[k.pt(root, pg)] ?? null;
@@ -28,15 +37,36 @@ export function ptMap(ctx: Ctx, root: number, owner: string, addr: number, pa: n
   }
 }
 
+/** Ranges up to this many pages are looked up page by page; wider ones walk the table's entries instead. */
+const DIRECT_PAGES = 512;
+
+/**
+ * Clear the entries of [addr, addr+size) in ascending page order. Like the
+ * kernel's unmap, which walks the page tables that exist, a wide range costs
+ * what is mapped in the table, not the width of the range (a 2^53-byte unmap
+ * of an empty table is one pass over no entries).
+ */
 export function ptUnmap(ctx: Ctx, root: number, addr: number, size: number): number {
-  const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
-  let n = 0;
-  for (let i = 0; i < pages; i++) {
-    const pg = page(addr) + i;
+  const pages = ptPages(size);
+  const first = page(addr);
+  let victims: number[];
+  if (pages <= DIRECT_PAGES) {
+    victims = [];
+    for (let i = 0; i < pages; i++) if (ctx.state.s.pt[k.pt(root, first + i)]) victims.push(first + i);
+  } else {
+    const prefix = k.pt(root, 0).slice(0, -1);
+    victims = [];
+    for (const key in ctx.state.s.pt) {
+      if (!key.startsWith(prefix)) continue;
+      const pg = Number(key.slice(prefix.length));
+      if (pg >= first && pg < first + pages) victims.push(pg);
+    }
+    victims.sort((a, b) => a - b);
+  }
+  for (const pg of victims) {
     const before = ctx.state.s.pt[k.pt(root, pg)];
     if (!before) continue;
     ctx.emit({ kind: 'pt-write', root, page: pg, before, after: null });
-    n++;
   }
-  return n;
+  return victims.length;
 }

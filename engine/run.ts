@@ -6,6 +6,7 @@ import { Ctx } from './ctx.js';
 import { expectationMet, expectText, outcomeText } from './expect.js';
 import { InvariantChecker } from './invariants.js';
 import { normalizeFields, type Fields } from './op.js';
+import { ScenarioRunError } from './limits.js';
 import { OPS } from './ops/index.js';
 import { Prng } from './prng.js';
 import { resolveVariant, STEP_CONTROL, stepApplies, type Scenario, type Step, type Variant } from './scenario.js';
@@ -22,7 +23,8 @@ export interface RunOptions { variant?: Variant; seed?: number }
 function resolveRefs(value: ArgValue | undefined, refs: Map<string, number | null>, step: number): ArgValue | undefined {
   if (typeof value === 'string' && value.startsWith('$')) {
     const v = refs.get(value.slice(1));
-    if (v === undefined) throw new Error(`step ${step}: "${value}" is not bound`);
+    // The validator refuses a reference no earlier step binds under this variant; this is its backstop.
+    if (v === undefined) throw new ScenarioRunError(step, `"${value}" is not bound under this variant (no earlier step that ran bound it with "as")`);
     return v;
   }
   if (Array.isArray(value)) return value.map((x) => resolveRefs(x, refs, step) ?? null);
@@ -85,11 +87,13 @@ export class RunSession {
   private index = -1;
   private started = false;
   private readonly platform: Platform;
+  private readonly name: string;
 
   constructor(scenario: Scenario, opts: RunOptions = {}, hooks: RunHooks = {}) {
     this.variant = resolveVariant(scenario, opts.variant ?? {});
     this.ctx = new Ctx(emptyState(), this.variant, hooks.touch, hooks.onEvent);
     this.platform = scenario.platform;
+    this.name = scenario.name;
     this.it = steps(scenario, opts.seed ?? 0)[Symbol.iterator]();
   }
 
@@ -116,13 +120,18 @@ export class RunSession {
       ctx.beginStep(index);
       const spec = own(OPS, step.op);
       if (!spec) throw new Error(`step ${index}: unknown op ${step.op}`);
-      const fields = normalizeFields(spec.fields, resolveStep(step, this.refs, index));
-      const outcome = spec.run(ctx, fields);
-      if (step.as) this.refs.set(step.as, outcome.value ?? null);
-      if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
-        ctx.emit({ kind: 'expect', expected: expectText(step.expect), actual: outcomeText(outcome, step.expect), ok: false });
+      try {
+        const outcome = spec.run(ctx, normalizeFields(spec.fields, resolveStep(step, this.refs, index)));
+        if (step.as) this.refs.set(step.as, outcome.value ?? null);
+        if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
+          ctx.emit({ kind: 'expect', expected: expectText(step.expect), actual: outcomeText(outcome, step.expect), ok: false });
+        }
+        this.checker.check(ctx);
+      } catch (e) {
+        // A bound of the model reached: one line naming the scenario, the step and its op.
+        if (e instanceof ScenarioRunError && e.op === null) throw new ScenarioRunError(e.step, e.detail, step.op, this.name);
+        throw e;
       }
-      this.checker.check(ctx);
       return true;
     }
   }

@@ -1,6 +1,7 @@
 // Scenario documents: the JSON contract. A scenario is data; a TypeScript
 // builder may emit it, but this shape is what files, traces and `verify` use.
 import type { ArgValue, Platform } from './types.js';
+import { MAX_COMBINATIONS } from './limits.js';
 import { own } from './own.js';
 
 /** axis -> value -> one line of meaning. The first value listed is the default. */
@@ -78,12 +79,28 @@ export function stepApplies(step: Step, variant: Variant): boolean {
   return true;
 }
 
-/** Every combination of the axes, axes in sorted order, values in their listed order; `pinned` fixes some axes. */
-export function combinations(scenario: Scenario, pinned: Variant = {}): Variant[] {
+/** How many combinations `combinations()` would give, without listing them (Infinity past 2^1024). */
+export function combinationCount(scenario: Scenario, pinned: Variant = {}): number {
+  let n = 1;
+  for (const axis of Object.keys(scenario.variants ?? {})) {
+    if (own(pinned, axis) === undefined) n *= Object.keys(scenario.variants?.[axis] ?? {}).length;
+  }
+  return n;
+}
+
+/**
+ * Every combination of the axes, axes in sorted order, values in their listed
+ * order; `pinned` fixes some axes. Refuses (RangeError) to list more than
+ * `limit` (MAX_COMBINATIONS unless told): 40 two-valued axes are 2^40.
+ */
+export function combinations(scenario: Scenario, pinned: Variant = {}, limit: number = MAX_COMBINATIONS): Variant[] {
+  const count = combinationCount(scenario, pinned);
+  if (count > limit) throw new RangeError(`${count} variant combinations, more than ${limit}`);
   const axes = Object.keys(scenario.variants ?? {}).sort();
   let out: Variant[] = [{}];
   for (const axis of axes) {
-    const values = pinned[axis] !== undefined ? [pinned[axis]] : Object.keys(scenario.variants?.[axis] ?? {});
+    const fixed = own(pinned, axis);
+    const values = fixed !== undefined ? [fixed] : Object.keys(scenario.variants?.[axis] ?? {});
     out = out.flatMap((v) => values.map((value) => ({ ...v, [axis]: value })));
   }
   return out.map((v) => resolveVariant(scenario, v));

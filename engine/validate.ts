@@ -6,35 +6,133 @@ import { expectProblem } from './expect.js';
 import type { ArgValue } from './types.js';
 import { IOCTLS, OPS } from './ops/index.js';
 import { own } from './own.js';
-import { BUILDERS } from './builders/index.js';
+import { BUILDER_PARAMS, BUILDERS } from './builders/index.js';
+import { MAX_PT_MAP_PAGES } from './limits.js';
+import { ptPages } from './memory.js';
 import { KVM_MAX_VCPUS, MAX_PLATFORM_CELLS, PASID_MAX } from './platform.js';
 import { STEP_CONTROL, type Scenario } from './scenario.js';
 
 export interface Problem { step: number | null; path: string; message: string }
 
-/** A scenario that cannot run. `source` is the file (or built-in name) it came from. */
+/**
+ * Text from a file made fit for a one-line message: control characters (a
+ * newline in a key, an escape sequence) written as \xNN or \uNNNN, and cut
+ * at `max` characters.
+ */
+function oneLine(t: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const e = t.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+  return e.length > max ? `${e.slice(0, max - 3)}...` : e;
+}
+
+/** Problems a ScenarioError's message lists (all of them stay in `problems`). */
+export const MAX_PROBLEMS_SHOWN = 8;
+
+/**
+ * A scenario that cannot run. `source` is the file (or built-in name) it came
+ * from. The message is one line: the file, then each problem (its step, its
+ * field, what is wrong) separated by "; ", the first MAX_PROBLEMS_SHOWN of them.
+ */
 export class ScenarioError extends Error {
   constructor(readonly source: string, readonly problems: Problem[]) {
-    super(problems.map((p) => `${source}: ${p.step === null ? '' : `step ${p.step}: `}${p.path}: ${p.message}`).join('\n'));
+    const text = (p: Problem): string => `${p.step === null ? '' : `step ${p.step}: `}${oneLine(p.path, 160)}: ${oneLine(p.message, Infinity)}`;
+    const more = problems.length - MAX_PROBLEMS_SHOWN;
+    super(`${oneLine(source, 400)}: ${problems.slice(0, MAX_PROBLEMS_SHOWN).map(text).join('; ')}${more > 0 ? `; and ${more} more problem(s)` : ''}`);
     this.name = 'ScenarioError';
   }
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 // JSON.stringify turns Infinity and NaN (which a trace's msgpack can carry) into null.
-const show = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v));
+// Long values are cut: a message quotes the file, it does not repeat it.
+const show = (v: unknown): string => {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  const text = JSON.stringify(v) ?? typeof v;
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-interface Names { rid: Set<string>; vm: Set<string>; iommu: Set<string>; host: Set<string>; refs: Set<string> }
+/**
+ * Where a step runs: for each axis its `when` names, the values it allows
+ * (an axis it does not name allows every value).
+ */
+type Box = Map<string, ReadonlySet<string>>;
+
+interface Names {
+  rid: Set<string>; vm: Set<string>; iommu: Set<string>; host: Set<string>;
+  /** Each name an `as` bound so far, with the steps that bind it and where they run. */
+  refs: Map<string, { step: number; box: Box }[]>;
+  /** Where the step being checked runs. */
+  here: Box;
+  /** The scenario's axes and their values. */
+  axes: Map<string, string[]>;
+  /** Variant combinations the reference check may still enumerate (a bound on its cost). */
+  budget: number;
+}
+
+/** Combinations the `$ref` check enumerates in all, for one scenario. */
+const REF_CHECK_BUDGET = 1 << 20;
+
+const boxText = (box: Box | Record<string, string>): string => {
+  const entries = box instanceof Map ? [...box].map(([a, v]) => `${a}=${[...v].join('|')}`) : Object.keys(box).map((a) => `${a}=${box[a]}`);
+  return entries.length === 0 ? 'under every variant' : `when ${entries.join(', ')}`;
+};
+
+/**
+ * A variant (over the axes the binders name) under which the step `use`
+ * runs but none of `binders` does, or null when there is none; 'unknown'
+ * when the check ran out of budget.
+ */
+function unbound(use: Box, binders: Box[], names: Names): Record<string, string> | null | 'unknown' {
+  const allows = (b: Box, axis: string, value: string): boolean => b.get(axis)?.has(value) ?? true;
+  // The usual case: one binder runs wherever this step does.
+  const contains = (b: Box): boolean => [...b].every(([axis, vals]) => [...(use.get(axis) ?? names.axes.get(axis) ?? [])].every((v) => vals.has(v)));
+  if (binders.some(contains)) return null;
+  const axes = [...new Set(binders.flatMap((b) => [...b.keys()]))].sort();
+  const choices = axes.map((a) => [...(use.get(a) ?? names.axes.get(a) ?? [])]);
+  let count = 1;
+  for (const c of choices) count *= c.length;
+  if (count * binders.length > names.budget) return 'unknown';
+  names.budget -= count * binders.length;
+  const at = axes.map(() => 0);
+  for (let n = 0; n < count; n++) {
+    const variant: Record<string, string> = {};
+    axes.forEach((a, i) => { variant[a] = choices[i]?.[at[i] ?? 0] ?? ''; });
+    if (!binders.some((b) => axes.every((a) => allows(b, a, variant[a] ?? '')))) return variant;
+    for (let i = axes.length - 1; i >= 0; i--) {
+      at[i] = (at[i] ?? 0) + 1;
+      if ((at[i] ?? 0) < (choices[i]?.length ?? 0)) break;
+      at[i] = 0;
+    }
+  }
+  return null;
+}
+
+function refProblem(value: string, names: Names): string | null {
+  const binders = names.refs.get(value.slice(1));
+  if (!binders) return `"${value}" is not bound by an earlier step's "as"`;
+  const gap = unbound(names.here, binders.map((b) => b.box), names);
+  if (gap === null) return null;
+  const by = binders.map((b) => `step ${b.step} binds it ${boxText(b.box)}`).join('; ');
+  if (gap === 'unknown') return `"${value}" may be unbound under some variant (${by}; too many combinations to check): bind it in a step that runs wherever this one does`;
+  return `"${value}" is bound only under another variant (${by}), but this step also runs ${boxText(gap)}, where nothing binds it`;
+}
 
 function checkField(spec: FieldSpec, value: unknown, names: Names): string | null {
   if (Array.isArray(spec)) return typeof value === 'string' && spec.includes(value) ? null : `expected one of ${spec.join(', ')}, got ${show(value)}`;
   const type = (spec as string).replace(/\?$/, '');
   if (typeof value === 'string' && value.startsWith('$')) {
     if (type !== 'int' && type !== 'u64') return `a "$ref" stands only where an integer is expected, got ${show(value)}`;
-    return names.refs.has(value.slice(1)) ? null : `"${value}" is not bound by an earlier step's "as"`;
+    return refProblem(value, names);
   }
+  // A negative number gets its own words: the ranges below say "non-negative", this says why it failed.
+  const negative = (typeof value === 'number' && value < 0) || (typeof value === 'string' && /^\s*-/.test(value));
+  if (negative && (type === 'int' || type === 'u64')) return `${show(value)} is negative: expected a non-negative integer${type === 'int' ? ' up to 2^53-1' : ' up to 2^64-1'}`;
   switch (type) {
     case 'int': { const n = u64(value as ArgValue); return n !== undefined && n <= MAX_SAFE ? null : `expected a non-negative integer up to 2^53-1 (a number, or a string of decimal or 0x-hex digits) or "$ref", got ${show(value)}`; }
     case 'u64': return u64(value as ArgValue) !== undefined ? null : `expected a 64-bit unsigned integer (a number, or a string of decimal or 0x-hex digits up to 0xffffffffffffffff) or "$ref", got ${show(value)}`;
@@ -70,7 +168,7 @@ function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unkno
 }
 
 function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Names {
-  const names: Names = { rid: new Set(), vm: new Set(), iommu: new Set(), host: new Set(), refs: new Set() };
+  const names: Names = { rid: new Set(), vm: new Set(), iommu: new Set(), host: new Set(), refs: new Map(), here: new Map(), axes: new Map(), budget: REF_CHECK_BUDGET };
   if (!isObj(p)) { out('platform', 'expected an object with iommus and devices'); return names; }
   const list = (key: string, idKey: string, set: Set<string>, required: boolean): Record<string, unknown>[] => {
     const v = p[key];
@@ -98,8 +196,7 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
   }
   if (names.host.size === 0) names.host.add('host0');
   for (const [i, m] of list('iommus', 'id', names.iommu, true).entries()) {
-    entry('iommus', i, m, { snoopControl: 'bool?', nesting: 'bool?', dirtyTracking: 'bool?' }, ['id', 'kind', 'host', 'pasidBits']);
-    intIn(`platform.iommus[${i}].pasidBits`, m.pasidBits, 0, 20);
+    entry('iommus', i, m, { snoopControl: 'bool?' }, ['id', 'kind', 'host']);
     if (m.kind !== 'vtd' && m.kind !== 'smmuv3') out(`platform.iommus[${i}].kind`, `expected "vtd" or "smmuv3", got ${show(m.kind)}`);
     if (m.host !== undefined && !names.host.has(m.host as string)) out(`platform.iommus[${i}].host`, `no host ${show(m.host)}`);
   }
@@ -184,6 +281,22 @@ function checkKeys(v: unknown, path: string, step: number | null, depth: number,
   }
 }
 
+/** Canonical array-index spelling: the keys JavaScript orders before all others. */
+const INTEGER_LIKE = /^(0|[1-9][0-9]*)$/;
+
+/** Where a step with this `when` runs (only known axes and values: the rest is reported elsewhere). */
+function whereRuns(when: unknown, names: Names): Box {
+  const box: Box = new Map();
+  if (!isObj(when)) return box;
+  for (const axis of Object.keys(when)) {
+    const values = names.axes.get(axis);
+    if (!values) continue;
+    const want = when[axis];
+    box.set(axis, new Set((Array.isArray(want) ? want : [want]).filter((w): w is string => typeof w === 'string' && values.includes(w))));
+  }
+  return box;
+}
+
 /** Check a parsed scenario document; throws ScenarioError listing every problem. */
 export function validateScenario(doc: unknown, source: string): Scenario {
   const problems: Problem[] = [];
@@ -196,12 +309,28 @@ export function validateScenario(doc: unknown, source: string): Scenario {
   const variants = doc.variants ?? {};
   if (!isObj(variants)) top('variants', 'expected an object: axis -> value -> meaning');
   else for (const [axis, values] of Object.entries(variants)) {
-    if (!isObj(values) || Object.keys(values).length === 0) top(`variants.${axis}`, 'expected an object: value -> one line of meaning');
+    if (!isObj(values) || Object.keys(values).length === 0) { top(`variants.${axis}`, 'expected an object: value -> one line of meaning'); continue; }
+    // JavaScript lists integer-like keys first, in numeric order, whatever their place in the file:
+    // the default (the first value listed) would silently become another one.
+    for (const value of Object.keys(values)) {
+      if (INTEGER_LIKE.test(value) && Number(value) < 2 ** 32 - 1) top(`variants.${axis}.${value}`, `a value named like an integer ("${value}") is refused: JavaScript puts such keys first, so the default (the first value listed) would silently change; give it a name that is not a bare number (e.g. "${value}k", "x${value}")`);
+    }
   }
   const names = checkPlatform(doc.platform, top);
+  if (isObj(variants)) for (const [axis, values] of Object.entries(variants)) if (isObj(values)) names.axes.set(axis, Object.keys(values));
   if (doc.generate !== undefined) {
     if (!isObj(doc.generate) || typeof doc.generate.builder !== 'string' || !isObj(doc.generate.params)) top('generate', 'expected {builder, params}');
     else if (!own(BUILDERS, doc.generate.builder)) top('generate.builder', `unknown builder ${show(doc.generate.builder)} (known: ${Object.keys(BUILDERS).join(', ')})`);
+    else {
+      const specs = own(BUILDER_PARAMS, doc.generate.builder) ?? {};
+      const params = doc.generate.params;
+      for (const name of Object.keys(params)) {
+        const spec = own(specs, name);
+        const v = params[name];
+        if (!spec) top(`generate.params.${name}`, `unknown parameter (known: ${Object.keys(specs).join(', ') || 'none'})`);
+        else if (!(Number.isSafeInteger(v) && (v as number) >= spec.min && (v as number) <= spec.max)) top(`generate.params.${name}`, `expected an integer ${spec.min}..${spec.max} (${spec.doc}), got ${show(v)}`);
+      }
+    }
   }
   if (!Array.isArray(doc.steps)) top('steps', 'expected an array');
   const steps = Array.isArray(doc.steps) ? doc.steps : [];
@@ -210,6 +339,7 @@ export function validateScenario(doc: unknown, source: string): Scenario {
     if (!isObj(step)) { out('', 'expected an object'); return; }
     const op = typeof step.op === 'string' ? own(OPS, step.op) : undefined;
     if (!op) { out('op', `unknown op ${show(step.op)} (known: ${Object.keys(OPS).join(', ')})`); return; }
+    names.here = whereRuns(step.when, names);
     if (step.when !== undefined) {
       if (!isObj(step.when)) out('when', 'expected an object: axis -> value');
       else for (const [axis, want] of Object.entries(step.when)) {
@@ -230,7 +360,15 @@ export function validateScenario(doc: unknown, source: string): Scenario {
       const a = step.args ?? {};
       if (ioctl && isObj(a)) checkFields(ioctl.args, a, 'args.', names, out, new Set());
     }
-    if (typeof step.as === 'string') names.refs.add(step.as);
+    if (step.op === 'pt-map' && step.size !== undefined && step.size !== null && !(typeof step.size === 'string' && step.size.startsWith('$'))) {
+      const size = u64(step.size as ArgValue);
+      if (size !== undefined && size <= MAX_SAFE && ptPages(Number(size)) > MAX_PT_MAP_PAGES) out('size', `maps ${ptPages(Number(size))} pages, more than the ${MAX_PT_MAP_PAGES} (256 MiB of 4 KiB pages) one pt-map step may write; split it into several steps`);
+    }
+    if (typeof step.as === 'string') {
+      const list = names.refs.get(step.as) ?? [];
+      list.push({ step: i, box: names.here });
+      names.refs.set(step.as, list);
+    }
   });
   if (problems.length > 0) {
     // The key walk and the field checks may both name one reserved key.

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { expectsFault } from '../../engine/expect.js';
-import { combinations, type Scenario, type Variant } from '../../engine/scenario.js';
+import { MAX_COMBINATIONS } from '../../engine/limits.js';
+import { combinationCount, combinations, type Scenario, type Variant } from '../../engine/scenario.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { FORMAT_VERSION } from '../../trace/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
@@ -19,7 +20,8 @@ Runs the scenario under every combination of its variant axes and prints one
 row per combination: events, faults, the first fault (its sequence number,
 scenario step, source and reason), violations, unmet expectations.
 --variant axis=value pins an axis to one value (repeat for more axes); the
-other axes still vary. -o dir also records one trace per combination into
+other axes still vary. At most 256 combinations are run: past that, pin
+axes until the count fits. -o dir also records one trace per combination into
 dir, named <scenario>--<axis>=<value>...iotrace. --json prints an array of
 objects: variant (axis -> value), events, faults, firstFault (sequence number
 or null), firstFaultAt ({seq, step, source, reason, name} or null),
@@ -90,7 +92,19 @@ export function matrixRow(scenario: Scenario, variant: Variant, opts: { seed?: n
 }
 
 export function matrix(scenario: Scenario, opts: { pinned?: Variant; seed?: number; outDir?: string } = {}): MatrixRow[] {
+  checkCombinations(scenario, opts.pinned ?? {});
   return combinations(scenario, opts.pinned).map((v) => matrixRow(scenario, v, opts));
+}
+
+/** Refuse (one line, exit 2) a matrix of more than MAX_COMBINATIONS rows, and say how to pin axes. */
+export function checkCombinations(scenario: Scenario, pinned: Variant): void {
+  const count = combinationCount(scenario, pinned);
+  if (count <= MAX_COMBINATIONS) return;
+  const free = Object.keys(scenario.variants ?? {}).filter((axis) => !Object.hasOwn(pinned, axis)).sort();
+  const sizes = free.slice(0, 6).map((axis) => `${axis} (${Object.keys(scenario.variants?.[axis] ?? {}).length})`).join(', ');
+  const first = free[0];
+  const example = first === undefined ? '' : `, e.g. --variant ${first}=${Object.keys(scenario.variants?.[first] ?? {})[0] ?? ''}`;
+  throw new UsageError(`scenario ${scenario.name}: ${count} variant combinations over ${free.length} unpinned axes (${sizes}${free.length > 6 ? ', ...' : ''}), more than the ${MAX_COMBINATIONS} iotrace matrix runs; pin axes with --variant axis=value (each pin divides the count by that axis's number of values)${example}`);
 }
 
 const firstFaultText = (f: FirstFault | null): string =>
@@ -114,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help) { console.log(HELP); return 0; }
   const scenario = loadScenario(positionals[0] ?? '');
   const pinned = variantFlags(scenario, values.variant);
+  checkCombinations(scenario, pinned);
   const seed = seedFlag(values.seed);
   if (values.output !== undefined) {
     if (values.output === '') throw new UsageError('-o takes a directory');

@@ -6,6 +6,7 @@ import { insideDir, slug } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+import { MAX_SCALE } from '../../engine/limits.js';
 import { intArg } from '../trace.js';
 
 export const HELP = `usage: iotrace record <name|file.json> [--variant axis=value]... [--seed N]
@@ -15,7 +16,8 @@ Runs the scenario and writes its events to a trace file (default
 traces/<name>.iotrace, the name made a safe file name: letters, digits and
 ._=+,@- only, never a path), then prints a summary: events, faults, first
 fault, bytes, bytes per event. --scale sets the size of a generated scenario
-(stress: about N events). Progress goes to stderr when it is a terminal.
+(stress: about N events; at most 100000000). Progress goes to stderr when
+it is a terminal.
 
 The trace is written under a temporary name in the same folder and renamed
 when whole; -o must be a regular file or a new name (a symlink, a device, a
@@ -34,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   const seed = seedFlag(values.seed);
   if (values.scale !== undefined) {
     if (!scenario.generate) throw new UsageError(`scenario ${scenario.name} is not generated; --scale applies to sized scenarios such as stress`);
-    scenario.generate = { ...scenario.generate, params: { ...scenario.generate.params, scale: intArg(values.scale, '--scale', 0) } };
+    scenario.generate = { ...scenario.generate, params: { ...scenario.generate.params, scale: intArg(values.scale, '--scale', 0, MAX_SCALE) } };
   }
   // A name from a file never chooses where a file is written: one safe component inside traces/.
   const out = values.output ?? insideDir('traces', `${slug(scenario.name)}.iotrace`);

@@ -4,6 +4,7 @@ import type { TraceReplayer } from '../../replayer/replayer.js';
 import { openDebugger } from '../../tui/app.js';
 import { screenText } from '../../tui/term.js';
 import { parse, UsageError } from '../common.js';
+import { dumpArg, REPLAY_DUMP_MIN } from '../limits.js';
 import { stepArg, withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace replay <trace> [--at N|first-fault|first-violation|last]
@@ -16,17 +17,13 @@ key; q quits. Needs a terminal on stdin and stdout.
 
 --at      the step to open at (default 0)
 --dump    draw one frame of that size at --at, print it as plain text and
-          exit (no terminal needed; e.g. --dump 120x40)`;
+          exit (no terminal needed; e.g. --dump 120x40; 40..1000 x 12..500)`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { at: { type: 'string' }, dump: { type: 'string' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
   let dump: { cols: number; rows: number } | null = null;
-  if (values.dump !== undefined) {
-    const m = /^(\d+)x(\d+)$/.exec(values.dump);
-    if (!m || Number(m[1]) < 40 || Number(m[2]) < 12) throw new UsageError(`--dump takes COLSxROWS, at least 40x12, got "${values.dump}"`);
-    dump = { cols: Number(m[1]), rows: Number(m[2]) };
-  }
+  if (values.dump !== undefined) dump = dumpArg(values.dump, REPLAY_DUMP_MIN);
   if (!dump && (!process.stdout.isTTY || !process.stdin.isTTY)) {
     throw new UsageError('replay needs a terminal (stdin and stdout); use --dump COLSxROWS, or iotrace events / state for text');
   }

@@ -3,6 +3,7 @@
 // invalidations and rare faults. Pure and deterministic: the steps depend only
 // on params and the PRNG, and are produced lazily so 10 M events never sit in
 // memory. The platform it runs on is scenarios/stress.json.
+import { MAX_SCALE } from '../limits.js';
 import type { Prng } from '../prng.js';
 import type { Step } from '../scenario.js';
 
@@ -45,7 +46,8 @@ function pageAddr(prng: Prng): number {
 
 export function* stress(params: Record<string, number>, prng: Prng): Generator<Step> {
   yield* setup();
-  const scale = Math.max(0, Math.floor(params.scale ?? 100_000));
+  // Validated to 0..MAX_SCALE (engine/builders/index.ts BUILDER_PARAMS); clamped again for direct callers.
+  const scale = Math.min(MAX_SCALE, Math.max(0, Math.floor(params.scale ?? 100_000) || 0));
   const steps = Math.ceil(scale / EVENTS_PER_STEP);
   for (let i = 0; i < steps; i++) {
     const r = prng.int(10_000);
