@@ -5,6 +5,8 @@ import type { Scenario, Variant } from '../engine/scenario.js';
 import { own } from '../engine/own.js';
 import { ScenarioRunError } from '../engine/limits.js';
 import { ScenarioError } from '../engine/validate.js';
+import { escapeControls } from '../safe/escape.js';
+import { OutputClosed, OutputError } from '../safe/stdout.js';
 
 /** Exit codes: 0 success, 1 a finding, 2 bad usage or bad input. */
 export const EXIT = { ok: 0, finding: 1, usage: 2 } as const;
@@ -51,14 +53,26 @@ export function seedFlag(value: string | undefined): number {
 
 export const variantText = (v: Variant): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';
 
-/** Turn any thrown error into the exit code and one message on stderr. */
+/** One error line on stderr; a message can quote a file's strings, so controls are escaped (safe/escape.ts). */
+export function errorLine(message: string): void {
+  process.stderr.write(`iotrace: ${escapeControls(message)}\n`);
+}
+
+/**
+ * Turn any thrown error into the exit code and one message on stderr. The
+ * reader of stdout going away (EPIPE) is not an error: exit 0, nothing
+ * printed. Any other write error, a refused output file (safe/files.ts) and
+ * every errno are one line, exit 2.
+ */
 export function reportError(e: unknown): number {
-  if (e instanceof UsageError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
-  if (e instanceof ScenarioError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
+  if (e instanceof OutputClosed) return EXIT.ok;
+  if (e instanceof OutputError) { errorLine(e.message); return EXIT.usage; }
+  if (e instanceof UsageError) { errorLine(e.message); return EXIT.usage; }
+  if (e instanceof ScenarioError) { errorLine(e.message); return EXIT.usage; }
   // A scenario that reached a bound of the model while running (engine/limits.ts): bad input too.
   if (e instanceof ScenarioRunError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
   if (e instanceof Error && (e.name === 'TraceError' || (e as NodeJS.ErrnoException).code !== undefined)) {
-    process.stderr.write(`iotrace: ${e.message}\n`);
+    errorLine(e.message);
     return EXIT.usage;
   }
   throw e;

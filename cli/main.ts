@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // iotrace: the thin command-line front. Each subcommand lives in
 // cli/commands/<name>.ts and is loaded only when used.
-import { reportError } from './common.js';
+import { flushOutput, guardOutput } from '../safe/stdout.js';
+import { errorLine, reportError } from './common.js';
 
 const COMMANDS: Record<string, string> = {
   list: 'built-in scenarios and their variants',
@@ -24,18 +25,27 @@ const USAGE = `usage: iotrace <command> [args]   (iotrace <command> --help for m
 ${Object.entries(COMMANDS).map(([name, what]) => `  ${name.padEnd(11)} ${what}`).join('\n')}`;
 
 async function main(argv: string[]): Promise<number> {
+  // stdout and stderr errors (EPIPE from `| head`, ENOSPC from `> /dev/full`) end the command cleanly.
+  guardOutput();
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(USAGE); return cmd === undefined ? 2 : 0; }
   if (!Object.hasOwn(COMMANDS, cmd)) { process.stderr.write(`iotrace: unknown command "${cmd}" (try iotrace --help)\n`); return 2; }
   const mod = (await import(`./commands/${cmd}.js`)) as { main(argv: string[]): Promise<number> };
+  let code: number;
   try {
-    return await mod.main(rest);
+    code = await mod.main(rest);
   } catch (e) {
-    return reportError(e);
+    code = reportError(e);
   }
+  // What was printed must reach its reader before the exit code is chosen.
+  try { await flushOutput(); } catch (e) { code = reportError(e); }
+  return code;
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-  process.stderr.write(`iotrace: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  // A bug, not bad input: one line (where it happened); the whole stack with IOTRACE_DEBUG=1.
+  const where = e instanceof Error ? /\n\s+at (.*)/.exec(e.stack ?? '')?.[1] : undefined;
+  if (process.env.IOTRACE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack ?? e.message}\n`);
+  errorLine(`internal error: ${e instanceof Error ? e.message : String(e)}${where ? ` (at ${where})` : ''}; please report it (IOTRACE_DEBUG=1 shows the stack)`);
   process.exitCode = 70;
 });

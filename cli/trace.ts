@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { TraceError } from '../trace/format.js';
 import { TraceReplayer } from '../replayer/replayer.js';
+import { escapeText } from '../safe/escape.js';
 import { UsageError } from './common.js';
 
 /**
@@ -52,9 +53,9 @@ export function intArg(value: string | undefined, flag: string, fallback: number
   return n;
 }
 
-/** One listing line, in the spirit of trace-cmd report. */
+/** One listing line, in the spirit of trace-cmd report; kind and text come from the file, so they are escaped (a newline in a RID cannot forge a second line). */
 export function eventLine(seq: number, tick: number, kind: string, text: string): string {
-  return `${String(seq).padStart(8)} t${String(tick).padEnd(6)} ${kind.padEnd(18)} ${text}`;
+  return `${String(seq).padStart(8)} t${String(tick).padEnd(6)} ${escapeText(kind).padEnd(18)} ${escapeText(text)}`;
 }
 
 /** Open a trace for a subcommand, hand it to `use`, and close it whatever happens. */

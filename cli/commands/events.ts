@@ -1,6 +1,8 @@
 // iotrace events: a plain listing of a trace's events.
 import { summarize } from '../../engine/summary.js';
 import type { EventKind } from '../../engine/types.js';
+import { jsonText } from '../../safe/escape.js';
+import { write } from '../../safe/stdout.js';
 import { parse, UsageError } from '../common.js';
 import { eventLine, intArg, withTrace } from '../trace.js';
 
@@ -23,9 +25,10 @@ export async function main(argv: string[]): Promise<number> {
     for (let n = from; n < to; n += step) {
       for (const ev of r.events(n, Math.min(to, n + step))) {
         if (kinds.size > 0 && !kinds.has(ev.kind as EventKind)) continue;
-        out.push(values.json ? JSON.stringify(ev) : eventLine(ev.seq, ev.tick, ev.kind, summarize(ev)));
+        out.push(values.json ? jsonText(ev) : eventLine(ev.seq, ev.tick, ev.kind, summarize(ev)));
       }
-      if (out.length) { process.stdout.write(`${out.join('\n')}\n`); out.length = 0; }
+      // Waits while a pipe is full; a reader that went away (| head) ends the listing here, exit 0.
+      if (out.length) { await write(`${out.join('\n')}\n`); out.length = 0; }
     }
     return 0;
   });

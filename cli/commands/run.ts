@@ -1,6 +1,8 @@
 // iotrace run: run a scenario and print every event, one per line.
 import { run } from '../../engine/run.js';
 import { summarize } from '../../engine/summary.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
+import { write } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { parse, seedFlag, variantFlags } from '../common.js';
 
@@ -18,9 +20,9 @@ export async function main(argv: string[]): Promise<number> {
   const out: string[] = [];
   for (const ev of run(scenario, { variant, seed: seedFlag(values.seed) })) {
     if (ev.kind === 'expect') failed++;
-    out.push(values.json ? JSON.stringify(ev) : `${String(ev.seq).padStart(6)} t${String(ev.tick).padEnd(5)} ${ev.kind.padEnd(18)} ${summarize(ev)}`);
-    if (out.length >= 4096) { process.stdout.write(`${out.join('\n')}\n`); out.length = 0; }
+    out.push(values.json ? jsonText(ev) : `${String(ev.seq).padStart(6)} t${String(ev.tick).padEnd(5)} ${ev.kind.padEnd(18)} ${escapeText(summarize(ev))}`);
+    if (out.length >= 4096) { await write(`${out.join('\n')}\n`); out.length = 0; }
   }
-  if (out.length) process.stdout.write(`${out.join('\n')}\n`);
+  if (out.length) await write(`${out.join('\n')}\n`);
   return failed > 0 ? 1 : 0;
 }
