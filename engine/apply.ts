@@ -93,11 +93,12 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       put(state, 'ioasid', k.ioasid(ev.space, ev.pasid), null, touch);
       break;
     case 'ioasid-set':
-      put(state, 'ioasid-set', k.ioasidSet(ev.host, ev.set), ev.op === 'free' ? null : { quota: ev.quota, token: ev.token }, touch);
+      put(state, 'ioasid-set', k.ioasidSet(ev.host, ev.set), ev.op === 'free' ? null
+        : { quota: ev.quota, token: ev.token, ...(ev.sid !== undefined ? { sid: ev.sid } : {}), ...(ev.type !== undefined ? { type: ev.type } : {}) }, touch);
       break;
     case 'ioasid-mode': {
       const host = state.s.host[ev.host];
-      if (host) put(state, 'host', ev.host, { ...host, hwidMode: ev.hwidMode, globalMin: ev.globalMin, policy: ev.policy }, touch);
+      if (host) put(state, 'host', ev.host, { ...host, hwidMode: ev.hwidMode, globalMin: ev.globalMin, policy: ev.policy, ...(ev.revision !== undefined ? { revision: ev.revision } : {}) }, touch);
       break;
     }
     case 'deferred':
@@ -157,6 +158,11 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
     case 'kvm-wbinvd': {
       const vm = state.s.vm[ev.vm];
       if (vm) put(state, 'vm', ev.vm, { ...vm, wbinvd: ev.wbinvd }, touch);
+      break;
+    }
+    case 'kvm-vfio': {
+      const dev = state.s.device[ev.rid];
+      if (dev) put(state, 'device', ev.rid, { ...dev, kvm: ev.op === 'add' ? ev.vm : null }, touch);
       break;
     }
     default: {

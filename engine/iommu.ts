@@ -9,32 +9,57 @@ import { memOwner, owns } from './memory.js';
 import { hex } from './summary.js';
 import type { DeviceCell, PasidEntry, Rid, State } from './types.js';
 
-/** VT-d fault reasons (VT-d spec ch. 7, "Non-recoverable fault conditions"). */
+/**
+ * VT-d scalable-mode fault reasons, worded as the kernel prints them:
+ * dma_remap_sm_fault_reasons[] in drivers/iommu/intel/dmar.c, which
+ * dmar_get_fault_reason() indexes with reason - 0x30 (QEMU's names:
+ * VTD_FR_* in hw/i386/intel_iommu_internal.h). The model runs every VT-d
+ * IOMMU in scalable mode, so the legacy reasons of dma_remap_fault_reasons[]
+ * (0x5 "PTE Write access is not set", 0x6 "PTE Read access is not set") never
+ * occur: a write to a read-only page is 0x85, a second-level miss 0x79.
+ */
 export const VTD_FAULT: Record<number, string> = {
-  0x05: 'write access denied',
-  0x06: 'read access denied',
-  0x50: 'PASID-directory access error',
-  0x51: 'PASID-directory entry not present',
-  0x58: 'PASID-table access error',
-  0x59: 'PASID entry not present',
-  0x5b: 'invalid PASID-table entry',
-  0x70: 'first-stage entry invalid',
-  0x71: 'first-stage entry not present',
-  0x72: 'first-stage entry reserved bit set',
-  0x73: 'first-stage bad pointer',
+  0x50: 'SM: Error attempting to access the PASID Directory Entry', // VTD_FR_PASID_DIR_ACCESS_ERR
+  0x51: 'SM: Present bit in Directory Entry is clear', // VTD_FR_PASID_DIR_ENTRY_P
+  0x52: 'SM: Non-zero reserved field set in PASID Directory Entry',
+  0x58: 'SM: Error attempting to access PASID Table Entry', // VTD_FR_PASID_TABLE_ACCESS_ERR
+  0x59: 'SM: Present bit in PASID Table Entry is clear', // VTD_FR_PASID_ENTRY_P
+  0x5a: 'SM: Non-zero reserved field set in PASID Table Entry',
+  0x5b: 'SM: Invalid Scalable-Mode PASID Table Entry', // VTD_FR_PASID_TABLE_ENTRY_INV
+  0x70: 'SM: Error attempting to access first-level paging entry', // VTD_FR_FS_PAGING_ENTRY_INV
+  0x71: 'SM: Present bit in first-level paging entry is clear', // VTD_FR_FS_PAGING_ENTRY_P
+  0x72: 'SM: Non-zero reserved field set in first-level paging entry', // VTD_FR_FS_PAGING_ENTRY_RSVD
+  0x73: 'SM: Error attempting to access FL-PML4 entry', // VTD_FR_PASID_ENTRY_FSPTPTR_INV
+  0x78: 'SM: Error attempting to access second-level paging entry',
+  0x79: 'SM: Read/Write permission error in second-level paging entry',
+  0x7a: 'SM: Non-zero reserved field set in second-level paging entry',
+  0x7b: 'SM: Invalid second-level page table pointer',
+  0x85: 'SM: No write permission for Write/AtomicOp request', // VTD_FR_SM_WRITE
+  0x86: 'SM: No read permission for Read/AtomicOp request',
 };
 
-/** SMMUv3 event ids (arm-smmu-v3.h EVT_ID_*). */
+/** SMMUv3 event ids: EVT_ID_* in drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h, named as the SMMUv3 spec names them. */
 export const SMMU_EVENT: Record<number, string> = {
-  0x04: 'C_BAD_STE',
-  0x08: 'C_BAD_SUBSTREAMID',
-  0x0a: 'C_BAD_CD',
-  0x10: 'F_TRANSLATION',
-  0x13: 'F_PERMISSION',
+  0x02: 'C_BAD_STREAMID', // EVT_ID_BAD_STREAMID_CONFIG
+  0x04: 'C_BAD_STE', // EVT_ID_BAD_STE_CONFIG
+  0x08: 'C_BAD_SUBSTREAMID', // EVT_ID_BAD_SUBSTREAMID_CONFIG
+  0x09: 'F_CD_FETCH', // EVT_ID_CD_FETCH_FAULT
+  0x0a: 'C_BAD_CD', // EVT_ID_BAD_CD_CONFIG
+  0x10: 'F_TRANSLATION', // EVT_ID_TRANSLATION_FAULT
+  0x11: 'F_ADDR_SIZE', // EVT_ID_ADDR_SIZE_FAULT
+  0x12: 'F_ACCESS', // EVT_ID_ACCESS_FAULT
+  0x13: 'F_PERMISSION', // EVT_ID_PERMISSION_FAULT
 };
 
-/** The VT-d reason a fault on a SMMUv3 would report as its event id. */
-const SMMU_OF_VTD: Record<number, number> = { 0x51: 0x08, 0x59: 0x0a, 0x5b: 0x0a, 0x70: 0x10, 0x71: 0x10, 0x72: 0x10, 0x73: 0x0a, 0x06: 0x10, 0x05: 0x13 };
+/**
+ * The event a SMMUv3 reports for the walk failure the model names by its
+ * VT-d reason: no L1 CD descriptor → C_BAD_SUBSTREAMID; CD invalid or its
+ * TTB unusable → C_BAD_CD; a missing or malformed descriptor at either stage
+ * → F_TRANSLATION; a write to a read-only page → F_PERMISSION.
+ */
+const SMMU_OF_VTD: Record<number, number> = {
+  0x51: 0x08, 0x59: 0x0a, 0x5b: 0x0a, 0x73: 0x0a, 0x70: 0x10, 0x71: 0x10, 0x72: 0x10, 0x79: 0x10, 0x85: 0x13, 0x86: 0x13,
+};
 
 export type Walk = { ok: true; pa: number; write: boolean } | { ok: false; reason: number };
 
@@ -71,7 +96,8 @@ export function walkEntry(state: State, entry: Pick<PasidEntry, 'pgtt' | 'flptr'
   if (entry.pgtt === 4) return { ok: true, pa: addr, write: true };
   if (entry.pgtt === 2) {
     out = ptLookup(state, entry.slptptr, addr);
-    if (!out) return { ok: false, reason: write ? 0x05 : 0x06 };
+    // Second-level entries have no Present bit: R = W = 0 is "not present", reported as SSL 0x79.
+    if (!out) return { ok: false, reason: 0x79 };
   } else {
     const rootCell = state.s['pt-root'][String(entry.flptr)];
     if (!rootCell) return { ok: false, reason: 0x73 };
@@ -82,11 +108,12 @@ export function walkEntry(state: State, entry: Pick<PasidEntry, 'pgtt' | 'flptr'
     if (entry.pgtt === 3) {
       // Nested: the first stage yields a GPA that the second stage translates.
       const second = ptLookup(state, entry.slptptr, first.pa);
-      if (!second) return { ok: false, reason: write ? 0x05 : 0x06 };
+      if (!second) return { ok: false, reason: 0x79 };
       out = { pa: second.pa, write: first.write && second.write };
     }
   }
-  if (write && !out.write) return { ok: false, reason: 0x05 };
+  // The effective permission of the whole walk: a write to a page without write permission (SGN 0x85).
+  if (write && !out.write) return { ok: false, reason: 0x85 };
   return { ok: true, pa: out.pa, write: out.write };
 }
 
@@ -119,6 +146,16 @@ function reportFault(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, vtd
 export interface DmaResult { ok: boolean; pa: number | null; fault: number | null }
 
 /**
+ * FPD (Fault Processing Disable) in the PASID entry: faults the hardware meets
+ * at this entry or below it are not recorded (-1: the DMA fails silently). The
+ * field counts whatever the entry's Present bit says. The model reads it from
+ * the table, not from a PASID-cache line.
+ */
+function faultOrSilent(state: State, rid: Rid, pasid: number, reason: number): number {
+  return state.s.pasid[k.pasid(rid, pasid)]?.fpd ? -1 : reason;
+}
+
+/**
  * Translation request from the IOMMU's side: PASID cache -> PASID table,
  * IOTLB -> page tables. Fills caches; a hit on a line that disagrees with
  * the tables is a violation (the hardware still uses the cached line).
@@ -131,8 +168,8 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
   if (!entry) {
     const found = lookupEntry(state, rid, pasid);
     if ('fault' in found) {
-      if (found.fault === 0x59 && state.s.pasid[k.pasid(rid, pasid)]?.fpd) return { ok: false, reason: -1, via: 'walk' };
-      return { ok: false, reason: found.fault, via: 'walk' };
+      // A missing directory entry has no PASID entry whose FPD could silence it.
+      return { ok: false, reason: found.fault === 0x51 ? found.fault : faultOrSilent(state, rid, pasid, found.fault), via: 'walk' };
     }
     entry = { did: found.did, pgtt: found.pgtt, flptr: found.flptr, slptptr: found.slptptr };
     ctx.emit({ kind: 'pasid-cache-fill', iommu: dev.iommu, rid, pasid, entry: { ...entry } });
@@ -140,7 +177,7 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
   const pg = page(addr);
   const tlb = state.s.iotlb[k.iotlb(dev.iommu, entry.did, pasid, pg)];
   if (tlb) {
-    if (write && !tlb.write) return { ok: false, reason: 0x05, via: 'iotlb' };
+    if (write && !tlb.write) return { ok: false, reason: faultOrSilent(state, rid, pasid, 0x85), via: 'iotlb' };
     const truth = walkTables(state, rid, pasid, addr, write);
     if (!truth.ok || page(truth.pa) !== page(tlb.pa)) {
       ctx.emit({ kind: 'violation', invariant: 'stale-iotlb', rid, pasid, detail: `IOTLB line ${dev.iommu} did ${entry.did} pasid ${pasid} page ${hex(pg * PAGE_SIZE)} -> ${hex(tlb.pa)}, tables give ${truth.ok ? hex(truth.pa) : `fault ${hex(truth.reason)}`}` });
@@ -148,7 +185,7 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
     return { ok: true, pa: tlb.pa + (addr % PAGE_SIZE), write: tlb.write, via: 'iotlb' };
   }
   const w = walkEntry(state, entry, addr, write);
-  if (!w.ok) return { ok: false, reason: w.reason, via: 'walk' };
+  if (!w.ok) return { ok: false, reason: faultOrSilent(state, rid, pasid, w.reason), via: 'walk' };
   ctx.emit({ kind: 'iotlb-fill', iommu: dev.iommu, did: entry.did, pasid, page: pg, pa: w.pa - (addr % PAGE_SIZE), write: w.write });
   return { ok: true, pa: w.pa, write: w.write, via: 'walk' };
 }

@@ -20,7 +20,8 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
     }]);
     // The system set bare-metal SVA allocates from (ioasid_alloc_system_set):
     // "a reasonable quota" at boot; half the capacity unless the platform says.
-    out.push(['ioasid-set', `${h.id}/system`, { quota: h.systemQuota ?? Math.floor((h.capacity ?? PASID_MAX) / 2), token: 'system' }]);
+    // The first set allocated: set ID 0; a NULL-token set (IOASID_SET_TYPE_NULL in v2 of the series).
+    out.push(['ioasid-set', `${h.id}/system`, { quota: h.systemQuota ?? Math.floor((h.capacity ?? PASID_MAX) / 2), token: 'system', sid: 0, type: 'null' }]);
   }
   const defaultHost = hosts[0]?.id ?? DEFAULT_HOST;
   const iommuHost = new Map<string, string>();

@@ -6,7 +6,7 @@ export type Rid = string;
 
 /** The errnos a modelled kernel path can return (include/uapi/asm-generic/errno*.h names). */
 export const ERRNOS = [
-  'EPERM', 'ENOENT', 'EIO', 'ENXIO', 'E2BIG', 'EAGAIN', 'ENOMEM', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV',
+  'EPERM', 'ENOENT', 'EIO', 'ENXIO', 'E2BIG', 'EAGAIN', 'ENOMEM', 'EACCES', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV',
   'EINVAL', 'ENOSPC', 'ENOTTY', 'ERANGE', 'EOPNOTSUPP', 'EOVERFLOW', 'EALREADY', 'ENOSYS', 'EMSGSIZE', 'ETIMEDOUT',
 ] as const;
 export type Errno = (typeof ERRNOS)[number];
@@ -108,6 +108,8 @@ export interface HostCell {
   policy: 'lowest' | 'cyclic';
   /** Last PASID handed out (cyclic allocation continues after it). */
   last: number;
+  /** Which posting of the 2020 IOASID series the allocator follows (engine/ioasid.ts); absent: v1 (seed 001). */
+  revision?: 'v1' | 'v2';
 }
 
 export interface IommuCell {
@@ -135,6 +137,8 @@ export interface DeviceCell {
   vm: string | null;
   /** SMMUv3 / VT-d: set when the whole RID's PASID table is guest owned (GPA). */
   guestTable: number | null;
+  /** The VM whose kvm-vfio device holds this device's VFIO file (KVM_DEV_VFIO_FILE_ADD); absent or null: none. */
+  kvm?: string | null;
 }
 
 export interface WqCell { mode: 'dedicated' | 'shared'; /** PASID register (dedicated WQ). */ pasid: number | null; enabled: boolean }
@@ -150,7 +154,14 @@ export interface VcpuCell { /** IA32_PASID MSR (0xd93): PASID in bits 19:0, vali
 
 export interface CpuPasidCell { hpasid: number }
 
-export interface IoasidSetCell { quota: number; token: string }
+export interface IoasidSetCell {
+  quota: number;
+  token: string;
+  /** Set ID: lowest free index of the ioasid_sets xarray (ioasid_alloc_set); absent on traces from before it was kept. */
+  sid?: number;
+  /** IOASID series v2: IOASID_SET_TYPE_NULL (token NULL) or IOASID_SET_TYPE_MM (token an mm). */
+  type?: 'null' | 'mm';
+}
 
 export interface IoasidCell {
   set: string;
@@ -315,8 +326,8 @@ export type EventBody =
   | { kind: 'fault'; source: 'iommu' | 'cpu' | 'smmu'; reason: number; name: string; rid: Rid | null; pasid: number | null; addr: number | null; vm: string | null }
   | { kind: 'ioasid-alloc'; host: string; space: string; set: string; pasid: number; owner: string }
   | { kind: 'ioasid-free'; host: string; space: string; pasid: number }
-  | { kind: 'ioasid-set'; host: string; set: string; op: 'alloc' | 'quota' | 'free'; quota: number; token: string }
-  | { kind: 'ioasid-mode'; host: string; hwidMode: 'global' | 'local'; globalMin: number; policy: 'lowest' | 'cyclic' }
+  | { kind: 'ioasid-set'; host: string; set: string; op: 'alloc' | 'quota' | 'free'; quota: number; token: string; sid?: number; type?: 'null' | 'mm' }
+  | { kind: 'ioasid-mode'; host: string; hwidMode: 'global' | 'local'; globalMin: number; policy: 'lowest' | 'cyclic'; revision?: 'v1' | 'v2' }
   | { kind: 'notify'; host: string; event: 'FREE' | 'BIND' | 'UNBIND'; pasid: number; subscriber: string; order: number }
   | { kind: 'deferred'; host: string; pasid: number; subscriber: string; rid: Rid | null; op: 'queue' | 'run' }
   | { kind: 'bind'; rid: Rid; pasid: number; owner: string | null; via: string; space: string | null }
@@ -334,10 +345,11 @@ export type EventBody =
   | { kind: 'ioas-map'; fd: string; ioas: number; iova: number; length: number; hpa: number | null; write: boolean }
   | { kind: 'vdev-map'; fd: string; viommu: number; virtId: number; rid: Rid | null; vdevice: number }
   | { kind: 'kvm-wbinvd'; vm: string; wbinvd: 'noop' | 'honour'; noncoherent: number }
+  | { kind: 'kvm-vfio'; vm: string; rid: Rid; op: 'add' | 'del' }
   | { kind: 'expect'; expected: string; actual: string; ok: boolean }
   | { kind: 'violation'; invariant: ViolationKind; detail: string; rid: Rid | null; pasid: number | null };
 
-export type ViolationKind = 'stale-iotlb' | 'stale-atc' | 'wrong-address-space' | 'entry-outlives-ioasid' | 'quota-overrun';
+export type ViolationKind = 'stale-iotlb' | 'stale-atc' | 'wrong-address-space' | 'entry-outlives-ioasid' | 'quota-overrun' | 'noncoherent-dma-without-wbinvd';
 
 export type EventKind = EventBody['kind'];
 export type TraceEvent = EventBase & EventBody;

@@ -57,6 +57,7 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   'ioas-map': ['fd', 'ioas', 'iova'],
   'vdev-map': ['fd', 'viommu', 'virtId'],
   'kvm-wbinvd': ['vm'],
+  'kvm-vfio': ['vm', 'rid', 'op'],
   expect: ['expected'],
   violation: ['invariant', 'rid', 'pasid'],
 };

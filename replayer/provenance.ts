@@ -36,6 +36,7 @@ export const WRITES: Partial<Record<EventKind, readonly SectionName[]>> = {
   'guest-pasid-write': ['vpasid'],
   'mdev-pasid-map': ['mdev-pasid'],
   'kvm-wbinvd': ['vm'],
+  'kvm-vfio': ['device'],
   ioctl: [], kcall: [], enqcmd: [], dma: [], fault: [], notify: [], 'config-read': [], migrate: [], expect: [], violation: [], 'guest-inval': [],
 };
 

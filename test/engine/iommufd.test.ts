@@ -108,7 +108,8 @@ describe('CPU and KVM', () => {
     expect(ofKind(evs, 'enqcmd').every((e) => e.gp)).toBe(true);
   });
 
-  it('KVM keeps WBINVD while a no-snoop device sits behind a domain that does not force snoop', () => {
+  // kvm_vfio_update_coherency(), virt/kvm/vfio.c: KVM decides when the VMM adds / removes the VFIO file, not at attach / detach.
+  it('KVM keeps WBINVD while the kvm-vfio device holds the file of a device whose IOMMU cannot force snoop', () => {
     const platform = {
       iommus: [{ id: 'coh', kind: 'vtd' as const, snoopControl: true }, { id: 'noncoh', kind: 'vtd' as const, snoopControl: false }],
       devices: [{ rid: '00:05.0', iommu: 'noncoh', noSnoop: true }],
@@ -116,11 +117,13 @@ describe('CPU and KVM', () => {
     };
     const steps: Step[] = [
       { op: 'device-assign', rid: '00:05.0', vm: 'vm0' },
+      { op: 'ioctl', cmd: 'KVM_DEV_VFIO_FILE_ADD', args: { vm: 'vm0', dev: '00:05.0' } },
       { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', as: 'ioas' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:05.0' }, as: 'dev' },
       { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas' }, as: 'h' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:05.0', pt_id: '$h' } },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { dev: '00:05.0' } },
+      { op: 'ioctl', cmd: 'KVM_DEV_VFIO_FILE_DEL', args: { vm: 'vm0', dev: '00:05.0' } },
     ];
     const evs = [...(function* () { yield* events({ name: 't', description: '', platform, steps }); })()];
     expect(ofKind(evs, 'kvm-wbinvd').map((e) => e.wbinvd)).toEqual(['honour', 'noop']);
