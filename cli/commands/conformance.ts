@@ -3,6 +3,8 @@
 // report each case: pass, fail (expected vs got) or invalid.
 import { statSync } from 'node:fs';
 import { CONFORMANCE_DIR, runConformance, summarizeResults, type CaseResult } from '../../conformance/runner.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
+import { println } from '../../safe/stdout.js';
 import { parse, UsageError } from '../common.js';
 
 export const HELP = `usage: iotrace conformance [dir] [--json]
@@ -17,14 +19,16 @@ invalid with the reason) and a summary line. --json prints
 
 Exit 0 when every case passes, 1 when any fails or is invalid, 2 on bad usage.`;
 
+/** A case's line(s); names, ops, messages and sources come from the case files, so each is escaped. */
 function line(r: CaseResult): string {
-  if (r.status === 'pass') return `pass     ${r.case} (${r.checked} checked)`;
-  if (r.status === 'invalid') return `invalid  ${r.case}: ${r.message ?? ''}`;
+  const e = escapeText;
+  if (r.status === 'pass') return `pass     ${e(r.case)} (${r.checked} checked)`;
+  if (r.status === 'invalid') return `invalid  ${e(r.case)}: ${e(r.message ?? '')}`;
   const why = [
-    ...r.unmet.map((u) => `step ${u.step} ${u.op}: expected ${u.expected}, got ${u.got}${u.source ? ` [${u.source}]` : ''}`),
-    ...r.violations.map((v) => `violation ${v}`),
+    ...r.unmet.map((u) => `step ${u.step} ${e(String(u.op))}: expected ${e(String(u.expected))}, got ${e(String(u.got))}${u.source ? ` [${e(String(u.source))}]` : ''}`),
+    ...r.violations.map((v) => `violation ${e(String(v))}`),
   ];
-  return `fail     ${r.case}\n${why.map((w) => `           ${w}`).join('\n')}`;
+  return `fail     ${e(r.case)}\n${why.map((w) => `           ${w}`).join('\n')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -36,10 +40,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!isDir) throw new UsageError(`${dir}: not a directory of scenario files`);
   const results = runConformance(dir);
   const summary = summarizeResults(results);
-  if (values.json) console.log(JSON.stringify({ cases: results, summary }, null, 2));
+  if (values.json) await println(jsonText({ cases: results, summary }, 2));
   else {
-    for (const r of results) console.log(line(r));
-    console.log(`${summary.cases} case(s): ${summary.pass} pass, ${summary.fail} fail, ${summary.invalid} invalid; ${summary.checked} expectation(s) checked`);
+    await println([...results.map(line), `${summary.cases} case(s): ${summary.pass} pass, ${summary.fail} fail, ${summary.invalid} invalid; ${summary.checked} expectation(s) checked`].join('\n'));
   }
   return summary.fail + summary.invalid > 0 || summary.cases === 0 ? 1 : 0;
 }

@@ -3,7 +3,6 @@
 // broke, which expectations were not met. The quickest way to see which
 // design choices of a seed thread survive and which do not.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { expectsFault } from '../../engine/expect.js';
 import { MAX_COMBINATIONS } from '../../engine/limits.js';
@@ -11,6 +10,10 @@ import { combinationCount, combinations, type Scenario, type Variant } from '../
 import { loadScenario } from '../../scenarios/index.js';
 import { FORMAT_VERSION } from '../../trace/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
+import { withSignalCleanup } from '../../safe/files.js';
+import { insideDir, slug } from '../../safe/slug.js';
+import { println } from '../../safe/stdout.js';
 import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 
 export const HELP = `usage: iotrace matrix <name|file.json> [--variant axis=value]... [--seed N]
@@ -22,7 +25,9 @@ scenario step, source and reason), violations, unmet expectations.
 --variant axis=value pins an axis to one value (repeat for more axes); the
 other axes still vary. At most 256 combinations are run: past that, pin
 axes until the count fits. -o dir also records one trace per combination into
-dir, named <scenario>--<axis>=<value>...iotrace. --json prints an array of
+dir, named <scenario>--<axis>=<value>...iotrace (each name and value made a
+safe file name: letters, digits and ._=+,@- only, with a short hash when it
+had to change; a file never lands outside dir). --json prints an array of
 objects: variant (axis -> value), events, faults, firstFault (sequence number
 or null), firstFaultAt ({seq, step, source, reason, name} or null),
 violations, violationKinds, unmetExpectations, unexpectedFaults, trace.
@@ -49,21 +54,44 @@ export interface MatrixRow {
   trace: string | null;
 }
 
-/** A file name for a combination: <scenario>--axis=value--axis=value.iotrace (just <scenario>.iotrace without axes). */
+/**
+ * A file name for a combination: <scenario>--axis=value--axis=value.iotrace
+ * (just <scenario>.iotrace without axes). Names and values come from the
+ * scenario file, so each is made a safe component (safe/slug.ts): no `/`,
+ * `..`, controls or leading `.`/`-`, whatever the file says.
+ */
 export function traceName(scenario: Scenario, variant: Variant): string {
-  const parts = Object.keys(variant).sort().map((axis) => `${axis}=${variant[axis]}`);
-  return `${[scenario.name, ...parts].join('--')}.iotrace`;
+  const parts = Object.keys(variant).sort().map((axis) => `${slug(axis, 40)}=${slug(String(variant[axis]), 40)}`);
+  return `${[slug(scenario.name, 60), ...parts].join('--')}.iotrace`;
 }
+
+/** Events between two yields to the event loop in matrixRowAsync. */
+const EVENTS_PER_SLICE = 1 << 16;
 
 /** Whether a step's `expect` names a fault (a reason code or a fault name) rather than ok / an errno. */
 export function matrixRow(scenario: Scenario, variant: Variant, opts: { seed?: number; outDir?: string } = {}): MatrixRow {
+  const it = rowSteps(scenario, variant, opts);
+  for (;;) { const r = it.next(); if (r.done) return r.value; }
+}
+
+/** matrixRow, yielding to the event loop now and then (so Ctrl-C can clean up a trace being written). */
+export async function matrixRowAsync(scenario: Scenario, variant: Variant, opts: { seed?: number; outDir?: string } = {}): Promise<MatrixRow> {
+  const it = rowSteps(scenario, variant, opts);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+function* rowSteps(scenario: Scenario, variant: Variant, opts: { seed?: number; outDir?: string }): Generator<void, MatrixRow> {
   const seed = opts.seed ?? 0;
   const row: MatrixRow = {
     variant, events: 0, faults: 0, firstFault: null, firstFaultAt: null, violations: 0, violationKinds: [],
     unmetExpectations: 0, unexpectedFaults: 0, trace: null,
   };
   const writer = opts.outDir
-    ? new TraceWriter(join(opts.outDir, traceName(scenario, variant)), { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed })
+    ? new TraceWriter(insideDir(opts.outDir, traceName(scenario, variant)), { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed })
     : null;
   // Generated scenarios (stress) have no steps array to look `expect` up in; they expect nothing.
   const steps = scenario.generate ? [] : scenario.steps;
@@ -71,6 +99,7 @@ export function matrixRow(scenario: Scenario, variant: Variant, opts: { seed?: n
     for (const ev of run(scenario, { variant, seed })) {
       writer?.push(ev);
       row.events++;
+      if (row.events % EVENTS_PER_SLICE === 0) yield;
       if (ev.kind === 'fault') {
         row.faults++;
         if (row.firstFaultAt === null) {
@@ -112,9 +141,10 @@ const firstFaultText = (f: FirstFault | null): string =>
 
 export function table(rows: MatrixRow[]): string {
   const head = ['variant', 'events', 'faults', 'first fault (seq, step, source, reason)', 'violations', 'unmet expectations'];
+  // Cells drawn from the scenario (variant names, fault names, invariants) are escaped before the widths are measured.
   const body = rows.map((r) => [
-    variantText(r.variant), String(r.events), String(r.faults), firstFaultText(r.firstFaultAt),
-    r.violations === 0 ? '0' : `${r.violations} (${r.violationKinds.join(', ')})`, String(r.unmetExpectations),
+    escapeText(variantText(r.variant)), String(r.events), String(r.faults), escapeText(firstFaultText(r.firstFaultAt)),
+    r.violations === 0 ? '0' : `${r.violations} (${escapeText(r.violationKinds.join(', '))})`, String(r.unmetExpectations),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
@@ -134,12 +164,19 @@ export async function main(argv: string[]): Promise<number> {
     if (values.output === '') throw new UsageError('-o takes a directory');
     mkdirSync(values.output, { recursive: true });
   }
-  const rows = matrix(scenario, { pinned, seed, ...(values.output !== undefined ? { outDir: values.output } : {}) });
-  if (values.json) console.log(JSON.stringify(rows, null, 2));
+  const opts = { seed, ...(values.output !== undefined ? { outDir: values.output } : {}) };
+  const rows = await withSignalCleanup(async () => {
+    const out: MatrixRow[] = [];
+    for (const v of combinations(scenario, pinned)) out.push(await matrixRowAsync(scenario, v, opts));
+    return out;
+  });
+  if (values.json) await println(jsonText(rows, 2));
   else {
-    console.log(`${scenario.name}: ${rows.length} combination(s)${seed ? `, seed ${seed}` : ''}`);
-    console.log(table(rows));
-    if (values.output !== undefined) console.log(`traces in ${values.output}/`);
+    await println([
+      `${escapeText(scenario.name)}: ${rows.length} combination(s)${seed ? `, seed ${seed}` : ''}`,
+      table(rows),
+      ...(values.output !== undefined ? [`traces in ${escapeText(values.output)}/`] : []),
+    ].join('\n'));
   }
   return 0;
 }

@@ -1,5 +1,7 @@
 // iotrace state: the whole model state after a step, in a stable order.
 import { canonicalState } from '../../engine/state.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
+import { println } from '../../safe/stdout.js';
 import { parse } from '../common.js';
 import { stepArg, withTrace } from '../trace.js';
 
@@ -17,16 +19,17 @@ export async function main(argv: string[]): Promise<number> {
     const n = stepArg(r, values.at, '--at');
     const c = canonicalState(r.stateAt(n));
     if (values.json) {
-      console.log(JSON.stringify({ step: n, tick: c.tick, sections: Object.fromEntries(c.sections.map(([name, cells]) => [name, Object.fromEntries(cells)])) }));
+      await println(jsonText({ step: n, tick: c.tick, sections: Object.fromEntries(c.sections.map(([name, cells]) => [name, Object.fromEntries(cells)])) }));
       return 0;
     }
     const out = [`state after step ${n} (tick ${c.tick})`];
     for (const [name, cells] of c.sections) {
       if (cells.length === 0) continue;
-      out.push(`[${name}] ${cells.length}`);
-      for (const [key, value] of cells) out.push(`  ${key.padEnd(28)} ${JSON.stringify(value)}`);
+      out.push(`[${escapeText(name)}] ${cells.length}`);
+      // Keys and values come from the trace: the key escaped, the value as terminal-safe JSON.
+      for (const [key, value] of cells) out.push(`  ${escapeText(key).padEnd(28)} ${jsonText(value)}`);
     }
-    console.log(out.join('\n'));
+    await println(out.join('\n'));
     return 0;
   });
 }
