@@ -1,4 +1,5 @@
 // iotrace info: what a trace holds, from its footer alone.
+import { escapeText, jsonText } from '../../safe/escape.js';
 import { variantText, parse } from '../common.js';
 import { withTrace } from '../trace.js';
 
@@ -20,17 +21,18 @@ export async function main(argv: string[]): Promise<number> {
       firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: r.count ? r.bytes / r.count : 0,
       checkpointEvery: r.checkpointEvery, truncated: r.truncated !== null, truncation: r.truncated,
     };
-    if (values.json) { console.log(JSON.stringify(info)); return 0; }
-    console.log(`trace      ${r.path}`);
-    console.log(`scenario   ${h.scenario.name} (${variantText(h.variant)}), seed ${h.seed}`);
-    console.log(`engine     ${h.engine || '?'}, format ${h.format}`);
+    if (values.json) { console.log(jsonText(info)); return 0; }
+    // Every string below comes from the file (or its name): escaped for the terminal.
+    console.log(`trace      ${escapeText(r.path)}`);
+    console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
+    console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}`);
     console.log(`events     ${r.count}`);
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);
     console.log(`violations ${r.violations.length}${info.firstViolation !== null ? ` (first at step ${info.firstViolation})` : ''}`);
     console.log(`bytes      ${r.bytes} (${info.bytesPerEvent.toFixed(2)} per event)`);
-    console.log(r.truncated ? `DAMAGED    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${r.truncated.reason}` : 'whole      yes');
+    console.log(r.truncated ? `DAMAGED    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}` : 'whole      yes');
     console.log('kinds');
-    for (const [k, n] of Object.entries(kinds)) console.log(`  ${k.padEnd(18)} ${n}`);
+    for (const [k, n] of Object.entries(kinds)) console.log(`  ${escapeText(k).padEnd(18)} ${n}`);
     return 0;
   });
 }
