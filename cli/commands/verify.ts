@@ -7,6 +7,7 @@ import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
 import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../trace/state-codec.js';
+import { escapeText, jsonText } from '../../safe/escape.js';
 import { parse } from '../common.js';
 import { withTrace } from '../trace.js';
 
@@ -50,13 +51,14 @@ export async function main(argv: string[]): Promise<number> {
     res.checked = n;
     if (!res.divergence && res.hashMismatch === null && n < r.count) res.divergence = { step: n, recorded: `${r.event(n).kind}: ${summarize(r.event(n))}`, rerun: null };
     res.ok = !res.divergence && res.hashMismatch === null && !res.truncated;
-    if (values.json) { console.log(JSON.stringify(res)); return res.ok ? 0 : 1; }
-    if (h.engine !== ENGINE_VERSION) console.log(`note: recorded with engine ${h.engine}, this is ${ENGINE_VERSION}`);
+    if (values.json) { console.log(jsonText(res)); return res.ok ? 0 : 1; }
+    if (h.engine !== ENGINE_VERSION) console.log(`note: recorded with engine ${escapeText(String(h.engine))}, this is ${ENGINE_VERSION}`);
     if (res.divergence) {
       const d = res.divergence;
       console.log(`DIVERGES at step ${d.step}`);
-      console.log(`  recorded: ${d.recorded ?? '(trace ends here)'}`);
-      console.log(`  re-run:   ${d.rerun ?? '(engine stops here)'}`);
+      // Summaries quote the trace's strings: escaped.
+      console.log(`  recorded: ${d.recorded === null ? '(trace ends here)' : escapeText(d.recorded)}`);
+      console.log(`  re-run:   ${d.rerun === null ? '(engine stops here)' : escapeText(d.rerun)}`);
     } else if (res.hashMismatch !== null) {
       console.log(`state hash differs after chunk ${res.hashMismatch} (events ${chunks[res.hashMismatch]?.first}..): the events match but the state they build does not`);
     } else if (res.truncated) {
