@@ -32,19 +32,19 @@ describe('iommufd objects and errnos', () => {
     ])).toEqual([]);
   });
 
-  it('PASID attach: the same HWPT again succeeds, a different one is EINVAL; a RID attach replaces and flushes', () => {
+  it('PASID attach: VFIO replaces an attached PASID (vfio_iommufd_physical_pasid_attach_ioas), the same HWPT or another; a RID attach replaces too', () => {
     const evs = events([...setup,
       { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas', flags: 8 }, as: 'other' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', flags: 1, pt_id: '$s2', pasid: 3 }, expect: 'ok' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', flags: 1, pt_id: '$s2', pasid: 3 }, expect: 'ok' },
-      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', flags: 1, pt_id: '$other', pasid: 3 }, expect: 'EINVAL' },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', flags: 1, pt_id: '$other', pasid: 3 }, expect: 'ok' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$s2' }, expect: 'ok' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$other' }, expect: 'ok' },
     ]);
     expect(ofKind(evs, 'expect')).toEqual([]);
     const st = stateOf(evs);
     expect(st.s.pasid['00:02.0/0']?.did).toBe(4);
-    expect(st.s.iommufd['iommufd/3']?.users).toBe(1); // s2 held by the PASID 3 attachment only
+    expect(st.s.iommufd['iommufd/3']?.users).toBe(0); // PASID 3 and the RID both moved to `other`
   });
 
   it('vIOMMU / vDEVICE: EEXIST for a duplicate virt_id or a second vDEVICE; nested attach before the vDEVICE is ENOENT', () => {
