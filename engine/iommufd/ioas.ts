@@ -269,7 +269,7 @@ function mapPages(ctx: Ctx, fd: string, ioas: IommufdCell, elms: PagesElm[], len
   // iopt_fill_domains_pages() pins the pages into every domain: EFAULT / ENOMEM are not modelled.
   at = iova;
   for (const elm of elms) {
-    ctx.emit({ kind: 'ioas-map', fd, ioas: ioas.id, iova: Number(at), length: Number(elm.length), hpa: Number(elm.hpa), write, writable: elm.writable });
+    ctx.emit({ kind: 'ioas-map', fd, ioas: ioas.id, iova: Number(at), length: Number(elm.length), hpa: Number(elm.hpa), write, ...(elm.writable !== write ? { writable: elm.writable } : {}) });
     at += elm.length;
   }
   return iova;
