@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // iotrace: the thin command-line front. Each subcommand lives in
 // cli/commands/<name>.ts and is loaded only when used.
-import { flushOutput, guardOutput } from '../safe/stdout.js';
+import { flushOutput, guardOutput, OutputClosed, OutputError } from '../safe/stdout.js';
 import { errorLine, reportError } from './common.js';
 
 const COMMANDS: Record<string, string> = {
@@ -32,13 +32,15 @@ async function main(argv: string[]): Promise<number> {
   if (!Object.hasOwn(COMMANDS, cmd)) { process.stderr.write(`iotrace: unknown command "${cmd}" (try iotrace --help)\n`); return 2; }
   const mod = (await import(`./commands/${cmd}.js`)) as { main(argv: string[]): Promise<number> };
   let code: number;
+  let outputFailed = false;
   try {
     code = await mod.main(rest);
   } catch (e) {
+    outputFailed = e instanceof OutputClosed || e instanceof OutputError;
     code = reportError(e);
   }
-  // What was printed must reach its reader before the exit code is chosen.
-  try { await flushOutput(); } catch (e) { code = reportError(e); }
+  // What was printed must reach its reader before the exit code is chosen (reported once).
+  if (!outputFailed) try { await flushOutput(); } catch (e) { code = reportError(e); }
   return code;
 }
 
