@@ -22,6 +22,7 @@ import { compareKeys } from '../state.js';
 import type { Errno, IommufdCell, Rid, State } from '../types.js';
 import { entryFor, hwptAlloc, HWPT_ALLOC_DIRTY_TRACKING, HWPT_ALLOC_PASID } from './hwpt.js';
 import { create, destroyObj, done, err, getObject, obj, objects, update, type IoctlResult } from './object.js';
+import { autoRespondFaults } from './eventq.js';
 import { releaseCtx } from './main.js';
 import { removeVdevice, vdeviceOf } from './viommu.js';
 import { smmuDbmCapable, smmuHwInfo } from '../drivers/smmuv3.js';
@@ -315,6 +316,9 @@ export function changePt(ctx: Ctx, dev: IommufdCell, pasid: number, ptId: unknow
       return err('EBUSY');
     }
   }
+  // iommufd_hwpt_replace_device(): once the replace succeeded, the old handle's pending faults are answered
+  // (iommufd_auto_response_faults(), eventq.c)
+  if (old !== null) autoRespondFaults(ctx, dev.fd, old, dev.id, pasid);
   const next = withAttach(cur, pasid, h.id, patch);
   update(ctx, cur, next.refs, next.attrs);
   ctx.emit({ kind: 'bind', rid, pasid, owner: device(state, rid).vm ?? dev.fd, via: `${dev.fd} HWPT ${h.id}`, space: null });
@@ -349,6 +353,8 @@ export function detachAt(ctx: Ctx, dev: IommufdCell, pasid: number, patch: Iommu
   const rid = cur.attrs.rid as Rid;
   // iommufd_hwpt_detach_device(): iommu_detach_group_handle() / iommu_detach_device_pasid() (blocked domain)
   if (programmed(ctx.state, rid, pasid)) clearEntry(ctx, rid, pasid);
+  // iommufd_hwpt_detach_device(): then the pending faults of that attach handle are answered INVALID
+  autoRespondFaults(ctx, cur.fd, old, cur.id, pasid);
   update(ctx, cur, next.refs, next.attrs);
   ctx.emit({ kind: 'bind', rid, pasid, owner: null, via: `${cur.fd} detach`, space: null });
   updateWbinvd(ctx, device(ctx.state, rid).vm);
