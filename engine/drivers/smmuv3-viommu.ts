@@ -16,7 +16,7 @@ export const IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1;
  * CMDQ_FORCE_SYNC and canwbs / S2FWB conditions are not modelled (taken as met).
  */
 export function armSmmuCanBackViommu(iommu: IommuCell, type: number): boolean {
-  if ((iommu as IommuCell & { nesting?: boolean }).nesting === false) return false;
+  if (iommu.nesting === false) return false;
   return type === IOMMU_VIOMMU_TYPE_ARM_SMMUV3;
 }
 
@@ -42,9 +42,15 @@ export function armVsmmuInit(iommuId: string, parent: IommufdCell): Errno | null
 export const SMMU_VEVENT_IDS: ReadonlySet<number> = new Set([0x04, 0x06, 0x08, 0x0a, 0x10, 0x11, 0x12, 0x13]);
 
 /**
- * Whether a fault of the model's walk (engine/iommu.ts, VT-d reason codes) is
- * a stage-2 fault (EVTQ_1_S2): the second-stage lookup of a nested walk fails
- * with 0x05 / 0x06. 0x05 also covers a read-only first-stage leaf (the walk
- * does not say which stage refused the write): counted as stage 2, not forwarded.
+ * Whether a fault of the model's walk (engine/iommu.ts names it by its VT-d
+ * reason) is a stage-2 fault (EVTQ_1_S2), which arm_smmu_handle_event() keeps
+ * from the guest: a second-level miss or bad second-level entry (0x78..0x7b).
+ * A permission fault (0x85 / 0x86) is the walk's verdict on both stages
+ * together: `firstStageRefuses` says whether the first stage alone refuses the
+ * access (then it is the guest's, stage 1).
  */
-export const isStage2 = (vtdReason: number): boolean => vtdReason === 0x05 || vtdReason === 0x06;
+export function isStage2(vtdReason: number, firstStageRefuses: () => boolean): boolean {
+  if (vtdReason >= 0x78 && vtdReason <= 0x7b) return true;
+  if (vtdReason === 0x85 || vtdReason === 0x86) return !firstStageRefuses();
+  return false;
+}

@@ -10,7 +10,7 @@
 // vEVENTQ its type, depth and next sequence number.
 import type { Ctx } from '../ctx.js';
 import { isStage2, SMMU_VEVENT_IDS } from '../drivers/smmuv3-viommu.js';
-import { device, RID_PASID } from '../iommu.js';
+import { device, lookupEntry, RID_PASID, walkEntry } from '../iommu.js';
 import { page, PAGE_SIZE } from '../keys.js';
 import { optNum, optStr, type Fields, type IoctlSpec, type OpSpec, type Outcome } from '../op.js';
 import { compareKeys } from '../state.js';
@@ -126,7 +126,7 @@ function faultOfHwpt(state: State, hwpt: IommufdCell): IommufdCell | null {
  * page request / an SMMUv3 stall asks the OS to fix). A malformed entry or a
  * missing PASID table entry stays a non-recoverable fault.
  */
-const IOPF_REASONS: ReadonlySet<number> = new Set([0x71, 0x05, 0x06]);
+const IOPF_REASONS: ReadonlySet<number> = new Set([0x71, 0x79, 0x85, 0x86]);
 
 /**
  * iommufd_fault_iopf_handler(), eventq.c: the page request of a DMA that
@@ -168,7 +168,7 @@ function iopfReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, writ
  * with the vSID in place of the StreamID. The model looks the vmaster up when
  * the event happens (the kernel captures it at attach).
  */
-function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, vtdReason: number): void {
+function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, write: boolean, vtdReason: number): void {
   const state = ctx.state;
   if (state.s.iommu[device(state, rid).iommu]?.kind !== 'smmuv3') return;
   let fault = null;
@@ -176,7 +176,11 @@ function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, vt
     const ev = ctx.out[i];
     if (ev?.kind === 'fault') { fault = ev; break; }
   }
-  if (!fault || !SMMU_VEVENT_IDS.has(fault.reason) || isStage2(vtdReason)) return;
+  const firstStageRefuses = (): boolean => {
+    const entry = lookupEntry(state, rid, pasid ?? RID_PASID);
+    return !('fault' in entry) && !walkEntry(state, { pgtt: 1, flptr: entry.flptr, slptptr: 0 }, addr, write).ok;
+  };
+  if (!fault || !SMMU_VEVENT_IDS.has(fault.reason) || isStage2(vtdReason, firstStageRefuses)) return;
   const dev = boundDevice(state, rid);
   if (!dev) return;
   const hwpt = attachedHwpt(state, dev, RID_PASID);
@@ -222,7 +226,7 @@ export function onDmaFault(ctx: Ctx, rid: Rid, pasid: number | null, tag: number
   report: (ctx: Ctx, rid: Rid, pasid: number | null, addr: number, reason: number) => void): void {
   if (iopfReport(ctx, rid, tag, addr, write, reason)) return;
   report(ctx, rid, pasid, addr, reason);
-  veventReport(ctx, rid, pasid, addr, reason);
+  veventReport(ctx, rid, pasid, addr, write, reason);
 }
 
 /**

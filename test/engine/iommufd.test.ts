@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errnos, events, ofKind, stateOf } from './helpers.js';
+import { errnos, events, ofKind, scenario, stateOf } from './helpers.js';
 import type { Step } from '../../engine/scenario.js';
 
 // dev 00:02.0 bound, IOAS with guest RAM, a nest-parent HWPT with ALLOC_PASID.
@@ -12,6 +12,15 @@ const setup: Step[] = [
 ];
 
 const unmet = (steps: Step[]) => ofKind(events([...setup, ...steps]), 'expect');
+
+// The same device behind an SMMUv3: VT-d has no vIOMMU ops (iommufd_viommu_alloc_ioctl(), viommu.c: EOPNOTSUPP).
+const SMMU = {
+  iommus: [{ id: 'smmu0', kind: 'smmuv3' as const }],
+  devices: [{ rid: '00:02.0', iommu: 'smmu0', ats: true }],
+  vms: [{ id: 'vm0' }],
+  memory: [{ owner: 'vm0', base: 0x80000000, size: 0x10000 }],
+};
+const smmuEvents = (steps: Step[]) => events(scenario([...setup.slice(0, 4), { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas', flags: 1 }, as: 's2' }, ...steps], { platform: SMMU }));
 
 describe('iommufd objects and errnos', () => {
   it('EBUSY destroying an object in use, ENOENT for an unknown id, then destroy children first', () => {
@@ -27,7 +36,8 @@ describe('iommufd objects and errnos', () => {
     expect(unmet([
       { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$dev' }, expect: 'EINVAL' },
       { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas', flags: 0 }, as: 'plain' },
-      { op: 'ioctl', cmd: 'IOMMU_VIOMMU_ALLOC', args: { dev_id: '$dev', hwpt_id: '$plain' }, expect: 'EINVAL' },
+      // VT-d: no vIOMMU at all, refused before the HWPT is looked at (iommufd_viommu_alloc_ioctl(), viommu.c)
+      { op: 'ioctl', cmd: 'IOMMU_VIOMMU_ALLOC', args: { dev_id: '$dev', hwpt_id: '$plain', type: 'ARM_SMMUV3' }, expect: 'EOPNOTSUPP' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', flags: 1, pt_id: '$plain', pasid: 3 }, expect: 'EINVAL' },
     ])).toEqual([]);
   });
@@ -48,9 +58,9 @@ describe('iommufd objects and errnos', () => {
   });
 
   it('vIOMMU / vDEVICE: EEXIST for a duplicate virt_id or a second vDEVICE; nested attach before the vDEVICE is ENOENT', () => {
-    const evs = events([...setup,
-      { op: 'ioctl', cmd: 'IOMMU_VIOMMU_ALLOC', args: { dev_id: '$dev', hwpt_id: '$s2' }, as: 'viommu', expect: 'ok' },
-      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$viommu', data_type: 'VTD_S1', data: { pgtbl_addr: 0x4000 } }, as: 'nested', expect: 'ok' },
+    const evs = smmuEvents([
+      { op: 'ioctl', cmd: 'IOMMU_VIOMMU_ALLOC', args: { dev_id: '$dev', hwpt_id: '$s2', type: 'ARM_SMMUV3' }, as: 'viommu', expect: 'ok' },
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$viommu', data_type: 'ARM_SMMUV3', data: { ste: 0x4000 } }, as: 'nested', expect: 'ok' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$nested' }, expect: 'ENOENT' },
       { op: 'ioctl', cmd: 'IOMMU_VDEVICE_ALLOC', args: { viommu_id: '$viommu', dev_id: '$dev', virt_id: 16 }, as: 'vdev', expect: 'ok' },
       { op: 'ioctl', cmd: 'IOMMU_VDEVICE_ALLOC', args: { viommu_id: '$viommu', dev_id: '$dev', virt_id: 17 }, expect: 'EEXIST' },
@@ -72,8 +82,8 @@ describe('iommufd objects and errnos', () => {
   });
 
   it('a device unbound before its vDEVICE force-destroys it (id leaked); closing the fd tears down depth-first', () => {
-    const evs = events([...setup,
-      { op: 'ioctl', cmd: 'IOMMU_VIOMMU_ALLOC', args: { dev_id: '$dev', hwpt_id: '$s2' }, as: 'viommu' },
+    const evs = smmuEvents([
+      { op: 'ioctl', cmd: 'IOMMU_VIOMMU_ALLOC', args: { dev_id: '$dev', hwpt_id: '$s2', type: 'ARM_SMMUV3' }, as: 'viommu' },
       { op: 'ioctl', cmd: 'IOMMU_VDEVICE_ALLOC', args: { viommu_id: '$viommu', dev_id: '$dev', virt_id: 16 }, as: 'vdev' },
       { op: 'device-unbind', dev: '00:02.0', expect: 'ok' },
       { op: 'ioctl', cmd: 'IOMMU_VDEVICE_ALLOC', args: { viommu_id: '$viommu', dev_id: '$dev', virt_id: 16 }, expect: 'ENOENT' },
