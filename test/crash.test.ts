@@ -1,11 +1,14 @@
-// A recorder that dies part-way. The writer records under `<out>.<pid>.tmp`
-// and renames to `<out>` only when the footer is written (recorder/writer.ts),
-// so after SIGKILL or Ctrl-C the final name is absent (or still the complete
-// previous recording) and the temporary file is a trace without a footer
-// that info, events, verify and the replayer read up to its last whole chunk.
+// A recorder that dies part-way. The writer records under
+// `<out>.<16 random hex>.tmp` (safe/files.ts: created O_EXCL|O_NOFOLLOW) and
+// renames to `<out>` only when the footer is written (recorder/writer.ts), so
+// after SIGKILL or Ctrl-C the final name is absent (or still the complete
+// previous recording). After SIGKILL the temporary file stays; after Ctrl-C
+// or SIGTERM the recorder moves it to `<out>.partial` and dies of the signal.
+// Either is a trace without a footer that info, events, verify and the
+// replayer read up to its last whole chunk.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../engine/run.js';
 import { canonicalState, emptyState } from '../engine/state.js';
@@ -18,14 +21,22 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], {
 /** Far more than the recorder can write before it is stopped (~0.35 M events/s). */
 const SCALE = 5_000_000;
 
+/** The recorder's temporary file next to `out`, if there is one: `<out>.<16 hex>.tmp`. */
+function tmpOf(out: string): string | null {
+  const re = new RegExp(`^${basename(out).replace(/[.]/g, '\\.')}\\.[0-9a-f]{16}\\.tmp$`);
+  const name = readdirSync(dirname(out)).find((f) => re.test(f));
+  return name === undefined ? null : join(dirname(out), name);
+}
+
 /** Start `record stress`, wait until its temporary file holds `bytes`, send `signal`; resolve when it is gone. */
 async function interrupt(out: string, signal: NodeJS.Signals, bytes: number, seed = 0): Promise<{ tmp: string; code: number | null; signal: string | null }> {
   const child = spawn(process.execPath, [BIN, 'record', 'stress', '--scale', String(SCALE), '--seed', String(seed), '-o', out], { stdio: 'ignore' });
-  const tmpPath = `${out}.${child.pid}.tmp`;
+  let tmpPath = '';
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
   const t0 = Date.now();
   for (;;) {
-    if (existsSync(tmpPath) && statSync(tmpPath).size >= bytes) break;
+    tmpPath = tmpOf(out) ?? '';
+    if (tmpPath && existsSync(tmpPath) && statSync(tmpPath).size >= bytes) break;
     if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error('recorder ended before it could be interrupted');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -80,14 +91,25 @@ describe('a recorder killed part-way', () => {
     expect(n).toBeGreaterThan(50_000);
   });
 
-  it('Ctrl-C (SIGINT) with no previous file: nothing claims to be whole, the partial is recoverable', async () => {
+  it('Ctrl-C (SIGINT) with no previous file: nothing claims to be whole, the temp is gone, the partial kept as <out>.partial is recoverable', async () => {
     const dir = tmp();
     const out = join(dir, 'int.iotrace');
-    const { tmp: partial, signal } = await interrupt(out, 'SIGINT', 1 << 20);
+    const { tmp: temp, signal } = await interrupt(out, 'SIGINT', 1 << 20);
     expect(signal).toBe('SIGINT');
     expect(existsSync(out)).toBe(false);
-    expect(readdirSync(dir)).toEqual([partial.split('/').pop()]);
-    checkRecoverable(partial);
+    expect(existsSync(temp)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['int.iotrace.partial']);
+    checkRecoverable(`${out}.partial`);
+  });
+
+  it('SIGTERM: the process dies of SIGTERM, no temporary file is left, the partial is <out>.partial', async () => {
+    const dir = tmp();
+    const out = join(dir, 'term.iotrace');
+    const { tmp: temp, signal } = await interrupt(out, 'SIGTERM', 1 << 20);
+    expect(signal).toBe('SIGTERM');
+    expect(existsSync(temp)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['term.iotrace.partial']);
+    checkRecoverable(`${out}.partial`);
   });
 
   it('Ctrl-C over a previous recording: the previous file is untouched and whole, the partial is recoverable', async () => {
@@ -95,11 +117,11 @@ describe('a recorder killed part-way', () => {
     const out = join(dir, 'prev.iotrace');
     expect(cli('record', 'stress', '--scale', '2000', '-o', out).status).toBe(0);
     const before = readFileSync(out);
-    const { tmp: partial } = await interrupt(out, 'SIGINT', 1 << 20, 5);
+    await interrupt(out, 'SIGINT', 1 << 20, 5);
     expect(readFileSync(out).equals(before)).toBe(true);
     const info = JSON.parse(cli('info', out, '--json').stdout) as { truncated: boolean };
     expect(info.truncated).toBe(false);
     expect(cli('verify', out).status).toBe(0);
-    checkRecoverable(partial, 5);
+    checkRecoverable(`${out}.partial`, 5);
   });
 });
