@@ -196,7 +196,8 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
   }
   if (names.host.size === 0) names.host.add('host0');
   for (const [i, m] of list('iommus', 'id', names.iommu, true).entries()) {
-    entry('iommus', i, m, { snoopControl: 'bool?' }, ['id', 'kind', 'host']);
+    entry('iommus', i, m, { snoopControl: 'bool?', nesting: 'bool?', dirtyTracking: 'bool?' }, ['id', 'kind', 'host', 'pasidBits']);
+    intIn(`platform.iommus[${i}].pasidBits`, m.pasidBits, 0, 20);
     if (m.kind !== 'vtd' && m.kind !== 'smmuv3') out(`platform.iommus[${i}].kind`, `expected "vtd" or "smmuv3", got ${show(m.kind)}`);
     if (m.host !== undefined && !names.host.has(m.host as string)) out(`platform.iommus[${i}].host`, `no host ${show(m.host)}`);
   }
