@@ -105,7 +105,7 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       put(state, 'deferred', k.deferred(ev.host, ev.pasid, ev.subscriber), ev.op === 'queue' ? { subscriber: ev.subscriber, pasid: ev.pasid, rid: ev.rid } : null, touch);
       break;
     case 'bind':
-      put(state, 'bind', k.bind(ev.rid, ev.pasid), ev.owner === null ? null : { owner: ev.owner, via: ev.via, space: ev.space }, touch);
+      put(state, 'bind', k.bind(ev.rid, ev.pasid), ev.owner === null ? null : ev.users === undefined ? { owner: ev.owner, via: ev.via, space: ev.space } : { owner: ev.owner, via: ev.via, space: ev.space, users: ev.users }, touch);
       break;
     case 'config-write': {
       const dev = state.s.device[ev.rid];
@@ -151,6 +151,9 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       break;
     case 'guest-pasid-write':
       put(state, 'vpasid', k.vpasid(ev.vm, ev.rid, ev.pasid), ev.flptr === null ? null : { flptr: ev.flptr }, touch);
+      break;
+    case 'eventq':
+      put(state, 'eventq', k.eventq(ev.fd, ev.queue, ev.idx), ev.record, touch);
       break;
     case 'mdev-pasid-map':
       put(state, 'mdev-pasid', k.mdevPasid(ev.rid, ev.vpasid), ev.pasid === null ? null : { pasid: ev.pasid }, touch);

@@ -4,6 +4,7 @@
 import { atcVictims, iotlbVictims, pasidCacheVictims, rememberVictims } from './caches.js';
 import type { Ctx } from './ctx.js';
 import { recordDirty } from './dirty.js';
+import { onDmaFault } from './iommufd/eventq.js';
 import { k, page, pasidDirIndex, PAGE_SIZE } from './keys.js';
 import { memOwner, owns } from './memory.js';
 import { hex } from './summary.js';
@@ -219,7 +220,9 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
   }
   if (!result.ok) {
     ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: 'none', pa: null, ok: false });
-    if (result.reason >= 0) reportFault(ctx, rid, untagged ? null : pasid, addr, result.reason);
+    // iommufd's I/O page faults and vIOMMU events (engine/iommufd/eventq.ts): a fault-capable HWPT takes the
+    // failure as a page request (iommufd_fault_iopf_handler()); else reportFault, then an SMMUv3 vEVENT if due.
+    if (result.reason >= 0) onDmaFault(ctx, rid, untagged ? null : pasid, tag, addr, write, result.reason, reportFault);
     return { ok: false, pa: null, fault: result.reason >= 0 ? result.reason : null };
   }
   ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: result.via, pa: result.pa, ok: true });

@@ -27,6 +27,7 @@ export const k = {
   mdevPasid: (rid: Rid, vpasid: number) => `${rid}/${vpasid}`,
   vpasid: (vm: string, rid: Rid, pasid: number) => `${vm}/${rid}/${pasid}`,
   vdev: (fd: string, viommu: number, virtId: number) => `${fd}/${viommu}/${virtId}`,
+  eventq: (fd: string, queue: number, idx: number) => `${fd}/${queue}/${idx}`,
   deferred: (host: string, pasid: number, subscriber: string) => `${host}/${pasid}/${subscriber}`,
 };
 

@@ -75,6 +75,7 @@ function describe(ev: TraceEvent): string {
     case 'iommufd-obj': return `${ev.fd} ${ev.op} ${ev.type} ${ev.id}${ev.refs.length ? ` (holds ${ev.refs.join(', ')})` : ''}`;
     case 'ioas-map': return `${ev.fd} IOAS ${ev.ioas} ${ev.hpa === null ? 'unmap' : 'map'} ${hex(ev.iova)}+${hex(ev.length)}${ev.hpa !== null ? ` -> ${hex(ev.hpa)}` : ''}`;
     case 'vdev-map': return `${ev.fd} vIOMMU ${ev.viommu} virt_id ${ev.virtId} -> ${ev.rid === null ? 'erased' : `${ev.rid} (vDEVICE ${ev.vdevice})`}`;
+    case 'eventq': return `${ev.fd} event queue ${ev.queue} #${ev.idx} ${ev.why}: ${ev.record === null ? 'removed' : `${ev.record.type} ${argsText(ev.record.data)}`}`;
     case 'kvm-wbinvd': return `KVM ${ev.vm}: WBINVD ${ev.wbinvd === 'noop' ? 'is a no-op (KVM knows of no non-coherent DMA)' : `honoured (${ev.noncoherent} non-coherent device(s))`}`;
     case 'kvm-vfio': return `kvm-vfio device of ${ev.vm}: ${ev.op === 'add' ? 'file of' : 'dropped file of'} ${ev.rid}`;
     case 'expect': return `EXPECTATION FAILED: expected ${ev.expected}, got ${ev.actual}`;
@@ -89,7 +90,7 @@ const FAMILY: Record<EventKind, Family> = {
   'atc-fill': 'translation', 'atc-inval': 'invalidation', fault: 'fault', 'ioasid-alloc': 'kernel', 'ioasid-free': 'kernel',
   'ioasid-set': 'kernel', 'ioasid-mode': 'kernel', notify: 'kernel', deferred: 'kernel', bind: 'kernel', 'mdev-pasid-map': 'table',
   'guest-pasid-write': 'guest', 'guest-inval': 'guest', 'config-write': 'table', 'config-read': 'guest', migrate: 'kernel', 'vm-host': 'kernel',
-  'device-assign': 'kernel', 'device-table': 'table', 'iommufd-obj': 'kernel', 'ioas-map': 'table', 'vdev-map': 'table',
+  'device-assign': 'kernel', 'device-table': 'table', 'iommufd-obj': 'kernel', 'ioas-map': 'table', 'iommufd-ctx': 'kernel', 'vdev-map': 'table', eventq: 'fault',
   'kvm-wbinvd': 'kernel', 'kvm-vfio': 'kernel', expect: 'violation', violation: 'violation',
 };
 

@@ -8,6 +8,10 @@ export type Rid = string;
 export const ERRNOS = [
   'EPERM', 'ENOENT', 'EIO', 'ENXIO', 'E2BIG', 'EAGAIN', 'ENOMEM', 'EACCES', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV',
   'EINVAL', 'ENOSPC', 'ENOTTY', 'ERANGE', 'EOPNOTSUPP', 'EOVERFLOW', 'EALREADY', 'ENOSYS', 'EMSGSIZE', 'ETIMEDOUT',
+  // read()/write()/close() of an iommufd event-queue fd (eventq.c): a bad fd, a misaligned or seeking access.
+  'EBADF', 'ESPIPE',
+  // an IOVA range already used by an area, an allowed or a reserved range (io_pagetable.c).
+  'EADDRINUSE',
 ] as const;
 export type Errno = (typeof ERRNOS)[number];
 
@@ -169,7 +173,7 @@ export interface IoasidCell {
 }
 
 export type IommufdType =
-  | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'VIOMMU' | 'VDEVICE'
+  | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'VIOMMU' | 'VDEVICE' | 'VEVENTQ'
   /** A page-table IOASID of the 2021 /dev/ioasid proposal. */
   | 'IOASID';
 
@@ -212,6 +216,19 @@ export interface MdevPasidCell { pasid: number }
 
 export interface VpasidCell { flptr: number }
 
+  /** SVA: references on the bond (iommu_sva_bind_device of the same device and mm again takes one more). */
+  users?: number;
+}
+
+/**
+ * One record in an iommufd event queue (drivers/iommu/iommufd/eventq.c), key fd/queue/index:
+ * a FAULT object's I/O page-fault group (`iopf`: struct iommu_hwpt_pgfault's fields; cookie 0 while
+ * undelivered, the cookie read() assigned while it waits for a response), or a vEVENTQ's vIOMMU event
+ * (`vevent`) or its LOST_EVENTS header (`lost`), each with its sequence number.
+ */
+export interface EventqCell {
+  type: 'iopf' | 'vevent' | 'lost';
+  data: Record<string, number | string | boolean | null>;
 export interface VmCell {
   host: string;
   vcpus: number;
@@ -279,6 +296,8 @@ export interface Sections {
   dirty: Record<string, DirtyCell>;
 }
 
+  /** iommufd event-queue records (FAULT page requests, vEVENTQ events), key fd/queue/index */
+  eventq: Record<string, EventqCell>;
 export type SectionName = keyof Sections;
 
 export interface State {
@@ -330,7 +349,7 @@ export type EventBody =
   | { kind: 'ioasid-mode'; host: string; hwidMode: 'global' | 'local'; globalMin: number; policy: 'lowest' | 'cyclic'; revision?: 'v1' | 'v2' }
   | { kind: 'notify'; host: string; event: 'FREE' | 'BIND' | 'UNBIND'; pasid: number; subscriber: string; order: number }
   | { kind: 'deferred'; host: string; pasid: number; subscriber: string; rid: Rid | null; op: 'queue' | 'run' }
-  | { kind: 'bind'; rid: Rid; pasid: number; owner: string | null; via: string; space: string | null }
+  | { kind: 'bind'; rid: Rid; pasid: number; owner: string | null; via: string; space: string | null; users?: number }
   | { kind: 'guest-pasid-write'; vm: string; rid: Rid; pasid: number; flptr: number | null }
   | { kind: 'guest-inval'; vm: string; what: 'pasid-cache' | 'iotlb'; rid: Rid | null; pasid: number | null }
   | { kind: 'mdev-pasid-map'; rid: Rid; vpasid: number; pasid: number | null }
@@ -353,4 +372,6 @@ export type ViolationKind = 'stale-iotlb' | 'stale-atc' | 'wrong-address-space' 
 
 export type EventKind = EventBody['kind'];
 export type TraceEvent = EventBase & EventBody;
+  /** A record enters, changes in (cookie assigned) or leaves an iommufd event queue; `why` says which. */
+  | { kind: 'eventq'; fd: string; queue: number; idx: number; record: EventqCell | null; why: string }
 export type EventOf<K extends EventKind> = EventBase & Extract<EventBody, { kind: K }>;

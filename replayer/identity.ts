@@ -57,6 +57,8 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   'ioas-map': ['fd', 'ioas', 'iova'],
   'vdev-map': ['fd', 'viommu', 'virtId'],
   'kvm-wbinvd': ['vm'],
+  // The queue record's slot; what it holds (cookie, sequence) is the outcome.
+  eventq: ['fd', 'queue', 'idx', 'why'],
   'kvm-vfio': ['vm', 'rid', 'op'],
   expect: ['expected'],
   violation: ['invariant', 'rid', 'pasid'],

@@ -34,6 +34,7 @@ export const WRITES: Partial<Record<EventKind, readonly SectionName[]>> = {
   'ioas-map': ['ioas-map'],
   'vdev-map': ['vdev'],
   'guest-pasid-write': ['vpasid'],
+  eventq: ['eventq'],
   'mdev-pasid-map': ['mdev-pasid'],
   'kvm-wbinvd': ['vm'],
   'kvm-vfio': ['device'],

@@ -12,7 +12,7 @@ export const SECTION_TITLES: Record<SectionName, string> = {
   'pasid-cache': 'PASID cache', iotlb: 'IOTLB', atc: 'ATC (device TLB)', wq: 'work queues', vcpu: 'vCPUs (IA32_PASID)',
   'cpu-pasid': 'CPU PASID translation (KVM)', vm: 'VMs', 'ioasid-set': 'IOASID sets', ioasid: 'IOASIDs',
   deferred: 'deferred clean-up', bind: 'bindings', 'mdev-pasid': 'mdev PASID mediation', vpasid: 'guest vIOMMU PASID table',
-  iommufd: 'iommufd objects', 'ioas-map': 'IOAS mappings', vdev: 'vIOMMU devices', 'pt-root': 'page-table roots',
+  iommufd: 'iommufd objects', 'iommufd-ctx': 'iommufd contexts', 'ioas-map': 'IOAS mappings', vdev: 'vIOMMU devices', eventq: 'event queues (FAULT, vEVENTQ)', 'pt-root': 'page-table roots',
   pt: 'page tables', dirty: 'dirty bits (HWPT_PAGING)', mem: 'memory',
 };
 
@@ -20,8 +20,8 @@ export const SECTION_TITLES: Record<SectionName, string> = {
 const KEY_PARTS: Partial<Record<SectionName, string>> = {
   'pasid-dir': 'RID: dir', pasid: 'RID: PASID', iotlb: 'IOMMU: DID/PASID/page', 'pasid-cache': 'IOMMU: RID/PASID',
   atc: 'RID: PASID/page', wq: 'RID: WQ', vcpu: 'VM: vCPU', 'cpu-pasid': 'VM: guest PASID', 'ioasid-set': 'host: set',
-  ioasid: 'space: PASID', iommufd: 'fd: id', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: page', dirty: 'root: page', bind: 'RID: PASID',
-  'mdev-pasid': 'RID: vPASID', vpasid: 'VM: RID/PASID', vdev: 'fd: vIOMMU/virt_id', deferred: 'host: PASID/subscriber',
+  ioasid: 'space: PASID', iommufd: 'fd: id', 'iommufd-ctx': 'fd', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: page', dirty: 'root: page', bind: 'RID: PASID',
+  'mdev-pasid': 'RID: vPASID', vpasid: 'VM: RID/PASID', vdev: 'fd: vIOMMU/virt_id', eventq: 'fd: queue/index', deferred: 'host: PASID/subscriber',
 };
 
 /** Folded at start: large and rarely the point. */

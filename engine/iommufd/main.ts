@@ -5,16 +5,23 @@ import { holdCtx } from './device.js';
 import { ioasDestroyAreas, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_RLIMIT_MODE, optionHugePages, optionRlimitMode } from './ioas.js';
 import { destroyObj, done, err, obj, objects, type IoctlResult } from './object.js';
 import { u64, type Fields } from '../op.js';
-import { removeVdevice } from './viommu.js';
+import { dropQueue, fdHeld } from './eventq.js';
+import { isTombstone, removeVdevice } from './viommu.js';
 
 export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
   const o = obj(ctx.state, fd, id);
   if (!o) return err('ENOENT');
+  // iommufd_object_remove(): a tombstone (xa_is_zero: a vDEVICE its device's unbind destroyed) -> -ENOENT
+  if (isTombstone(o)) return err('ENOENT');
   // iommufd_object_remove(): !refcount_dec_if_one(&obj->users) -> -EBUSY. A bound DEVICE always has one more:
   // "The calling driver is a user until iommufd_device_unbind()" (iommufd_device_bind(), device.c)
   if (o.type === 'DEVICE') return err('EBUSY');
   if (o.users > 0) return err('EBUSY');
+  // iommufd_eventq_init(), eventq.c: an open FAULT / vEVENTQ fd holds a users reference -> -EBUSY
+  if (fdHeld(o)) return err('EBUSY');
   if (o.type === 'VDEVICE') removeVdevice(ctx, o);
+  // iommufd_fault_destroy() / iommufd_veventq_destroy(), eventq.c: the queued records go
+  dropQueue(ctx, o);
   // iommufd_ioas_destroy(), ioas.c: iopt_unmap_all()
   ioasDestroyAreas(ctx, o);
   destroyObj(ctx, o);
@@ -37,6 +44,7 @@ export function releaseCtx(ctx: Ctx, fd: string): void {
     const leaf = [...live].reverse().find((o) => o.users === 0);
     if (!leaf) break;
     if (leaf.type === 'VDEVICE') removeVdevice(ctx, leaf);
+    dropQueue(ctx, leaf);
     ioasDestroyAreas(ctx, leaf);
     destroyObj(ctx, leaf);
   }

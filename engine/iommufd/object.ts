@@ -23,6 +23,8 @@ export function getObject(state: State, fd: string, id: unknown, type: IommufdTy
   if (typeof id !== 'number') return null;
   const o = obj(state, fd, id);
   if (!o || (type !== 'ANY' && o.type !== type)) return null;
+  // a tombstone (XA_ZERO_ENTRY: a vDEVICE destroyed by its device's unbind, id kept until close) is no object
+  if (o.attrs.leaked === true) return null;
   return o;
 }
 

@@ -10,8 +10,16 @@ export function dmaOutcome(ctx: Ctx, rid: string, pasid: number | null, addr: nu
   const r = dma(ctx, rid, pasid, addr, write);
   if (r.ok || r.fault === null) return { errno: null, value: r.pa };
   const smmu = ctx.state.s.iommu[device(ctx.state, rid).iommu]?.kind === 'smmuv3';
-  const last = ctx.out[ctx.out.length - 1];
-  const reason = last?.kind === 'fault' ? last.reason : r.fault;
+  // The fault record this DMA produced (a vEVENT may follow it); none when a fault-capable HWPT took the
+  // failure as an I/O page fault (engine/iommufd/eventq.ts): then the outcome is named IOPF.
+  let last: (typeof ctx.out)[number] | undefined;
+  for (let i = ctx.out.length - 1; i >= 0 && !last; i--) {
+    const ev = ctx.out[i];
+    if (ev?.kind === 'dma') break;
+    if (ev?.kind === 'fault') last = ev;
+  }
+  if (last?.kind !== 'fault') return { errno: null, fault: { reason: r.fault, name: 'IOPF' } };
+  const reason = last.reason;
   return { errno: null, fault: { reason, name: (smmu ? SMMU_EVENT[reason] : VTD_FAULT[reason]) ?? '' } };
 }
 
@@ -67,6 +75,7 @@ export const hwOps: Record<string, OpSpec> = {
     run: (ctx, f) => {
       const pg = page(num(f, 'addr'));
       const before = ctx.state.s.pt[k.pt(num(f, 'root'), pg)] ?? null;
+      if (!before) ctx.ptEntries++;
       ctx.emit({ kind: 'pt-write', root: num(f, 'root'), page: pg, before, after: { pa: before?.pa ?? 0, write: before?.write ?? false, bad: str(f, 'how') as 'invalid' | 'reserved' } });
       return ok();
     },

@@ -3,6 +3,7 @@ import type { OpSpec } from '../op.js';
 import { guestOps } from './guest.js';
 import { hwOps, invalOps } from './hw.js';
 import { closeOp, ioctlOp, unbindDeviceOp } from './ioctl.js';
+import { eventqOps } from '../iommufd/eventq.js';
 import { kernelOps } from './kernel.js';
 import { pciOps } from './pci.js';
 
@@ -13,6 +14,7 @@ export const OPS: Record<string, OpSpec> = {
   ...hwOps,
   ...invalOps,
   ...kernelOps,
+  ...eventqOps,
   ...guestOps,
   ...pciOps,
 };

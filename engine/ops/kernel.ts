@@ -2,6 +2,7 @@
 // bind/unbind. Each is recorded as a `kcall` event (a kernel function, not an ioctl).
 import type { Ctx } from '../ctx.js';
 import * as ioasid from '../ioasid.js';
+import { svaOps } from '../iommu-sva.js';
 import { clearEntry, installEntry } from '../iommu.js';
 import { k, parts } from '../keys.js';
 import { bool, num, ok, optNum, optStr, str, type Fields, type OpSpec, type Outcome } from '../op.js';
@@ -19,40 +20,7 @@ function kcall(ctx: Ctx, fn: string, callArgs: Args, body: () => KResult): Outco
 
 const hostOf = (ctx: Ctx, f: Fields): string => optStr(f, 'host') ?? Object.keys(ctx.state.s.host).sort(compareKeys)[0] ?? 'host0';
 
-/** SVA domains get a DID above the ones iommufd and /dev/ioasid objects use. */
-const svaDid = (pasid: number): number => 0x400 + pasid;
-
-function svaBind(ctx: Ctx, f: Fields): { errno: Errno | null; out?: Args; value?: number | null } {
-  const rid = str(f, 'rid');
-  const owner = str(f, 'owner');
-  const hostId = ctx.state.s.device[rid]?.host ?? 'host0';
-  // An mm keeps one PASID for every device it is bound to (mm->pasid).
-  const existing = Object.keys(ctx.state.s.ioasid).sort(compareKeys)
-    .find((key) => parts(key).length === 2 && parts(key)[0] === hostId && ctx.state.s.ioasid[key]?.owner === owner);
-  let pasid: number;
-  if (existing) pasid = Number(parts(existing)[1]);
-  else {
-    const r = ioasid.alloc(ctx, { host: hostId, space: hostId, set: optStr(f, 'set') ?? ioasid.SYSTEM_SET, owner });
-    if ('errno' in r) return { errno: r.errno };
-    pasid = r.pasid;
-  }
-  const errno = installEntry(ctx, rid, pasid, { fpd: false, pgtt: 1, flptr: num(f, 'root'), slptptr: 0, did: svaDid(pasid), pgsnp: false });
-  if (errno) return { errno };
-  ctx.emit({ kind: 'bind', rid, pasid, owner, via: 'sva', space: hostId });
-  ioasid.notify(ctx, hostId, 'BIND', pasid);
-  return { errno: null, out: { pasid }, value: pasid };
-}
-
-function svaUnbind(ctx: Ctx, f: Fields): { errno: Errno | null } {
-  const rid = str(f, 'rid');
-  const pasid = num(f, 'pasid');
-  const b = ctx.state.s.bind[k.bind(rid, pasid)];
-  if (!b) return { errno: 'ENOENT' };
-  clearEntry(ctx, rid, pasid);
-  ctx.emit({ kind: 'bind', rid, pasid, owner: null, via: 'sva unbind', space: null });
-  ioasid.notify(ctx, ctx.state.s.device[rid]?.host ?? 'host0', 'UNBIND', pasid);
-  return { errno: null };
-}
+// sva-bind / sva-unbind (drivers/iommu/iommu-sva.c) live in engine/iommu-sva.ts.
 
 export const kernelOps: Record<string, OpSpec> = {
   // ---- the 2020 IOASID series (seed 001; never merged): engine/ioasid.ts holds the rules and their citations
@@ -135,16 +103,7 @@ export const kernelOps: Record<string, OpSpec> = {
     fields: {},
     run: (ctx) => kcall(ctx, 'flush_workqueue', {}, () => ({ errno: null, value: ioasid.runDeferred(ctx) })),
   },
-  'sva-bind': {
-    doc: 'iommu_sva_bind_device(dev, mm): the mm\'s PASID (allocated on first bind) gets a first-level entry pointing at its page table.',
-    fields: { rid: 'rid', owner: 'str', root: 'int', set: 'str?' },
-    run: (ctx, f) => kcall(ctx, 'iommu_sva_bind_device', { rid: str(f, 'rid'), owner: str(f, 'owner') }, () => svaBind(ctx, f)),
-  },
-  'sva-unbind': {
-    doc: 'iommu_sva_unbind_device: clear the entry, flush PASID cache, IOTLB and ATC; UNBIND to subscribers.',
-    fields: { rid: 'rid', pasid: 'int' },
-    run: (ctx, f) => kcall(ctx, 'iommu_sva_unbind_device', { rid: str(f, 'rid'), pasid: num(f, 'pasid') }, () => svaUnbind(ctx, f)),
-  },
+  ...svaOps,
   'process-exit': {
     doc: 'A process exits: the PASIDs it owns are freed (FREE notifications), bound or not.',
     fields: { host: 'host?', owner: 'str' },
