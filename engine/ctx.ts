@@ -14,6 +14,8 @@ export class Ctx {
   /** Cells written during the current step: what the invariant checks look at. */
   readonly dirty = new Set<SectionName>();
   step = -1;
+  /** Page-table entries present (engine/memory.ts keeps the count; bounded by MAX_PT_ENTRIES). */
+  ptEntries = 0;
   /** Logical clock: one tick per scenario step. */
   tick = 0;
   private nextSeq = 0;

@@ -2,7 +2,7 @@
 // tables in GPA space, host second-level tables).
 import type { Ctx } from './ctx.js';
 import { k, page, PAGE_SIZE } from './keys.js';
-import { MAX_PT_MAP_PAGES, ScenarioRunError } from './limits.js';
+import { MAX_PT_ENTRIES, MAX_PT_MAP_PAGES, ScenarioRunError } from './limits.js';
 import type { State } from './types.js';
 
 /** Whether `pa` lies in the memory `owner` owns (one region per owner, keyed by owner). */
@@ -28,6 +28,10 @@ export const ptPages = (size: number): number => Math.max(1, Math.ceil(size / PA
 export function ptMap(ctx: Ctx, root: number, owner: string, addr: number, pa: number, size: number, write: boolean): void {
   const pages = ptPages(size);
   if (pages > MAX_PT_MAP_PAGES) throw new ScenarioRunError(ctx.step, `pt-map of ${pages} pages, more than the ${MAX_PT_MAP_PAGES} one step may write; split it into several steps`);
+  let fresh = 0;
+  for (let i = 0; i < pages; i++) if (!ctx.state.s.pt[k.pt(root, page(addr) + i)]) fresh++;
+  if (ctx.ptEntries + fresh > MAX_PT_ENTRIES) throw new ScenarioRunError(ctx.step, `pt-map would leave ${ctx.ptEntries + fresh} page-table entries present, more than the ${MAX_PT_ENTRIES} a run may hold; unmap some first`);
+  ctx.ptEntries += fresh;
   const rootKey = String(root);
   if (!ctx.state.s['pt-root'][rootKey]) ctx.emit({ kind: 'pt-root', root, owner, ioas: null });
   for (let i = 0; i < pages; i++) {
@@ -67,6 +71,7 @@ export function ptUnmap(ctx: Ctx, root: number, addr: number, size: number): num
     const before = ctx.state.s.pt[k.pt(root, pg)];
     if (!before) continue;
     ctx.emit({ kind: 'pt-write', root, page: pg, before, after: null });
+    ctx.ptEntries--;
   }
   return victims.length;
 }

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ctx } from '../engine/ctx.js';
-import { MAX_COMBINATIONS, MAX_EVENTS_PER_STEP, MAX_PT_MAP_PAGES, MAX_SCALE, MAX_SCENARIO_BYTES, ScenarioRunError } from '../engine/limits.js';
+import { MAX_COMBINATIONS, MAX_EVENTS_PER_STEP, MAX_PT_ENTRIES, MAX_PT_MAP_PAGES, MAX_SCALE, MAX_SCENARIO_BYTES, ScenarioRunError } from '../engine/limits.js';
 import { ENGINE_VERSION, RunSession } from '../engine/run.js';
 import { combinations, type Scenario } from '../engine/scenario.js';
 import { emptyState } from '../engine/state.js';
@@ -189,6 +189,18 @@ describe('page tables: pages per op bounded', () => {
   it('pt-map of exactly the bound runs', () => {
     const evs = engineEvents(parseScenario(JSON.stringify(doc([{ ...PT_MAP_HUGE, size: MAX_PT_MAP_PAGES * 4096 }])), 'ok.json'));
     expect(evs.filter((e) => e.kind === 'pt-write')).toHaveLength(MAX_PT_MAP_PAGES);
+  });
+
+  it(`many maximal pt-maps: the page-table entries a run holds are bounded (${MAX_PT_ENTRIES}), the step past it named`, () => {
+    const n = MAX_PT_ENTRIES / MAX_PT_MAP_PAGES;
+    const big = (i: number) => ({ op: 'pt-map', root: 0x1000, owner: 'proc-a', addr: i * MAX_PT_MAP_PAGES * 4096, pa: 0x100000, size: MAX_PT_MAP_PAGES * 4096 });
+    // Re-mapping pages already present does not count twice; unmapping gives them back.
+    const steps = [...Array.from({ length: n }, (_, i) => big(i)), big(0), { op: 'pt-unmap', root: 0x1000, addr: 0, size: 4096 }, { ...big(n), size: 4096 }, big(n + 1)];
+    const s = new RunSession(parseScenario(JSON.stringify(doc(steps)), 'many.json'));
+    let error: unknown = null;
+    try { while (s.next()) { /* run */ } } catch (e) { error = e; }
+    expect((error as Error).message).toBe(`scenario "attack": step ${n + 3} (pt-map): pt-map would leave ${MAX_PT_ENTRIES + MAX_PT_MAP_PAGES} page-table entries present, more than the ${MAX_PT_ENTRIES} a run may hold; unmap some first`);
+    expect(Object.keys(s.state.s.pt)).toHaveLength(MAX_PT_ENTRIES);
   });
 
   it('pt-unmap of 2^53-1 bytes walks what is mapped, not 2^41 pages: the two mapped pages are cleared, in order', () => {
