@@ -205,17 +205,20 @@ function nestedOnViommu(state: State, viommu: IommufdCell, iommuId: string, flag
 }
 
 /**
- * The PASID-table entry (VT-d) / CD (SMMUv3) an attach writes for a HWPT:
- * second-level for a HWPT_PAGING, nested (first stage over the parent's
- * table) for a HWPT_NESTED; an SMMUv3 vSTE with CFG bypass installs only the
- * stage 2.
+ * The PASID-table entry (VT-d) / CD (SMMUv3) an attach writes for a HWPT: a
+ * HWPT_PAGING the driver built as a first-stage domain (VT-d's preferred
+ * kind, domain_setup_first_level(); an SMMUv3 stage-1 domain) is first-level
+ * only (PGTT 1, FLPTR its table), a second-stage one (a nest parent, dirty
+ * tracking on VT-d) second-level (PGTT 2); a HWPT_NESTED is nested (first
+ * stage over the parent's table); an SMMUv3 vSTE with CFG bypass installs
+ * only the stage 2.
  */
 export function entryFor(h: IommufdCell): Omit<PasidEntry, 'p'> {
-  const nested = h.type === 'HWPT_NESTED' && h.attrs.cfg !== 'bypass';
-  return {
-    fpd: false, pgtt: nested ? 3 : 2, slptptr: h.attrs.root as number, flptr: nested ? (h.attrs.s1 as number) : 0,
-    did: h.id, pgsnp: h.attrs.enforceSnoop === true,
-  };
+  const root = h.attrs.root as number;
+  const base = { fpd: false, did: h.id, pgsnp: h.attrs.enforceSnoop === true };
+  if (h.type === 'HWPT_NESTED' && h.attrs.cfg !== 'bypass') return { ...base, pgtt: 3, slptptr: root, flptr: h.attrs.s1 as number };
+  if (h.type === 'HWPT_PAGING' && h.attrs.stage === 'first') return { ...base, pgtt: 1, slptptr: 0, flptr: root };
+  return { ...base, pgtt: 2, slptptr: root, flptr: 0 };
 }
 
 // ---------------------------------------------------------------- IOMMU_HWPT_INVALIDATE
