@@ -58,3 +58,14 @@ export function setDirtyRecording(ctx: Ctx, root: number, on: boolean): void {
   if (!cell || (cell.dirty === true) === on) return;
   ctx.emit({ kind: 'pt-root', root, owner: cell.owner, ioas: cell.ioas, ...(on ? { dirty: true } : {}) });
 }
+
+/**
+ * An unmap of [iova, iova + length) from an IOAS takes the PTEs, and their
+ * dirty bits, out of every HWPT_PAGING table over it (iopt_unmap_iova_range(),
+ * io_pagetable.c): for the unmap path (engine/iommufd/ioas.ts) to call.
+ */
+export function dropDirtyUnmapped(ctx: Ctx, fd: string, ioas: number, iova: number, length: number): void {
+  const want = `${fd}/${ioas}`;
+  const roots = Object.keys(ctx.state.s['pt-root']).filter((r) => ctx.state.s['pt-root'][r]?.ioas === want).map(Number).sort((a, b) => a - b);
+  for (const root of roots) clearDirty(ctx, root, iova, length);
+}

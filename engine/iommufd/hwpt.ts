@@ -86,6 +86,8 @@ function commitPaging(ctx: Ctx, fd: string, ioas: IommufdCell, idev: IommufdCell
   // SMMUv3 HTTU: a dirty-capable stage-1 domain records dirty bits from the start (arm_smmu_set_dirty_tracking()
   // has nothing to do); VT-d records them once IOMMU_HWPT_SET_DIRTY_TRACKING turns SSADE on.
   const recording = iommu?.kind === 'smmuv3' && dom.dirtyOps;
+  // A new table has no dirty bits: any left under this root by a destroyed HWPT of the same id go.
+  clearDirty(ctx, root);
   ctx.emit({ kind: 'pt-root', root, owner: `${fd}:IOAS${ioas.id}`, ioas: `${fd}/${ioas.id}`, ...(recording ? { dirty: true } : {}) });
   create(ctx, fd, 'HWPT_PAGING', opts.fault ? [ioas.id, opts.fault] : [ioas.id], {
     ioas: ioas.id, flags, root, enforceSnoop: iommu?.snoopControl ?? false, iommu: iommuId, stage: dom.stage, nestParent: dom.nestParent,

@@ -131,6 +131,16 @@ describe('dirty bits', () => {
     expect(ofKind(evs, 'iotlb-inval').filter((e) => e.step === 5).map((e) => [e.granularity, e.did])).toEqual([['domain', 3]]);
   });
 
+  it('a HWPT allocated again under the id (and table root) of a destroyed one starts with no dirty bits', () => {
+    const evs = events(scenario([...vtdDirty,
+      io('VFIO_DEVICE_DETACH_IOMMUFD_PT', { dev: '00:02.0' }),
+      io('IOMMU_DESTROY', { id: '$h' }),
+      io('IOMMU_HWPT_ALLOC', { dev_id: '$dev', pt_id: '$ioas', flags: 2 }, 'h2'),
+    ], { platform: VTD }));
+    expect(errnos(evs).slice(-3)).toEqual([null, null, null]);
+    expect(stateOf(evs).s.dirty).toEqual({});
+  });
+
   it('reading the bitmap clears the bits and flushes the IOTLB lines of the range read (iommu_iotlb_sync)', () => {
     const evs = events(scenario([...vtdDirty,
       io('IOMMU_HWPT_GET_DIRTY_BITMAP', { hwpt_id: '$h', iova: 0x100000, length: 0x4000, page_size: 0x1000 }),
