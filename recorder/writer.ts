@@ -13,9 +13,9 @@ import { escapeText } from '../safe/escape.js';
 import { AtomicFile } from '../safe/files.js';
 import type { TraceHeader } from '../replayer/api.js';
 import { encodeChunk } from '../trace/chunk.js';
-import { BLOCK, frameBlock, LIMITS, preamble, tail } from '../trace/format.js';
+import { BLOCK, chainStep, digest, DIGEST_BYTES, frameBlock, LIMITS, preamble, tail } from '../trace/format.js';
 import { encodeFooter, type Index } from '../trace/footer.js';
-import { encodeHeader } from '../trace/header.js';
+import { encodeHeader, headerProblem } from '../trace/header.js';
 import { encodeCheckpoint, StateHasher } from '../trace/state-codec.js';
 
 /** Chosen from measurements in docs/trace-format.md. */
@@ -24,6 +24,11 @@ export const DEFAULT_CHECKPOINT_EVERY = 1024;
 const FLUSH_BYTES = 1 << 20;
 
 export interface WriterOptions { chunkEvents?: number; checkpointEvery?: number }
+
+/** A recording the reader could not read back: refused before it is written, one line for the user. */
+export class RecordLimitError extends Error {
+  constructor(message: string) { super(message); this.name = 'RecordLimitError'; }
+}
 
 export interface WriteSummary {
   path: string;
@@ -54,6 +59,9 @@ export class TraceWriter {
   private readonly checkpointEvery: number;
   private readonly index: Index;
   private readonly hashes: Uint8Array[] = [];
+  private readonly digests: Uint8Array[] = [];
+  private readonly checkpointDigests: Uint8Array[] = [];
+  private chain: Uint8Array = new Uint8Array(DIGEST_BYTES);
   private next = 0;
 
   constructor(path: string, header: TraceHeader, opts: WriterOptions = {}) {
@@ -61,16 +69,21 @@ export class TraceWriter {
     this.checkpointEvery = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!(this.chunkEvents >= 1 && this.chunkEvents <= LIMITS.chunkEvents)) throw new RangeError(`chunkEvents must be 1..${LIMITS.chunkEvents}`);
     if (!(this.checkpointEvery >= this.chunkEvents && this.checkpointEvery % this.chunkEvents === 0)) throw new RangeError('checkpointEvery must be a multiple of chunkEvents');
+    // The reader's bounds, checked before a byte is written (trace/header.ts).
+    const full: TraceHeader = { ...header, chunkEvents: this.chunkEvents, checkpointEvery: this.checkpointEvery };
+    const problem = headerProblem(full);
+    if (problem) throw new RecordLimitError(`cannot record: ${problem} (a trace reader refuses it)`);
     this.path = path;
     this.index = {
       events: 0, chunkEvents: this.chunkEvents, checkpointEvery: this.checkpointEvery, chunkOffsets: [], chunkFirsts: [],
       hashes: new Uint8Array(0), checkpointSeqs: [], checkpointOffsets: [], faults: [], violations: [], kinds: {},
+      digests: new Uint8Array(0), checkpointDigests: new Uint8Array(0), chain: new Uint8Array(DIGEST_BYTES),
     };
     this.file = new AtomicFile(path, { onInterrupt: (f, sig) => this.keepPartial(f, sig) });
     this.fd = this.file.fd;
     try {
       this.write(preamble());
-      this.write(frameBlock(BLOCK.header, encodeHeader(header)));
+      this.write(frameBlock(BLOCK.header, encodeHeader(full)));
     } catch (e) {
       this.abort();
       throw e;
@@ -130,6 +143,9 @@ export class TraceWriter {
     const ix = this.index;
     ix.events = this.next;
     ix.hashes = Buffer.concat(this.hashes);
+    ix.digests = Buffer.concat(this.digests);
+    ix.checkpointDigests = Buffer.concat(this.checkpointDigests);
+    ix.chain = this.chain;
     const footer = frameBlock(BLOCK.footer, encodeFooter(ix));
     this.write(footer);
     this.write(tail(footer.length));
@@ -154,17 +170,26 @@ export class TraceWriter {
 
   private flushChunk(): void {
     if (this.chunk.length === 0) return;
+    if (this.index.chunkOffsets.length >= LIMITS.chunks) {
+      throw new RecordLimitError(`cannot record more than ${LIMITS.chunks} chunks (${LIMITS.chunks * this.chunkEvents} events at ${this.chunkEvents} per chunk): a trace reader refuses a longer index`);
+    }
     const first = this.chunk[0]?.seq ?? 0;
     const hash = this.hasher.seal(this.state);
     this.hashes.push(hash);
     this.index.chunkOffsets.push(this.offset);
     this.index.chunkFirsts.push(first);
-    this.write(frameBlock(BLOCK.events, encodeChunk(this.chunk, hash)));
+    const payload = encodeChunk(this.chunk, hash);
+    const d = digest(payload);
+    this.digests.push(d);
+    this.chain = chainStep(this.chain, d);
+    this.write(frameBlock(BLOCK.events, payload));
     this.chunk = [];
     if (this.next % this.checkpointEvery === 0) {
       this.index.checkpointSeqs.push(this.state.seq);
       this.index.checkpointOffsets.push(this.offset);
-      this.write(frameBlock(BLOCK.state, encodeCheckpoint(this.state)));
+      const cp = encodeCheckpoint(this.state);
+      this.checkpointDigests.push(digest(cp));
+      this.write(frameBlock(BLOCK.state, cp));
     }
   }
 

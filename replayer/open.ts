@@ -6,7 +6,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { TraceEvent } from '../engine/types.js';
 import { chunkMeta, decodeChunk } from '../trace/chunk.js';
 import {
-  BLOCK, BLOCK_HEAD, checkCrc, END_MAGIC, FORMAT_VERSION, MAGIC, parseBlockHead, PREAMBLE_BYTES, TAIL_BYTES, TraceError,
+  BLOCK, BLOCK_HEAD, chainStep, checkCrc, digest, DIGEST_BYTES, END_MAGIC, FORMAT_VERSION, MAGIC, parseBlockHead, PREAMBLE_BYTES,
+  READABLE_VERSIONS, TAIL_BYTES, TraceError,
 } from '../trace/format.js';
 import { decodeFooter, type Index } from '../trace/footer.js';
 import { decodeHeader } from '../trace/header.js';
@@ -29,6 +30,7 @@ function emptyIndex(): Index {
   return {
     events: 0, chunkEvents: 1, checkpointEvery: 1, chunkOffsets: [], chunkFirsts: [], hashes: new Uint8Array(0),
     checkpointSeqs: [], checkpointOffsets: [], faults: [], violations: [], kinds: Object.create(null) as Record<string, number>,
+    digests: new Uint8Array(0), checkpointDigests: new Uint8Array(0), chain: new Uint8Array(0),
   };
 }
 
@@ -74,16 +76,17 @@ function openFd(fd: number): OpenedTrace {
     return { fd, bytes, header: lostHeader(), index: emptyIndex(), truncated: { offset: pre.length, reason: 'file ends inside the preamble; 0 events recovered' } };
   }
   const version = pre.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(version)) {
     throw new TraceError(version > FORMAT_VERSION
-      ? `trace format version ${version} is newer than this iotrace reads (${FORMAT_VERSION}); upgrade iotrace`
-      : `unknown trace format version ${version} (this reader knows ${FORMAT_VERSION})`, 8);
+      ? `trace format version ${version} is newer than this iotrace reads (${READABLE_VERSIONS.join(', ')}); upgrade iotrace`
+      : `unknown trace format version ${version} (this reader knows ${READABLE_VERSIONS.join(', ')})`, 8);
   }
   let header: TraceHeader;
   let headerEnd: number;
   try {
     const block = readBlock(fd, bytes, PREAMBLE_BYTES, BLOCK.header);
     header = decodeHeader(block.payload, PREAMBLE_BYTES);
+    if (header.format !== version) throw new TraceError(`header says format ${header.format}, the preamble ${version}`, PREAMBLE_BYTES);
     headerEnd = block.end;
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
@@ -91,16 +94,16 @@ function openFd(fd: number): OpenedTrace {
   }
   let footerProblem: TraceError;
   try {
-    return { fd, bytes, header, index: readFooter(fd, bytes, headerEnd), truncated: null };
+    return { fd, bytes, header, index: readFooter(fd, bytes, headerEnd, header), truncated: null };
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     footerProblem = e;
   }
-  const { index, stop } = scan(fd, bytes, headerEnd);
+  const { index, stop } = scan(fd, bytes, headerEnd, header);
   return { fd, bytes, header, index, truncated: { offset: stop.offset, reason: `${stop.message}; footer unusable (${footerProblem.message}); ${index.events} events in ${index.chunkOffsets.length} whole chunk(s) recovered` } };
 }
 
-function readFooter(fd: number, bytes: number, headerEnd: number): Index {
+function readFooter(fd: number, bytes: number, headerEnd: number, header: TraceHeader): Index {
   if (bytes < headerEnd + BLOCK_HEAD + TAIL_BYTES) throw new TraceError('no room for a footer', bytes);
   const t = readAt(fd, bytes - TAIL_BYTES, TAIL_BYTES);
   if (!t.subarray(4).equals(END_MAGIC)) throw new TraceError('closing magic missing', bytes - 8);
@@ -109,16 +112,56 @@ function readFooter(fd: number, bytes: number, headerEnd: number): Index {
   if (len < BLOCK_HEAD || start < headerEnd) throw new TraceError(`footer length ${len} out of bounds`, bytes - TAIL_BYTES);
   const block = readBlock(fd, bytes, start, BLOCK.footer);
   if (block.end !== bytes - TAIL_BYTES) throw new TraceError('footer length disagrees with its block', start);
-  const ix = decodeFooter(block.payload, start, start);
-  for (const off of ix.chunkOffsets) if (off < headerEnd) throw new TraceError('chunk offset inside the header', start);
-  for (const off of ix.checkpointOffsets) if (off < headerEnd) throw new TraceError('checkpoint offset inside the header', start);
+  const ix = decodeFooter(block.payload, start, start, header.format);
+  if (header.chunkEvents !== undefined && (ix.chunkEvents !== header.chunkEvents || ix.checkpointEvery !== header.checkpointEvery)) {
+    throw new TraceError(`footer's chunk size / K (${ix.chunkEvents} / ${ix.checkpointEvery}) disagree with the header's (${header.chunkEvents} / ${header.checkpointEvery})`, start);
+  }
+  checkLayout(fd, headerEnd, start, ix);
   return ix;
 }
 
+/**
+ * The footer is a cache of where the blocks are: walk the block heads from
+ * the header to the footer (one 12-byte read per block) and require exactly
+ * the chunks and checkpoints it lists, in order, with nothing between,
+ * overlapping or missing. An index whose chunks overlap, skip a block or
+ * point into another is refused, so the footer never reads differently
+ * from a forward scan.
+ */
+function checkLayout(fd: number, headerEnd: number, footerStart: number, ix: Index): void {
+  let offset = headerEnd;
+  let cp = 0;
+  for (let c = 0; c < ix.chunkOffsets.length; c++) {
+    if (ix.chunkOffsets[c] !== offset) throw new TraceError(`index puts chunk ${c} at byte ${ix.chunkOffsets[c]}, the blocks have it at ${offset}`, footerStart);
+    offset = blockEnd(fd, offset, footerStart, BLOCK.events);
+    const last = (ix.chunkFirsts[c + 1] ?? ix.events) - 1;
+    if (ix.checkpointSeqs[cp] === last) {
+      if (ix.checkpointOffsets[cp] !== offset) throw new TraceError(`index puts the checkpoint after event ${last} at byte ${ix.checkpointOffsets[cp]}, the blocks have it at ${offset}`, footerStart);
+      offset = blockEnd(fd, offset, footerStart, BLOCK.state);
+      cp++;
+    }
+  }
+  if (cp !== ix.checkpointSeqs.length) throw new TraceError(`index lists ${ix.checkpointSeqs.length} checkpoints, ${cp} sit after their chunks`, footerStart);
+  if (offset !== footerStart) throw new TraceError(`${footerStart - offset} byte(s) between the last indexed block and the footer`, offset);
+}
+
+function blockEnd(fd: number, offset: number, limit: number, want: number): number {
+  if (offset + BLOCK_HEAD > limit) throw new TraceError('indexed block runs into the footer', offset);
+  const head = parseBlockHead(readAt(fd, offset, BLOCK_HEAD), offset);
+  if (head.type !== want) throw new TraceError(`expected block type 0x${want.toString(16)}, found 0x${head.type.toString(16)}`, offset);
+  const end = offset + BLOCK_HEAD + head.length;
+  if (end > limit) throw new TraceError('indexed block runs into the footer', offset);
+  return end;
+}
+
 /** Forward scan for recovery: every whole, checksummed, consecutive chunk. */
-function scan(fd: number, bytes: number, headerEnd: number): { index: Index; stop: TraceError } {
+function scan(fd: number, bytes: number, headerEnd: number, header: TraceHeader): { index: Index; stop: TraceError } {
   const ix = emptyIndex();
   const hashes: Uint8Array[] = [];
+  const digests: Uint8Array[] = [];
+  const cpDigests: Uint8Array[] = [];
+  let chain: Uint8Array = new Uint8Array(DIGEST_BYTES);
+  const maxCount = header.chunkEvents;
   let offset = headerEnd;
   let next = 0;
   let stop: TraceError;
@@ -129,12 +172,16 @@ function scan(fd: number, bytes: number, headerEnd: number): { index: Index; sto
       if (block.type === BLOCK.events) {
         const meta = chunkMeta(block.payload, offset);
         if (meta.first !== next) throw new TraceError(`chunk starts at event ${meta.first}, expected ${next}`, offset);
+        if (maxCount !== undefined && meta.count > maxCount) throw new TraceError(`chunk of ${meta.count} events, the header's chunk size is ${maxCount}`, offset);
         // Decode fully: a chunk only counts as recovered if its events read back.
         const { events } = decodeChunk(block.payload, offset);
         count(ix, events);
         ix.chunkOffsets.push(offset);
         ix.chunkFirsts.push(meta.first);
         hashes.push(meta.hash);
+        const d = digest(block.payload);
+        digests.push(d);
+        chain = chainStep(chain, d);
         ix.chunkEvents = Math.max(ix.chunkEvents, meta.count);
         next += meta.count;
       } else if (block.type === BLOCK.state) {
@@ -142,6 +189,7 @@ function scan(fd: number, bytes: number, headerEnd: number): { index: Index; sto
         if (next > 0 && ix.checkpointSeqs[ix.checkpointSeqs.length - 1] !== next - 1) {
           ix.checkpointSeqs.push(next - 1);
           ix.checkpointOffsets.push(offset);
+          cpDigests.push(digest(block.payload));
         }
       } else if (block.type === BLOCK.footer) {
         throw new TraceError('footer block present but the tail is damaged', offset);
@@ -157,7 +205,14 @@ function scan(fd: number, bytes: number, headerEnd: number): { index: Index; sto
   }
   ix.events = next;
   ix.hashes = Buffer.concat(hashes);
-  ix.checkpointEvery = Math.max(ix.chunkEvents, ...ix.checkpointSeqs.map((s, i) => s - (ix.checkpointSeqs[i - 1] ?? -1)));
+  ix.digests = Buffer.concat(digests);
+  ix.checkpointDigests = Buffer.concat(cpDigests);
+  ix.chain = chain;
+  // A loop, not Math.max(...spread): a recovered trace may hold 10^5+ checkpoints.
+  let every = header.checkpointEvery ?? ix.chunkEvents;
+  for (let i = 0; i < ix.checkpointSeqs.length; i++) every = Math.max(every, (ix.checkpointSeqs[i] as number) - (ix.checkpointSeqs[i - 1] ?? -1));
+  ix.checkpointEvery = every;
+  if (header.chunkEvents !== undefined) ix.chunkEvents = header.chunkEvents;
   return { index: ix, stop };
 }
 

@@ -6,7 +6,7 @@ import { apply } from '../engine/apply.js';
 import { cloneState, emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import { decodeChunk } from '../trace/chunk.js';
-import { BLOCK, TraceError } from '../trace/format.js';
+import { BLOCK, digest, DIGEST_BYTES, TraceError } from '../trace/format.js';
 import type { Index } from '../trace/footer.js';
 import { decodeCheckpoint } from '../trace/state-codec.js';
 import type { CellRef, Replayer, SearchQuery, TraceHeader, Truncation } from './api.js';
@@ -15,6 +15,13 @@ import { mayWrite } from './provenance.js';
 import { matches } from './search.js';
 
 export interface ChunkInfo { first: number; count: number; offset: number; /** State-hash chain after the chunk, hex. */ hash: string }
+
+/**
+ * How far the footer's claims (counts, fault and violation lists, kinds) and
+ * the checkpoints have been checked against the events themselves
+ * (replayer/check.ts). Until then they are shown as unchecked.
+ */
+export type ClaimStatus = 'unchecked' | 'checked' | 'disagree';
 
 /** A tiny LRU over a Map's insertion order. */
 class Lru<K, V> {
@@ -31,6 +38,7 @@ class Lru<K, V> {
     if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as K);
   }
   values(): IterableIterator<V> { return this.map.values(); }
+  clear(): void { this.map.clear(); }
 }
 
 /** Largest i with list[i] <= x, or -1. */
@@ -51,13 +59,19 @@ export class TraceReplayer implements Replayer {
   readonly count: number;
   readonly bytes: number;
   readonly truncated: Truncation | null;
-  readonly kinds: Readonly<Record<string, number>>;
-  readonly faults: readonly number[];
-  readonly violations: readonly number[];
   /** K: any state is a checkpoint plus at most this many applies. */
   readonly checkpointEvery: number;
+  /** The footer's counts and lists: checked (replayer/check.ts adopt) or not yet. */
+  claims: ClaimStatus = 'unchecked';
+  /** Checkpoints: 'unchecked' until every one was compared with the state its events build. */
+  checkpointClaims: ClaimStatus = 'unchecked';
   private fd: number;
   private readonly ix: Index;
+  private kindCounts: Readonly<Record<string, number>>;
+  private faultList: readonly number[];
+  private violationList: readonly number[];
+  /** Checkpoints found to disagree with the events: never used again. */
+  private readonly badCheckpoints = new Set<number>();
   private readonly chunkCache = new Lru<number, TraceEvent[]>(8);
   private readonly stateCache = new Lru<number, State>(8);
 
@@ -72,10 +86,51 @@ export class TraceReplayer implements Replayer {
     this.count = t.index.events;
     this.bytes = t.bytes;
     this.truncated = t.truncated;
-    this.kinds = t.index.kinds;
-    this.faults = t.index.faults;
-    this.violations = t.index.violations;
+    this.kindCounts = t.index.kinds;
+    this.faultList = t.index.faults;
+    this.violationList = t.index.violations;
     this.checkpointEvery = t.index.checkpointEvery;
+  }
+
+  get kinds(): Readonly<Record<string, number>> { return this.kindCounts; }
+  get faults(): readonly number[] { return this.faultList; }
+  get violations(): readonly number[] { return this.violationList; }
+  /** The index as read (footer or recovery scan): for replayer/check.ts. */
+  get index(): Readonly<Index> { return this.ix; }
+  /** Format 2 and later: blocks carry SHA-256 digests; format 1 only CRC-32. */
+  get strongHashes(): boolean { return this.header.format >= 2; }
+
+  /**
+   * Replace the footer's claims with what the events say (check.ts found
+   * them false), and stop using checkpoints that disagree with the events.
+   */
+  adopt(truth: { kinds: Record<string, number>; faults: number[]; violations: number[]; badCheckpoints: number[]; claimsOk: boolean; checkpointsChecked: boolean }): void {
+    if (!truth.claimsOk) {
+      this.kindCounts = truth.kinds;
+      this.faultList = truth.faults;
+      this.violationList = truth.violations;
+    }
+    this.claims = truth.claimsOk ? 'checked' : 'disagree';
+    for (const i of truth.badCheckpoints) this.badCheckpoints.add(i);
+    if (truth.badCheckpoints.length > 0) { this.stateCache.clear(); this.checkpointClaims = 'disagree'; } else if (truth.checkpointsChecked) this.checkpointClaims = 'checked';
+  }
+
+  /** The raw payload of chunk c (CRC and, in format 2, SHA-256 checked against the index). */
+  chunkPayload(c: number): Buffer {
+    const offset = this.ix.chunkOffsets[c] as number;
+    const block = readBlock(this.fd, this.bytes, offset, BLOCK.events);
+    checkDigest(this.ix.digests, c, block.payload, offset, 'chunk');
+    return block.payload;
+  }
+
+  /** Checkpoint i as stored (checked against its digest and the index's sequence number). */
+  checkpointAt(i: number): State { return this.checkpoint(i); }
+
+  /** Which checkpoint stateAt(n) would start from (-1: none, the empty state), skipping bad ones. */
+  checkpointFor(n: number): number {
+    let cp = floorIndex(this.ix.checkpointSeqs, n);
+    while (cp >= 0 && this.badCheckpoints.has(cp)) cp--;
+    return cp;
   }
 
   get chunks(): ChunkInfo[] {
@@ -114,7 +169,7 @@ export class TraceReplayer implements Replayer {
     // Nearest start: a cached state or a checkpoint at or before n, whichever is later.
     let cached: State | null = null;
     for (const s of this.stateCache.values()) if (s.seq <= n && (!cached || s.seq > cached.seq)) cached = s;
-    const cp = floorIndex(this.ix.checkpointSeqs, n);
+    const cp = this.checkpointFor(n);
     const cpSeq = cp >= 0 ? (this.ix.checkpointSeqs[cp] as number) : -1;
     let state: State;
     if (cached && cached.seq >= cpSeq) state = cloneState(cached);
@@ -123,6 +178,23 @@ export class TraceReplayer implements Replayer {
     this.applyRange(state, state.seq + 1, n);
     this.stateCache.set(n, state);
     return state;
+  }
+
+  /**
+   * The state after event n built from the empty state by applying every
+   * event 0..n: trusts no checkpoint. O(n) applies, bounded by the file.
+   */
+  replayedState(n: number): State {
+    if (n !== -1) this.check(n);
+    const state = emptyState();
+    this.applyRange(state, 0, n);
+    return state;
+  }
+
+  /** Whether stateAt(n) rests on a checkpoint that has not been checked against the events. */
+  stateUnchecked(n: number): number | null {
+    const cp = this.checkpointFor(n);
+    return cp >= 0 && this.checkpointClaims !== 'checked' ? (this.ix.checkpointSeqs[cp] as number) : null;
   }
 
   touched(n: number): CellRef[] {
@@ -206,8 +278,8 @@ export class TraceReplayer implements Replayer {
     const hit = this.chunkCache.get(c);
     if (hit) return hit;
     const offset = this.ix.chunkOffsets[c] as number;
-    const block = readBlock(this.fd, this.bytes, offset, BLOCK.events);
-    const { meta, events } = decodeChunk(block.payload, offset);
+    const { meta, events } = decodeChunk(this.chunkPayload(c), offset);
+    if (this.header.chunkEvents !== undefined && meta.count > this.header.chunkEvents) throw new TraceError(`chunk of ${meta.count} events, the header's chunk size is ${this.header.chunkEvents}`, offset);
     const want = (this.ix.chunkFirsts[c + 1] ?? this.ix.events) - (this.ix.chunkFirsts[c] as number);
     if (meta.first !== this.ix.chunkFirsts[c] || meta.count !== want) throw new TraceError(`chunk holds events ${meta.first}+${meta.count}, the index says ${this.ix.chunkFirsts[c]}+${want}`, offset);
     this.chunkCache.set(c, events);
@@ -217,10 +289,18 @@ export class TraceReplayer implements Replayer {
   private checkpoint(i: number): State {
     const offset = this.ix.checkpointOffsets[i] as number;
     const block = readBlock(this.fd, this.bytes, offset, BLOCK.state);
+    checkDigest(this.ix.checkpointDigests, i, block.payload, offset, 'checkpoint');
     const state = decodeCheckpoint(block.payload, offset);
     if (state.seq !== this.ix.checkpointSeqs[i]) throw new TraceError(`checkpoint is after event ${state.seq}, the index says ${this.ix.checkpointSeqs[i]}`, offset);
     return state;
   }
+}
+
+/** A block whose bytes are not the ones the index's SHA-256 names (format 2; format 1 has no digests). */
+function checkDigest(digests: Uint8Array, i: number, payload: Uint8Array, offset: number, what: string): void {
+  if (digests.length === 0) return;
+  const want = digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+  if (!digest(payload).equals(want)) throw new TraceError(`${what} ${i}: SHA-256 of its bytes differs from the index's`, offset);
 }
 
 function neighbour(list: readonly number[], from: number, dir: 1 | -1): number | null {

@@ -1,5 +1,5 @@
-// Diff of two traces: the common prefix (skipped through the index when both
-// sides are trace files), the first divergence, the alignment of the rest,
+// Diff of two traces: the common prefix (whole chunks compared by the SHA-256
+// of their bytes when both sides are trace files), the first divergence, the alignment of the rest,
 // where the hardware states part and how, differences by kind, and the faults
 // and violations that happen on one side only. The CLI and the TUI both read
 // this report.

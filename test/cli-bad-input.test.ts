@@ -49,7 +49,7 @@ describe('bad usage: one line, exit 2', () => {
   const golden = join(process.cwd(), 'traces', 'dwq-gpasid--pasid=translated.iotrace');
   const newer = join(dir, 'newer.iotrace');
   const bytes = Buffer.from(readFileSync(golden));
-  bytes.writeUInt32LE(2, 8);
+  bytes.writeUInt32LE(3, 8);
   writeFileSync(newer, bytes);
   const text = join(dir, 'notes.txt');
   writeFileSync(text, 'these are not the bytes you are looking for\n');
@@ -73,11 +73,11 @@ describe('bad usage: one line, exit 2', () => {
     [['record', join(dir, 'nope.json')], /nope\.json: \(file\): no such built-in scenario or file/],
     [['run', 'no-such-scenario'], /no such built-in scenario or file/],
     [['info', text], /notes\.txt: not an iotrace file \(bad magic\)/],
-    [['info', newer], /newer\.iotrace: trace format version 2 is newer than this iotrace reads \(1\); upgrade iotrace/],
-    [['events', newer], /format version 2 is newer/],
-    [['state', newer, '--at', '0'], /format version 2 is newer/],
-    [['verify', newer], /format version 2 is newer/],
-    [['export', newer, '--format', 'jsonl'], /format version 2 is newer/],
+    [['info', newer], /newer\.iotrace: trace format version 3 is newer than this iotrace reads \(1, 2\); upgrade iotrace/],
+    [['events', newer], /format version 3 is newer/],
+    [['state', newer, '--at', '0'], /format version 3 is newer/],
+    [['verify', newer], /format version 3 is newer/],
+    [['export', newer, '--format', 'jsonl'], /format version 3 is newer/],
     [['info'], /expected 1 argument/],
     [['info', golden, '--bogus'], /Unknown option '--bogus'/],
     [['state', golden, '--at', '999999'], /--at 999999: the trace has steps 0\.\.\d+/],

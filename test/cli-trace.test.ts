@@ -19,7 +19,7 @@ describe('iotrace record / info / events / state / verify / export', () => {
     const info = cli('info', t, '--json');
     expect(info.status).toBe(0);
     const j = JSON.parse(info.stdout) as Record<string, unknown>;
-    expect(j).toMatchObject({ format: 1, scenario: 'dwq-gpasid', variant: { pasid: 'translated' }, seed: 0, truncated: false });
+    expect(j).toMatchObject({ format: 2, scenario: 'dwq-gpasid', variant: { pasid: 'translated' }, seed: 0, truncated: false });
     expect(j.faults).toBeGreaterThanOrEqual(1);
     expect(typeof j.firstFault).toBe('number');
     for (const key of ['events', 'violations', 'kinds', 'bytes']) expect(j).toHaveProperty(key);

@@ -111,13 +111,13 @@ describe('no prototype pollution', () => {
     const { blocks } = parseTrace(good);
     const header = blocks[0]!;
     // JSON.parse makes __proto__ an own key, which the encoder writes as a map key.
-    const hostile = JSON.parse('{"format":1,"engine":"0.1.0","seed":0,"variant":{"pasid":"translated"},"scenario":{"name":"x","platform":{"iommus":[],"devices":[]},"steps":[]},"__proto__":{"polluted":1}}') as Record<string, unknown>;
+    const hostile = JSON.parse('{"format":2,"chunkEvents":1024,"checkpointEvery":1024,"engine":"0.1.0","seed":0,"variant":{"pasid":"translated"},"scenario":{"name":"x","platform":{"iommus":[],"devices":[]},"steps":[]},"__proto__":{"polluted":1}}') as Record<string, unknown>;
     header.payload = Buffer.from(encoder.encode(hostile));
     const r = TraceReplayer.open(write('proto-header.iotrace', assemble(blocks, 'keep')));
     expect(r.count).toBe(0);
     expect(r.truncated?.reason).toMatch(/__proto__ is not allowed/);
     r.close();
-    const inert = JSON.parse('{"format":1,"engine":"0.1.0","seed":0,"variant":{"constructor":"x"},"scenario":{"name":"x","constructor":{"prototype":{"polluted":1}},"platform":{"iommus":[],"devices":[]},"steps":[]}}') as Record<string, unknown>;
+    const inert = JSON.parse('{"format":2,"chunkEvents":1024,"checkpointEvery":1024,"engine":"0.1.0","seed":0,"variant":{"constructor":"x"},"scenario":{"name":"x","constructor":{"prototype":{"polluted":1}},"platform":{"iommus":[],"devices":[]},"steps":[]}}') as Record<string, unknown>;
     header.payload = Buffer.from(encoder.encode(inert));
     const s = TraceReplayer.open(write('ctor-header.iotrace', assemble(blocks, 'keep')));
     expect(s.header.variant.constructor).toBe('x');

@@ -4,7 +4,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { decodeGaps, encodeGaps } from './bits.js';
 import { decoder } from './chunk.js';
-import { LIMITS, TraceError } from './format.js';
+import { DIGEST_BYTES, LIMITS, TraceError } from './format.js';
 
 export interface Index {
   events: number;
@@ -22,6 +22,14 @@ export interface Index {
   faults: number[];
   violations: number[];
   kinds: Record<string, number>;
+  /**
+   * Format 2: SHA-256 of every chunk payload (32 bytes each, in chunk order),
+   * of every checkpoint payload, and the chain over the chunk digests
+   * (chainStep). Empty in a format-1 footer, which has only CRC-32s.
+   */
+  digests: Uint8Array;
+  checkpointDigests: Uint8Array;
+  chain: Uint8Array;
 }
 
 const encoder = new Encoder();
@@ -32,12 +40,13 @@ export function encodeFooter(ix: Index): Uint8Array {
     chunkOffsets: encodeGaps(ix.chunkOffsets), chunkFirsts: encodeGaps(ix.chunkFirsts), hashes: ix.hashes,
     checkpointSeqs: ix.checkpointSeqs, checkpointOffsets: ix.checkpointOffsets,
     faults: encodeGaps(ix.faults), violations: encodeGaps(ix.violations), kinds: ix.kinds,
+    digests: ix.digests, checkpointDigests: ix.checkpointDigests, chain: ix.chain,
   });
 }
 
 const isCount = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 
-export function decodeFooter(payload: Uint8Array, offset: number, fileBytes: number): Index {
+export function decodeFooter(payload: Uint8Array, offset: number, fileBytes: number, format: number): Index {
   const bad = (why: string): never => { throw new TraceError(`bad footer: ${why}`, offset); };
   let doc: unknown;
   try { doc = decoder.decode(payload); } catch (e) { return bad((e as Error).message); }
@@ -70,10 +79,20 @@ export function decodeFooter(payload: Uint8Array, offset: number, fileBytes: num
     if (!isCount(v, events)) bad(`count of ${k}`);
     kindMap[k] = v as number;
   }
+  // Format 2 carries a digest per block; format 1 has none (CRC-32 only).
+  const bin = (name: string, length: number): Uint8Array => {
+    const v = d[name];
+    if (format < 2) return new Uint8Array(0);
+    if (!(v instanceof Uint8Array) || v.length !== length) return bad(name);
+    return v;
+  };
   return {
     events, chunkEvents: d.chunkEvents as number, checkpointEvery: d.checkpointEvery as number,
     chunkOffsets, chunkFirsts, hashes: hashes as Uint8Array,
     checkpointSeqs: cpSeqs as number[], checkpointOffsets: cpOffs as number[],
     faults: gaps('faults', events, events), violations: gaps('violations', events, events), kinds: kindMap,
+    digests: bin('digests', chunkOffsets.length * DIGEST_BYTES),
+    checkpointDigests: bin('checkpointDigests', cpOffs.length * DIGEST_BYTES),
+    chain: bin('chain', DIGEST_BYTES),
   };
 }

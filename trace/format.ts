@@ -1,13 +1,22 @@
 // Trace-file constants, the error type every reader failure becomes, and the
 // block framing (type, length, crc32) shared by the recorder and the replayer.
 // docs/trace-format.md is the normative description of all of this.
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /** Opening magic: "IOTRACE" then 0x00. */
 export const MAGIC = Buffer.from('IOTRACE\0', 'latin1');
 /** Closing magic, the last 8 bytes of a whole trace. */
 export const END_MAGIC = Buffer.from('IOTEND\0\0', 'latin1');
-export const FORMAT_VERSION = 1;
+/**
+ * 2: SHA-256 digests of every block in the footer and a chain over the chunk
+ * digests; the header declares the writer's chunk size and K. 1 is still
+ * read (its identity claims rest on CRC-32 only, and readers say so).
+ */
+export const FORMAT_VERSION = 2;
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
+/** SHA-256 digest length. */
+export const DIGEST_BYTES = 32;
 /** Magic + u32 format version. */
 export const PREAMBLE_BYTES = 12;
 /** u8 type, 3 reserved bytes, u32 payload length, u32 crc32 of the payload. */
@@ -37,7 +46,16 @@ export const LIMITS = {
   cells: 1 << 22,
   /** Longest string anywhere. */
   str: 1 << 20,
+  /**
+   * Decoded msgpack values in one block (after inflating a checkpoint): a
+   * 119 KB checkpoint could otherwise inflate to tens of millions of tiny
+   * objects. A 65 536-event chunk of 64 fields stays well below.
+   */
+  elements: 1 << 22,
+  /** Inflated checkpoint bytes. */
+  checkpointBytes: 64 * 1024 * 1024,
 } as const;
+
 
 /** Decode limits handed to @msgpack/msgpack for every block. */
 export const MSGPACK_LIMITS = {
@@ -99,10 +117,20 @@ export function checkCrc(head: BlockHead, payload: Uint8Array, offset: number): 
   if (crc32(payload) !== head.crc) throw new TraceError('block checksum mismatch', offset);
 }
 
-export function preamble(): Buffer {
+/** SHA-256 of a block payload: what identity claims (verify, diff, info) rest on. */
+export function digest(payload: Uint8Array): Buffer {
+  return createHash('sha256').update(payload).digest();
+}
+
+/** One link of the chunk chain: SHA-256(previous link || chunk digest); the chain starts at 32 zero bytes. */
+export function chainStep(prev: Uint8Array, chunkDigest: Uint8Array): Buffer {
+  return createHash('sha256').update(prev).update(chunkDigest).digest();
+}
+
+export function preamble(version = FORMAT_VERSION): Buffer {
   const b = Buffer.alloc(PREAMBLE_BYTES);
   MAGIC.copy(b, 0);
-  b.writeUInt32LE(FORMAT_VERSION, 8);
+  b.writeUInt32LE(version, 8);
   return b;
 }
 

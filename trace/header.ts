@@ -3,7 +3,8 @@
 import { Encoder } from '@msgpack/msgpack';
 import type { Scenario, Variant } from '../engine/scenario.js';
 import { decoder } from './chunk.js';
-import { FORMAT_VERSION, showValue, TraceError } from './format.js';
+import { LIMITS, READABLE_VERSIONS, showValue, TraceError } from './format.js';
+import { MAX_MSGPACK_DEPTH } from './msgpack-guard.js';
 
 /** What a trace was recorded from: enough to re-run it. */
 export interface TraceHeader {
@@ -12,12 +13,45 @@ export interface TraceHeader {
   scenario: Scenario;
   variant: Variant;
   seed: number;
+  /** Format 2: the writer's events per chunk and K; every chunk and checkpoint interval must keep to them. */
+  chunkEvents?: number;
+  checkpointEvery?: number;
 }
 
 const encoder = new Encoder();
 
 export function encodeHeader(h: TraceHeader): Uint8Array {
-  return encoder.encode({ format: h.format, engine: h.engine, scenario: h.scenario, variant: h.variant, seed: h.seed });
+  return encoder.encode({ format: h.format, engine: h.engine, scenario: h.scenario, variant: h.variant, seed: h.seed, chunkEvents: h.chunkEvents, checkpointEvery: h.checkpointEvery });
+}
+
+/**
+ * Why a header could not be read back, or null: the reader's bounds (string
+ * length, array and map sizes, nesting, block size) checked before anything
+ * is recorded, so the writer never writes what the reader refuses (a note
+ * over 1 MiB, more steps than a msgpack array may hold).
+ */
+export function headerProblem(h: TraceHeader): string | null {
+  let elements = 0;
+  const walk = (v: unknown, path: string, depth: number): string | null => {
+    if (++elements > LIMITS.elements) return `more than ${LIMITS.elements} values`;
+    if (depth > MAX_MSGPACK_DEPTH - 4) return `${path}: nested deeper than ${MAX_MSGPACK_DEPTH - 4} levels`;
+    if (typeof v === 'string') return v.length > LIMITS.str ? `${path}: a string of ${v.length} characters, more than ${LIMITS.str}` : null;
+    if (Array.isArray(v)) {
+      if (v.length > LIMITS.chunkEvents * 4) return `${path}: ${v.length} elements, more than ${LIMITS.chunkEvents * 4}`;
+      for (let i = 0; i < v.length; i++) { const p = walk(v[i], `${path}[${i}]`, depth + 1); if (p) return p; }
+      return null;
+    }
+    if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v);
+      if (keys.length > LIMITS.chunkEvents) return `${path}: ${keys.length} keys, more than ${LIMITS.chunkEvents}`;
+      for (const key of keys) { const p = walk((v as Record<string, unknown>)[key], `${path}.${key}`, depth + 1); if (p) return p; }
+    }
+    return null;
+  };
+  const problem = walk(h.scenario, 'scenario', 1);
+  if (problem) return problem;
+  const bytes = encodeHeader(h).length;
+  return bytes > LIMITS.blockBytes ? `the header would be ${bytes} bytes, more than ${LIMITS.blockBytes}` : null;
 }
 
 export function decodeHeader(payload: Uint8Array, offset: number): TraceHeader {
@@ -26,12 +60,22 @@ export function decodeHeader(payload: Uint8Array, offset: number): TraceHeader {
   try { doc = decoder.decode(payload); } catch (e) { return bad((e as Error).message); }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return bad('not a map');
   const d = doc as Record<string, unknown>;
-  if (d.format !== FORMAT_VERSION) bad(`format version ${showValue(d.format)}, this reader knows ${FORMAT_VERSION}`);
+  if (typeof d.format !== 'number' || !READABLE_VERSIONS.includes(d.format)) bad(`format version ${showValue(d.format)}, this reader knows ${READABLE_VERSIONS.join(', ')}`);
+  const format = d.format as number;
+  const sizes: { chunkEvents?: number; checkpointEvery?: number } = {};
+  if (format >= 2) {
+    const ce = d.chunkEvents;
+    const k = d.checkpointEvery;
+    if (typeof ce !== 'number' || !Number.isInteger(ce) || ce < 1 || ce > LIMITS.chunkEvents) bad('chunkEvents');
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < (ce as number) || k % (ce as number) !== 0 || k > LIMITS.chunkEvents * 16) bad('checkpointEvery');
+    sizes.chunkEvents = ce as number;
+    sizes.checkpointEvery = k as number;
+  }
   if (typeof d.engine !== 'string') bad('engine version');
   const sc = d.scenario as Partial<Scenario> | null;
   if (sc === null || typeof sc !== 'object' || typeof sc.name !== 'string' || typeof sc.platform !== 'object' || !Array.isArray(sc.steps)) bad('scenario');
   const variant = d.variant;
   if (variant === null || typeof variant !== 'object' || Array.isArray(variant) || Object.values(variant).some((v) => typeof v !== 'string')) bad('variant');
   if (typeof d.seed !== 'number' || !Number.isInteger(d.seed) || d.seed < 0) bad('seed');
-  return { format: FORMAT_VERSION, engine: d.engine as string, scenario: sc as Scenario, variant: variant as Record<string, string>, seed: d.seed as number };
+  return { format, engine: d.engine as string, scenario: sc as Scenario, variant: variant as Record<string, string>, seed: d.seed as number, ...sizes };
 }

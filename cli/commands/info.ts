@@ -1,38 +1,60 @@
-// iotrace info: what a trace holds, from its footer alone.
+// iotrace info: what a trace holds, each claim checked against the events.
+import { adoptCheck, checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { variantText, parse } from '../common.js';
 import { withTrace } from '../trace.js';
 
-export const HELP = `usage: iotrace info <trace> [--json]
+export const HELP = `usage: iotrace info <trace> [--deep] [--json]
 
 Prints the header (scenario, variant, seed, engine and format versions),
 counts per event kind, faults (and the first), violations, bytes, and whether
-the trace was recovered from damage (then where it stopped).`;
+the trace is whole (then every block's checksum and SHA-256 digest matched
+the index and the footer's counts agree with the events) or was recovered
+from damage (then where it stopped). The footer is only a cache: info reads
+every block and counts the events itself, and says where the footer
+disagrees (the counts shown are then the events'). --deep also applies every
+event and compares every checkpoint with the state the events build.
+
+Exit 0 when the trace is whole or was recovered from damage, 1 when its
+footer or a checkpoint disagrees with its events (the file claims something
+false), 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, deep: { type: 'boolean' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
   return withTrace(positionals[0], async (r) => {
+    const check = checkTrace(r, values.deep === true);
+    adoptCheck(r, check);
     const h = r.header;
     const kinds = Object.fromEntries(Object.keys(r.kinds).sort().map((k) => [k, r.kinds[k] ?? 0]));
+    const lies = !check.claimsOk && r.truncated === null && check.stoppedAt === null || check.checkpointsOk === false && check.stoppedAt === null;
+    const whole = r.truncated === null && check.whole;
     const info = {
       path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
-      events: r.count, faults: r.faults.length, firstFault: r.faults[0] ?? null, violations: r.violations.length,
-      firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: r.count ? r.bytes / r.count : 0,
-      checkpointEvery: r.checkpointEvery, truncated: r.truncated !== null, truncation: r.truncated,
+      events: check.events, faults: r.faults.length, firstFault: r.faults[0] ?? null, violations: r.violations.length,
+      firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: check.events ? r.bytes / check.events : 0,
+      checkpointEvery: r.checkpointEvery, whole, truncated: !whole, truncation: r.truncated ?? (check.stoppedAt !== null ? { offset: check.stoppedAt, reason: check.problems[check.problems.length - 1] ?? '' } : null),
+      checks: {
+        strongHashes: r.strongHashes, footer: r.claims, checkpoints: values.deep ? r.checkpointClaims : 'unchecked', problems: check.problems,
+      },
     };
-    if (values.json) { console.log(jsonText(info)); return 0; }
+    if (values.json) { console.log(jsonText(info)); return lies ? 1 : 0; }
     // Every string below comes from the file (or its name): escaped for the terminal.
     console.log(`trace      ${escapeText(r.path)}`);
     console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
-    console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}`);
-    console.log(`events     ${r.count}`);
+    console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);
+    console.log(`events     ${check.events}`);
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);
     console.log(`violations ${r.violations.length}${info.firstViolation !== null ? ` (first at step ${info.firstViolation})` : ''}`);
     console.log(`bytes      ${r.bytes} (${info.bytesPerEvent.toFixed(2)} per event)`);
-    console.log(r.truncated ? `DAMAGED    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}` : 'whole      yes');
+    if (r.truncated) console.log(`DAMAGED    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
+    else if (!check.whole) console.log(`DAMAGED    ${check.events} events read back; stopped at byte ${check.stoppedAt}: ${escapeText(check.problems[check.problems.length - 1] ?? '')}`);
+    else console.log(`whole      yes (every block's checksum${r.strongHashes ? ' and SHA-256' : ''} matches; the footer's counts agree with the events)`);
+    if (!check.claimsOk && check.stoppedAt === null && r.truncated === null) console.log('FOOTER DISAGREES with the events; the counts above are the events\'');
+    if (values.deep) console.log(check.checkpointsOk ? `checkpoints ${r.index.checkpointSeqs.length} checked: each is the state its events build` : 'CHECKPOINTS DISAGREE with the events');
+    for (const p of check.problems) if (!p.startsWith('damaged:')) console.log(`  ! ${escapeText(p)}`);
     console.log('kinds');
     for (const [k, n] of Object.entries(kinds)) console.log(`  ${escapeText(k).padEnd(18)} ${n}`);
-    return 0;
+    return lies ? 1 : 0;
   });
 }

@@ -7,6 +7,7 @@ import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
 import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../trace/state-codec.js';
+import { checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { parse } from '../common.js';
 import { withTrace } from '../trace.js';
@@ -15,10 +16,14 @@ export const HELP = `usage: iotrace verify <trace> [--json]
 
 Re-runs the scenario, variant and seed stored in the trace's header and
 checks that every event comes out identical and that the state hash after
-every chunk matches. Exit 0 when identical, 1 naming the first divergent
-event (or when the trace is damaged and only a prefix could be checked).`;
+every chunk matches; then checks everything else the file claims: every
+block's checksum and SHA-256 against the index, the footer's event count,
+kinds, faults and violations against the events, and every checkpoint
+against the state the events build. Exit 0 when all of it holds, 1 naming
+the first divergent event or false claim (or when the trace is damaged and
+only a prefix could be checked).`;
 
-interface Result { ok: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean }
+interface Result { ok: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
@@ -26,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   return withTrace(positionals[0], async (r) => {
     const h = r.header;
     const chunks = r.chunks;
-    const res: Result = { ok: true, events: r.count, checked: 0, divergence: null, hashMismatch: null, engine: { trace: h.engine, now: ENGINE_VERSION }, truncated: r.truncated !== null };
+    const res: Result = { ok: true, events: r.count, checked: 0, divergence: null, hashMismatch: null, engine: { trace: h.engine, now: ENGINE_VERSION }, truncated: r.truncated !== null, claims: [] };
     const state = emptyState();
     const hasher = new StateHasher();
     let chunk = 0;
@@ -50,7 +55,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     res.checked = n;
     if (!res.divergence && res.hashMismatch === null && n < r.count) res.divergence = { step: n, recorded: `${r.event(n).kind}: ${summarize(r.event(n))}`, rerun: null };
-    res.ok = !res.divergence && res.hashMismatch === null && !res.truncated;
+    // What the file claims besides its events (footer, digests, checkpoints), checked against them.
+    const check = checkTrace(r, true);
+    res.claims = check.problems.filter((p) => !p.startsWith('damaged:'));
+    res.ok = !res.divergence && res.hashMismatch === null && !res.truncated && res.claims.length === 0;
     if (values.json) { console.log(jsonText(res)); return res.ok ? 0 : 1; }
     if (h.engine !== ENGINE_VERSION) console.log(`note: recorded with engine ${escapeText(String(h.engine))}, this is ${ENGINE_VERSION}`);
     if (res.divergence) {
@@ -63,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`state hash differs after chunk ${res.hashMismatch} (events ${chunks[res.hashMismatch]?.first}..): the events match but the state they build does not`);
     } else if (res.truncated) {
       console.log(`damaged trace: the ${n} recovered events match the re-run, the rest could not be checked`);
-    } else console.log(`ok: ${n} events identical, ${chunks.length} state hashes match`);
+    }
+    for (const p of res.claims) console.log(`FALSE CLAIM: ${escapeText(p)}`);
+    if (res.ok) console.log(`ok: ${n} events identical, ${chunks.length} state hashes match; every digest, footer count and checkpoint agrees with the events`);
     return res.ok ? 0 : 1;
   });
 }

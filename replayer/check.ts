@@ -1,0 +1,176 @@
+// Checking what a trace claims against what its events say. The footer
+// (counts, fault and violation lists, kinds, digests) and the checkpoints are
+// caches of the events: a forged or damaged file can hold a footer that omits
+// a fault or a checkpoint of a state that never happened, each with a valid
+// CRC. `info` runs the fast check (every block read, its CRC and SHA-256
+// compared with the index, every chunk decoded and counted); `info --deep`,
+// `verify` and the debugger's background pass add the deep one (every event
+// applied from the empty state, every checkpoint compared with the state
+// reached, every chunk's state hash recomputed).
+import { isDeepStrictEqual } from 'node:util';
+import { apply } from '../engine/apply.js';
+import { emptyState, SECTION_NAMES } from '../engine/state.js';
+import type { State, TraceEvent } from '../engine/types.js';
+import { decodeChunk } from '../trace/chunk.js';
+import { chainStep, DIGEST_BYTES, TraceError } from '../trace/format.js';
+import { StateHasher } from '../trace/state-codec.js';
+import type { TraceReplayer } from './replayer.js';
+
+export interface CheckResult {
+  /** Every block read back whole (CRC, and SHA-256 in format 2) and every chunk decoded. */
+  whole: boolean;
+  /** The footer's events, kinds, faults and violations agree with the events. */
+  claimsOk: boolean;
+  deep: boolean;
+  /** Deep only: every checkpoint equals the state its events build; every chunk's state hash recomputes. */
+  checkpointsOk: boolean | null;
+  /** What the events themselves say. */
+  events: number;
+  kinds: Record<string, number>;
+  faults: number[];
+  violations: number[];
+  /** Checkpoint indexes that disagree with the events. */
+  badCheckpoints: number[];
+  /** Each disagreement or damage, one line. */
+  problems: string[];
+  /** Where reading stopped (damage), or null. */
+  stoppedAt: number | null;
+}
+
+const listText = (xs: readonly number[]): string => (xs.length <= 8 ? xs.join(', ') : `${xs.slice(0, 8).join(', ')}, … (${xs.length})`);
+
+function firstDifference(a: readonly number[], b: readonly number[]): string {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return `first difference at entry ${i}: footer ${a[i] ?? '(none)'}, events ${b[i] ?? '(none)'}`;
+  }
+  return '';
+}
+
+function sameState(a: State, b: State): boolean {
+  if (a.seq !== b.seq || a.tick !== b.tick) return false;
+  for (const name of SECTION_NAMES) {
+    const x = a.s[name] as Record<string, unknown>;
+    const y = b.s[name] as Record<string, unknown>;
+    const kx = Object.keys(x);
+    if (kx.length !== Object.keys(y).length) return false;
+    for (const key of kx) if (!Object.hasOwn(y, key) || !isDeepStrictEqual(x[key], y[key])) return false;
+  }
+  return true;
+}
+
+/**
+ * The check, one chunk per step: yields the number of chunks done so far,
+ * returns the result. The debugger runs it in idle time; the CLI drains it
+ * (checkTrace). Costs one read, hash and decode per chunk, plus (deep) one
+ * apply per event and one compare per checkpoint: bounded by the file.
+ */
+export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, CheckResult> {
+  const ix = r.index;
+  const res: CheckResult = {
+    whole: r.truncated === null, claimsOk: true, deep, checkpointsOk: deep ? true : null, events: 0,
+    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], problems: [], stoppedAt: null,
+  };
+  if (r.truncated) res.problems.push(`damaged: stopped at byte ${r.truncated.offset}: ${r.truncated.reason}`);
+  const state = emptyState();
+  const hasher = new StateHasher();
+  let chain: Uint8Array = new Uint8Array(DIGEST_BYTES);
+  let cp = 0;
+  const chunks = ix.chunkOffsets.length;
+  for (let c = 0; c < chunks; c++) {
+    const offset = ix.chunkOffsets[c] as number;
+    let events: TraceEvent[];
+    let hash: Uint8Array;
+    try {
+      const payload = r.chunkPayload(c);
+      chain = chainStep(chain, Buffer.from(ix.digests.subarray(c * DIGEST_BYTES, (c + 1) * DIGEST_BYTES)));
+      const decoded = decodeChunk(payload, offset);
+      events = decoded.events;
+      hash = decoded.meta.hash;
+      const want = (ix.chunkFirsts[c + 1] ?? ix.events) - (ix.chunkFirsts[c] as number);
+      if (decoded.meta.first !== ix.chunkFirsts[c] || decoded.meta.count !== want) throw new TraceError(`chunk holds events ${decoded.meta.first}+${decoded.meta.count}, the index says ${ix.chunkFirsts[c]}+${want}`, offset);
+    } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      res.whole = false;
+      res.stoppedAt = e.offset;
+      res.problems.push(`chunk ${c}: ${e.message}`);
+      break;
+    }
+    for (const ev of events) {
+      res.kinds[ev.kind] = (res.kinds[ev.kind] ?? 0) + 1;
+      if (ev.kind === 'fault') res.faults.push(ev.seq);
+      else if (ev.kind === 'violation') res.violations.push(ev.seq);
+      if (deep) {
+        try { apply(state, ev, hasher.touch); } catch (e) {
+          res.whole = false;
+          res.problems.push(`event ${ev.seq} (${String(ev.kind)}) does not apply to the state: ${(e as Error).message}`);
+          res.stoppedAt = offset;
+          return finish(r, res, chain);
+        }
+      }
+    }
+    res.events += events.length;
+    if (deep && !Buffer.from(hasher.seal(state)).equals(Buffer.from(hash))) {
+      res.checkpointsOk = false;
+      res.problems.push(`chunk ${c} (events ${ix.chunkFirsts[c]}..): its state hash is not the hash of the state its events build`);
+    }
+    // The checkpoints that follow this chunk.
+    while (cp < ix.checkpointSeqs.length && (ix.checkpointSeqs[cp] as number) <= res.events - 1) {
+      try {
+        const stored = r.checkpointAt(cp);
+        if (deep && !sameState(stored, state)) {
+          res.checkpointsOk = false;
+          res.badCheckpoints.push(cp);
+          res.problems.push(`checkpoint after event ${ix.checkpointSeqs[cp]} (byte ${ix.checkpointOffsets[cp]}) holds a state the events do not build`);
+        }
+      } catch (e) {
+        if (!(e instanceof TraceError)) throw e;
+        res.whole = false;
+        res.badCheckpoints.push(cp);
+        res.problems.push(`checkpoint ${cp}: ${e.message}`);
+      }
+      cp++;
+    }
+    yield c + 1;
+  }
+  return finish(r, res, chain);
+}
+
+function finish(r: TraceReplayer, res: CheckResult, chain: Uint8Array): CheckResult {
+  const ix = r.index;
+  const readAll = res.stoppedAt === null;
+  // Claims are compared only over what was read: a damaged file's footer may describe bytes that are gone.
+  if (readAll) {
+    if (ix.events !== res.events) { res.claimsOk = false; res.problems.push(`footer says ${ix.events} events, the chunks hold ${res.events}`); }
+    if (!isDeepStrictEqual(ix.faults, res.faults)) { res.claimsOk = false; res.problems.push(`footer lists faults at ${listText(ix.faults)}; the events have them at ${listText(res.faults)} (${firstDifference(ix.faults, res.faults)})`); }
+    if (!isDeepStrictEqual(ix.violations, res.violations)) { res.claimsOk = false; res.problems.push(`footer lists violations at ${listText(ix.violations)}; the events have them at ${listText(res.violations)} (${firstDifference(ix.violations, res.violations)})`); }
+    const kinds = new Set([...Object.keys(ix.kinds), ...Object.keys(res.kinds)]);
+    for (const k of [...kinds].sort()) {
+      if ((ix.kinds[k] ?? 0) !== (res.kinds[k] ?? 0)) { res.claimsOk = false; res.problems.push(`footer counts ${ix.kinds[k] ?? 0} ${k} event(s), the events hold ${res.kinds[k] ?? 0}`); }
+    }
+    if (r.strongHashes && ix.chain.length === DIGEST_BYTES && !Buffer.from(ix.chain).equals(Buffer.from(chain))) {
+      res.claimsOk = false;
+      res.problems.push('footer chain value is not the chain over its chunk digests');
+    }
+  } else res.claimsOk = false;
+  if (res.deep && res.checkpointsOk === true && !readAll) res.checkpointsOk = false;
+  return res;
+}
+
+/** Run the whole check at once (the CLI), with an optional progress callback. */
+export function checkTrace(r: TraceReplayer, deep: boolean, progress?: (done: number, total: number) => void): CheckResult {
+  const it = checkSteps(r, deep);
+  const total = r.index.chunkOffsets.length;
+  for (;;) {
+    const step = it.next();
+    if (step.done) return step.value;
+    progress?.(step.value, total);
+  }
+}
+
+/** Fold a result into the replayer: false claims replaced by the events' own, bad checkpoints dropped. */
+export function adoptCheck(r: TraceReplayer, res: CheckResult): void {
+  r.adopt({
+    kinds: res.kinds, faults: res.faults, violations: res.violations, badCheckpoints: res.badCheckpoints,
+    claimsOk: res.claimsOk, checkpointsChecked: res.deep && res.checkpointsOk === true,
+  });
+}
