@@ -17,6 +17,7 @@ import { compareKeys } from '../state.js';
 import type { Args, ArgValue, Errno, EventqCell, IommufdCell, Rid, State } from '../types.js';
 import { create, done, err, getObject, nextId, obj, objects, update, type IoctlResult } from './object.js';
 import { enumName, enumValue, vdeviceOf } from './viommu.js';
+import { releaseCtx } from './main.js';
 
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response), include/uapi/linux/iommufd.h. */
 export const PGFAULT_SIZE = 48;
@@ -257,6 +258,27 @@ export function dropQueue(ctx: Ctx, o: IommufdCell): void {
   for (const r of queueRecords(ctx.state, o.fd, o.id)) putRecord(ctx, o.fd, o.id, r.idx, null, why);
 }
 
+/** Whether any FAULT / vEVENTQ fd of this iommufd is open. */
+export function eventFdsOpen(state: State, fd: string): boolean {
+  return objects(state, fd).some((o) => (o.type === 'FAULT' || o.type === 'VEVENTQ') && o.attrs.open === true);
+}
+
+/**
+ * iommufd_eventq_init(), eventq.c: each event-queue file holds a reference on
+ * the iommufd context (iommufd_ctx_get()), so closing the iommufd releases
+ * nothing while one is open. Marks the open queues (`ctxClosed`) so the last
+ * eventq-close runs the release; returns whether any held the context.
+ */
+export function holdCtxByEventFds(ctx: Ctx, fd: string): boolean {
+  let held = false;
+  for (const o of objects(ctx.state, fd)) {
+    if ((o.type !== 'FAULT' && o.type !== 'VEVENTQ') || o.attrs.open !== true) continue;
+    held = true;
+    if (o.attrs.ctxClosed !== true) update(ctx, o, o.refs, { ...o.attrs, ctxClosed: true });
+  }
+  return held;
+}
+
 /** An open event-queue fd holds a users reference on its object (iommufd_eventq_init()): IOMMU_DESTROY is -EBUSY. */
 export const fdHeld = (o: IommufdCell): boolean => (o.type === 'FAULT' || o.type === 'VEVENTQ') && o.attrs.open === true;
 
@@ -391,7 +413,10 @@ export const eventqOps: Record<string, OpSpec> = {
     doc: 'close() of a FAULT or vEVENTQ fd: drops the reference the file held on its object (iommufd_eventq_fops_release); the object and its records stay until IOMMU_DESTROY or the iommufd is closed.',
     fields: { queue_fd: 'int?', queue: 'int?', iommufd: 'str?' },
     run: (ctx, f) => fileOp(ctx, 'close', f, (q) => {
+      // iommufd_eventq_fops_release(), eventq.c: drops the object's users reference and the context's; the last
+      // reference on a context whose iommufd was closed runs iommufd_fops_release()
       update(ctx, q, q.refs, { ...q.attrs, open: false });
+      if (q.attrs.ctxClosed === true && !eventFdsOpen(ctx.state, q.fd) && !objects(ctx.state, q.fd).some((o) => o.type === 'DEVICE')) releaseCtx(ctx, q.fd);
       return { errno: null, out: {} };
     }),
   },

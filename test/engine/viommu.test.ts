@@ -98,12 +98,26 @@ describe('event queues in state', () => {
     expect(stateOf(evs).s.eventq).toEqual({});
   });
 
-  it('closing the iommufd (and the device) leaves no queue records behind', () => {
+  it('closing the iommufd, the device and the event fds leaves no queue records behind', () => {
     const evs = smmu([...flow, veventq, { op: 'dma', rid: '00:05.0', addr: 0x900000 },
-      { op: 'close', fd: 'iommufd' }, { op: 'device-unbind', dev: '00:05.0' }]);
+      { op: 'close', fd: 'iommufd' }, { op: 'device-unbind', dev: '00:05.0' },
+      { op: 'eventq-close', queue: '$fault' }, { op: 'eventq-close', queue: '$q' }]);
     const st = stateOf(evs);
     expect(st.s.eventq).toEqual({});
     expect(st.s.iommufd).toEqual({});
+  });
+
+  it('an open event fd holds the iommufd context: close releases nothing until the fd is closed too', () => {
+    const evs = events(scenario([
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC' },
+      { op: 'ioctl', cmd: 'IOMMU_FAULT_QUEUE_ALLOC', as: 'fault' },
+      { op: 'close', fd: 'iommufd', expect: 'ok' },
+      { op: 'eventq-read', queue: '$fault', expect: { out: { count: 0 } } },
+      { op: 'eventq-close', queue: '$fault', expect: 'ok' },
+    ], { platform: SMMU }));
+    expect(ofKind(evs, 'expect')).toEqual([]);
+    const destroyed = ofKind(evs, 'iommufd-obj').filter((e) => e.op === 'destroy');
+    expect(destroyed.map((e) => [e.type, e.step])).toEqual([['FAULT', 4], ['IOAS', 4]]);
   });
 
   it('the vEVENTQ\'s sequence lives in its attrs and counts every node, the LOST_EVENTS header too', () => {
