@@ -5,7 +5,7 @@ import { holdCtx } from './device.js';
 import { ioasDestroyAreas, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_RLIMIT_MODE, optionHugePages, optionRlimitMode } from './ioas.js';
 import { destroyObj, done, err, obj, objects, type IoctlResult } from './object.js';
 import { u64, type Fields } from '../op.js';
-import { dropQueue, fdHeld } from './eventq.js';
+import { dropQueue, fdHeld, holdCtxByEventFds } from './eventq.js';
 import { isTombstone, removeVdevice } from './viommu.js';
 
 export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
@@ -31,7 +31,10 @@ export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
 export function closeFd(ctx: Ctx, fd: string): IoctlResult {
   // a bound VFIO device holds a reference on the context (iommufd_device_bind(): iommufd_ctx_get()): the close
   // releases nothing until the last one is unbound (deviceUnbind() then calls releaseCtx())
-  if (holdCtx(ctx, fd)) return done();
+  const heldByDevices = holdCtx(ctx, fd);
+  // so does an open FAULT / vEVENTQ fd (iommufd_eventq_init(), eventq.c): the last eventq-close releases
+  const heldByEventFds = holdCtxByEventFds(ctx, fd);
+  if (heldByDevices || heldByEventFds) return done();
   releaseCtx(ctx, fd);
   return done();
 }
