@@ -179,6 +179,7 @@ export class TraceWriter {
     this.index.chunkOffsets.push(this.offset);
     this.index.chunkFirsts.push(first);
     const payload = encodeChunk(this.chunk, hash);
+    if (this.chunk.length > LIMITS.eventsPerByte * payload.length) throw new RecordLimitError(`a chunk of ${this.chunk.length} events in ${payload.length} bytes: a trace reader refuses more than ${LIMITS.eventsPerByte} events per byte`);
     const d = digest(payload);
     this.digests.push(d);
     this.chain = chainStep(this.chain, d);

@@ -116,7 +116,7 @@ function readFooter(fd: number, bytes: number, headerEnd: number, header: TraceH
   if (header.chunkEvents !== undefined && (ix.chunkEvents !== header.chunkEvents || ix.checkpointEvery !== header.checkpointEvery)) {
     throw new TraceError(`footer's chunk size / K (${ix.chunkEvents} / ${ix.checkpointEvery}) disagree with the header's (${header.chunkEvents} / ${header.checkpointEvery})`, start);
   }
-  checkLayout(fd, headerEnd, start, ix);
+  checkLayout(fd, headerEnd, start, ix, header.checkpointEvery);
   return ix;
 }
 
@@ -128,13 +128,15 @@ function readFooter(fd: number, bytes: number, headerEnd: number, header: TraceH
  * point into another is refused, so the footer never reads differently
  * from a forward scan.
  */
-function checkLayout(fd: number, headerEnd: number, footerStart: number, ix: Index): void {
+function checkLayout(fd: number, headerEnd: number, footerStart: number, ix: Index, every: number | undefined): void {
   let offset = headerEnd;
   let cp = 0;
   for (let c = 0; c < ix.chunkOffsets.length; c++) {
     if (ix.chunkOffsets[c] !== offset) throw new TraceError(`index puts chunk ${c} at byte ${ix.chunkOffsets[c]}, the blocks have it at ${offset}`, footerStart);
     offset = blockEnd(fd, offset, footerStart, BLOCK.events);
     const last = (ix.chunkFirsts[c + 1] ?? ix.events) - 1;
+    // Format 2 declares K: a checkpoint follows every chunk that ends at a multiple of it, so a state is never more than K applies away.
+    if (every !== undefined && (last + 1) % every === 0 && ix.checkpointSeqs[cp] !== last) throw new TraceError(`index lists no checkpoint after event ${last} (K = ${every})`, footerStart);
     if (ix.checkpointSeqs[cp] === last) {
       if (ix.checkpointOffsets[cp] !== offset) throw new TraceError(`index puts the checkpoint after event ${last} at byte ${ix.checkpointOffsets[cp]}, the blocks have it at ${offset}`, footerStart);
       offset = blockEnd(fd, offset, footerStart, BLOCK.state);

@@ -250,6 +250,9 @@ export class TraceReplayer implements Replayer {
   }
 
   private applyRange(state: State, from: number, to: number): void {
+    // A long replay (a file without usable checkpoints) leaves a state every
+    // K events in the cache, so walking on from there never repeats it.
+    const every = Math.max(1, this.checkpointEvery);
     for (let n = from; n <= to;) {
       const c = floorIndex(this.ix.chunkFirsts, n);
       const first = this.ix.chunkFirsts[c] as number;
@@ -260,6 +263,7 @@ export class TraceReplayer implements Replayer {
         for (; i <= end - first; i++) apply(state, evs[i] as TraceEvent);
       } catch (e) { throw this.malformed(evs[i] as TraceEvent, e); }
       n = end + 1;
+      if (n <= to && to - from >= every && (end + 1) % every === 0) this.stateCache.set(end, cloneState(state));
     }
   }
 

@@ -116,7 +116,7 @@ export function encodeChunk(events: readonly TraceEvent[], hash: Uint8Array): Ui
 export function chunkMeta(payload: Uint8Array, offset: number): ChunkMeta {
   const bad = (why: string): never => { throw new TraceError(`bad event chunk: ${why}`, offset); };
   const doc = decodeDoc(payload, offset);
-  return checkMeta(doc, bad);
+  return checkMeta(doc, bad, payload.length);
 }
 
 function decodeDoc(payload: Uint8Array, offset: number): unknown[] {
@@ -126,10 +126,11 @@ function decodeDoc(payload: Uint8Array, offset: number): unknown[] {
   return doc;
 }
 
-function checkMeta(doc: unknown[], bad: (why: string) => never): ChunkMeta {
+function checkMeta(doc: unknown[], bad: (why: string) => never, bytes: number): ChunkMeta {
   const [first, count, hash] = doc;
   if (typeof first !== 'number' || !Number.isSafeInteger(first) || first < 0) bad('first sequence number');
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > LIMITS.chunkEvents) bad('event count out of bounds');
+  if ((count as number) > LIMITS.eventsPerByte * bytes) bad(`${count as number} events in ${bytes} bytes (at most ${LIMITS.eventsPerByte} per byte)`);
   if (!(hash instanceof Uint8Array) || hash.length !== 16) bad('state hash');
   return { first: first as number, count: count as number, hash: hash as Uint8Array };
 }
@@ -159,7 +160,7 @@ function maker(kind: string, fields: string[]): Make {
 export function decodeChunk(payload: Uint8Array, offset: number): { meta: ChunkMeta; events: TraceEvent[] } {
   const bad = (why: string): never => { throw new TraceError(`bad event chunk: ${why}`, offset); };
   const doc = decodeDoc(payload, offset);
-  const meta = checkMeta(doc, bad);
+  const meta = checkMeta(doc, bad, payload.length);
   const n = meta.count;
   const runs = doc[3];
   if (!Array.isArray(runs) || runs.length !== 4) bad('runs');

@@ -3,6 +3,7 @@
 // docs/trace-format.md is the normative description of all of this.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { MAX_MSGPACK_ELEMENTS } from './msgpack-guard.js';
 
 /** Opening magic: "IOTRACE" then 0x00. */
 export const MAGIC = Buffer.from('IOTRACE\0', 'latin1');
@@ -51,7 +52,13 @@ export const LIMITS = {
    * 119 KB checkpoint could otherwise inflate to tens of millions of tiny
    * objects. A 65 536-event chunk of 64 fields stays well below.
    */
-  elements: 1 << 22,
+  elements: MAX_MSGPACK_ELEMENTS,
+  /**
+   * Events per payload byte of a chunk: constant columns cost nothing per
+   * event, so a 60-byte chunk could announce 65 536 events; the recorder's
+   * chunks hold 0.1-0.2 events per byte.
+   */
+  eventsPerByte: 4,
   /** Inflated checkpoint bytes. */
   checkpointBytes: 64 * 1024 * 1024,
 } as const;

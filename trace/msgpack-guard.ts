@@ -12,9 +12,17 @@ import { Decoder, type DecoderOptions } from '@msgpack/msgpack';
 /** Deepest nesting accepted: events, checkpoints and scenarios stay far below. */
 export const MAX_MSGPACK_DEPTH = 64;
 
+/**
+ * Most values one payload may decode to: bytes alone do not bound it (a
+ * 64 MiB inflated checkpoint of one-byte fixints is 64 M objects). Equal to
+ * LIMITS.elements in trace/format.ts, which imports this module's limit.
+ */
+export const MAX_MSGPACK_ELEMENTS = 1 << 22;
+
 /** Why `buf` is not a single well-sized msgpack value, or null when it is. */
-export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPTH): string | null {
+export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPTH, maxElements = MAX_MSGPACK_ELEMENTS): string | null {
   const end = buf.length;
+  let values = 0;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   // Elements still owed by each open container (a map owes two per entry).
   const open: number[] = [];
@@ -22,6 +30,7 @@ export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
   let p = 0;
   while (need > 0) {
     if (p >= end) return `msgpack ends ${need} value(s) early`;
+    if (++values > maxElements) return `msgpack holds more than ${maxElements} values`;
     const b = buf[p] as number;
     let head = 1;
     let body = 0;

@@ -31,7 +31,7 @@ export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
   const bad = (why: string): never => { throw new TraceError(`bad checkpoint: ${why}`, offset); };
   let doc: unknown;
   try {
-    doc = decoder.decode(inflateRawSync(payload, { maxOutputLength: LIMITS.blockBytes }));
+    doc = decoder.decode(inflateRawSync(payload, { maxOutputLength: LIMITS.checkpointBytes }));
   } catch (e) {
     return bad((e as Error).message);
   }
