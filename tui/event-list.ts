@@ -5,6 +5,7 @@
 import { summarize } from '../engine/summary.js';
 import type { EventKind, TraceEvent } from '../engine/types.js';
 import type { Replayer } from '../replayer/api.js';
+import { TraceError } from '../trace/format.js';
 import { esc } from './term.js';
 import { fit, kindColour, paint } from './format.js';
 import { scan } from './search.js';
@@ -99,8 +100,19 @@ export class EventList {
     const seqW = Math.max(4, String(this.r.count - 1).length);
     const first = rows[0] as number;
     const last = rows[rows.length - 1] as number;
-    const evs = this.filter ? rows.map((n) => this.r.event(n)) : this.r.events(first, last + 1);
+    let evs: (TraceEvent | number)[];
+    try {
+      evs = this.filter ? rows.map((n) => this.r.event(n)) : this.r.events(first, last + 1);
+    } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      // A damaged chunk in the window: its rows say so, the others are drawn as usual.
+      evs = rows.map((n) => { try { return this.r.event(n); } catch (x) { if (!(x instanceof TraceError)) throw x; return n; } });
+    }
     return evs.map((ev) => {
+      if (typeof ev === 'number') {
+        const text = `${ev === cursor ? '▶' : ' '} ${String(ev).padStart(seqW)} (unreadable: damaged chunk)`;
+        return paint(fit(text, width), 'red-fg', ...(ev === cursor ? ['inverse'] : []));
+      }
       const mark = `${ev.seq === cursor ? '▶' : ' '}${hit?.(ev) ? '*' : ' '}`;
       const head = `${mark}${String(ev.seq).padStart(seqW)} t${String(ev.tick).padEnd(5)} `;
       const kind = ev.kind.padEnd(17).slice(0, 17);
