@@ -231,3 +231,27 @@ describe('format 1 traces', () => {
     expect(r.stdout).toContain('no SHA-256 digests');
   });
 });
+
+describe('the replay debugger over a forged footer', () => {
+  it('shows the fault the footer omits, says the index is false, and f jumps to it', async () => {
+    const { openUi } = await import('./tui-helpers.js');
+    const forged = save('nofault-tui.iotrace', forge(faulty, { footer: (d) => { d.faults = gapsOf([]); (d.kinds as Record<string, number>).fault = 0; } }));
+    const truth = TraceReplayer.open(faulty);
+    const first = truth.faults[0] as number;
+    truth.close();
+    const ui = await openUi(forged);
+    expect(ui.status()).toContain(`first fault ${first}`);
+    expect(ui.status()).toContain('1F 0V');
+    expect(ui.status()).toContain('INDEX FALSE');
+    await ui.press('f');
+    expect(ui.d.cursor).toBe(first);
+    ui.close();
+  });
+
+  it('a true trace shows no claim marker once checked', async () => {
+    const { openUi } = await import('./tui-helpers.js');
+    const ui = await openUi(faulty);
+    expect(ui.status()).not.toMatch(/unchecked|INDEX FALSE/);
+    ui.close();
+  });
+});

@@ -16,6 +16,7 @@ import { createPanes, focusStyle, inner, place, type Panes } from './layout.js';
 import { DEFAULT_SPEED, Player } from './play.js';
 import { Prompt } from './prompt.js';
 import { describe, kindsOf, parseQuery, searchAsync, type AsyncSearch } from './search.js';
+import { ClaimCheck } from './claims.js';
 import { StatePane } from './state-pane.js';
 import { statusRows } from './status.js';
 import { createScreen, type Screen, type TermStreams } from './term.js';
@@ -56,6 +57,7 @@ export class Debugger {
   private idleWaiters: (() => void)[] = [];
   private resolveDone!: () => void;
   private closed = false;
+  private readonly claims: ClaimCheck;
 
   constructor(readonly r: Replayer, opts: DebuggerOptions) {
     this.done = new Promise((res) => { this.resolveDone = res; });
@@ -69,6 +71,13 @@ export class Debugger {
     this.screen.on('resize', () => this.render());
     this.wireMouse();
     if (r.truncated) this.say(`trace damaged: ${r.truncated.reason}`, true);
+    this.claims = new ClaimCheck(r, (res) => {
+      if (!res.claimsOk || res.checkpointsOk === false) this.say(`the trace claims what its events do not say: ${res.problems.filter((x) => !x.startsWith('damaged:'))[0] ?? ''}`, true);
+      this.view = null;
+      this.render();
+    });
+    const found = this.claims.problems.filter((x) => !x.startsWith('damaged:'));
+    if (found.length > 0) this.say(`the trace claims what its events do not say: ${found[0]}`, true);
     this.render();
   }
 
@@ -139,7 +148,7 @@ export class Debugger {
 
     const [top, bottom] = statusRows({
       trace: r.path, scenario: r.header.scenario.name, variant: variantText(r.header.variant), cursor: this.cursor, count: r.count,
-      tick: ev?.tick ?? null, firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length,
+      tick: ev?.tick ?? null, firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: this.claims.label(),
       filter: this.list.kinds ? describe({ kinds: this.list.kinds }) : null, search: this.search ? this.search.text : null,
       countPrefix: this.countPrefix, playing: this.player.playing ? this.player.speed : null, pane: this.focus,
     }, this.screen.width as number, {
@@ -441,6 +450,7 @@ export class Debugger {
   quit(): void {
     if (this.closed) return;
     this.closed = true;
+    this.claims.stop();
     this.player.stop();
     this.pending?.job.cancel();
     this.pending = null;

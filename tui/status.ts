@@ -13,6 +13,8 @@ export interface StatusInfo {
   firstFault: number | null;
   faults: number;
   violations: number;
+  /** '' when the footer's claims were checked against the events, else what is known of them. */
+  claims: string;
   filter: string | null;
   search: string | null;
   countPrefix: string;
@@ -28,6 +30,7 @@ export function statusRows(s: StatusInfo, width: number, second: { prompt?: stri
     s.firstFault !== null ? `first fault ${s.firstFault}` : 'no fault',
     `${s.faults}F ${s.violations}V`,
   ];
+  if (s.claims) parts.push(s.claims);
   if (s.filter) parts.push(`filter: ${s.filter}`);
   if (s.search) parts.push(`search: ${s.search} (n/N)`);
   if (s.playing !== null) parts.push(`▶ playing ${s.playing === 0 ? 'max' : `${s.playing}/s`} — any key stops`);
