@@ -126,7 +126,7 @@ describe('iotrace list / matrix (the built binary)', () => {
       'free-while-bound': { allocator: ['lowest', 'cyclic'], free: ['notify-cleanup', 'free-after-unbind'] },
       'mdev-siov': {},
       'pasid-cap-migration': { 'pasid-cap': ['kernel', 'vmm'] },
-      'nosnoop-wbinvd': { nosnoop: ['block', 'allow'] },
+      'nosnoop-wbinvd': { nosnoop: ['block', 'allow', 'unregistered'] },
       'viommu-vdevice': { abort: ['cmpxchg', 'erase'] },
       'iommufd-lifecycle': {},
       stress: {},
@@ -149,7 +149,7 @@ describe('iotrace list / matrix (the built binary)', () => {
   it('matrix prints a table and exits 0 even when a variant faults; bad usage exits 2', () => {
     const r = cli('matrix', 'dwq-gpasid');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/pasid=translated\s+\d+\s+1\s+#\d+ step 19 iommu 0x59 PASID entry not present/);
+    expect(r.stdout).toMatch(/pasid=translated\s+\d+\s+1\s+#\d+ step 19 iommu 0x59 SM: Present bit in PASID Table Entry is clear/);
     expect(cli('matrix', 'dwq-gpasid', '--variant', 'pasid=nope').status).toBe(2);
     expect(cli('matrix').status).toBe(2);
     expect(cli('matrix', 'no-such-scenario').status).toBe(2);
