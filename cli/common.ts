@@ -70,7 +70,7 @@ export function reportError(e: unknown): number {
   if (e instanceof UsageError) { errorLine(e.message); return EXIT.usage; }
   if (e instanceof ScenarioError) { errorLine(e.message); return EXIT.usage; }
   // A scenario that reached a bound of the model while running (engine/limits.ts): bad input too.
-  if (e instanceof ScenarioRunError) { process.stderr.write(`iotrace: ${e.message}\n`); return EXIT.usage; }
+  if (e instanceof ScenarioRunError) { errorLine(e.message); return EXIT.usage; }
   // TraceError (a bad trace), RecordLimitError (a recording the reader would refuse) and every errno: bad input.
   if (e instanceof Error && (e.name === 'TraceError' || e.name === 'RecordLimitError' || (e as NodeJS.ErrnoException).code !== undefined)) {
     errorLine(e.message);

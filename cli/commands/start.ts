@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { summarize } from '../../engine/summary.js';
 import { recordToFile } from '../../recorder/record.js';
 import { TraceReplayer } from '../../replayer/replayer.js';
+import { escapeText } from '../../safe/escape.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { parse } from '../common.js';
 import { interactive } from './replay.js';
@@ -34,9 +35,9 @@ export async function main(argv: string[]): Promise<number> {
     if (process.stdout.isTTY && process.stdin.isTTY) return await interactive(r, firstFault ?? 0);
     const events = r.events(0, r.count);
     console.log(`scenario dwq-gpasid, variant pasid=translated: ${events.length} events, ${r.faults.length} fault(s)`);
-    for (const ev of events) console.log(`${String(ev.seq).padStart(4)}  ${ev.kind.padEnd(18)} ${summarize(ev)}`);
-    if (firstFault !== undefined) console.log(`\nfirst fault at step ${firstFault}: ${summarize(r.event(firstFault))}`);
-    console.log(`\ntrace: ${path} (in a terminal: iotrace replay ${path} --at first-fault)`);
+    for (const ev of events) console.log(`${String(ev.seq).padStart(4)}  ${ev.kind.padEnd(18)} ${escapeText(summarize(ev))}`);
+    if (firstFault !== undefined) console.log(`\nfirst fault at step ${firstFault}: ${escapeText(summarize(r.event(firstFault)))}`);
+    console.log(`\ntrace: ${escapeText(path)} (in a terminal: iotrace replay ${escapeText(path)} --at first-fault)`);
     return 0;
   } finally {
     r.close();
