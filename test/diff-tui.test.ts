@@ -78,7 +78,7 @@ describe('diff TUI: dwq-gpasid pasid=identity (A) vs pasid=translated (B)', () =
     expect(ui.cursorRows()[1]).toMatch(/▶~\s+39 dma\s+DMA write 00:02\.0 PASID 5 0x400000 -> blocked/);
     await ui.press('j');
     // Row 40: the fault, only in B; A's side shows nothing there.
-    expect(ui.cursorRows()[1]).toMatch(/▶\+\s+40 fault\s+FAULT iommu 0x59 PASID entry not present/);
+    expect(ui.cursorRows()[1]).toMatch(/▶\+\s+40 fault\s+FAULT iommu 0x59 SM: Present bit in PASID Table Entry is clear/);
     expect(ui.cursorRows()[0]).not.toMatch(/fault/);
     expect(ui.text()).toContain('state A after step 39 (no event on this row)');
     await ui.press('n');

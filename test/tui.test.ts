@@ -51,8 +51,8 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     await ui.press('f');
     expect(ui.d.cursor).toBe(40);
     expect(ui.cursorRow()).toContain('fault');
-    expect(ui.cursorRow()).toContain('FAULT iommu 0x59 PASID entry not present');
-    expect(ui.status()).toContain('first fault, step 40: FAULT iommu 0x59 PASID entry not present: 00:02.0 PASID 5');
+    expect(ui.cursorRow()).toContain('FAULT iommu 0x59 SM: Present bit in PASID');
+    expect(ui.status()).toContain('first fault, step 40: FAULT iommu 0x59 SM: Present bit in PASID Table Entry is clear: 00:02.0 PASID 5');
     const t = ui.text();
     expect(t).toContain('state after step 40');
     expect(t).toContain('step 40 fault: no state change');
