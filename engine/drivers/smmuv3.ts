@@ -248,6 +248,51 @@ export function smmuAttachCompatible(iommuId: string, h: IommufdCell): Errno | n
   return typeof h.attrs.iommu === 'string' && h.attrs.iommu !== iommuId ? 'EINVAL' : null;
 }
 
+/**
+ * Whether the domain has a set_dev_pasid op, which iommu_attach_device_pasid() /
+ * iommu_replace_device_pasid() (drivers/iommu/iommu.c) require (-EOPNOTSUPP):
+ * a nested domain's arm_smmu_nested_ops (arm-smmu-v3-iommufd.c) have only
+ * attach_dev and free; paging domains have arm_smmu_s1_set_dev_pasid().
+ */
+export const smmuHasSetDevPasid = (h: IommufdCell): boolean => h.type !== 'HWPT_NESTED';
+
+/**
+ * What the SMMUv3 attach looks at besides the HWPT, found by the caller:
+ * `ssidsInUse` master->cd_table.used_ssids (a CD installed at a PASID other
+ * than 0, by iommufd or an SVA bond); `hasVdevice` whether the device has a
+ * vDEVICE on the nested HWPT's vIOMMU (iommufd_viommu_get_vdev_id()).
+ */
+export interface SmmuAttachFacts { ssidsInUse: boolean; hasVdevice: boolean }
+
+/**
+ * The SMMUv3 driver's attach for a HWPT the iommufd core lets through
+ * (engine/iommufd/device.ts calls it; `pasid` 0 is the RID):
+ *  - nested (RID only: no set_dev_pasid): arm_smmu_attach_dev_nested(), arm-smmu-v3-iommufd.c:
+ *    vsmmu->smmu != master->smmu -> -EINVAL; arm_smmu_ssids_in_use() -> -EBUSY; then
+ *    arm_smmu_attach_prepare() -> arm_smmu_attach_prepare_vmaster(): no vDEVICE -> -ENOENT, except
+ *    for an abort or bypass vSTE ("allowed to attach w/o vmaster for GBPA case");
+ *  - paging at the RID: arm_smmu_attach_dev(), arm-smmu-v3.c: another instance's domain -> -EINVAL;
+ *    a stage-2 domain while SSIDs are in use -> -EBUSY;
+ *  - paging at a PASID: arm_smmu_s1_set_dev_pasid(): another instance's domain -> -EINVAL; not
+ *    stage 1 -> -EINVAL (unreachable through iommufd: an SMMUv3 stage-2 domain never has
+ *    ALLOC_PASID, so iommufd_hwpt_pasid_compat() refuses it first). arm_smmu_set_pasid()'s
+ *    "RID on a CD-table domain or blocked" rule is unreachable the same way (not modelled).
+ */
+export function smmuAttachDevCheck(iommuId: string, h: IommufdCell, pasid: number, facts: SmmuAttachFacts): Errno | null {
+  if (h.type === 'HWPT_NESTED') {
+    const e = smmuAttachCompatible(iommuId, h);
+    if (e) return e;
+    if (facts.ssidsInUse) return 'EBUSY';
+    if (!facts.hasVdevice && h.attrs.cfg !== 'abort' && h.attrs.cfg !== 'bypass') return 'ENOENT';
+    return null;
+  }
+  const e = smmuAttachCompatible(iommuId, h);
+  if (e) return e;
+  if (pasid !== 0) return h.attrs.stage === 'first' ? null : 'EINVAL';
+  if (h.attrs.stage === 'second' && facts.ssidsInUse) return 'EBUSY';
+  return null;
+}
+
 // ---- paging-domain geometry and reserved regions, as iommufd's io_pagetable sees them (H1, ioas)
 
 /**

@@ -91,14 +91,47 @@ export function vtdNestedAttachCheck(h: IommufdCell): Errno | null {
 }
 
 /**
- * paging_domain_compatible(), drivers/iommu/intel/iommu.c: a domain with
- * dirty_ops on an IOMMU without SSADS, or a nest parent on one without
- * nesting, cannot be attached (-EINVAL). Called by the attach path.
+ * paging_domain_compatible(), drivers/iommu/intel/iommu.c (v6.18), for a
+ * paging domain on the device's IOMMU: first the stage's rules
+ * (paging_domain_compatible_second_stage(): dirty_ops without SSADS, a nest
+ * parent without nesting -> -EINVAL; paging_domain_compatible_first_stage()
+ * needs FLTS and the page sizes, which the model's VT-d has), then a domain
+ * that forces snooping on an IOMMU without snoop control (ecap SC) -> -EINVAL.
+ * Called through vtdAttachDevCheck().
  */
 export function vtdPagingCompatible(iommu: IommuCell, h: IommufdCell): Errno | null {
-  if (h.attrs.dirtyOps === true && !ssadsSupported(iommu)) return 'EINVAL';
-  if (h.attrs.nestParent === true && !nestedSupported(iommu)) return 'EINVAL';
+  if (h.attrs.stage !== 'first') {
+    if (h.attrs.dirtyOps === true && !ssadsSupported(iommu)) return 'EINVAL';
+    if (h.attrs.nestParent === true && !nestedSupported(iommu)) return 'EINVAL';
+  }
+  // paging_domain_compatible(): dmar_domain->force_snooping && !ecap_sc_support() -> -EINVAL
+  if (h.attrs.enforceSnoop === true && !iommu.snoopControl) return 'EINVAL';
   return null;
+}
+
+/**
+ * The VT-d driver's attach for a HWPT the iommufd core lets through
+ * (engine/iommufd/device.ts calls it; `parent` is a nested HWPT's nest
+ * parent, `pasid` 0 the RID):
+ *  - a paging domain at the RID: intel_iommu_attach_device() -> paging_domain_compatible();
+ *    at a PASID: intel_iommu_set_dev_pasid(): a domain with dirty_ops -> -EINVAL, then
+ *    paging_domain_compatible();
+ *  - a nested domain (RID or PASID): intel_nested_attach_dev() / intel_nested_set_dev_pasid(),
+ *    nested.c: paging_domain_compatible() of the stage-2 parent, then intel_pasid_setup_nested()
+ *    (vtdNestedAttachCheck).
+ * Every VT-d domain type has set_dev_pasid (intel_nested_domain_ops too, v6.14+).
+ */
+export function vtdAttachDevCheck(iommu: IommuCell, h: IommufdCell, parent: IommufdCell | undefined, pasid: number): Errno | null {
+  if (h.type === 'HWPT_NESTED') {
+    if (parent) {
+      const e = vtdPagingCompatible(iommu, parent);
+      if (e) return e;
+    }
+    return vtdNestedAttachCheck(h);
+  }
+  // intel_iommu_set_dev_pasid(): domain->dirty_ops -> -EINVAL (no dirty tracking through a PASID)
+  if (pasid !== 0 && h.attrs.dirtyOps === true) return 'EINVAL';
+  return vtdPagingCompatible(iommu, h);
 }
 
 /**

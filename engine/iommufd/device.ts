@@ -20,13 +20,14 @@ import { updateWbinvd } from '../kvm.js';
 import type { Fields, IoctlSpec } from '../op.js';
 import { compareKeys } from '../state.js';
 import type { Errno, IommufdCell, Rid, State } from '../types.js';
-import { entryFor, hwptAlloc, HWPT_ALLOC_DIRTY_TRACKING, HWPT_ALLOC_PASID } from './hwpt.js';
+import { entryFor, HWPT_ALLOC_PASID, hwptPagingAlloc } from './hwpt.js';
 import { create, destroyObj, done, err, getObject, obj, objects, update, type IoctlResult } from './object.js';
-import { autoRespondFaults } from './eventq.js';
+import { autoRespondFaults, eventFdsOpen } from './eventq.js';
+import { ioptCanAddDomain, ioptCanReserveDevice } from './ioas.js';
 import { releaseCtx } from './main.js';
 import { removeVdevice, vdeviceOf } from './viommu.js';
-import { smmuDbmCapable, smmuHwInfo } from '../drivers/smmuv3.js';
-import { ssadsSupported, vtdHwInfo } from '../drivers/vtd.js';
+import { smmuAttachDevCheck, smmuDbmCapable, smmuHasSetDevPasid, smmuHwInfo } from '../drivers/smmuv3.js';
+import { ssadsSupported, vtdAttachDevCheck, vtdHwInfo } from '../drivers/vtd.js';
 
 /** IOMMU_NO_PASID (include/linux/iommu.h): iommufd's PASID value for the RID, the model's RID_PASID (0). */
 export const IOMMU_NO_PASID = 0;
@@ -143,29 +144,75 @@ function maxPasids(state: State, rid: Rid): number {
   return 2 ** Math.min(cell.pasidCap.width, iommuBits ?? 20);
 }
 
+/** find_hwpt_paging(), iommufd_private.h: a HWPT_PAGING itself, a HWPT_NESTED's parent. */
+function pagingOf(state: State, h: IommufdCell): IommufdCell | undefined {
+  if (h.type === 'HWPT_PAGING') return h;
+  if (h.type === 'HWPT_NESTED') return obj(state, h.fd, h.attrs.parent as number);
+  return undefined;
+}
+
+/** The driver a HWPT's domain belongs to (domain->owner): the IOMMU it was allocated on. */
+function ownerKind(state: State, h: IommufdCell): 'vtd' | 'smmuv3' | undefined {
+  return typeof h.attrs.iommu === 'string' ? state.s.iommu[h.attrs.iommu]?.kind : undefined;
+}
+
+/** SMMUv3 master->cd_table.used_ssids: a CD installed at a PASID other than 0 (an iommufd PASID attach, an SVA bond). */
+function ssidsInUse(state: State, rid: Rid): boolean {
+  const prefix = `${rid}/`;
+  return Object.keys(state.s.pasid).some((key) => key.startsWith(prefix) && key !== k.pasid(rid, IOMMU_NO_PASID) && state.s.pasid[key]?.p === true);
+}
+
 /**
- * The driver's attach_dev / set_dev_pasid checks the model knows, for a HWPT
- * that iommufd has decided may be attached. Driver rules (listed in
- * /work/notes/requests-from-device.md for engine/drivers/*.ts):
- *  - a nested HWPT on a vIOMMU needs the device's vDEVICE: arm_smmu_attach_prepare_vmaster() ->
- *    iommufd_viommu_get_vdev_id() -ENOENT (arm-smmu-v3.c; the selftest's mock driver does the same)
- *  - a dirty-tracking domain on a device whose IOMMU cannot track dirty pages: paging_domain_compatible()
- *    (intel/iommu.c) / arm_smmu_attach_dev() -EINVAL
- *  - VT-d: a domain that forces snooping on an IOMMU without snoop control: paging_domain_compatible() -EINVAL
- *  - SMMUv3: a domain of another SMMU instance: arm_smmu_attach_dev() -EINVAL
+ * The driver's attach_dev / set_dev_pasid for a HWPT that iommufd and the
+ * iommu core let through: the rules live in the driver model files
+ * (vtdAttachDevCheck() in engine/drivers/vtd.ts, smmuAttachDevCheck() in
+ * engine/drivers/smmuv3.ts); this finds what they look at.
  */
-function driverAttachCheck(state: State, dev: IommufdCell, h: IommufdCell): Errno | null {
+function driverAttachCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCell): Errno | null {
   const rid = dev.attrs.rid as Rid;
   const iommuId = device(state, rid).iommu;
   const iommu = state.s.iommu[iommuId];
-  if (h.type === 'HWPT_NESTED' && typeof h.attrs.viommu === 'number' && vdeviceOf(state, dev.fd, h.attrs.viommu, dev.id) === null) return 'ENOENT';
-  const paging = h.type === 'HWPT_PAGING' ? h : obj(state, h.fd, h.attrs.parent as number);
-  if (!paging || !iommu) return null;
-  const dirty = ((paging.attrs.flags as number | undefined ?? 0) & HWPT_ALLOC_DIRTY_TRACKING) !== 0;
-  if (dirty && (iommu as { dirtyTracking?: boolean }).dirtyTracking === false) return 'EINVAL';
-  if (iommu.kind === 'vtd' && paging.attrs.enforceSnoop === true && !iommu.snoopControl) return 'EINVAL';
-  if (iommu.kind === 'smmuv3' && typeof paging.attrs.iommu === 'string' && paging.attrs.iommu !== iommuId) return 'EINVAL';
-  return null;
+  if (!iommu) return null;
+  if (iommu.kind === 'smmuv3') {
+    const viommu = h.type === 'HWPT_NESTED' && typeof h.attrs.viommu === 'number' ? h.attrs.viommu : null;
+    const hasVdevice = viommu !== null && vdeviceOf(state, dev.fd, viommu, dev.id) !== null;
+    return smmuAttachDevCheck(iommuId, h, pasid, { ssidsInUse: ssidsInUse(state, rid), hasVdevice });
+  }
+  const parent = h.type === 'HWPT_NESTED' ? obj(state, h.fd, h.attrs.parent as number) : undefined;
+  return vtdAttachDevCheck(iommu, h, parent, pasid);
+}
+
+/**
+ * The iommu core's part of an attach or replace (drivers/iommu/iommu.c) and
+ * then the driver's, for a HWPT that passed iommufd_hwpt_pasid_compat():
+ *  - RID attach, iommu_attach_group_handle(): xa_insert(&group->pasid_array, IOMMU_NO_PASID) -> -EBUSY when
+ *    a non-iommufd binding holds the RID entry; __iommu_attach_group(): domain_iommu_ops_compatible() -> -EINVAL
+ *    for another driver's domain; the driver's attach_dev.
+ *  - RID replace, iommu_replace_group_handle(): the driver's attach_dev (a foreign domain -> -EINVAL).
+ *  - PASID attach, iommu_attach_device_pasid(): no domain->ops->set_dev_pasid -> -EOPNOTSUPP (SMMUv3
+ *    nested domains); another driver's domain -> -EINVAL; pasid >= max_pasids -> -EINVAL and
+ *    xa_insert(&group->pasid_array) -> -EBUSY (an SVA bond, a 2021 /dev/ioasid binding), both only for a device
+ *    with PASID support (v6.15+); __iommu_set_group_pasid(): set_dev_pasid, skipped for a device without it.
+ *  - PASID replace, iommu_replace_device_pasid(): the same set_dev_pasid / ops checks, no range check; then
+ *    set_dev_pasid (skipped without PASID support).
+ */
+function iommuAttachCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCell, mode: Mode): Errno | null {
+  const rid = dev.attrs.rid as Rid;
+  const kind = state.s.iommu[device(state, rid).iommu]?.kind;
+  const foreign = kind !== undefined && ownerKind(state, h) !== undefined && ownerKind(state, h) !== kind;
+  if (pasid === IOMMU_NO_PASID) {
+    if (mode === 'attach' && state.s.pasid[k.pasid(rid, IOMMU_NO_PASID)]?.p) return 'EBUSY';
+    if (foreign) return 'EINVAL';
+    return driverAttachCheck(state, dev, pasid, h);
+  }
+  if (kind === 'smmuv3' && !smmuHasSetDevPasid(h)) return 'EOPNOTSUPP';
+  if (foreign) return 'EINVAL';
+  const max = maxPasids(state, rid);
+  if (mode === 'attach') {
+    if (max > 0 && pasid >= max) return 'EINVAL';
+    if (max > 0 && state.s.pasid[k.pasid(rid, pasid)]?.p) return 'EBUSY';
+  }
+  return max > 0 ? driverAttachCheck(state, dev, pasid, h) : null;
 }
 
 /**
@@ -177,22 +224,18 @@ function attachCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCe
   // iommufd_hw_pagetable_attach(), device.c: xa_insert(&attach->device_array, idev) -> -EBUSY when this device is
   // already attached at this pasid ("attach does not allow overwrite, use REPLACE instead"), the same HWPT too
   if (attachedAt(dev, pasid) !== null) return 'EBUSY';
-  // (an attach of another device of the same group to another HWPT -> -EINVAL: one device per group in the model;
-  // reserved regions over existing mappings -> -EADDRINUSE: the model has no reserved regions)
+  // (an attach of another device of the same group to another HWPT -> -EINVAL: one device per group in the model)
+  // iommufd_hw_pagetable_attach(): a RID attach to a HWPT with a paging domain reserves the device's regions in
+  // its IOAS, iommufd_device_attach_reserved_iova() -> iopt_table_enforce_dev_resv_regions() -> -EADDRINUSE
+  const paging = pagingOf(state, h);
+  if (pasid === IOMMU_NO_PASID && paging) {
+    const resv = ioptCanReserveDevice(state, dev.fd, paging.attrs.ioas as number, dev.attrs.rid as Rid);
+    if (resv) return resv;
+  }
   // iommufd_hwpt_attach_device(): iommufd_hwpt_pasid_compat() -> -EINVAL
   const compat = pasidCompatCheck(state, dev, pasid, h);
   if (compat) return compat;
-  const rid = dev.attrs.rid as Rid;
-  if (pasid !== IOMMU_NO_PASID) {
-    // iommu_attach_device_pasid(), drivers/iommu/iommu.c: pasid >= max_pasids -> -EINVAL, checked only for
-    // devices with PASID support (a device without it is skipped, and so is its set_dev_pasid)
-    const max = maxPasids(state, rid);
-    if (max > 0 && pasid >= max) return 'EINVAL';
-    // iommu_attach_device_pasid(): xa_insert(&group->pasid_array, pasid) -> -EBUSY when something else (an SVA
-    // bond, a 2021 /dev/ioasid binding) holds the PASID
-    if (max > 0 && state.s.pasid[k.pasid(rid, pasid)]?.p) return 'EBUSY';
-  }
-  return driverAttachCheck(state, dev, h);
+  return iommuAttachCheck(state, dev, pasid, h, 'attach');
 }
 
 /** The checks of iommufd_device_do_replace(), device.c; 'same' when the HWPT is already the one attached. */
@@ -202,11 +245,22 @@ function replaceCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdC
   if (cur === null) return 'EINVAL';
   // iommufd_device_do_replace(): hwpt == attach->hwpt -> success, nothing changes
   if (cur === h.id) return 'same';
+  // iommufd_device_do_replace() -> iommufd_group_do_replace_reserved_iova(): for a RID replace onto a paging
+  // domain of another IOAS (or from a HWPT without one) the device's regions are reserved there -> -EADDRINUSE
+  const paging = pagingOf(state, h);
+  if (pasid === IOMMU_NO_PASID && paging) {
+    const old = obj(state, dev.fd, cur);
+    const oldPaging = old ? pagingOf(state, old) : undefined;
+    if (!oldPaging || oldPaging.attrs.ioas !== paging.attrs.ioas) {
+      const resv = ioptCanReserveDevice(state, dev.fd, paging.attrs.ioas as number, dev.attrs.rid as Rid);
+      if (resv) return resv;
+    }
+  }
   // iommufd_hwpt_replace_device(): iommufd_hwpt_pasid_compat() -> -EINVAL
   const compat = pasidCompatCheck(state, dev, pasid, h);
   if (compat) return compat;
   // iommu_replace_group_handle() / iommu_replace_device_pasid() -> the driver's attach
-  return driverAttachCheck(state, dev, h);
+  return iommuAttachCheck(state, dev, pasid, h, 'replace');
 }
 
 type Mode = 'attach' | 'replace';
@@ -214,10 +268,25 @@ type Mode = 'attach' | 'replace';
 /** A HWPT to use, or a new automatic domain on an IOAS. */
 type Target = { kind: 'hwpt'; h: IommufdCell; same: boolean } | { kind: 'new-auto'; ioas: IommufdCell };
 
-/** An automatic domain not yet created: what the checks need to know of it (flags 0, this device's IOMMU). */
+/**
+ * An automatic domain not yet created: what the checks need to know of it. It
+ * is what iommufd_hwpt_paging_alloc() with flags 0 builds for this device
+ * (both drivers: a first-stage domain, no dirty_ops, no nest parent, on the
+ * device's IOMMU).
+ */
 function virtualAuto(state: State, dev: IommufdCell, ioas: IommufdCell): IommufdCell {
-  const iommu = state.s.iommu[device(state, dev.attrs.rid as Rid).iommu];
-  return { fd: dev.fd, id: -1, type: 'HWPT_PAGING', refs: [ioas.id], users: 0, attrs: { ioas: ioas.id, flags: 0, auto: true, enforceSnoop: iommu?.snoopControl ?? false } };
+  const iommuId = device(state, dev.attrs.rid as Rid).iommu;
+  const iommu = state.s.iommu[iommuId];
+  return {
+    fd: dev.fd, id: -1, type: 'HWPT_PAGING', refs: [ioas.id], users: 0,
+    attrs: { ioas: ioas.id, flags: 0, auto: true, enforceSnoop: iommu?.snoopControl ?? false, iommu: iommuId, stage: 'first', nestParent: false, dirtyOps: false, pasidCompat: false },
+  };
+}
+
+/** iopt_table_add_domain(), io_pagetable.c, for the automatic domain this device's driver would build. */
+function addAutoDomainCheck(state: State, dev: IommufdCell, ioas: IommufdCell): Errno | null {
+  const kind = state.s.iommu[device(state, dev.attrs.rid as Rid).iommu]?.kind ?? 'vtd';
+  return ioptCanAddDomain(state, dev.fd, ioas.id, kind);
 }
 
 /**
@@ -246,11 +315,22 @@ function decideChangePt(state: State, dev: IommufdCell, pasid: number, ptId: unk
       if (r) return r;
       return { kind: 'hwpt', h, same: false };
     }
-    // none fits: iommufd_hwpt_paging_alloc(..., flags 0, immediate_attach) and attach (or replace) onto it; a
-    // failure aborts the new object, so deciding against a virtual one leaves the same state
+    // none fits: iommufd_hwpt_paging_alloc(..., flags 0, immediate_attach) builds one; a failure aborts the new
+    // object, so deciding against a virtual one leaves the same state. An attach is immediate: the attach
+    // (iommufd_hw_pagetable_attach()) comes before iopt_table_add_domain(); a replace adds the domain to the
+    // IOAS first and then replaces onto it (iommufd_device_do_replace()).
     const v = virtualAuto(state, dev, pt);
-    const r = mode === 'attach' ? attachCheck(state, dev, pasid, v) : replaceCheck(state, dev, pasid, v);
-    if (r && r !== 'same') return r;
+    if (mode === 'attach') {
+      const r = attachCheck(state, dev, pasid, v);
+      if (r) return r;
+      const add = addAutoDomainCheck(state, dev, pt);
+      if (add) return add;
+    } else {
+      const add = addAutoDomainCheck(state, dev, pt);
+      if (add) return add;
+      const r = replaceCheck(state, dev, pasid, v);
+      if (r && r !== 'same') return r;
+    }
     return { kind: 'new-auto', ioas: pt };
   }
   // iommufd_device_change_pt(): any other object type -> -EINVAL
@@ -259,15 +339,14 @@ function decideChangePt(state: State, dev: IommufdCell, pasid: number, ptId: unk
 
 // ---------------------------------------------------------------- attach / replace / detach (commit)
 
-/** Create the automatic domain iommufd_device_auto_get_domain() allocates (hw_pagetable.c does the allocation). */
+/**
+ * Create the automatic domain iommufd_device_auto_get_domain() allocates: iommufd_hwpt_paging_alloc(), flags 0,
+ * no user data (hw_pagetable.c), with hwpt_paging->auto_domain set before the object is finalized.
+ */
 function createAuto(ctx: Ctx, dev: IommufdCell, ioas: IommufdCell): IommufdCell | Errno {
-  const r = hwptAlloc(ctx, dev.fd, { dev_id: dev.id, pt_id: ioas.id });
-  if (r.errno) return r.errno;
-  const h = obj(ctx.state, dev.fd, r.out.out_hwpt_id as number);
-  if (!h) return 'EINVAL';
-  // hwpt_paging->auto_domain = true
-  update(ctx, h, h.refs, { ...h.attrs, auto: true });
-  return obj(ctx.state, dev.fd, h.id) ?? h;
+  const r = hwptPagingAlloc(ctx, dev.fd, ioas, dev, 0, null, { auto: true });
+  if (typeof r === 'string') return r;
+  return obj(ctx.state, dev.fd, r) ?? 'EINVAL';
 }
 
 /** Whether this (RID, PASID) has hardware behind it: the RID always; a PASID only on a device with PASID support. */
@@ -401,8 +480,10 @@ export function deviceUnbind(ctx: Ctx, _fd: string, rid: Rid): IoctlResult {
   const cur = obj(ctx.state, fd, dev.id);
   const closed = cur?.attrs.ctxClosed === true;
   if (cur) destroyObj(ctx, cur);
-  // the last device of a closed iommufd drops the last reference on its context: iommufd_fops_release()
-  if (closed && !objects(ctx.state, fd).some((o) => o.type === 'DEVICE')) releaseCtx(ctx, fd);
+  // the last device of a closed iommufd drops its reference on the context (iommufd_device_destroy():
+  // iommufd_ctx_put()); the release, iommufd_fops_release(), runs when no open FAULT / vEVENTQ fd holds one either
+  // (iommufd_eventq_init() took one; the last eventq-close releases otherwise)
+  if (closed && !objects(ctx.state, fd).some((o) => o.type === 'DEVICE') && !eventFdsOpen(ctx.state, fd)) releaseCtx(ctx, fd);
   return done();
 }
 

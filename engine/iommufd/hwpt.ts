@@ -14,6 +14,7 @@ import { PAGE_SIZE } from '../keys.js';
 import { u64, U64_MAX, type Fields, type IoctlSpec } from '../op.js';
 import type { ArgValue, Args, Errno, IommuCell, IommufdCell, PasidEntry, Rid, State } from '../types.js';
 import { attachedDevices } from './device.js';
+import { ioptCanAddDomain } from './ioas.js';
 import { create, done, err, getObject, nextId, update, type IoctlResult } from './object.js';
 
 export const HWPT_ALLOC_NEST_PARENT = 1 << 0;
@@ -104,7 +105,21 @@ function commitPaging(ctx: Ctx, fd: string, ioas: IommufdCell, idev: IommufdCell
  */
 export function hwptPagingAlloc(ctx: Ctx, fd: string, ioas: IommufdCell, idev: IommufdCell, flags: number, user: UserData | null, opts: { auto?: boolean } = {}): Errno | number {
   const dom = pagingDomain(ctx.state, idev, flags, user);
-  return typeof dom === 'string' ? dom : commitPaging(ctx, fd, ioas, idev, flags, dom, opts);
+  if (typeof dom === 'string') return dom;
+  const add = addDomainCheck(ctx.state, fd, ioas, idev);
+  return add ?? commitPaging(ctx, fd, ioas, idev, flags, dom, opts);
+}
+
+/**
+ * iommufd_hwpt_paging_alloc(), hw_pagetable.c: after the driver built the
+ * domain (and the enforce_cc / immediate_attach steps), iopt_table_add_domain()
+ * (io_pagetable.c) joins it to the IOAS: the IOAS's alignment and aperture
+ * rules, ioptCanAddDomain() in engine/iommufd/ioas.ts (-EINVAL / -EADDRINUSE;
+ * out_detach / out_abort leave nothing).
+ */
+function addDomainCheck(state: State, fd: string, ioas: IommufdCell, idev: IommufdCell): Errno | null {
+  const kind = kindOf(state, device(state, idev.attrs.rid as Rid).iommu)?.kind ?? 'vtd';
+  return ioptCanAddDomain(state, fd, ioas.id, kind);
 }
 
 /**
@@ -142,6 +157,9 @@ export function hwptAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
     // iommufd_hwpt_paging_alloc(..., user_data.len ? &user_data : NULL)
     const dom = pagingDomain(state, idev, flags, user.len ? user : null);
     if (typeof dom === 'string') return err(dom);
+    // iommufd_hwpt_paging_alloc(): iopt_table_add_domain() -> -EINVAL / -EADDRINUSE
+    const add = addDomainCheck(state, fd, pt, idev);
+    if (add) return err(add);
     const fault = faultOf();
     // iommufd_hwpt_alloc(): iommufd_get_fault() failed -> the new HWPT is aborted (nothing remains), the errno returned
     if (fault === 'ENOENT') return err('ENOENT');

@@ -15,6 +15,7 @@
 // maps its memory with user_va == HPA (pages are never pinned from a real mm: EFAULT and the memlock
 // rlimit's ENOMEM are not modelled).
 import type { Ctx } from '../ctx.js';
+import { dropDirtyUnmapped } from '../dirty.js';
 import { SMMUV3_PAGING_GEOMETRY, SMMUV3_RESV_REGIONS } from '../drivers/smmuv3.js';
 import { VTD_PAGING_GEOMETRY, VTD_RESV_REGIONS } from '../drivers/vtd.js';
 import { device, invalidateAtc, invalidateIotlb, RID_PASID } from '../iommu.js';
@@ -348,6 +349,8 @@ function unmapRange(ctx: Ctx, fd: string, ioas: IommufdCell, start: bigint, last
     if (area.start < start || area.last > last) return { errno: 'ENOENT', unmapped };
     ctx.emit({ kind: 'ioas-map', fd, ioas: ioas.id, iova: Number(area.start), length: Number(area.length), hpa: null, write: false });
     flushIoasUsers(ctx, fd, ioas.id, Number(area.start), Number(area.length));
+    // iopt_area_unfill_domains() → iommu_unmap(): the PTEs go from every domain's table, and their dirty bits with them
+    dropDirtyUnmapped(ctx, fd, ioas.id, Number(area.start), Number(area.length));
     unmapped += area.length;
   }
   return { errno: null, unmapped };

@@ -3,7 +3,8 @@
 // share, the PASID-table entries a replace leaves, and VFIO's PASID-0 quirk.
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../engine/scenario.js';
-import type { Platform } from '../../engine/types.js';
+import type { IommufdCell, Platform } from '../../engine/types.js';
+import { smmuAttachDevCheck, smmuHasSetDevPasid } from '../../engine/drivers/smmuv3.js';
 import { events, ofKind, scenario, stateOf } from './helpers.js';
 
 const unmet = (evs: ReturnType<typeof events>) => ofKind(evs, 'expect').filter((e) => !e.ok);
@@ -145,5 +146,62 @@ describe('VFIO bookkeeping beside iommufd\'s (vdev->iommufd_attached, vdev->pasi
     ]);
     expect(unmet(evs)).toEqual([]);
     expect(Object.keys(stateOf(evs).s.iommufd).sort()).toEqual(['b/1', 'b/2', 'b/3']);
+  });
+});
+
+describe('calls across areas (H9): the context, dirty bits, driver ops', () => {
+  it('the last of {device-unbind, eventq-close} releases a closed iommufd (iommufd_device_destroy() and iommufd_eventq_fops_release() each put a context reference)', () => {
+    const base: Step[] = [
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', as: 'ioas' },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:02.0' }, as: 'dev' },
+      { op: 'ioctl', cmd: 'IOMMU_FAULT_QUEUE_ALLOC', as: 'fault' },
+      { op: 'close', fd: 'iommufd', expect: 'ok' },
+    ];
+    const unbindFirst = events([...base, { op: 'device-unbind', dev: '00:02.0', expect: 'ok' }]);
+    expect(unmet(unbindFirst)).toEqual([]);
+    expect(types(unbindFirst)).toEqual(['1:IOAS', '3:FAULT']);
+    const thenClose = events([...base, { op: 'device-unbind', dev: '00:02.0' }, { op: 'eventq-close', queue: '$fault', expect: 'ok' }]);
+    expect(unmet(thenClose)).toEqual([]);
+    expect(types(thenClose)).toEqual([]);
+    const closeFirst = events([...base, { op: 'eventq-close', queue: '$fault' }]);
+    expect(types(closeFirst)).toEqual(['1:IOAS', '2:DEVICE', '3:FAULT']);
+    expect(types(events([...base, { op: 'eventq-close', queue: '$fault' }, { op: 'device-unbind', dev: '00:02.0' }]))).toEqual([]);
+  });
+
+  it('an IOAS unmap takes the dirty bits of the unmapped pages out of every table over it (iopt_unmap_iova_range())', () => {
+    const steps: Step[] = [
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', as: 'ioas' },
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_MAP', args: { ioas_id: '$ioas', user_va: 0x80000000, iova: 0x100000, length: 0x4000, flags: 7 } },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:02.0' }, as: 'dev' },
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas', flags: 2 }, as: 'h' },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$h' } },
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_SET_DIRTY_TRACKING', args: { hwpt_id: '$h', flags: 1 } },
+      { op: 'dma', rid: '00:02.0', addr: 0x101000, write: true },
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_UNMAP', args: { ioas_id: '$ioas', iova: 0x100000, length: 0x4000 }, expect: 'ok' },
+    ];
+    const evs = events(steps);
+    expect(unmet(evs)).toEqual([]);
+    expect(ofKind(evs, 'dirty').filter((e) => e.step === 7).map((e) => [e.page, e.dirty])).toEqual([[0x101, false]]);
+    expect(stateOf(evs).s.dirty).toEqual({});
+    // mapped again, the page reads clean: no stale bit from before the unmap
+    const again = events([...steps,
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_MAP', args: { ioas_id: '$ioas', user_va: 0x80000000, iova: 0x100000, length: 0x4000, flags: 7 } },
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_GET_DIRTY_BITMAP', args: { hwpt_id: '$h', iova: 0x100000, length: 0x4000, page_size: 0x1000 }, expect: 'ok' },
+    ]);
+    expect(unmet(again)).toEqual([]);
+    expect(ofKind(again, 'dirty').filter((e) => e.step === steps.length + 1)).toEqual([]);
+  });
+
+  it('SMMUv3 nested domains have no set_dev_pasid (iommu_attach_device_pasid() -EOPNOTSUPP), paging domains do', () => {
+    const h = (type: 'HWPT_NESTED' | 'HWPT_PAGING'): IommufdCell => ({ fd: 'iommufd', id: 1, type, refs: [], users: 0, attrs: {} });
+    expect(smmuHasSetDevPasid(h('HWPT_NESTED'))).toBe(false);
+    expect(smmuHasSetDevPasid(h('HWPT_PAGING'))).toBe(true);
+    // an abort / bypass vSTE needs no vDEVICE; a translating one does; a foreign instance is checked first
+    const nested = (cfg: string, iommu = 'smmu0'): IommufdCell => ({ ...h('HWPT_NESTED'), attrs: { cfg, iommu } });
+    const none = { ssidsInUse: false, hasVdevice: false };
+    expect(smmuAttachDevCheck('smmu0', nested('bypass'), 0, none)).toBeNull();
+    expect(smmuAttachDevCheck('smmu0', nested('s1-trans'), 0, none)).toBe('ENOENT');
+    expect(smmuAttachDevCheck('smmu0', nested('s1-trans'), 0, { ssidsInUse: true, hasVdevice: false })).toBe('EBUSY');
+    expect(smmuAttachDevCheck('smmu1', nested('s1-trans'), 0, { ssidsInUse: true, hasVdevice: false })).toBe('EINVAL');
   });
 });

@@ -62,7 +62,7 @@ describe('IOMMU_IOAS_UNMAP flushes', () => {
       { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:02.0' }, as: 'dev' },
       { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas', flags: 1 }, as: 's2' },
       { op: 'pt-map', root: 0x2000, owner: 'vm0', addr: 0x400000, pa: 0x1000, size: 0x1000 },
-      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$s2', data_type: 'VTD_S1', data: { pgtbl_addr: 0x2000 } }, as: 's1' },
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$s2', data_type: 'VTD_S1', data: { pgtbl_addr: 0x2000, addr_width: 48 } }, as: 's1' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$s1' } },
       { op: 'ioctl', cmd: 'IOMMU_IOAS_UNMAP', args: { ioas_id: '$ioas', iova: 0, length: '0xffffffffffffffff' } },
     ];

@@ -71,7 +71,7 @@ describe('iommufd objects and errnos', () => {
 
   it('HWPT_INVALIDATE reports entry_num handled, also on a partial failure', () => {
     const evs = events([...setup,
-      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$s2', data_type: 'VTD_S1', data: { pgtbl_addr: 0x4000 } }, as: 'nested' },
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$s2', data_type: 'VTD_S1', data: { pgtbl_addr: 0x4000, addr_width: 48 } }, as: 'nested' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$nested' } },
       { op: 'ioctl', cmd: 'IOMMU_HWPT_INVALIDATE', args: { hwpt_id: '$nested', data_type: 'VTD_S1', entries: [{ addr: 0x1000, npages: 1 }, { addr: 0x1001, npages: 0 }] }, expect: 'EINVAL' },
       { op: 'ioctl', cmd: 'IOMMU_HWPT_INVALIDATE', args: { hwpt_id: '$nested', data_type: 'VTD_S1', entry_num: 0, entries: [] }, expect: 'ok' },
