@@ -13,11 +13,12 @@ export const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
 export const MAX_PT_MAP_PAGES = 1 << 16;
 
 /**
- * Page-table entries present at once, over every table of a run: 1 048 576
- * (4 GiB of 4 KiB pages). Bounds the state a long scenario of maximal
- * `pt-map`s builds (a 16 MiB file of them would otherwise ask for 10^10 cells).
+ * Page-table entries present at once, over every table of a run: 262 144
+ * (1 GiB of 4 KiB pages, four maximal `pt-map`s). Bounds the state a long
+ * scenario of maximal `pt-map`s builds (a 16 MiB file of them would otherwise
+ * ask for 10^10 cells), and so what every checkpoint of its trace holds.
  */
-export const MAX_PT_ENTRIES = 1 << 20;
+export const MAX_PT_ENTRIES = 1 << 18;
 
 /**
  * Events one scenario step may produce. The largest step of the model is a

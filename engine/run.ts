@@ -119,7 +119,7 @@ export class RunSession {
       if (!stepApplies(step, this.variant)) continue;
       ctx.beginStep(index);
       const spec = own(OPS, step.op);
-      if (!spec) throw new Error(`step ${index}: unknown op ${step.op}`);
+      if (!spec) throw new ScenarioRunError(index, `unknown op ${JSON.stringify(step.op)} (the scenario was not validated)`, null, this.name);
       try {
         const outcome = spec.run(ctx, normalizeFields(spec.fields, resolveStep(step, this.refs, index)));
         if (step.as) this.refs.set(step.as, outcome.value ?? null);
