@@ -144,16 +144,19 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       break;
     }
     case 'ioas-map':
-      put(state, 'ioas-map', k.ioasMap(ev.fd, ev.ioas, ev.iova), ev.hpa === null ? null : { length: ev.length, hpa: ev.hpa, write: ev.write }, touch);
+      put(state, 'ioas-map', k.ioasMap(ev.fd, ev.ioas, ev.iova), ev.hpa === null ? null : { length: ev.length, hpa: ev.hpa, write: ev.write, ...(ev.writable !== undefined && ev.writable !== ev.write ? { writable: ev.writable } : {}) }, touch);
+      break;
+    case 'iommufd-ctx':
+      put(state, 'iommufd-ctx', ev.fd, ev.accountMode === null ? null : { accountMode: ev.accountMode }, touch);
       break;
     case 'vdev-map':
       put(state, 'vdev', k.vdev(ev.fd, ev.viommu, ev.virtId), ev.rid === null ? null : { rid: ev.rid, vdevice: ev.vdevice }, touch);
       break;
-    case 'guest-pasid-write':
-      put(state, 'vpasid', k.vpasid(ev.vm, ev.rid, ev.pasid), ev.flptr === null ? null : { flptr: ev.flptr }, touch);
-      break;
     case 'eventq':
       put(state, 'eventq', k.eventq(ev.fd, ev.queue, ev.idx), ev.record, touch);
+      break;
+    case 'guest-pasid-write':
+      put(state, 'vpasid', k.vpasid(ev.vm, ev.rid, ev.pasid), ev.flptr === null ? null : { flptr: ev.flptr }, touch);
       break;
     case 'mdev-pasid-map':
       put(state, 'mdev-pasid', k.mdevPasid(ev.rid, ev.vpasid), ev.pasid === null ? null : { pasid: ev.pasid }, touch);

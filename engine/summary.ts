@@ -77,6 +77,7 @@ function describe(ev: TraceEvent): string {
     case 'vdev-map': return `${ev.fd} vIOMMU ${ev.viommu} virt_id ${ev.virtId} -> ${ev.rid === null ? 'erased' : `${ev.rid} (vDEVICE ${ev.vdevice})`}`;
     case 'eventq': return `${ev.fd} event queue ${ev.queue} #${ev.idx} ${ev.why}: ${ev.record === null ? 'removed' : `${ev.record.type} ${argsText(ev.record.data)}`}`;
     case 'kvm-wbinvd': return `KVM ${ev.vm}: WBINVD ${ev.wbinvd === 'noop' ? 'is a no-op (KVM knows of no non-coherent DMA)' : `honoured (${ev.noncoherent} non-coherent device(s))`}`;
+    case 'iommufd-ctx': return `${ev.fd} context: ${ev.accountMode === null ? 'reset (fd closed)' : `pinned pages accounted per ${ev.accountMode === 'mm' ? 'mm (RLIMIT_MODE 1)' : 'user (RLIMIT_MODE 0)'}`}`;
     case 'kvm-vfio': return `kvm-vfio device of ${ev.vm}: ${ev.op === 'add' ? 'file of' : 'dropped file of'} ${ev.rid}`;
     case 'expect': return `EXPECTATION FAILED: expected ${ev.expected}, got ${ev.actual}`;
     case 'violation': return `VIOLATION ${ev.invariant}: ${ev.detail}`;

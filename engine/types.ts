@@ -41,7 +41,6 @@ export interface IommuSpec {
   pasidBits?: number;
 }
 
-
 export interface WqSpec {
   id: string;
   mode: 'dedicated' | 'shared';
@@ -189,7 +188,14 @@ export interface IommufdCell {
   attrs: Record<string, number | string | boolean | null>;
 }
 
-export interface IoasMapCell { length: number; hpa: number; write: boolean }
+export interface IoasMapCell {
+  length: number; hpa: number; write: boolean;
+  /** The pages were pinned writable (iopt_pages.writable: mapped with WRITEABLE); absent: same as write. A COPY asking WRITEABLE of unwritable pages is EPERM. */
+  writable?: boolean;
+}
+
+/** Per-iommufd context (struct iommufd_ctx), key fd: the pinned-page accounting mode (IOMMU_OPTION_RLIMIT_MODE). */
+export interface IommufdCtxCell { accountMode: 'user' | 'mm' }
 
 export interface PtCell {
   pa: number;
@@ -210,12 +216,6 @@ export interface BindCell {
   via: string;
   /** Allocator space the PASID came from (host or host/rid), null when the guest owns it. */
   space: string | null;
-}
-
-export interface MdevPasidCell { pasid: number }
-
-export interface VpasidCell { flptr: number }
-
   /** SVA: references on the bond (iommu_sva_bind_device of the same device and mm again takes one more). */
   users?: number;
 }
@@ -229,6 +229,12 @@ export interface VpasidCell { flptr: number }
 export interface EventqCell {
   type: 'iopf' | 'vevent' | 'lost';
   data: Record<string, number | string | boolean | null>;
+}
+
+export interface MdevPasidCell { pasid: number }
+
+export interface VpasidCell { flptr: number }
+
 export interface VmCell {
   host: string;
   vcpus: number;
@@ -274,6 +280,8 @@ export interface Sections {
   iommufd: Record<string, IommufdCell>;
   /** key fd/ioasId/iova */
   'ioas-map': Record<string, IoasMapCell>;
+  /** per-iommufd context, key fd (absent: the defaults of a fresh open of /dev/iommu) */
+  'iommufd-ctx': Record<string, IommufdCtxCell>;
   /** page tables, key root/page */
   pt: Record<string, PtCell>;
   /** page-table roots and whose address space they are, key root */
@@ -288,6 +296,8 @@ export interface Sections {
   vm: Record<string, VmCell>;
   /** vIOMMU virt_id -> device, key fd/viommu/virtId */
   vdev: Record<string, VdevCell>;
+  /** iommufd event-queue records (FAULT page requests, vEVENTQ events), key fd/queue/index */
+  eventq: Record<string, EventqCell>;
   /** clean-up work queued by a FREE notification, key host/pasid/subscriber */
   deferred: Record<string, DeferredCell>;
   /** physical memory: one region per owner, key owner */
@@ -296,8 +306,6 @@ export interface Sections {
   dirty: Record<string, DirtyCell>;
 }
 
-  /** iommufd event-queue records (FAULT page requests, vEVENTQ events), key fd/queue/index */
-  eventq: Record<string, EventqCell>;
 export type SectionName = keyof Sections;
 
 export interface State {
@@ -361,8 +369,11 @@ export type EventBody =
   | { kind: 'device-assign'; rid: Rid; vm: string | null; host: string }
   | { kind: 'device-table'; rid: Rid; guestTable: number | null }
   | { kind: 'iommufd-obj'; op: 'alloc' | 'update' | 'destroy'; fd: string; id: number; type: IommufdType; refs: number[]; attrs: Record<string, number | string | boolean | null> }
-  | { kind: 'ioas-map'; fd: string; ioas: number; iova: number; length: number; hpa: number | null; write: boolean }
+  | { kind: 'ioas-map'; fd: string; ioas: number; iova: number; length: number; hpa: number | null; write: boolean; writable?: boolean }
+  | { kind: 'iommufd-ctx'; fd: string; accountMode: 'user' | 'mm' | null }
   | { kind: 'vdev-map'; fd: string; viommu: number; virtId: number; rid: Rid | null; vdevice: number }
+  /** A record enters, changes in (cookie assigned) or leaves an iommufd event queue; `why` says which. */
+  | { kind: 'eventq'; fd: string; queue: number; idx: number; record: EventqCell | null; why: string }
   | { kind: 'kvm-wbinvd'; vm: string; wbinvd: 'noop' | 'honour'; noncoherent: number }
   | { kind: 'kvm-vfio'; vm: string; rid: Rid; op: 'add' | 'del' }
   | { kind: 'expect'; expected: string; actual: string; ok: boolean }
@@ -372,6 +383,4 @@ export type ViolationKind = 'stale-iotlb' | 'stale-atc' | 'wrong-address-space' 
 
 export type EventKind = EventBody['kind'];
 export type TraceEvent = EventBase & EventBody;
-  /** A record enters, changes in (cookie assigned) or leaves an iommufd event queue; `why` says which. */
-  | { kind: 'eventq'; fd: string; queue: number; idx: number; record: EventqCell | null; why: string }
 export type EventOf<K extends EventKind> = EventBase & Extract<EventBody, { kind: K }>;

@@ -55,10 +55,11 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   // Object ids are handed out by iommufd: an outcome.
   'iommufd-obj': ['fd', 'op', 'type'],
   'ioas-map': ['fd', 'ioas', 'iova'],
+  'iommufd-ctx': ['fd'],
   'vdev-map': ['fd', 'viommu', 'virtId'],
-  'kvm-wbinvd': ['vm'],
   // The queue record's slot; what it holds (cookie, sequence) is the outcome.
   eventq: ['fd', 'queue', 'idx', 'why'],
+  'kvm-wbinvd': ['vm'],
   'kvm-vfio': ['vm', 'rid', 'op'],
   expect: ['expected'],
   violation: ['invariant', 'rid', 'pasid'],
