@@ -129,13 +129,39 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
     }
     return out.sort((x, y) => x.step - y.step);
   };
-  const identical = A.count === B.count && al.segments.every((s) => s.op === '=');
-  const walk = identical ? { first: null, part: null } : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000);
+  const aligned = A.count === B.count && al.segments.every((s) => s.op === '=');
+  // The same events by meaning can still differ in when they happened (tick, scenario step): a changed trace, not an identical one.
+  const timing = aligned ? firstTimingDifference(A, B, skipped?.events ?? 0) : null;
+  const identical = aligned && timing === null;
+  const walk = identical ? { first: null, part: null } : timing !== null ? timingDivergence(A, B, timing) : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000);
   return {
     identical, countA: A.count, countB: B.count, commonPrefix: prefix, skipped,
     firstDivergence: walk.first, statesPart: walk.part, segments: al.segments,
     ...counts, byKind, faultsOnlyInA: only('a'), faultsOnlyInB: only('b'), stopped: al.stopped, failedWindows: al.failedWindows,
   };
+}
+
+/** The first step (from `from`; equal counts) whose tick or scenario step differs between A and B, or null. */
+function firstTimingDifference(A: DiffSide, B: DiffSide, from: number): number | null {
+  for (let p = from; p < A.count; p += 4096) {
+    const to = Math.min(A.count, p + 4096);
+    const wa = A.events(p, to);
+    const wb = B.events(p, to);
+    for (let k = 0; k < wa.length; k++) {
+      const x = wa[k] as TraceEvent;
+      const y = wb[k] as TraceEvent;
+      if (x.tick !== y.tick || x.step !== y.step) return p + k;
+    }
+  }
+  return null;
+}
+
+/** The divergence of two traces whose events agree but for the tick or step of event n (every row aligned one to one). */
+function timingDivergence(A: DiffSide, B: DiffSide, n: number): { first: Divergence; part: null } {
+  const x = A.event(n);
+  const y = B.event(n);
+  const fields = [...(x.tick !== y.tick ? ['tick'] : []), ...(x.step !== y.step ? ['step'] : [])];
+  return { first: { a: n, b: n, op: '~', eventA: x, eventB: y, fields, state: diffStates(A.stateAt(n), B.stateAt(n), 200) }, part: null };
 }
 
 /**

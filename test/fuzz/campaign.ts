@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { buildCorpus, CASE_MEMORY_BYTES, CASE_MS, runCase, scratchFile } from './harness.js';
+import { Corpus, CASE_MEMORY_BYTES, CASE_MS, runCase, scratchFile, type CaseResult } from './harness.js';
 
 const HANG_MS = 30_000;
 const BATCH = 500;
@@ -18,7 +18,50 @@ const HEAP_MB = 512;
 
 interface Batch { from: number; to: number }
 interface Failure { index: number; failure: string; steps: string[] }
-interface BatchDone { type: 'done'; from: number; to: number; maxMs: number; maxMemory: number; opened: number; truncated: number; traceErrors: number; usageErrors: number }
+interface Tally {
+  maxMs: number; maxMemory: number; opened: number; truncated: number; traceErrors: number; usageErrors: number;
+  /** Cases whose readable events are not a prefix of the original's (the oracle's "lie" branch). */
+  lies: number;
+  /** Lies that info calls whole: every digest recomputed, only verify and diff can tell. */
+  forgedWhole: number;
+  /** Cases holding a checkpoint that reads back but is false. */
+  falseCheckpoints: number;
+  scenarioCases: number; bigCases: number;
+  /** Times each reader ran. */
+  readers: Record<string, number>;
+  /** Known (reported) broken rules, by rule. */
+  known: Record<string, number>;
+}
+interface BatchDone extends Tally { type: 'done'; from: number; to: number }
+
+function emptyTally(): Tally {
+  return { maxMs: 0, maxMemory: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0, lies: 0, forgedWhole: 0, falseCheckpoints: 0, scenarioCases: 0, bigCases: 0, readers: {}, known: {} };
+}
+
+function count(t: Tally, r: CaseResult): void {
+  t.maxMs = Math.max(t.maxMs, r.ms);
+  t.maxMemory = Math.max(t.maxMemory, r.memory);
+  const o = r.outcome;
+  if (r.kind === 'scenario') t.scenarioCases++;
+  if (r.big) t.bigCases++;
+  for (const k of r.known) t.known[k] = (t.known[k] ?? 0) + 1;
+  if (!o) return;
+  if (o.opened) { t.opened++; if (o.opened.truncated) t.truncated++; }
+  t.traceErrors += o.traceErrors;
+  t.usageErrors += o.usageErrors;
+  if (o.lie) t.lies++;
+  if (o.forgedWhole) t.forgedWhole++;
+  if (o.falseCheckpoints > 0) t.falseCheckpoints++;
+  for (const name of o.readers) t.readers[name] = (t.readers[name] ?? 0) + 1;
+}
+
+function merge(into: Tally, m: Tally): void {
+  into.maxMs = Math.max(into.maxMs, m.maxMs);
+  into.maxMemory = Math.max(into.maxMemory, m.maxMemory);
+  for (const k of ['opened', 'truncated', 'traceErrors', 'usageErrors', 'lies', 'forgedWhole', 'falseCheckpoints', 'scenarioCases', 'bigCases'] as const) into[k] += m[k];
+  for (const [name, n] of Object.entries(m.readers)) into.readers[name] = (into.readers[name] ?? 0) + n;
+  for (const [rule, n] of Object.entries(m.known)) into.known[rule] = (into.known[rule] ?? 0) + n;
+}
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);
@@ -28,23 +71,19 @@ function arg(argv: string[], name: string): string | undefined {
 async function workerMain(): Promise<void> {
   const { seed, slot } = workerData as { seed: number; slot: SharedArrayBuffer };
   const current = new Int32Array(slot);
-  const corpus = buildCorpus();
+  const corpus = new Corpus();
   const file = scratchFile(`w${process.pid}`);
   const port = parentPort!;
   port.on('message', async (b: Batch | 'exit') => {
-    if (b === 'exit') { file.done(); process.exit(0); }
-    const done: BatchDone = { type: 'done', from: b.from, to: b.to, maxMs: 0, maxMemory: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0 };
+    if (b === 'exit') { file.done(); corpus.done(); process.exit(0); }
+    const done: BatchDone = { type: 'done', from: b.from, to: b.to, ...emptyTally() };
     for (let i = b.from; i < b.to; i++) {
       Atomics.store(current, 0, i);
       Atomics.add(current, 1, 1);
-      const r = await runCase(corpus, seed, i, file.path, true);
+      const r = await runCase(corpus, seed, i, file.path);
       // Failures go out at once: a batch cut short by a hang or a crash loses none.
       if (r.failure) port.postMessage({ type: 'fail', index: i, failure: r.failure, steps: r.steps });
-      done.maxMs = Math.max(done.maxMs, r.ms);
-      done.maxMemory = Math.max(done.maxMemory, r.memory);
-      if (r.outcome?.opened) { done.opened++; if (r.outcome.opened.truncated) done.truncated++; }
-      done.traceErrors += r.outcome?.traceErrors ?? 0;
-      done.usageErrors += r.outcome?.usageErrors ?? 0;
+      count(done, r);
     }
     Atomics.store(current, 0, -1);
     port.postMessage(done);
@@ -53,11 +92,12 @@ async function workerMain(): Promise<void> {
 }
 
 async function single(seed: number, index: number): Promise<number> {
-  const corpus = buildCorpus();
+  const corpus = new Corpus();
   const file = scratchFile('single');
   const r = await runCase(corpus, seed, index, file.path);
-  console.log(JSON.stringify({ index, seed, base: r.steps, bytes: r.bytes, ms: r.ms, outcome: r.outcome, failure: r.failure }, null, 2));
-  console.log(`case bytes left in ${file.path}`);
+  corpus.done();
+  console.log(JSON.stringify({ index, seed, kind: r.kind, big: r.big, steps: r.steps, bytes: r.bytes, ms: r.ms, outcome: r.outcome, failure: r.failure }, null, 2));
+  console.log(`case bytes left in ${file.path}${r.kind === 'scenario' ? ' (a scenario JSON file)' : ''}`);
   return r.failure ? 1 : 0;
 }
 
@@ -76,7 +116,7 @@ async function campaign(argv: string[]): Promise<number> {
   for (let i = from; i < end; i += BATCH) queue.push({ from: i, to: Math.min(end, i + BATCH) });
   const t0 = Date.now();
   const failures: Failure[] = [];
-  const totals = { done: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0, maxMs: 0, maxMemory: 0, hangs: 0, crashes: 0 };
+  const totals = { done: 0, hangs: 0, crashes: 0, ...emptyTally() };
   console.log(`fuzz: ${cases} cases from ${from}, seed ${seed}, ${workers} worker(s); bounds ${CASE_MS} ms and ${CASE_MEMORY_BYTES / 2 ** 20} MiB per case, hang ${HANG_MS} ms, heap ${HEAP_MB} MB per worker`);
   const self = fileURLToPath(import.meta.url);
 
@@ -122,8 +162,7 @@ async function campaign(argv: string[]): Promise<number> {
         }
         if (m.type === 'done') {
           totals.done += m.to - m.from;
-          totals.opened += m.opened; totals.truncated += m.truncated; totals.traceErrors += m.traceErrors; totals.usageErrors += m.usageErrors;
-          totals.maxMs = Math.max(totals.maxMs, m.maxMs); totals.maxMemory = Math.max(totals.maxMemory, m.maxMemory);
+          merge(totals, m);
         }
         next();
       });
@@ -153,6 +192,8 @@ async function campaign(argv: string[]): Promise<number> {
   const summary = {
     cases: totals.done, failures: failures.length, seed, from, workers, seconds: Math.round(seconds), casesPerSecond: Math.round(totals.done / seconds),
     opened: totals.opened, recoveredFromDamage: totals.truncated, traceErrors: totals.traceErrors, usageErrors: totals.usageErrors,
+    lies: totals.lies, forgedWhole: totals.forgedWhole, falseCheckpoints: totals.falseCheckpoints, scenarioCases: totals.scenarioCases, bigCases: totals.bigCases,
+    readers: Object.fromEntries(Object.entries(totals.readers).sort()), knownIssues: totals.known,
     hangs: totals.hangs, workerDeaths: totals.crashes, slowestCaseMs: Math.round(totals.maxMs), maxMemoryMiB: Math.round(totals.maxMemory / 2 ** 20),
     node: process.version,
   };

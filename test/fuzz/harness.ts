@@ -1,61 +1,57 @@
-// The fuzz harness: a corpus of small valid traces (recorded with small
-// chunks so a few kilobytes hold many chunks and checkpoints), and one case
-// run end to end with its time and memory bounds.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// One fuzz case run end to end with its time and memory bounds: a mutated
+// trace through the readers and the oracle (exercise.ts), or a mutated
+// scenario through the scenario commands (scenario-case.ts). The corpus is
+// in corpus.ts.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import type { Scenario, Variant } from '../../engine/scenario.js';
-import { recordToFile } from '../../recorder/record.js';
-import type { WriterOptions } from '../../recorder/writer.js';
-import { loadScenario } from '../../scenarios/index.js';
-import { exercise, FuzzFailure, type Outcome } from './exercise.js';
+import { Corpus, scratchRoot } from './corpus.js';
+import { exercise, FuzzFailure, type Outcome, type ReaderRates } from './exercise.js';
 import { makeCase, Rng } from './mutate.js';
+import { knownSeen, OracleFailure } from './oracle.js';
+import { scenarioCase } from './scenario-case.js';
 
-/** Per-case bounds. The cases are a few kilobytes; a healthy case takes milliseconds. */
+export { Corpus };
+
+/** Per-case bounds. A healthy small case takes milliseconds, a large one about a second. */
 export const CASE_MS = 5_000;
 /** JS heap plus ArrayBuffers after a case (a leak or a runaway allocation shows here). */
 export const CASE_MEMORY_BYTES = 512 * 1024 * 1024;
 
-const scratchRoot = (): string => (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+/** How often the costlier readers run: the TUI and the stdout / file-system faults, per case. */
+export const DEFAULT_RATES: ReaderRates = { tui: 0.03, fault: 0.05, scale: 1 };
 
-/** The traces every case starts from; deterministic, so every worker builds the same bytes. */
-export function buildCorpus(): Buffer[] {
-  const dir = mkdtempSync(join(scratchRoot(), 'iotrace-fuzz-corpus-'));
-  try {
-    const out: Buffer[] = [];
-    const rec = (name: string, sc: Scenario, variant: Variant, opts: WriterOptions): void => {
-      const path = join(dir, `${name}.iotrace`);
-      recordToFile(sc, { variant }, path, opts);
-      out.push(readFileSync(path));
-    };
-    const dwq = loadScenario('dwq-gpasid');
-    rec('dwq-small-chunks', dwq, { pasid: 'translated' }, { chunkEvents: 8, checkpointEvery: 16 });
-    rec('dwq-default', dwq, { pasid: 'translated' }, {});
-    const stress = loadScenario('stress');
-    stress.generate = { builder: 'stress', params: { scale: 25 } };
-    rec('stress-25', stress, {}, { chunkEvents: 64, checkpointEvery: 128 });
-    rec('iommufd-lifecycle', loadScenario('iommufd-lifecycle'), {}, { chunkEvents: 16, checkpointEvery: 32 });
-    return out;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export interface CaseResult {
+  index: number; ms: number; memory: number; outcome: Outcome | null; failure: string | null; steps: string[]; bytes: number;
+  kind: 'trace' | 'scenario'; big: boolean;
+  /** Broken rules already reported (oracle.ts knownSeen): not failures. */
+  known: string[];
 }
 
-export interface CaseResult { index: number; ms: number; memory: number; outcome: Outcome | null; failure: string | null; steps: string[]; bytes: number }
+type TuiCase = typeof import('./tui-case.js').tuiCase;
+let tuiCase: TuiCase | null = null;
 
 /** Write case `index` to `path` and run it; never throws. */
-export async function runCase(corpus: readonly Buffer[], seed: number, index: number, path: string, quick = false): Promise<CaseResult> {
+export async function runCase(corpus: Corpus, seed: number, index: number, path: string, rates: ReaderRates = DEFAULT_RATES): Promise<CaseResult> {
   const c = makeCase(corpus, seed, index);
   writeFileSync(path, c.bytes);
   const pickRng = new Rng(c.seed ^ 0x5bd1e995);
   const t0 = performance.now();
   let outcome: Outcome | null = null;
   let failure: string | null = null;
+  knownSeen.length = 0;
   try {
-    outcome = await exercise(path, c.bytes.length, (n) => pickRng.int(n), quick);
+    if (c.kind === 'scenario') outcome = await scenarioCase(c.bytes, (n) => pickRng.int(n), (p) => pickRng.chance(p));
+    else {
+      const original = (c.big ? corpus.big() : corpus.small)[c.base]!;
+      // The debugger costs blessed's start-up: loaded on the first case that draws it.
+      const tui = rates.tui > 0 ? async (...a: Parameters<TuiCase>): Promise<void> => { tuiCase ??= (await import('./tui-case.js')).tuiCase; return tuiCase(...a); } : null;
+      outcome = await exercise(path, c.bytes.length, original, pickRng, c.steps, c.big ? { ...rates, scale: 0.4 } : rates, tui);
+    }
   } catch (e) {
-    failure = e instanceof FuzzFailure ? `${e.message}\n${e.cause instanceof Error ? e.cause.stack ?? '' : ''}` : `harness: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+    if (e instanceof FuzzFailure) failure = `${e.message}\n${e.cause instanceof Error ? e.cause.stack ?? '' : ''}`;
+    else if (e instanceof OracleFailure) failure = `oracle: ${e.message}`;
+    else failure = `harness: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
   }
   const ms = performance.now() - t0;
   // V8's own counters: process.memoryUsage() reads /proc and cost a third of a millisecond per case.
@@ -63,7 +59,7 @@ export async function runCase(corpus: readonly Buffer[], seed: number, index: nu
   const memory = heap.used_heap_size + heap.external_memory;
   if (!failure && ms > CASE_MS) failure = `took ${ms.toFixed(0)} ms (bound ${CASE_MS} ms)`;
   if (!failure && memory > CASE_MEMORY_BYTES) failure = `memory ${(memory / 2 ** 20).toFixed(0)} MiB after the case (bound ${CASE_MEMORY_BYTES / 2 ** 20} MiB)`;
-  return { index, ms, memory, outcome, failure, steps: c.steps, bytes: c.bytes.length };
+  return { index, ms, memory, outcome, failure, steps: c.steps, bytes: c.bytes.length, kind: c.kind, big: c.big, known: [...new Set(knownSeen)] };
 }
 
 export function scratchFile(tag: string): { path: string; done(): void } {

@@ -9,6 +9,9 @@ import { Encoder } from '@msgpack/msgpack';
 import { Prng } from '../../engine/prng.js';
 import { decoder } from '../../trace/chunk.js';
 import { BLOCK, BLOCK_HEAD, FORMAT_VERSION, MAGIC, preamble, TAIL_BYTES, tail } from '../../trace/format.js';
+import type { Corpus } from './corpus.js';
+import { forgeBytes, forgeCheckpoint, forgeEvent, forgeFooter } from './forge-mutators.js';
+import { mutateScenario } from './scenario-mutate.js';
 import { assemble, blockOffsets, fixCrc, frame, lengthFields, parseTrace, type RawBlock } from './trace-bytes.js';
 
 /** The engine's mulberry32 PRNG, with the draws the mutators need. */
@@ -42,7 +45,8 @@ const encoder = new Encoder({ ignoreUndefined: false });
 
 type Mutator = (buf: Buffer, rng: Rng, corpus: readonly Buffer[]) => { buf: Buffer; note: string };
 
-function clampBuf(b: Buffer): Buffer { return b.length > 1 << 20 ? b.subarray(0, 1 << 20) : b; }
+/** Small cases stay under 1 MiB; a case grown from a large trace may be up to 32 MiB. */
+function clampBuf(b: Buffer, big: boolean): Buffer { const max = big ? 32 << 20 : 1 << 20; return b.length > max ? b.subarray(0, max) : b; }
 
 const bitFlips: Mutator = (buf, rng) => {
   const out = Buffer.from(buf);
@@ -254,6 +258,8 @@ export const MUTATORS: [string, Mutator, number][] = [
   ['bit-flips', bitFlips, 10], ['byte-run', byteRun, 8], ['cut', cut, 10], ['insert-delete', insertDelete, 4],
   ['length-field', lengthField, 8], ['payload-edit', payloadEdit, 12], ['msgpack-lie', msgpackLie, 12], ['tree-edit', treeEdit, 20],
   ['shuffle-blocks', shuffleBlocks, 8], ['noise-after-magic', noiseAfterMagic, 4], ['version', version, 1], ['splice', splice, 4], ['bad-crc', badCrc, 3],
+  // Valid forgeries (test/forge.ts): every CRC, digest and the chain recomputed.
+  ['forge-event', forgeEvent, 16], ['forge-checkpoint', forgeCheckpoint, 8], ['forge-footer', forgeFooter, 5], ['forge-bytes', forgeBytes, 4],
 ];
 const TOTAL_WEIGHT = MUTATORS.reduce((s, [, , w]) => s + w, 0);
 
@@ -263,22 +269,51 @@ function pickMutator(rng: Rng): [string, Mutator] {
   return [MUTATORS[0]![0], MUTATORS[0]![1]];
 }
 
-export interface FuzzCase { seed: number; base: number; bytes: Buffer; steps: string[] }
+/** A fraction of trace cases start from a large trace (a few MB, ~200 chunks and checkpoints). */
+export const BIG_RATE = 1 / 400;
+/** A fraction of cases are scenario files for run / record / matrix instead of traces. */
+export const SCENARIO_RATE = 0.08;
 
-/** Case `index` of a campaign: a corpus trace and one to three mutations, all from the case seed. */
-export function makeCase(corpus: readonly Buffer[], seed: number, index: number): FuzzCase {
+export interface FuzzCase {
+  seed: number;
+  kind: 'trace' | 'scenario';
+  big: boolean;
+  /** Index into corpus.small, corpus.big() or corpus.scenarios. */
+  base: number;
+  bytes: Buffer;
+  steps: string[];
+}
+
+/** What case `index` is (its first draws, as makeCase makes them), without building it or the large corpus. */
+export function caseShape(seed: number, index: number): { kind: 'trace' | 'scenario'; big: boolean } {
+  const rng = new Rng(caseSeed(seed, index));
+  if (rng.chance(SCENARIO_RATE)) return { kind: 'scenario', big: false };
+  return { kind: 'trace', big: rng.chance(BIG_RATE) };
+}
+
+/** Case `index` of a campaign: a corpus trace and one to three mutations (or a mutated scenario), all from the case seed. */
+export function makeCase(corpus: Corpus, seed: number, index: number): FuzzCase {
   const cs = caseSeed(seed, index);
   const rng = new Rng(cs);
-  const base = rng.int(corpus.length);
-  let buf = corpus[base] as Buffer;
-  const steps: string[] = [];
+  if (rng.chance(SCENARIO_RATE)) {
+    const base = rng.int(corpus.scenarios.length);
+    const sc = corpus.scenarios[base]!;
+    const m = mutateScenario(sc.text, rng);
+    return { seed: cs, kind: 'scenario', big: false, base, bytes: Buffer.from(m.text), steps: [`scenario ${sc.name}`, ...m.steps] };
+  }
+  const big = rng.chance(BIG_RATE);
+  const list = big ? corpus.big() : corpus.small;
+  const base = rng.int(list.length);
+  const entry = list[base]!;
+  let buf = entry.bytes;
+  const steps: string[] = [`${big ? 'large ' : ''}trace ${entry.name}`];
   const n = 1 + (rng.chance(0.6) ? 0 : rng.int(3));
   for (let i = 0; i < n; i++) {
     const [name, m] = pickMutator(rng);
     let r: { buf: Buffer; note: string };
     // A mutator that cannot handle what an earlier one left (it parses structure) skips.
-    try { r = m(buf, rng, corpus); } catch (e) { r = { buf, note: `skipped (${(e as Error).message})` }; }
-    buf = clampBuf(r.buf);
+    try { r = m(buf, rng, corpus.smallBytes); } catch (e) { r = { buf, note: `skipped (${(e as Error).message.split('\n')[0]})` }; }
+    buf = clampBuf(r.buf, big);
     steps.push(`${name}: ${r.note}`);
   }
   if (buf.length >= MAGIC.length && buf.subarray(0, MAGIC.length).equals(MAGIC) === false && rng.chance(0.5)) {
@@ -286,5 +321,5 @@ export function makeCase(corpus: readonly Buffer[], seed: number, index: number)
     buf = Buffer.concat([MAGIC, buf.subarray(MAGIC.length)]);
     steps.push('magic restored');
   }
-  return { seed: cs, base, bytes: buf, steps };
+  return { seed: cs, kind: 'trace', big, base, bytes: buf, steps };
 }
