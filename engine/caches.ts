@@ -5,7 +5,7 @@
 // Selective descriptors (a page range in one DID and PASID) look their lines
 // up directly; only wider ones scan the section, and then by key prefix.
 import { k, page } from './keys.js';
-import type { EventOf, State } from './types.js';
+import type { EventOf, SectionName, State } from './types.js';
 
 /**
  * The victims the decision logic just computed for the descriptor it is about
@@ -45,9 +45,99 @@ function inRange(pg: number, addr: number | null, npages: number | null): boolea
 /** The number after the last '/' of a key. */
 const lastNumber = (key: string): number => Number(key.slice(key.lastIndexOf('/') + 1));
 
-function scan(section: Record<string, unknown>, prefix: string, keep: (key: string) => boolean): string[] {
+type Indexed = 'iotlb' | 'atc';
+
+/**
+ * The IOTLB and ATC lines of a live run, indexed so that a wide descriptor
+ * costs the lines it drops, not the whole cache: 65 536 filled lines made
+ * every domain- or range-wide invalidation a pass over all of them, and a
+ * file of such invalidations took minutes. For each leaf prefix (the key up
+ * to its page: "dmar0/3/5/", "00:02.0/5/") the pages cached under it, sorted;
+ * for each shorter prefix a descriptor can name ("dmar0/", "dmar0/3/",
+ * "00:02.0/") the leaf prefixes under it. Kept by the run's Ctx through the
+ * touch of every cell apply() writes; a state without one (a replay) scans
+ * the section instead. Both find the same victims (only their order differs,
+ * and nothing depends on it: the event carries their count, the state hash is
+ * a sum over cells, deleting leaves the other keys' order as it was).
+ */
+interface LineIndex { pages: Map<string, number[]>; leaves: Map<string, Set<string>> }
+const LINES = new WeakMap<State, LineIndex>();
+
+/** First index in the sorted `a` whose value is >= x. */
+function lowerBound(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Start indexing the cache lines of `state` (which must hold none yet); the
+ * returned hook must see every cell written from then on. Null when the state
+ * already holds lines (nothing is indexed: invalidations scan).
+ */
+export function indexCacheLines(state: State): ((section: SectionName, key: string) => void) | null {
+  for (const name of ['iotlb', 'atc'] as const) for (const _ in state.s[name]) return null;
+  const index: LineIndex = { pages: new Map(), leaves: new Map() };
+  LINES.set(state, index);
+  return (section, key) => {
+    if (section !== 'iotlb' && section !== 'atc') return;
+    const cut = key.lastIndexOf('/') + 1;
+    const leaf = `${section}:${key.slice(0, cut)}`;
+    const pg = Number(key.slice(cut));
+    const present = state.s[section][key] !== undefined;
+    let pages = index.pages.get(leaf);
+    const at = pages ? lowerBound(pages, pg) : 0;
+    const known = pages !== undefined && pages[at] === pg;
+    if (present === known) return;
+    if (present) {
+      if (!pages) {
+        index.pages.set(leaf, (pages = []));
+        for (let i = key.indexOf('/'); i !== -1 && i < cut - 1; i = key.indexOf('/', i + 1)) {
+          const upper = `${section}:${key.slice(0, i + 1)}`;
+          let set = index.leaves.get(upper);
+          if (!set) index.leaves.set(upper, (set = new Set()));
+          set.add(leaf);
+        }
+      }
+      pages.splice(at, 0, pg);
+    } else if (pages) {
+      pages.splice(at, 1);
+      if (pages.length === 0) {
+        index.pages.delete(leaf);
+        for (let i = key.indexOf('/'); i !== -1 && i < cut - 1; i = key.indexOf('/', i + 1)) {
+          const upper = `${section}:${key.slice(0, i + 1)}`;
+          const set = index.leaves.get(upper);
+          set?.delete(leaf);
+          if (set?.size === 0) index.leaves.delete(upper);
+        }
+      }
+    }
+  };
+}
+
+/** The keys under `prefix` whose page is in [addr's page, + npages), or every key under it when addr is null. */
+function scan(state: State, name: Indexed, prefix: string, addr: number | null, npages: number | null): string[] {
   const out: string[] = [];
-  for (const key in section) if (key.startsWith(prefix) && keep(key)) out.push(key);
+  const index = LINES.get(state);
+  if (index) {
+    const whole = `${name}:${prefix}`;
+    const leaves = index.pages.has(whole) ? [whole] : index.leaves.get(whole) ?? [];
+    const first = addr === null ? -Infinity : page(addr);
+    const end = addr === null ? Infinity : first + (npages ?? 1);
+    for (const leaf of leaves) {
+      const pages = index.pages.get(leaf) ?? [];
+      const base = leaf.slice(name.length + 1);
+      for (let i = addr === null ? 0 : lowerBound(pages, first); i < pages.length && (pages[i] as number) < end; i++) out.push(`${base}${pages[i]}`);
+    }
+    return out;
+  }
+  const section = state.s[name];
+  for (const key in section) if (key.startsWith(prefix) && inRange(lastNumber(key), addr, npages)) out.push(key);
   return out;
 }
 
@@ -73,9 +163,9 @@ export function iotlbVictims(state: State, q: IotlbQuery): string[] {
     return out;
   }
   const prefix = byPasid ? `${q.iommu}/${q.did}/${q.pasid}/` : byDid ? `${q.iommu}/${q.did}/` : `${q.iommu}/`;
-  if (q.granularity !== 'page') return scan(tlb, prefix, () => true);
+  if (q.granularity !== 'page') return scan(state, 'iotlb', prefix, null, null);
   // Page-selective without a PASID (0x2): every PASID of the domain.
-  return scan(tlb, prefix, (key) => inRange(lastNumber(key), q.addr, q.npages));
+  return scan(state, 'iotlb', prefix, q.addr, q.npages);
 }
 
 /** PASID cache (key iommu/rid/pasid): 0x7 descriptor, domain / PASID-selective / global. */
@@ -83,10 +173,14 @@ export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inv
   const known = remembered(state, q);
   if (known) return known;
   const pc = state.s['pasid-cache'];
-  return scan(pc, `${q.iommu}/`, (key) => {
-    if (q.granularity !== 'global' && q.did !== null && pc[key]?.did !== q.did) return false;
-    return q.granularity !== 'pasid' || lastNumber(key) === q.pasid;
-  });
+  const prefix = `${q.iommu}/`;
+  const out: string[] = [];
+  for (const key in pc) {
+    if (!key.startsWith(prefix)) continue;
+    if (q.granularity !== 'global' && q.did !== null && pc[key]?.did !== q.did) continue;
+    if (q.granularity !== 'pasid' || lastNumber(key) === q.pasid) out.push(key);
+  }
+  return out;
 }
 
 /** Device TLB (key rid/pasid/page): 0x3 device-IOTLB, 0x8 PASID-based device-IOTLB, SMMU ATC_INV. */
@@ -104,7 +198,7 @@ export function atcVictims(state: State, q: Pick<EventOf<'atc-inval'>, 'rid' | '
     return out;
   }
   const prefix = byPasid ? `${q.rid}/${q.pasid}/` : `${q.rid}/`;
-  if (q.granularity !== 'page') return scan(atc, prefix, () => true);
-  return scan(atc, prefix, (key) => inRange(lastNumber(key), q.addr, q.npages));
+  if (q.granularity !== 'page') return scan(state, 'atc', prefix, null, null);
+  return scan(state, 'atc', prefix, q.addr, q.npages);
 }
 

@@ -2,6 +2,7 @@
 // with seq/tick/step, applies them at once (so later decisions see their
 // effect) and collects them for the recorder.
 import { apply, type Touch } from './apply.js';
+import { indexCacheLines } from './caches.js';
 import { MAX_EVENTS_PER_STEP, ScenarioRunError } from './limits.js';
 import type { Variant } from './scenario.js';
 import type { EventBody, SectionName, State, TraceEvent } from './types.js';
@@ -26,9 +27,15 @@ export class Ctx {
   constructor(state: State, variant: Variant, touch?: Touch, onEvent?: (ev: TraceEvent) => void) {
     this.state = state;
     this.variant = variant;
-    this.markDirty = touch
-      ? (section, key) => { this.dirty.add(section); touch(section, key); }
-      : (section) => { this.dirty.add(section); };
+    // The IOTLB / ATC line index (engine/caches.ts) sees every cell written, so wide invalidations cost what they match.
+    const lines = indexCacheLines(state);
+    this.markDirty = touch && lines
+      ? (section, key) => { this.dirty.add(section); lines(section, key); touch(section, key); }
+      : touch
+        ? (section, key) => { this.dirty.add(section); touch(section, key); }
+        : lines
+          ? (section, key) => { this.dirty.add(section); lines(section, key); }
+          : (section) => { this.dirty.add(section); };
     this.onEvent = onEvent;
   }
 

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { apply } from '../engine/apply.js';
 import { Ctx } from '../engine/ctx.js';
 import { MAX_COMBINATIONS, MAX_EVENTS_PER_STEP, MAX_PT_ENTRIES, MAX_PT_MAP_PAGES, MAX_SCALE, MAX_SCENARIO_BYTES, ScenarioRunError } from '../engine/limits.js';
 import { ENGINE_VERSION, RunSession } from '../engine/run.js';
@@ -216,6 +217,69 @@ describe('page tables: pages per op bounded', () => {
     const evs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number; root: number; page: number; after: unknown });
     const cleared = evs.filter((e) => e.step === 3 && e.kind === 'pt-write');
     expect(cleared.map((e) => [e.root, e.page, e.after])).toEqual([[0x1000, 1, null], [0x1000, 3, null]]);
+  });
+});
+
+describe('invalidations cost what they drop, not the cache or the range', () => {
+  // proc-a's 4096 pages (0x400000..) mapped and bound on 00:02.0 (ATS): every DMA fills an IOTLB and an ATC line.
+  const PAGES = 4096;
+  const fill = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ op: 'dma', rid: '00:02.0', pasid: 1, addr: 0x400000 + (from + i) * 4096 }));
+  const setup = [
+    { op: 'pt-map', root: 0x1000, owner: 'proc-a', addr: 0x400000, pa: 0x100000, size: PAGES * 4096 },
+    { op: 'sva-bind', rid: '00:02.0', owner: 'proc-a', root: 0x1000, expect: 'ok' },
+  ];
+
+  it('2000 wide descriptors that miss a full cache, then ones that hit: the right counts, the same state a replay (which scans) builds', () => {
+    const miss = Array.from({ length: 1000 }, () => [
+      { op: 'inval-iotlb', iommu: 'dmar0', granularity: 'page', did: 0, pasid: 1, addr: 2 ** 40, npages: HUGE - 2 ** 28 },
+      { op: 'inval-atc', rid: '00:02.0', granularity: 'page', pasid: 1, addr: 2 ** 40, npages: HUGE - 2 ** 28 },
+    ]).flat();
+    const sc = parseScenario(JSON.stringify(doc([...setup, ...fill(0, PAGES), ...miss,
+      { op: 'inval-atc', rid: '00:02.0', granularity: 'page', pasid: 1, addr: 0x400000 + 100 * 4096, npages: 1000 },
+      { op: 'inval-atc', rid: '00:02.0', granularity: 'pasid', pasid: 1 },
+      { op: 'inval-iotlb', iommu: 'dmar0', granularity: 'global' },
+    ])), 'inval.json');
+    // The DID the bind chose: from the first IOTLB fill.
+    const evs = engineEvents(sc);
+    const did = (evs.find((e) => e.kind === 'iotlb-fill') as { did: number }).did;
+    const sc2 = JSON.parse(JSON.stringify(sc).replaceAll('"did":0,', `"did":${did},`)) as Scenario;
+    const s = new RunSession(sc2);
+    const all = [];
+    while (s.next()) all.push(...s.out);
+    const dropped = all.flatMap((e) => (e.kind === 'iotlb-inval' || e.kind === 'atc-inval' ? [(e as { dropped: number }).dropped] : []));
+    expect(dropped.slice(0, 2000).every((n) => n === 0)).toBe(true);
+    expect(dropped.slice(2000)).toEqual([1000, PAGES - 1000, PAGES]);
+    expect(Object.keys(s.state.s.iotlb)).toHaveLength(0);
+    expect(Object.keys(s.state.s.atc)).toHaveLength(0);
+  });
+
+  it('random fills and descriptors: the engine (indexed) and apply alone (scanning) build the same state after every event', () => {
+    let seed = 7;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    const steps: unknown[] = [...setup];
+    for (let i = 0; i < 3000; i++) {
+      const r = rnd(10);
+      const addr = 0x400000 + rnd(PAGES + 64) * 4096;
+      if (r < 6) steps.push(...fill(rnd(PAGES), 1));
+      else if (r < 8) steps.push({ op: 'inval-atc', rid: '00:02.0', granularity: ['page', 'pasid', 'all'][rnd(3)], pasid: 1, addr, npages: [1, 7, 600, 5000, HUGE][rnd(5)] });
+      else steps.push({ op: 'inval-iotlb', iommu: 'dmar0', granularity: ['page', 'pasid', 'domain', 'global'][rnd(4)], did: rnd(2) === 0 ? null : 1025, pasid: rnd(3) === 0 ? null : 1, addr, npages: [1, 7, 600, 5000, HUGE][rnd(5)] });
+    }
+    const sc = doc(steps) as unknown as Scenario;
+    const s = new RunSession(sc);
+    const replay = emptyState();
+    let checked = 0;
+    let drops = 0;
+    while (s.next()) {
+      for (const ev of s.out) {
+        apply(replay, ev);
+        if (ev.kind === 'iotlb-inval' || ev.kind === 'atc-inval') drops += ev.dropped;
+      }
+      expect(Object.keys(replay.s.iotlb).sort()).toEqual(Object.keys(s.state.s.iotlb).sort());
+      expect(Object.keys(replay.s.atc).sort()).toEqual(Object.keys(s.state.s.atc).sort());
+      checked++;
+    }
+    expect(checked).toBe(steps.length + 1);
+    expect(drops).toBeGreaterThan(1000);
   });
 });
 
