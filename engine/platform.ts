@@ -17,6 +17,7 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
     out.push(['host', h.id, {
       capacity: h.capacity ?? PASID_MAX, minPasid: h.minPasid ?? 1,
       hwidMode: 'global', globalMin: 0, policy: 'lowest', last: 0,
+      ...(h.allowUnsafeInterrupts !== undefined ? { allowUnsafeInterrupts: h.allowUnsafeInterrupts } : {}),
     }]);
     // The system set bare-metal SVA allocates from (ioasid_alloc_system_set):
     // "a reasonable quota" at boot; half the capacity unless the platform says.
@@ -35,6 +36,7 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
       ...(i.nesting !== undefined ? { nesting: i.nesting } : {}),
       ...(i.dirtyTracking !== undefined ? { dirtyTracking: i.dirtyTracking } : {}),
       ...(i.pasidBits !== undefined ? { pasidBits: i.pasidBits } : {}),
+      ...(i.msiIsolation !== undefined ? { msiIsolation: i.msiIsolation } : {}),
     }]);
   }
   for (const d of p.devices) {

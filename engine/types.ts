@@ -25,6 +25,8 @@ export interface HostSpec {
   systemQuota?: number;
   /** First PASID the allocator hands out; PASID 0 is RID_PASID. */
   minPasid?: number;
+  /** iommufd's allow_unsafe_interrupts module parameter: bind a device whose MSIs are not isolated (default false). */
+  allowUnsafeInterrupts?: boolean;
 }
 
 export interface IommuSpec {
@@ -39,6 +41,8 @@ export interface IommuSpec {
   dirtyTracking?: boolean;
   /** PASID width the IOMMU supports (VT-d ecap PSS+1, SMMUv3 SSIDSIZE), 0..20; default 20. */
   pasidBits?: number;
+  /** MSIs of devices behind it are isolated (interrupt remapping / GICv3 ITS: iommu_group_has_isolated_msi()); default true. */
+  msiIsolation?: boolean;
 }
 
 export interface WqSpec {
@@ -113,12 +117,14 @@ export interface HostCell {
   last: number;
   /** Which posting of the 2020 IOASID series the allocator follows (engine/ioasid.ts); absent: v1 (seed 001). */
   revision?: 'v1' | 'v2';
+  /** iommufd allow_unsafe_interrupts; absent: false. */
+  allowUnsafeInterrupts?: boolean;
 }
 
 export interface IommuCell {
   host: string; kind: 'vtd' | 'smmuv3'; snoopControl: boolean;
   /** Present only when the platform sets them (IommuSpec): absent means the default. */
-  nesting?: boolean; dirtyTracking?: boolean; pasidBits?: number;
+  nesting?: boolean; dirtyTracking?: boolean; pasidBits?: number; msiIsolation?: boolean;
 }
 
 export interface DeviceCell {

@@ -191,12 +191,12 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi)) out(path, `expected an integer ${lo}..${hi}, got ${show(v)}`);
   };
   for (const [i, h] of list('hosts', 'id', names.host, false).entries()) {
-    entry('hosts', i, h, { systemQuota: 'int?', minPasid: 'int?' }, ['id', 'capacity']);
+    entry('hosts', i, h, { systemQuota: 'int?', minPasid: 'int?', allowUnsafeInterrupts: 'bool?' }, ['id', 'capacity']);
     intIn(`platform.hosts[${i}].capacity`, h.capacity, 1, PASID_MAX);
   }
   if (names.host.size === 0) names.host.add('host0');
   for (const [i, m] of list('iommus', 'id', names.iommu, true).entries()) {
-    entry('iommus', i, m, { snoopControl: 'bool?', nesting: 'bool?', dirtyTracking: 'bool?' }, ['id', 'kind', 'host', 'pasidBits']);
+    entry('iommus', i, m, { snoopControl: 'bool?', nesting: 'bool?', dirtyTracking: 'bool?', msiIsolation: 'bool?' }, ['id', 'kind', 'host', 'pasidBits']);
     intIn(`platform.iommus[${i}].pasidBits`, m.pasidBits, 0, 20);
     if (m.kind !== 'vtd' && m.kind !== 'smmuv3') out(`platform.iommus[${i}].kind`, `expected "vtd" or "smmuv3", got ${show(m.kind)}`);
     if (m.host !== undefined && !names.host.has(m.host as string)) out(`platform.iommus[${i}].host`, `no host ${show(m.host)}`);

@@ -108,6 +108,10 @@ export function deviceBind(ctx: Ctx, fd: string, rid: Rid, flags: number): Ioctl
   // vfio_df_open(), drivers/vfio/vfio_main.c: open_count != 0 on the cdev path -> -EINVAL. Either way a device
   // bound in any iommufd cannot be bound again.
   if (devicesOf(state, rid).length > 0) return err('EINVAL');
+  // iommufd_device_bind(), device.c: a group whose MSIs are not isolated (no interrupt remapping / ITS,
+  // !iommu_group_has_isolated_msi()) is refused with -EPERM unless allow_unsafe_interrupts is set.
+  const cell = device(state, rid);
+  if (state.s.iommu[cell.iommu]?.msiIsolation === false && state.s.host[cell.host]?.allowUnsafeInterrupts !== true) return err('EPERM');
   // iommufd_device_bind(): the object, with refcount_inc(&idev->obj.users) for the calling driver
   const id = create(ctx, fd, 'DEVICE', [], { rid });
   return done({ out_devid: id }, id);
