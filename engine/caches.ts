@@ -76,15 +76,16 @@ function lowerBound(a: number[], x: number): number {
 }
 
 /**
- * Start indexing the cache lines of `state` (which must hold none yet); the
- * returned hook must see every cell written from then on. Null when the state
- * already holds lines (nothing is indexed: invalidations scan).
+ * Start indexing the cache lines of `state` (the lines it holds now, in one
+ * pass); the returned hook must see every cell written from then on (pass it
+ * as, or inside, apply()'s touch). A replayer may do the same for a state it
+ * restored from a checkpoint, so that applying an invalidation costs what it
+ * drops there too.
  */
-export function indexCacheLines(state: State): ((section: SectionName, key: string) => void) | null {
-  for (const name of ['iotlb', 'atc'] as const) for (const _ in state.s[name]) return null;
+export function indexCacheLines(state: State): (section: SectionName, key: string) => void {
   const index: LineIndex = { pages: new Map(), leaves: new Map() };
   LINES.set(state, index);
-  return (section, key) => {
+  const hook = (section: SectionName, key: string): void => {
     if (section !== 'iotlb' && section !== 'atc') return;
     const cut = key.lastIndexOf('/') + 1;
     const leaf = `${section}:${key.slice(0, cut)}`;
@@ -118,6 +119,8 @@ export function indexCacheLines(state: State): ((section: SectionName, key: stri
       }
     }
   };
+  for (const name of ['iotlb', 'atc'] as const) for (const key in state.s[name]) hook(name, key);
+  return hook;
 }
 
 /** The keys under `prefix` whose page is in [addr's page, + npages), or every key under it when addr is null. */

@@ -29,13 +29,9 @@ export class Ctx {
     this.variant = variant;
     // The IOTLB / ATC line index (engine/caches.ts) sees every cell written, so wide invalidations cost what they match.
     const lines = indexCacheLines(state);
-    this.markDirty = touch && lines
+    this.markDirty = touch
       ? (section, key) => { this.dirty.add(section); lines(section, key); touch(section, key); }
-      : touch
-        ? (section, key) => { this.dirty.add(section); touch(section, key); }
-        : lines
-          ? (section, key) => { this.dirty.add(section); lines(section, key); }
-          : (section) => { this.dirty.add(section); };
+      : (section, key) => { this.dirty.add(section); lines(section, key); };
     this.onEvent = onEvent;
   }
 
