@@ -245,22 +245,20 @@ describe('names from files never choose where a file is written', () => {
     for (const n of ['../x', 'a/b', '/etc/passwd', '..', '.', '', 'a/../../b']) expect(() => insideDir('/tmp/x', n)).toThrow(RefusedError);
   });
 
-  it('record: a scenario named ../../x/notes writes traces/<slug>.iotrace in the current folder, nothing outside', () => {
+  it('record: a scenario named ../../x/notes writes ./<slug>--pasid=identity.iotrace in the current folder, nothing outside', () => {
     const root = tmp();
     const cwd = join(root, 'a', 'b');
-    mkdirSync(join(cwd, 'traces'), { recursive: true });
+    mkdirSync(cwd, { recursive: true });
     mkdirSync(join(root, 'x'));
     writeFileSync(join(root, 'x', 'notes'), 'notes');
     const file = scenarioFile(cwd, 'sc.json', 'dwq-gpasid', (s) => { s.name = '../../x/notes'; });
     const r = cli(cwd, 'record', file);
     expect(r.status, r.stderr).toBe(0);
-    const written = readdirSync(join(cwd, 'traces'));
-    expect(written).toHaveLength(1);
-    expect(written[0]).toBe(`${slug('../../x/notes')}.iotrace`);
+    const name = `${slug('../../x/notes', 60)}--pasid=identity.iotrace`;
     expect(readFileSync(join(root, 'x', 'notes'), 'utf8')).toBe('notes');
     expect(readdirSync(join(root, 'x'))).toEqual(['notes']);
     expect(readdirSync(root).sort()).toEqual(['a', 'x']);
-    expect(readdirSync(cwd).sort()).toEqual(['sc.json', 'traces']);
+    expect(readdirSync(cwd).sort()).toEqual([name, 'sc.json'].sort());
   });
 
   it('matrix -o: a variant value holding /.. writes every trace inside the folder, nothing outside', () => {

@@ -12,9 +12,10 @@ import { FORMAT_VERSION } from '../../trace/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { withSignalCleanup } from '../../safe/files.js';
-import { insideDir, slug } from '../../safe/slug.js';
+import { insideDir } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+import { traceName } from '../paths.js';
 
 export const HELP = `usage: iotrace matrix <name|file.json> [--variant axis=value]... [--seed N]
                      [-o dir] [--json]
@@ -54,16 +55,8 @@ export interface MatrixRow {
   trace: string | null;
 }
 
-/**
- * A file name for a combination: <scenario>--axis=value--axis=value.iotrace
- * (just <scenario>.iotrace without axes). Names and values come from the
- * scenario file, so each is made a safe component (safe/slug.ts): no `/`,
- * `..`, controls or leading `.`/`-`, whatever the file says.
- */
-export function traceName(scenario: Scenario, variant: Variant): string {
-  const parts = Object.keys(variant).sort().map((axis) => `${slug(axis, 40)}=${slug(String(variant[axis]), 40)}`);
-  return `${[slug(scenario.name, 60), ...parts].join('--')}.iotrace`;
-}
+/** A file name for a combination (cli/paths.ts): <scenario>--axis=value...iotrace. */
+export { traceName };
 
 /** Events between two yields to the event loop in matrixRowAsync. */
 const EVENTS_PER_SLICE = 1 << 16;

@@ -2,20 +2,25 @@
 import { recordToFileAsync } from '../../recorder/record.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { withSignalCleanup } from '../../safe/files.js';
-import { insideDir, slug } from '../../safe/slug.js';
+import { insideDir } from '../../safe/slug.js';
+import { resolveVariant } from '../../engine/scenario.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 import { MAX_SCALE } from '../../engine/limits.js';
 import { intArg } from '../trace.js';
+import { shellWord, traceName } from '../paths.js';
 
 export const HELP = `usage: iotrace record <name|file.json> [--variant axis=value]... [--seed N]
                      [--scale N] [-o out.iotrace] [--json]
 
-Runs the scenario and writes its events to a trace file (default
-traces/<name>.iotrace, the name made a safe file name: letters, digits and
-._=+,@- only, never a path), then prints a summary: events, faults, first
-fault, bytes, bytes per event. --scale sets the size of a generated scenario
+Runs the scenario and writes its events to a trace file, then prints a
+summary (events, faults, first fault, bytes, bytes per event) and the command
+that opens it. Without -o the trace goes to the current folder as
+<scenario>--<axis>=<value>...iotrace, every axis of the variant in the name
+(the names matrix -o gives), so two variants never overwrite each other;
+each name and value is made a safe file name (letters, digits and ._=+,@-
+only, never a path). --scale sets the size of a generated scenario
 (stress: about N events; at most 100000000). Progress goes to stderr when
 it is a terminal.
 
@@ -38,8 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!scenario.generate) throw new UsageError(`scenario ${scenario.name} is not generated; --scale applies to sized scenarios such as stress`);
     scenario.generate = { ...scenario.generate, params: { ...scenario.generate.params, scale: intArg(values.scale, '--scale', 0, MAX_SCALE) } };
   }
-  // A name from a file never chooses where a file is written: one safe component inside traces/.
-  const out = values.output ?? insideDir('traces', `${slug(scenario.name)}.iotrace`);
+  // A name from a file never chooses where a file is written: one safe component inside the current folder.
+  const out = values.output ?? insideDir('.', traceName(scenario, resolveVariant(scenario, variant)));
   const tty = process.stderr.isTTY === true;
   const sum = await withSignalCleanup(() => recordToFileAsync(scenario, { variant, seed }, out, {
     onProgress: tty ? (n) => process.stderr.write(`\r${(n / 1e6).toFixed(2)} M events`) : undefined,
@@ -54,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       `  violations  ${sum.violations}`,
       ...(sum.expectFailed ? [`  failed expectations ${sum.expectFailed}`] : []),
       `  bytes       ${sum.bytes} (${sum.bytesPerEvent.toFixed(2)} per event)`,
+      `next: iotrace replay ${shellWord(sum.path)}${sum.firstFault !== null ? ' --at first-fault' : ''}`,
     ];
     await println(lines.join('\n'));
   }
