@@ -34,10 +34,18 @@ export interface CaseResult {
   message: string | null;
 }
 
-/** Every *.json file under dir, in sorted path order. */
+/**
+ * Every *.json file under dir, in sorted path order. Each directory is walked
+ * once (by device and inode): a symbolic link back up the tree is not a loop.
+ */
 export function caseFiles(dir: string): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   const walk = (d: string): void => {
+    const st = statSync(d);
+    const id = `${st.dev}:${st.ino}`;
+    if (seen.has(id)) return;
+    seen.add(id);
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       const st = statSync(p);
