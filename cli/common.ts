@@ -7,6 +7,7 @@ import { ScenarioRunError } from '../engine/limits.js';
 import { ScenarioError } from '../engine/validate.js';
 import { escapeControls } from '../safe/escape.js';
 import { OutputClosed, OutputError } from '../safe/stdout.js';
+import { didYouMean } from './suggest.js';
 
 /** Exit codes: 0 success, 1 a finding, 2 bad usage or bad input. */
 export const EXIT = { ok: 0, finding: 1, usage: 2 } as const;
@@ -49,6 +50,39 @@ export function seedFlag(value: string | undefined): number {
   if (value === undefined) return 0;
   if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new UsageError(`--seed takes an integer 0..4294967295, got "${value}"`);
   return Number(value);
+}
+
+/** What `--fail-on` can name: any fault event, any violation event, any unmet expectation. */
+export const FINDINGS = ['fault', 'violation', 'expect'] as const;
+export type Finding = (typeof FINDINGS)[number];
+/** The option, for a command's parse() table. */
+export const FAIL_ON_OPTION = { 'fail-on': { type: 'string' } } as const;
+
+/**
+ * `--fail-on fault,violation,expect` (any subset, comma-separated; "none"
+ * for nothing): which findings make the command exit 1. `dflt` when absent.
+ */
+export function failOnFlag(value: string | undefined, dflt: readonly Finding[]): Set<Finding> {
+  if (value === undefined) return new Set(dflt);
+  const out = new Set<Finding>();
+  if (value === 'none') return out;
+  for (const word of value.split(',')) {
+    if (!(FINDINGS as readonly string[]).includes(word)) {
+      throw new UsageError(`--fail-on takes a comma-separated list of ${FINDINGS.join(', ')} (or none), got "${word}"${didYouMean(word, FINDINGS)}`);
+    }
+    out.add(word as Finding);
+  }
+  return out;
+}
+
+/**
+ * The findings that make the exit code 1, as "2 violations, 1 unmet expectation",
+ * or null when none of `failOn` occurred. Counts per finding.
+ */
+export function failure(counts: Record<Finding, number>, failOn: ReadonlySet<Finding>): string | null {
+  const words: Record<Finding, [string, string]> = { fault: ['fault', 'faults'], violation: ['violation', 'violations'], expect: ['unmet expectation', 'unmet expectations'] };
+  const hit = FINDINGS.filter((f) => failOn.has(f) && counts[f] > 0).map((f) => `${counts[f]} ${words[f][counts[f] === 1 ? 0 : 1]}`);
+  return hit.length ? `${hit.join(', ')} (--fail-on ${[...failOn].join(',')})` : null;
 }
 
 export const variantText = (v: Variant): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';

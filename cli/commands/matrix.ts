@@ -14,11 +14,11 @@ import { escapeText, jsonText } from '../../safe/escape.js';
 import { withSignalCleanup } from '../../safe/files.js';
 import { insideDir } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
-import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 import { traceName } from '../paths.js';
 
 export const HELP = `usage: iotrace matrix <name|file.json> [--variant axis=value]... [--seed N]
-                     [-o dir] [--json]
+                     [-o dir] [--json] [--fail-on fault,violation,expect]
 
 Runs the scenario under every combination of its variant axes and prints one
 row per combination: events, faults, the first fault (its sequence number,
@@ -34,7 +34,9 @@ or null), firstFaultAt ({seq, step, source, reason, name} or null),
 violations, violationKinds, unmetExpectations, unexpectedFaults, trace.
 
 Exit 0 when the table is produced (whatever it shows: a faulting variant is a
-result, not an error), 2 on bad usage or a bad scenario.`;
+result, not an error), 2 on bad usage or a bad scenario. --fail-on
+fault,violation,expect (any subset) makes any row with such a finding exit 1
+(to gate CI on a matrix); the default is none.`;
 
 export interface FirstFault { seq: number; step: number; source: string; reason: number; name: string }
 
@@ -146,9 +148,10 @@ export function table(rows: MatrixRow[]): string {
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    variant: { type: 'string', multiple: true }, seed: { type: 'string' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
+    variant: { type: 'string', multiple: true }, seed: { type: 'string' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' }, ...FAIL_ON_OPTION,
   }, 1);
   if (values.help) { console.log(HELP); return 0; }
+  const failOn = failOnFlag(values['fail-on'], []);
   const scenario = loadScenario(positionals[0] ?? '');
   const pinned = variantFlags(scenario, values.variant);
   checkCombinations(scenario, pinned);
@@ -171,5 +174,8 @@ export async function main(argv: string[]): Promise<number> {
       ...(values.output !== undefined ? [`traces in ${escapeText(values.output)}/`] : []),
     ].join('\n'));
   }
-  return 0;
+  const sum = (f: (r: MatrixRow) => number): number => rows.reduce((n, r) => n + f(r), 0);
+  const failed = failure({ fault: sum((r) => r.faults), violation: sum((r) => r.violations), expect: sum((r) => r.unmetExpectations) }, failOn);
+  if (failed) errorLine(`exit 1: ${failed}`);
+  return failed ? 1 : 0;
 }

@@ -6,13 +6,13 @@ import { insideDir } from '../../safe/slug.js';
 import { resolveVariant } from '../../engine/scenario.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
-import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 import { MAX_SCALE } from '../../engine/limits.js';
 import { intArg } from '../trace.js';
 import { shellWord, traceName } from '../paths.js';
 
 export const HELP = `usage: iotrace record <name|file.json> [--variant axis=value]... [--seed N]
-                     [--scale N] [-o out.iotrace] [--json]
+                     [--scale N] [-o out.iotrace] [--json] [--fail-on fault,violation,expect]
 
 Runs the scenario and writes its events to a trace file, then prints a
 summary (events, faults, first fault, bytes, bytes per event) and the command
@@ -28,14 +28,17 @@ The trace is written under a temporary name in the same folder and renamed
 when whole; -o must be a regular file or a new name (a symlink, a device, a
 FIFO or a directory is refused). Ctrl-C (or SIGTERM) keeps what was recorded
 as <out>.partial, a trace without a footer that every reader recovers.
-Exit 1 when an expectation of the scenario failed, 2 on bad input.`;
+--fail-on: which findings make the exit code 1, as for run (default
+expect,violation; none for nothing); the trace is written either way.
+Exit 0, 1 when a --fail-on finding occurred, 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     variant: { type: 'string', multiple: true }, seed: { type: 'string' }, scale: { type: 'string' },
-    output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
+    output: { type: 'string', short: 'o' }, json: { type: 'boolean' }, ...FAIL_ON_OPTION,
   }, 1);
   if (values.help) { console.log(HELP); return 0; }
+  const failOn = failOnFlag(values['fail-on'], ['expect', 'violation']);
   const scenario = loadScenario(positionals[0] ?? '');
   const variant = variantFlags(scenario, values.variant);
   const seed = seedFlag(values.seed);
@@ -63,5 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     ];
     await println(lines.join('\n'));
   }
-  return sum.expectFailed > 0 ? 1 : 0;
+  const failed = failure({ fault: sum.faults, violation: sum.violations, expect: sum.expectFailed }, failOn);
+  if (failed) errorLine(`exit 1: ${failed}`);
+  return failed ? 1 : 0;
 }

@@ -4,25 +4,37 @@ import { summarize } from '../../engine/summary.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { write } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
-import { parse, seedFlag, variantFlags } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, variantFlags } from '../common.js';
 
 export const HELP = `usage: iotrace run <name|file.json> [--variant axis=value]... [--seed N] [--json]
+                  [--fail-on fault,violation,expect]
 
 Runs the scenario and prints every event, one per line (JSON lines with
---json). Exit 1 when an expectation failed, 2 on bad input.`;
+--json).
+
+--fail-on  which findings make the exit code 1 (comma-separated, or none):
+           fault (any fault event), violation (a broken invariant of the
+           model), expect (an unmet expectation); default expect,violation,
+           since a fault may be the point of a scenario. What failed is
+           named on stderr.
+
+Exit 0, 1 when a --fail-on finding occurred, 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { variant: { type: 'string', multiple: true }, seed: { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(argv, { variant: { type: 'string', multiple: true }, seed: { type: 'string' }, json: { type: 'boolean' }, ...FAIL_ON_OPTION }, 1);
   if (values.help) { console.log(HELP); return 0; }
+  const failOn = failOnFlag(values['fail-on'], ['expect', 'violation']);
   const scenario = loadScenario(positionals[0] ?? '');
   const variant = variantFlags(scenario, values.variant);
-  let failed = 0;
+  const counts = { fault: 0, violation: 0, expect: 0 };
   const out: string[] = [];
   for (const ev of run(scenario, { variant, seed: seedFlag(values.seed) })) {
-    if (ev.kind === 'expect') failed++;
+    if (ev.kind === 'expect' || ev.kind === 'fault' || ev.kind === 'violation') counts[ev.kind]++;
     out.push(values.json ? jsonText(ev) : `${String(ev.seq).padStart(6)} t${String(ev.tick).padEnd(5)} ${ev.kind.padEnd(18)} ${escapeText(summarize(ev))}`);
     if (out.length >= 4096) { await write(`${out.join('\n')}\n`); out.length = 0; }
   }
   if (out.length) await write(`${out.join('\n')}\n`);
-  return failed > 0 ? 1 : 0;
+  const failed = failure(counts, failOn);
+  if (failed) errorLine(`exit 1: ${failed}`);
+  return failed ? 1 : 0;
 }

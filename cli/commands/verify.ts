@@ -9,10 +9,10 @@ import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../trace/state-codec.js';
 import { checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { parse } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse } from '../common.js';
 import { withTrace } from '../trace.js';
 
-export const HELP = `usage: iotrace verify <trace> [--json]
+export const HELP = `usage: iotrace verify <trace> [--json] [--fail-on fault,violation,expect]
 
 Re-runs the scenario, variant and seed stored in the trace's header and
 checks that every event comes out identical and that the state hash after
@@ -21,13 +21,16 @@ block's checksum and SHA-256 against the index, the footer's event count,
 kinds, faults and violations against the events, and every checkpoint
 against the state the events build. Exit 0 when all of it holds, 1 naming
 the first divergent event or false claim (or when the trace is damaged and
-only a prefix could be checked).`;
+only a prefix could be checked). --fail-on fault,violation,expect (any
+subset; default none) also exits 1 when the verified events hold such a
+finding: a CI job can re-check a recorded trace and gate on what it shows.`;
 
 interface Result { ok: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, ...FAIL_ON_OPTION }, 1);
   if (values.help) { console.log(HELP); return 0; }
+  const failOn = failOnFlag(values['fail-on'], []);
   return withTrace(positionals[0], async (r) => {
     const h = r.header;
     const chunks = r.chunks;
@@ -59,7 +62,16 @@ export async function main(argv: string[]): Promise<number> {
     const check = checkTrace(r, true);
     res.claims = check.problems.filter((p) => !p.startsWith('damaged:'));
     res.ok = !res.divergence && res.hashMismatch === null && !res.truncated && res.claims.length === 0;
-    if (values.json) { console.log(jsonText(res)); return res.ok ? 0 : 1; }
+    // --fail-on: the findings in the events that were checked (every one, when the trace verified).
+    const counts = { fault: 0, violation: 0, expect: 0 };
+    if (failOn.size > 0) {
+      for (let i = 0; i < res.checked; i += 4096) {
+        for (const ev of r.events(i, Math.min(res.checked, i + 4096))) if (ev.kind === 'fault' || ev.kind === 'violation' || ev.kind === 'expect') counts[ev.kind]++;
+      }
+    }
+    const failed = failure(counts, failOn);
+    const code = res.ok && !failed ? 0 : 1;
+    if (values.json) { console.log(jsonText(failOn.size > 0 ? { ...res, failed } : res)); return code; }
     if (h.engine !== ENGINE_VERSION) console.log(`note: recorded with engine ${escapeText(String(h.engine))}, this is ${ENGINE_VERSION}`);
     if (res.divergence) {
       const d = res.divergence;
@@ -74,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     for (const p of res.claims) console.log(`FALSE CLAIM: ${escapeText(p)}`);
     if (res.ok) console.log(`ok: ${n} events identical, ${chunks.length} state hashes match; every digest, footer count and checkpoint agrees with the events`);
-    return res.ok ? 0 : 1;
+    if (failed) errorLine(`exit 1: ${failed}`);
+    return code;
   });
 }
