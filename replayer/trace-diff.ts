@@ -3,7 +3,8 @@
 // where the hardware states part and how, differences by kind, and the faults
 // and violations that happen on one side only. The CLI and the TUI both read
 // this report.
-import { apply } from '../engine/apply.js';
+import { apply, type Touch } from '../engine/apply.js';
+import { TraceError } from '../trace/format.js';
 import { summarize } from '../engine/summary.js';
 import { cloneState } from '../engine/state.js';
 import type { EventKind, State, TraceEvent } from '../engine/types.js';
@@ -141,6 +142,20 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
   };
 }
 
+/**
+ * apply(), with an event whose fields do not fit its kind (a forged or
+ * damaged chunk with valid checksums) reported as damage at its chunk, as
+ * the replayer reports it, instead of the TypeError apply() throws.
+ */
+function applyOrDamage(S: DiffSide, state: State, ev: TraceEvent, touch: Touch): void {
+  try { apply(state, ev, touch); } catch (e) {
+    if (e instanceof TraceError) throw e;
+    let offset = 0;
+    if (isTrace(S)) for (const c of S.chunks) { if (c.first > ev.seq) break; offset = c.offset; }
+    throw new TraceError(`event ${ev.seq} (${String(ev.kind)}) does not apply to the state: ${e instanceof Error ? e.message : String(e)}`, offset);
+  }
+}
+
 /** The first step (from `from`; equal counts) whose tick or scenario step differs between A and B, or null. */
 function firstTimingDifference(A: DiffSide, B: DiffSide, from: number): number | null {
   for (let p = from; p < A.count; p += 4096) {
@@ -192,8 +207,8 @@ function walkStates(A: DiffSide, B: DiffSide, segments: Segment[], prefix: numbe
     const x = row.a === null ? null : A.event(row.a);
     const y = row.b === null ? null : B.event(row.b);
     now = new Map();
-    if (x) apply(sa, x, touch);
-    if (y) apply(sb, y, touch);
+    if (x) applyOrDamage(A, sa, x, touch);
+    if (y) applyOrDamage(B, sb, y, touch);
     const d = diffStates(sa, sb, 200, [...now.values()]);
     first ??= {
       a: row.a ?? row.aUpTo + 1, b: row.b ?? row.bUpTo + 1, op: row.op === '=' ? '~' : row.op, eventA: x, eventB: y,

@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { Corpus, CASE_MEMORY_BYTES, CASE_MS, runCase, scratchFile, type CaseResult } from './harness.js';
+import { Corpus, CASE_MEMORY_BYTES, CASE_MS, CASE_MS_BIG, runCase, scratchFile, type CaseResult } from './harness.js';
 
 const HANG_MS = 30_000;
 const BATCH = 500;
@@ -31,15 +31,19 @@ interface Tally {
   readers: Record<string, number>;
   /** Known (reported) broken rules, by rule. */
   known: Record<string, number>;
+  /** The slowest run of each reader, ms. */
+  readerMaxMs: Record<string, number>;
+  maxBigMs: number;
 }
 interface BatchDone extends Tally { type: 'done'; from: number; to: number }
 
 function emptyTally(): Tally {
-  return { maxMs: 0, maxMemory: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0, lies: 0, forgedWhole: 0, falseCheckpoints: 0, scenarioCases: 0, bigCases: 0, readers: {}, known: {} };
+  return { maxMs: 0, maxMemory: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0, lies: 0, forgedWhole: 0, falseCheckpoints: 0, scenarioCases: 0, bigCases: 0, readers: {}, known: {}, readerMaxMs: {}, maxBigMs: 0 };
 }
 
 function count(t: Tally, r: CaseResult): void {
-  t.maxMs = Math.max(t.maxMs, r.ms);
+  if (r.big) t.maxBigMs = Math.max(t.maxBigMs, r.ms); else t.maxMs = Math.max(t.maxMs, r.ms);
+  for (const [name, ms] of Object.entries(r.outcome?.ms ?? {})) t.readerMaxMs[name] = Math.max(t.readerMaxMs[name] ?? 0, ms);
   t.maxMemory = Math.max(t.maxMemory, r.memory);
   const o = r.outcome;
   if (r.kind === 'scenario') t.scenarioCases++;
@@ -57,6 +61,8 @@ function count(t: Tally, r: CaseResult): void {
 
 function merge(into: Tally, m: Tally): void {
   into.maxMs = Math.max(into.maxMs, m.maxMs);
+  into.maxBigMs = Math.max(into.maxBigMs, m.maxBigMs);
+  for (const [name, ms] of Object.entries(m.readerMaxMs)) into.readerMaxMs[name] = Math.max(into.readerMaxMs[name] ?? 0, ms);
   into.maxMemory = Math.max(into.maxMemory, m.maxMemory);
   for (const k of ['opened', 'truncated', 'traceErrors', 'usageErrors', 'lies', 'forgedWhole', 'falseCheckpoints', 'scenarioCases', 'bigCases'] as const) into[k] += m[k];
   for (const [name, n] of Object.entries(m.readers)) into.readers[name] = (into.readers[name] ?? 0) + n;
@@ -117,7 +123,7 @@ async function campaign(argv: string[]): Promise<number> {
   const t0 = Date.now();
   const failures: Failure[] = [];
   const totals = { done: 0, hangs: 0, crashes: 0, ...emptyTally() };
-  console.log(`fuzz: ${cases} cases from ${from}, seed ${seed}, ${workers} worker(s); bounds ${CASE_MS} ms and ${CASE_MEMORY_BYTES / 2 ** 20} MiB per case, hang ${HANG_MS} ms, heap ${HEAP_MB} MB per worker`);
+  console.log(`fuzz: ${cases} cases from ${from}, seed ${seed}, ${workers} worker(s); bounds ${CASE_MS} ms (${CASE_MS_BIG} ms on a large trace) and ${CASE_MEMORY_BYTES / 2 ** 20} MiB per case, hang ${HANG_MS} ms, heap ${HEAP_MB} MB per worker`);
   const self = fileURLToPath(import.meta.url);
 
   await new Promise<void>((resolve) => {
@@ -194,7 +200,8 @@ async function campaign(argv: string[]): Promise<number> {
     opened: totals.opened, recoveredFromDamage: totals.truncated, traceErrors: totals.traceErrors, usageErrors: totals.usageErrors,
     lies: totals.lies, forgedWhole: totals.forgedWhole, falseCheckpoints: totals.falseCheckpoints, scenarioCases: totals.scenarioCases, bigCases: totals.bigCases,
     readers: Object.fromEntries(Object.entries(totals.readers).sort()), knownIssues: totals.known,
-    hangs: totals.hangs, workerDeaths: totals.crashes, slowestCaseMs: Math.round(totals.maxMs), maxMemoryMiB: Math.round(totals.maxMemory / 2 ** 20),
+    hangs: totals.hangs, workerDeaths: totals.crashes, slowestCaseMs: Math.round(totals.maxMs), slowestLargeCaseMs: Math.round(totals.maxBigMs),
+    slowestReaderMs: Object.fromEntries(Object.entries(totals.readerMaxMs).sort(([, a], [, b]) => b - a).slice(0, 8).map(([k, v]) => [k, Math.round(v)])), maxMemoryMiB: Math.round(totals.maxMemory / 2 ** 20),
     node: process.version,
   };
   console.log(`fuzz summary ${JSON.stringify(summary)}`);

@@ -46,6 +46,14 @@ export interface Outcome {
   falseCheckpoints: number;
   /** Readers run. */
   readers: string[];
+  /** Milliseconds spent in each reader (the slowest run of it, in this case). */
+  ms: Record<string, number>;
+}
+
+/** Time a reader into out.ms. */
+export async function timed<T>(out: Outcome, name: string, f: () => Promise<T> | T): Promise<T> {
+  const t0 = performance.now();
+  try { return await f(); } finally { out.ms[name] = Math.max(out.ms[name] ?? 0, performance.now() - t0); }
 }
 
 /** Thrown for anything the contract does not allow. */
@@ -74,7 +82,7 @@ function allowed(e: unknown, ctx: Ctx, where: string): void {
 /** Run a subcommand in process; fail on an internal error or a stderr that is not one line. */
 async function cli(ctx: Ctx, name: string, main: Main, argv: string[], fault: { kind: StdoutFault; afterWrites: number } | null = null): Promise<CliResult> {
   ctx.out.readers.push(name);
-  const r = await inProcess(main, argv, fault);
+  const r = await timed(ctx.out, name, () => inProcess(main, argv, fault));
   if (r.internal !== null) throw new FuzzFailure(`${name}: internal error`, r.internal);
   const bad = stderrProblem(r);
   if (bad) throw new FuzzFailure(name, new Error(bad));
@@ -170,17 +178,18 @@ async function infoDeep(ctx: Ctx): Promise<void> {
 
 async function stateFirstFault(ctx: Ctx): Promise<void> {
   const t = ctx.t;
-  const r = await cli(ctx, 'state --at first-fault --json', stateMain, [ctx.path, '--at', 'first-fault', '--json']);
+  const what = ctx.chance(0.25) ? 'first-violation' : 'first-fault';
+  const r = await cli(ctx, `state --at ${what} --json`, stateMain, [ctx.path, '--at', what, '--json']);
   if (t.openError) return;
-  const first = t.events.faults[0];
-  if (first === undefined) { expectThat(r.code === 2, 'state --at first-fault refuses a trace whose readable events hold no fault', () => `exit ${r.code}: ${r.stdout.slice(0, 200)}`); return; }
+  const first = (what === 'first-fault' ? t.events.faults : t.events.violations)[0];
+  if (first === undefined) { expectThat(r.code === 2, `state --at ${what} refuses a trace whose readable events hold none`, () => `exit ${r.code}: ${r.stdout.slice(0, 200)}`); return; }
   const truth = truthOrNull(t, first);
   if (!truth) { expectThat(r.code === 2 && r.error instanceof TraceError, 'state: an event that does not apply is a TraceError', () => `exit ${r.code}`); return; }
-  expectThat(r.code === 0, 'state --at first-fault reads a fault the events hold', () => `exit ${r.code}: ${r.stderr}`);
+  expectThat(r.code === 0, `state --at ${what} reads an event the events hold`, () => `exit ${r.code}: ${r.stderr}`);
   const j = json<{ step: number; tick: number; sections: unknown }>('state', r);
-  expectThat(j.step === first, 'state --at first-fault lands on the first fault event in the file', () => `step ${j.step}, the first fault is ${first}`);
+  expectThat(j.step === first, `state --at ${what} lands on the first such event in the file`, () => `step ${j.step}, the first is ${first}`);
   const want = stateJson(truth);
-  expectThat(j.tick === want.tick && isDeepStrictEqual(j.sections, want.sections), 'state --at first-fault is the state the events build', () => `step ${first}`);
+  expectThat(j.tick === want.tick && isDeepStrictEqual(j.sections, want.sections), `state --at ${what} is the state the events build`, () => `step ${first}`);
 }
 
 async function stateAt(ctx: Ctx): Promise<void> {
@@ -268,6 +277,7 @@ async function exportJsonl(ctx: Ctx): Promise<void> {
 
 async function eventsJson(ctx: Ctx): Promise<void> {
   const t = ctx.t;
+  if (ctx.chance(0.3)) { await eventsOfKind(ctx); return; }
   const r = await cli(ctx, 'events --json', eventsMain, [ctx.path, '--json']);
   if (t.openError) return;
   const lines = r.stdout.split('\n');
@@ -277,6 +287,22 @@ async function eventsJson(ctx: Ctx): Promise<void> {
   expectThat(lines.length <= t.count, 'events prints no more than the readable events', () => `${lines.length} > ${t.count}`);
   for (let i = 0; i < lines.length; i++) {
     expectThat(isDeepStrictEqual(JSON.parse(lines[i] as string), JSON.parse(JSON.stringify(eventOfR(t, i)))), 'events prints the readable events, in order (a prefix when it stops)', () => `line ${i}`);
+  }
+}
+
+/** events --kind fault|violation --json: exactly the readable events of that kind, in order. */
+async function eventsOfKind(ctx: Ctx): Promise<void> {
+  const t = ctx.t;
+  const kind = ctx.chance(0.7) ? 'fault' : 'violation';
+  const r = await cli(ctx, 'events --kind --json', eventsMain, [ctx.path, '--kind', kind, '--json']);
+  if (t.openError) return;
+  const lines = r.stdout.split('\n');
+  lines.pop();
+  const want = kind === 'fault' ? t.events.faults : t.events.violations;
+  if (t.count === t.indexCount) expectThat(r.code === 0 && lines.length === want.length, `events --kind ${kind} lists every readable ${kind}`, () => `exit ${r.code}, ${lines.length} lines, ${want.length} in R`);
+  expectThat(lines.length <= want.length, `events --kind ${kind}: no more than the readable ones`, () => `${lines.length} > ${want.length}`);
+  for (let i = 0; i < lines.length; i++) {
+    expectThat(isDeepStrictEqual(JSON.parse(lines[i] as string), JSON.parse(JSON.stringify(eventOfR(t, want[i] as number)))), `events --kind ${kind} prints the readable ones, in order`, () => `line ${i}`);
   }
 }
 
@@ -366,9 +392,9 @@ export interface ReaderRates { tui: number; fault: number; scale: number }
 
 export async function exercise(path: string, size: number, original: TraceEntry, rng: { int(n: number): number; chance(p: number): boolean }, steps: readonly string[], rates: ReaderRates,
   tui: ((path: string, t: Truth, pick: Pick, out: Outcome) => Promise<void>) | null): Promise<Outcome> {
-  const out: Outcome = { opened: null, traceErrors: 0, usageErrors: 0, lie: false, forgedWhole: false, falseCheckpoints: 0, readers: [] };
+  const out: Outcome = { opened: null, traceErrors: 0, usageErrors: 0, lie: false, forgedWhole: false, falseCheckpoints: 0, readers: [], ms: {} };
   let t: Truth;
-  try { t = readTruth(path, original); } catch (e) { throw new FuzzFailure('reading the events in order', e); }
+  try { t = await timed(out, 'oracle: read R', () => readTruth(path, original)); } catch (e) { throw new FuzzFailure('reading the events in order', e); }
   const pick: Pick = (n) => rng.int(n);
   // A large trace runs fewer readers per case (each costs a pass over a few MB).
   const chance = (p: number): boolean => rng.chance(p * rates.scale);
@@ -391,13 +417,13 @@ export async function exercise(path: string, size: number, original: TraceEntry,
     if (chance(0.35)) await stateFirstFault(ctx);
     if (checkpointForged || chance(0.35)) await stateAt(ctx);
     if (out.lie || forged || chance(0.2)) await verify(ctx);
-    if (out.lie || forged || chance(0.25)) diffApi(ctx);
+    if (out.lie || forged || chance(0.25)) await timed(out, 'diff (API)', () => diffApi(ctx));
     if (chance(0.05)) await diffCli(ctx);
     if (chance(0.15)) await exportJsonl(ctx);
     if (!original.big && chance(0.15)) await eventsJson(ctx);
     if (chance(0.1)) await eventsText(ctx);
-    if (chance(0.3)) api(ctx);
-    if (tui && rng.chance(rates.tui)) await tui(path, t, pick, out);
+    if (chance(0.3)) await timed(out, 'replayer API', () => api(ctx));
+    if (tui && rng.chance(rates.tui)) await timed(out, 'tui', () => tui(path, t, pick, out));
     if (rng.chance(rates.fault)) await stdoutFault(ctx);
     if (rng.chance(rates.fault / 2)) await fsFault(ctx);
   } finally {

@@ -65,13 +65,22 @@ function editValue(v: unknown, rng: Rng, strings: readonly string[]): unknown {
 }
 
 /** One edit of chunk `events` (a copy); `all` is every event of the trace (donors). */
-function editChunk(events: TraceEvent[], all: readonly TraceEvent[], rng: Rng): { events: TraceEvent[]; note: string } {
+function editChunk(events: TraceEvent[], all: readonly TraceEvent[], rng: Rng): { events: TraceEvent[]; note: string; breaking?: boolean } {
   const out = events.map((e) => ({ ...e })) as TraceEvent[];
   const i = rng.int(out.length);
   const ev = out[i] as TraceEvent & Record<string, unknown>;
   const strings = [...new Set(all.flatMap((e) => Object.values(e).filter((x): x is string => typeof x === 'string')))].slice(0, 64);
   const faults = all.filter((e) => e.kind === 'fault');
-  const mode = rng.int(6);
+  const mode = rng.int(7);
+  if (mode === 6) {
+    // A value of another type: an event whose fields do not fit its kind, behind valid digests.
+    const fields = Object.keys(ev).filter((k) => !BASE.has(k));
+    if (fields.length) {
+      const k = rng.pick(fields);
+      ev[k] = rng.pick([null, 5, -1, 'x', '', [], {}, [5], true, 2 ** 53, 1.5]);
+      return { events: out, note: `event ${ev.seq} (${ev.kind}) field ${k} of another type`, breaking: true };
+    }
+  }
   if (mode === 0 || mode === 1) {
     const fields = Object.keys(ev).filter((k) => !BASE.has(k));
     if (fields.length) {
@@ -123,7 +132,7 @@ export function forgeEvent(buf: Buffer, rng: Rng): Result {
   const all = chunks.flat();
   const c = rng.int(chunks.length);
   const edit = editChunk(chunks[c] as TraceEvent[], all, rng);
-  const perfect = rng.chance(0.5);
+  const perfect = !edit.breaking && rng.chance(0.5);
   if (!perfect) {
     return { buf: forgeBuffer(buf, { chunk: (i, evs) => (i === c ? edit.events : evs) }), note: `${edit.note} in chunk ${c}; digests recomputed, footer claims and state hashes stale` };
   }

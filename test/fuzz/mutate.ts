@@ -3,7 +3,11 @@
 // the block with a correct CRC so the damage reaches the decoders: a lying
 // msgpack length or count, a replaced value deep in a chunk, header, footer
 // or checkpoint, swapped / repeated / dropped blocks with a stale or a
-// rewritten footer, random bytes after a valid magic or a valid header.
+// rewritten footer, random bytes after a valid magic or a valid header; and
+// forgeries that are valid end to end (forge-mutators.ts: every CRC, digest
+// and the chain recomputed). A case is one to three of them on a corpus
+// trace (a large one now and then), or a mutated scenario file
+// (scenario-mutate.ts).
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Encoder } from '@msgpack/msgpack';
 import { Prng } from '../../engine/prng.js';

@@ -17,7 +17,7 @@ import { TraceReplayer } from '../../replayer/replayer.js';
 import { RAW_CONTROL } from '../attack-helpers.js';
 import { inProcess, stderrProblem, type CliResult, type Main } from './cli.js';
 import { scratchRoot } from './corpus.js';
-import { FuzzFailure, type Outcome, type Pick } from './exercise.js';
+import { FuzzFailure, timed, type Outcome, type Pick } from './exercise.js';
 import { withWriteFault } from './fs-fault.js';
 import { expectThat } from './oracle.js';
 
@@ -35,7 +35,7 @@ function files(dir: string): string[] {
 
 async function cmd(out: Outcome, name: string, main: Main, argv: string[]): Promise<CliResult> {
   out.readers.push(name);
-  const r = await inProcess(main, argv);
+  const r = await timed(out, name, () => inProcess(main, argv));
   if (r.internal !== null) throw new FuzzFailure(`${name}: internal error`, r.internal);
   const bad = stderrProblem(r);
   if (bad) throw new FuzzFailure(name, new Error(bad));
@@ -45,7 +45,7 @@ async function cmd(out: Outcome, name: string, main: Main, argv: string[]): Prom
 }
 
 export async function scenarioCase(text: Buffer, pick: Pick, chance: (p: number) => boolean): Promise<Outcome> {
-  const out: Outcome = { opened: null, traceErrors: 0, usageErrors: 0, lie: false, forgedWhole: false, falseCheckpoints: 0, readers: [] };
+  const out: Outcome = { opened: null, traceErrors: 0, usageErrors: 0, lie: false, forgedWhole: false, falseCheckpoints: 0, readers: [], ms: {} };
   const dir = mkdtempSync(join(scratchRoot(), 'iotrace-fuzz-scenario-'));
   try {
     const file = join(dir, 's.json');

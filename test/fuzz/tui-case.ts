@@ -9,7 +9,8 @@ import type { Widgets } from 'blessed';
 import { TraceError } from '../../trace/format.js';
 import { KEY, openUi, type Ui } from '../tui-helpers.js';
 import type { Outcome, Pick } from './exercise.js';
-import { expectThat, sameClaims, type Truth } from './oracle.js';
+import type { State } from '../../engine/types.js';
+import { ApplyFails, expectThat, sameClaims, sameState, truthState, type Truth } from './oracle.js';
 
 interface Internals {
   onKey(ch: string | undefined, key: Widgets.Events.IKeyEventArg): void;
@@ -57,6 +58,13 @@ export async function tuiCase(path: string, t: Truth, pick: Pick, out: Outcome):
     await ui.press('k', KEY.pgdn, KEY.pgup, ']', '[');
     if (errors.length > 0) throw errors[0];
     const label = d.claims.label();
+    // Once the background check is adopted, the state pane shows the state the events build, never a false checkpoint's.
+    const view = (ui.d as unknown as { view: { n: number; state: State } | null }).view;
+    if (label !== 'index unchecked' && view && view.n < t.count) {
+      let truth: State | null = null;
+      try { truth = truthState(t, view.n); } catch (e) { if (!(e instanceof ApplyFails)) throw e; }
+      if (truth) expectThat(sameState(view.state, truth), 'tui: the state pane shows the state the events build', () => `step ${view.n}, lcp ${t.lcp}`);
+    }
     if (label !== 'index unchecked' && t.stop === null && (!sameClaims(t.claimed, t.events) || !t.chainOk)) {
       expectThat(/INDEX FALSE/.test(label), 'tui: the status line says INDEX FALSE when the footer lies', () => `label "${label}"`);
     }
