@@ -1,21 +1,12 @@
 // `/` search and the `t` kind filter: parsing what the user typed into a
 // SearchQuery, and scanning the trace in blocks (synchronously for the
 // filter's short hops, in slices that yield to the UI for a search).
-import { EVENT_KINDS, family } from '../engine/summary.js';
-import type { EventKind, Family, TraceEvent } from '../engine/types.js';
+import type { EventKind, TraceEvent } from '../engine/types.js';
 import type { Replayer, SearchQuery } from '../replayer/api.js';
-import { matches } from '../replayer/search.js';
+import { kindsOf, matches } from '../replayer/search.js';
 
-const FAMILIES: readonly Family[] = ['ioctl', 'table', 'translation', 'invalidation', 'fault', 'violation', 'kernel', 'guest'];
-const KIND_SET = new Set<string>(EVENT_KINDS);
-
-/** Kinds named by a kind or a family name ("fault", "pasid-write", "table"), or null. */
-export function kindsOf(word: string): EventKind[] | null {
-  const w = word.toLowerCase();
-  if (KIND_SET.has(w)) return [w as EventKind];
-  if ((FAMILIES as readonly string[]).includes(w)) return EVENT_KINDS.filter((k) => family(k) === w);
-  return null;
-}
+// The one matcher and the kind/family names live in replayer/search.ts (iotrace events uses them too).
+export { kindsOf };
 
 function tokens(text: string): string[] {
   const out: string[] = [];
@@ -32,7 +23,8 @@ const CMD = /^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/;
  *   fault, pasid-write, table      a kind or a family (several: any of them)
  *   kind:<kind|family>             the same, explicitly
  *   00:02.0  rid:00:02.0           requester id
- *   pasid:5  pasid=5               PASID (host, guest or virtual)
+ *   pasid:5  pasid=0x5             any PASID the event carries (host, guest, virtual,
+ *                                  in ioctl arguments and outputs, ENQCMD's MSR value)
  *   IOMMU_HWPT_ALLOC  cmd:name     ioctl or kernel call
  *   anything else, "quoted text"   case-insensitive text in the one-line summary
  */

@@ -1,0 +1,66 @@
+// iotrace events filters (issue 14 §3): --kind (kinds and families,
+// validated, did-you-mean), --rid, --pasid (any PASID an event carries),
+// --cmd, --grep, --from/--to; the same matcher as the TUI's search.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { matches } from '../replayer/search.js';
+import { TraceReplayer } from '../replayer/replayer.js';
+import { parseQuery } from '../tui/search.js';
+
+const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+const T = join(process.cwd(), 'traces', 'dwq-gpasid--pasid=translated.iotrace');
+const seqs = (out: string): number[] => out.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
+
+describe('iotrace events filters', () => {
+  it('--pasid finds every event carrying the PASID: host and guest fields, ioctl args, kernel-call outputs, the MSR, ENQCMD', () => {
+    const r = cli('events', T, '--pasid', '5', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const evs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; seq: number });
+    const kinds = evs.map((e) => e.kind);
+    for (const k of ['kcall', 'guest-pasid-write', 'kvm-pasid-map', 'ioctl', 'msr-write', 'wq-config', 'enqcmd', 'dma', 'fault']) expect(kinds, k).toContain(k);
+    // 0x5 is the same PASID.
+    expect(seqs(cli('events', T, '--pasid', '0x5', '--json').stdout)).toEqual(evs.map((e) => e.seq));
+  });
+
+  it('--kind takes kinds and families, repeated or comma-separated; --rid, --cmd, --grep and --from/--to narrow it', () => {
+    const table = seqs(cli('events', T, '--kind', 'table', '--json').stdout);
+    expect(table.length).toBeGreaterThan(3);
+    const two = seqs(cli('events', T, '--kind', 'pasid-write,fault', '--json').stdout);
+    expect(two).toEqual(seqs(cli('events', T, '--kind', 'pasid-write', '--kind', 'fault', '--json').stdout));
+    expect(seqs(cli('events', T, '--kind', 'fault', '--rid', '00:02.0', '--json').stdout)).toEqual([40]);
+    expect(cli('events', T, '--cmd', 'KVM_SET_PASID_MAPPING').stdout).toMatch(/^ +31 t14 +ioctl +KVM_SET_PASID_MAPPING/);
+    expect(seqs(cli('events', T, '--grep', 'SM: present BIT', '--json').stdout)).toEqual([40]);
+    expect(seqs(cli('events', T, '--from', '30', '--to', '33', '--json').stdout)).toEqual([30, 31, 32]);
+  });
+
+  it('a filter that matches nothing says so on stderr, and why when the kind is absent; exit 0', () => {
+    const r = cli('events', join(process.cwd(), 'traces', 'dwq-gpasid--pasid=identity.iotrace'), '--kind', 'fault');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^iotrace: no event matches --kind fault in steps 0\.\.39 of .*; those steps hold no fault event\n$/);
+  });
+
+  it('usage mistakes are one line, exit 2, with did-you-mean for kinds', () => {
+    const k = cli('events', T, '--kind', 'faults');
+    expect(k.status).toBe(2);
+    expect(k.stderr).toMatch(/^iotrace: --kind: "faults" is not an event kind or family \(did you mean fault\?\)/);
+    expect(cli('events', T, '--kind', 'pasid-wirte').stderr).toMatch(/did you mean pasid-write\?/);
+    expect(cli('events', T, '--rid', '2').stderr).toMatch(/^iotrace: --rid takes a requester id bus:dev\.fn/);
+    expect(cli('events', T, '--pasid', 'five').stderr).toMatch(/^iotrace: --pasid takes a PASID/);
+    expect(cli('events', T, '--from', '9', '--to', '3').stderr).toBe('iotrace: --from 9 is past --to 3\n');
+    for (const args of [['--kind', 'faults'], ['--rid', '2'], ['--pasid', 'five']]) expect(cli('events', T, ...args).stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('the TUI search and events select the same events (one matcher)', () => {
+    const r = TraceReplayer.open(T);
+    try {
+      const all = r.events(0, r.count);
+      for (const [query, args] of [['pasid:5', ['--pasid', '5']], ['table 00:02.0', ['--kind', 'table', '--rid', '00:02.0']], ['kind:invalidation', ['--kind', 'invalidation']], ['"PASID 1"', ['--grep', 'PASID 1']], ['cmd:IOMMU_HWPT_ALLOC', ['--cmd', 'IOMMU_HWPT_ALLOC']]] as const) {
+        const q = parseQuery(query);
+        expect(seqs(cli('events', T, ...args, '--json').stdout), query).toEqual(all.filter((e) => matches(e, q)).map((e) => e.seq));
+      }
+    } finally { r.close(); }
+  });
+});
