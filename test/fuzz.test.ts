@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASE_MEMORY_BYTES, CASE_MS, Corpus, runCase, scratchFile, type CaseResult } from './fuzz/harness.js';
 import { caseShape, makeCase } from './fuzz/mutate.js';
+import { checkTrace } from '../replayer/check.js';
 import { diffTraces } from '../replayer/trace-diff.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { TraceError } from '../trace/format.js';
@@ -179,6 +180,22 @@ describe('found by the fuzz (2)', () => {
     try {
       expect(() => diffTraces(original.replayer, b)).toThrow(/event 3 \(iommufd-obj\) does not apply to the state/);
       try { diffTraces(original.replayer, b); } catch (e) { expect(e).toBeInstanceOf(TraceError); expect((e as TraceError).offset).toBe(b.chunks[0]!.offset); }
+    } finally { b.close(); }
+  });
+
+  it('info --deep: a chunk whose event does not apply counts whole, so the kinds add up to the events reported (seed 4, case 7836)', () => {
+    const dir = tmp();
+    const original = corpus.small.find((e) => e.name === 'iommufd-lifecycle')!;
+    const forged = join(dir, 'malformed.iotrace');
+    writeFileSync(forged, forge(original.path, { chunk: (_c, evs) => evs.map((e) => (e.seq === 3 ? { ...e, refs: null } as typeof e : e)) }));
+    const b = TraceReplayer.open(forged);
+    try {
+      const res = checkTrace(b, true);
+      expect(res.whole).toBe(false);
+      expect(res.problems.join('\n')).toMatch(/event 3 \(iommufd-obj\) does not apply/);
+      const first = b.chunks[0]!;
+      expect(res.events).toBe(first.count);
+      expect(Object.values(res.kinds).reduce((x, y) => x + y, 0)).toBe(res.events);
     } finally { b.close(); }
   });
 });
