@@ -32,7 +32,7 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
   switch (ev.kind) {
     // Observations first (the commonest kinds): they record what happened and change no state.
     case 'dma': case 'enqcmd': case 'ioctl': case 'kcall': case 'fault': case 'notify': case 'config-read':
-    case 'migrate': case 'expect': case 'violation': case 'guest-inval':
+    case 'migrate': case 'expect': case 'violation': case 'guest-inval': case 'sched':
       break;
     case 'platform':
       for (const [section, key, value] of platformCells(ev.platform)) put(state, section, key, value as never, touch);

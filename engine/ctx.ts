@@ -19,6 +19,10 @@ export class Ctx {
   ptEntries = 0;
   /** Logical clock: one tick per scenario step. */
   tick = 0;
+  /** The thread running now in a threaded run (engine/threads.ts): stamped on each event; null otherwise. */
+  thread: string | null = null;
+  /** Locks other threads of a threaded run hold while suspended at a yield point (engine/threads.ts). */
+  locks: ReadonlySet<string> = new Set();
   private nextSeq = 0;
   private readonly markDirty: Touch;
   private readonly onEvent: ((ev: TraceEvent) => void) | undefined;
@@ -43,6 +47,7 @@ export class Ctx {
     ev.seq = this.nextSeq++;
     ev.tick = this.tick;
     ev.step = this.step;
+    if (this.thread !== null) ev.thread = this.thread;
     apply(this.state, ev, this.markDirty);
     this.out.push(ev);
     if (this.onEvent) this.onEvent(ev);

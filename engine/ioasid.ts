@@ -170,12 +170,29 @@ export interface AllocRequest {
 export type AllocFailure = 'no-set' | 'quota' | 'range';
 
 export function alloc(ctx: Ctx, req: AllocRequest): { errno: Errno; reason: AllocFailure } | { pasid: number } {
-  const state = ctx.state;
+  return allocCheck(ctx.state, req) ?? allocCharge(ctx, req);
+}
+
+/**
+ * The first half of ioasid_alloc(): the set and its quota. Under the
+ * series' ioasid_allocator_lock the charge follows at once (alloc()); a
+ * threaded run under `locking=check-then-charge` yields between the two
+ * (engine/ops/kernel.ts), the design seed 001's quota race is about.
+ */
+export function allocCheck(state: State, req: AllocRequest): { errno: Errno; reason: AllocFailure } | null {
   const set = state.s['ioasid-set'][k.ioasidSet(req.host, req.set)];
   // ioasid_alloc(), drivers/iommu/ioasid.c (IOASID series v1 06/10; v2 3/9): the set must exist → INVALID_IOASID
   if (!set) return { errno: 'ENOSPC', reason: 'no-set' };
   // ioasid_alloc(): quota <= nr_ioasids → INVALID_IOASID (checked before the range)
   if (!req.uncharged && outstanding(state, req.host, req.set) >= set.quota) return { errno: 'ENOSPC', reason: 'quota' };
+  return null;
+}
+
+/** The second half of ioasid_alloc(): the id from the allocator, charged to the set (nr_ioasids++). */
+export function allocCharge(ctx: Ctx, req: AllocRequest): { errno: Errno; reason: AllocFailure } | { pasid: number } {
+  const state = ctx.state;
+  // The set may have gone while a check-then-charge caller slept: nothing to charge.
+  if (!state.s['ioasid-set'][k.ioasidSet(req.host, req.set)]) return { errno: 'ENOSPC', reason: 'no-set' };
   const h = host(state, req.host);
   const min = req.min ?? h.minPasid;
   const max = req.max ?? h.capacity - 1;
@@ -203,23 +220,28 @@ function findFree(state: State, space: string, min: number, max: number, start: 
  * model defers under v1 too); KVM drops its CPU PASID-translation entries.
  */
 export function notify(ctx: Ctx, hostId: string, event: 'FREE' | 'BIND' | 'UNBIND', pasid: number): void {
-  SUBSCRIBERS.forEach((subscriber, order) => {
-    ctx.emit({ kind: 'notify', host: hostId, event, pasid, subscriber, order });
-    if (event !== 'FREE') return;
-    if (subscriber === 'iommu-driver') {
-      for (const rid of boundRids(ctx.state, hostId, pasid)) {
-        ctx.emit({ kind: 'deferred', host: hostId, pasid, subscriber, rid, op: 'queue' });
-      }
-    } else {
-      for (const key of Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
-        const [vm, gpasid] = parts(key);
-        const vmCell = ctx.state.s.vm[vm ?? ''];
-        if (ctx.state.s['cpu-pasid'][key]?.hpasid === pasid && vmCell?.host === hostId) {
-          ctx.emit({ kind: 'kvm-pasid-map', vm: vm ?? '', gpasid: Number(gpasid), hpasid: null });
-        }
+  for (let order = 0; order < SUBSCRIBERS.length; order++) notifyOne(ctx, hostId, event, pasid, order);
+}
+
+/** One subscriber's call-out of the chain (`order`: its place in SUBSCRIBERS). */
+export function notifyOne(ctx: Ctx, hostId: string, event: 'FREE' | 'BIND' | 'UNBIND', pasid: number, order: number): void {
+  const subscriber = SUBSCRIBERS[order];
+  if (subscriber === undefined) return;
+  ctx.emit({ kind: 'notify', host: hostId, event, pasid, subscriber, order });
+  if (event !== 'FREE') return;
+  if (subscriber === 'iommu-driver') {
+    for (const rid of boundRids(ctx.state, hostId, pasid)) {
+      ctx.emit({ kind: 'deferred', host: hostId, pasid, subscriber, rid, op: 'queue' });
+    }
+  } else {
+    for (const key of Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
+      const [vm, gpasid] = parts(key);
+      const vmCell = ctx.state.s.vm[vm ?? ''];
+      if (ctx.state.s['cpu-pasid'][key]?.hpasid === pasid && vmCell?.host === hostId) {
+        ctx.emit({ kind: 'kvm-pasid-map', vm: vm ?? '', gpasid: Number(gpasid), hpasid: null });
       }
     }
-  });
+  }
 }
 
 /** Devices with a live binding of this host PASID, in a stable order. */
@@ -243,34 +265,48 @@ export type FreeResult = { freed: true } | { freed: false; reason: 'unknown IOAS
  * `set`: v2's ownership argument (null: the IOASID's own set).
  */
 export function free(ctx: Ctx, hostId: string, space: string, pasid: number, set: string | null = null): FreeResult {
-  const cell = ctx.state.s.ioasid[k.ioasid(space, pasid)];
+  const refused = freeCheck(ctx.state, hostId, space, pasid, set);
+  if (refused) return refused;
+  // ioasid_free_locked() v1 08/10 (blocking_notifier_call_chain), v2 6/9 (global chain, then the set's): IOASID_FREE first
+  notify(ctx, hostId, 'FREE', pasid);
+  freeErase(ctx, hostId, space, pasid);
+  return { freed: true };
+}
+
+/** Why ioasid_free() would leave the IOASID alone, or null when it frees it. */
+export function freeCheck(state: State, hostId: string, space: string, pasid: number, set: string | null): FreeResult | null {
+  const cell = state.s.ioasid[k.ioasid(space, pasid)];
   // ioasid_free_locked(), drivers/iommu/ioasid.c (IOASID series v1 06/10, v2): unknown → pr_err, nothing
   if (!cell) return { freed: false, reason: 'unknown IOASID' };
   // ioasid_free_locked() v2 3/9: data->set != set → pr_warn "Cannot free IOASID due to set ownership", nothing
-  if (revisionOf(ctx.state, hostId) === 'v2' && set !== null && set !== cell.set) return { freed: false, reason: 'set ownership' };
-  // ioasid_free_locked() v1 08/10 (blocking_notifier_call_chain), v2 6/9 (global chain, then the set's): IOASID_FREE first
-  notify(ctx, hostId, 'FREE', pasid);
-  // then active_allocator->ops->free(), xa_erase from the set, nr_ioasids--
+  if (revisionOf(state, hostId) === 'v2' && set !== null && set !== cell.set) return { freed: false, reason: 'set ownership' };
+  return null;
+}
+
+/** The end of ioasid_free(): active_allocator->ops->free(), xa_erase from the set, nr_ioasids--. */
+export function freeErase(ctx: Ctx, hostId: string, space: string, pasid: number): void {
   // (v2 frees only when the last reference goes: the model takes no extra references)
   ctx.emit({ kind: 'ioasid-free', host: hostId, space, pasid });
-  return { freed: true };
 }
 
 /** Run the clean-up work FREE notifications queued: tear down the stale bindings. */
 export function runDeferred(ctx: Ctx): number {
   let n = 0;
-  for (const key of Object.keys(ctx.state.s.deferred).sort(compareKeys)) {
-    const work = ctx.state.s.deferred[key];
-    if (!work) continue;
-    const [hostId] = parts(key);
-    if (work.rid !== null) {
-      clearEntry(ctx, work.rid, work.pasid);
-      ctx.emit({ kind: 'bind', rid: work.rid, pasid: work.pasid, owner: null, via: 'deferred clean-up', space: null });
-    }
-    ctx.emit({ kind: 'deferred', host: hostId ?? '', pasid: work.pasid, subscriber: work.subscriber, rid: work.rid, op: 'run' });
-    n++;
-  }
+  for (const key of Object.keys(ctx.state.s.deferred).sort(compareKeys)) if (runWork(ctx, key)) n++;
   return n;
+}
+
+/** One work item of the clean-up workqueue (process_one_work): false when it is no longer queued. */
+export function runWork(ctx: Ctx, key: string): boolean {
+  const work = ctx.state.s.deferred[key];
+  if (!work) return false;
+  const [hostId] = parts(key);
+  if (work.rid !== null) {
+    clearEntry(ctx, work.rid, work.pasid);
+    ctx.emit({ kind: 'bind', rid: work.rid, pasid: work.pasid, owner: null, via: 'deferred clean-up', space: null });
+  }
+  ctx.emit({ kind: 'deferred', host: hostId ?? '', pasid: work.pasid, subscriber: work.subscriber, rid: work.rid, op: 'run' });
+  return true;
 }
 
 /**

@@ -156,12 +156,17 @@ function faultOrSilent(state: State, rid: Rid, pasid: number, reason: number): n
   return state.s.pasid[k.pasid(rid, pasid)]?.fpd ? -1 : reason;
 }
 
+/** An IOTLB line a walk will fill once the translation completes (dmaFinish). */
+interface IotlbFill { iommu: string; did: number; pasid: number; page: number; pa: number; write: boolean }
+
 /**
  * Translation request from the IOMMU's side: PASID cache -> PASID table,
- * IOTLB -> page tables. Fills caches; a hit on a line that disagrees with
- * the tables is a violation (the hardware still uses the cached line).
+ * IOTLB -> page tables. Fills the PASID cache; a hit on a line that
+ * disagrees with the tables is a violation (the hardware still uses the
+ * cached line). A successful walk returns the IOTLB line to fill: the fill
+ * comes with the translation's completion (dmaFinish).
  */
-function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: boolean): Walk & { via: 'iotlb' | 'walk' } {
+function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: boolean): Walk & { via: 'iotlb' | 'walk'; fill?: IotlbFill } {
   const state = ctx.state;
   const dev = device(state, rid);
   const pcKey = k.pasidCache(dev.iommu, rid, pasid);
@@ -187,8 +192,18 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
   }
   const w = walkEntry(state, entry, addr, write);
   if (!w.ok) return { ok: false, reason: faultOrSilent(state, rid, pasid, w.reason), via: 'walk' };
-  ctx.emit({ kind: 'iotlb-fill', iommu: dev.iommu, did: entry.did, pasid, page: pg, pa: w.pa - (addr % PAGE_SIZE), write: w.write });
-  return { ok: true, pa: w.pa, write: w.write, via: 'walk' };
+  return { ok: true, pa: w.pa, write: w.write, via: 'walk', fill: { iommu: dev.iommu, did: entry.did, pasid, page: pg, pa: w.pa - (addr % PAGE_SIZE), write: w.write } };
+}
+
+/**
+ * A DMA whose translation has been walked and whose IOTLB / ATC fill and
+ * completion are still to come (plain data: a thread suspended at the
+ * DMA_WALKED yield point holds it, engine/threads.ts).
+ */
+export interface DmaPending {
+  rid: Rid; pasid: number; tag: number | null; addr: number; write: boolean;
+  pa: number; pw: boolean; via: 'iotlb' | 'walk' | 'atc';
+  fill: IotlbFill | null; atc: boolean;
 }
 
 /**
@@ -197,6 +212,17 @@ function iommuTranslate(ctx: Ctx, rid: Rid, pasid: number, addr: number, write: 
  * belongs to the address space its (RID, PASID) is bound to.
  */
 export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, write: boolean): DmaResult {
+  const r = dmaBegin(ctx, rid, pasidIn, addr, write);
+  return 'rid' in r ? dmaFinish(ctx, r) : r;
+}
+
+/**
+ * The DMA up to its translation: a failed one is finished here (`dma` and
+ * `fault` events); a translated one comes back pending, to be completed by
+ * dmaFinish: at once (dma()), or after a yield point when the walk filled no
+ * line yet (a threaded run's `dma` step).
+ */
+export function dmaBegin(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, write: boolean): DmaResult | DmaPending {
   const state = ctx.state;
   const dev = device(state, rid);
   // A function whose PASID Enable bit is clear must not send a PASID TLP
@@ -206,8 +232,9 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
   const pasid = untagged ? RID_PASID : (pasidIn ?? RID_PASID);
   const tag = untagged ? null : pasidIn;
   const pg = page(addr);
-  let result: Walk & { via: 'iotlb' | 'walk' | 'atc' };
+  let result: Walk & { via: 'iotlb' | 'walk' | 'atc'; fill?: IotlbFill };
   const atcLine = dev.ats ? state.s.atc[k.atc(rid, pasid, pg)] : undefined;
+  let atc = false;
   if (atcLine && (!write || atcLine.write)) {
     const truth = walkTables(state, rid, pasid, addr, write);
     if (!truth.ok || page(truth.pa) !== page(atcLine.pa)) {
@@ -216,7 +243,7 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
     result = { ok: true, pa: atcLine.pa + (addr % PAGE_SIZE), write: atcLine.write, via: 'atc' };
   } else {
     result = iommuTranslate(ctx, rid, pasid, addr, write);
-    if (result.ok && dev.ats) ctx.emit({ kind: 'atc-fill', rid, pasid, page: pg, pa: result.pa - (addr % PAGE_SIZE), write: result.write });
+    atc = result.ok && dev.ats;
   }
   if (!result.ok) {
     ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: 'none', pa: null, ok: false });
@@ -225,11 +252,19 @@ export function dma(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: number, wr
     if (result.reason >= 0) onDmaFault(ctx, rid, untagged ? null : pasid, tag, addr, write, result.reason, reportFault);
     return { ok: false, pa: null, fault: result.reason >= 0 ? result.reason : null };
   }
-  ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: result.via, pa: result.pa, ok: true });
+  return { rid, pasid, tag, addr, write, pa: result.pa, pw: result.write, via: result.via, fill: result.fill ?? null, atc };
+}
+
+/** The translation completes: the walk's IOTLB line and the device's ATC line are filled, the access is done. */
+export function dmaFinish(ctx: Ctx, p: DmaPending): DmaResult {
+  const { rid, pasid, addr, write } = p;
+  if (p.fill) ctx.emit({ kind: 'iotlb-fill', ...p.fill });
+  if (p.atc) ctx.emit({ kind: 'atc-fill', rid, pasid, page: page(addr), pa: p.pa - (addr % PAGE_SIZE), write: p.pw });
+  ctx.emit({ kind: 'dma', rid, pasid: p.tag, addr, write, via: p.via, pa: p.pa, ok: true });
   // The IOMMU sets the written page's dirty bit where the table records A/D (engine/dirty.ts, H2).
   if (write) recordDirty(ctx, rid, pasid, addr);
-  checkAddressSpace(ctx, rid, pasid, result.pa);
-  return { ok: true, pa: result.pa, fault: null };
+  checkAddressSpace(ctx, rid, pasid, p.pa);
+  return { ok: true, pa: p.pa, fault: null };
 }
 
 /**

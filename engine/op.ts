@@ -30,6 +30,38 @@ export interface OpSpec {
   doc: string;
   fields: Record<string, FieldSpec>;
   run(ctx: Ctx, f: Fields): Outcome;
+  /**
+   * An op whose kernel path has yield points (engine/threads.ts): `start`
+   * runs it up to the first one, `resume` from a continuation to the next;
+   * `run` is the same phases driven back to back (drive()), so a step outside
+   * a thread records exactly what it always did.
+   */
+  phased?: Phased;
+}
+
+/**
+ * Where a suspended step stopped: `at` names the yield point (the kernel
+ * function and the place in it), `data` is the plain data it needs to go on,
+ * so a suspended thread snapshots like the state does.
+ */
+export interface Cont {
+  at: string; data: ArgValue;
+  /** Locks the suspended step holds (a mutex the kernel path keeps across the yield point). */
+  locks?: string[];
+  /** The lock the step waits to take: it is not runnable while another thread holds it. */
+  waitFor?: string;
+}
+export type Phase = { yield: Cont } | { done: Outcome };
+export interface Phased {
+  start(ctx: Ctx, f: Fields): Phase;
+  resume(ctx: Ctx, f: Fields, c: Cont): Phase;
+}
+
+/** Run a phased op to completion: every yield point passed straight through. */
+export function drive(ctx: Ctx, f: Fields, p: Phased): Outcome {
+  let r = p.start(ctx, f);
+  while ('yield' in r) r = p.resume(ctx, f, r.yield);
+  return r.done;
 }
 
 /** A step's fields after `$ref`s are resolved. */
@@ -53,6 +85,11 @@ export interface IoctlSpec {
   nr?: number;
   args: Record<string, FieldSpec>;
   run(ctx: Ctx, fdName: string, a: Fields): IoctlResult;
+  /** A handler with yield points (engine/yields.ts); `run` is then the phases driven back to back. */
+  phased?: {
+    start(ctx: Ctx, fdName: string, a: Fields): { yield: Cont } | { done: IoctlResult };
+    resume(ctx: Ctx, fdName: string, a: Fields, c: Cont): { yield: Cont } | { done: IoctlResult };
+  };
 }
 
 export const U64_MAX = (1n << 64n) - 1n;

@@ -11,13 +11,18 @@ import { OPS } from './ops/index.js';
 import { Prng } from './prng.js';
 import { resolveVariant, STEP_CONTROL, stepApplies, type Scenario, type Step, type Variant } from './scenario.js';
 import { emptyState } from './state.js';
+import { Threads, type RunCore } from './threads.js';
 import type { Touch } from './apply.js';
 import type { ArgValue, Platform, State, TraceEvent } from './types.js';
 
 /** Bumped whenever the engine changes what a scenario records. */
 export const ENGINE_VERSION = '0.1.0';
 
-export interface RunOptions { variant?: Variant; seed?: number }
+export interface RunOptions {
+  variant?: Variant; seed?: number;
+  /** A threaded scenario's schedule: the thread of each scheduling decision, in order; round-robin after it (engine/threads.ts). */
+  schedule?: readonly string[];
+}
 
 
 function resolveRefs(value: ArgValue | undefined, refs: Map<string, number | null>, step: number): ArgValue | undefined {
@@ -88,6 +93,10 @@ export class RunSession {
   private started = false;
   private readonly platform: Platform;
   private readonly name: string;
+  /** A threaded scenario's scheduler (null without `threads`); it runs once the set-up steps are done. */
+  readonly threads: Threads | null;
+  private setupDone = false;
+  private pauseAtThreads = false;
 
   constructor(scenario: Scenario, opts: RunOptions = {}, hooks: RunHooks = {}) {
     this.variant = resolveVariant(scenario, opts.variant ?? {});
@@ -95,6 +104,19 @@ export class RunSession {
     this.platform = scenario.platform;
     this.name = scenario.name;
     this.it = steps(scenario, opts.seed ?? 0)[Symbol.iterator]();
+    this.threads = scenario.threads && !scenario.generate ? new Threads(scenario, this.core, opts.schedule ?? []) : null;
+  }
+
+  /** What the scheduler (engine/threads.ts) and explore/ drive a threaded run with. */
+  get core(): RunCore {
+    return { ctx: this.ctx, refs: this.refs, checker: this.checker, variant: this.variant, name: this.name, resolve: (step, index) => resolveStep(step, this.refs, index) };
+  }
+
+  /** Run the platform and every set-up step: a threaded run then stands at its first scheduling decision. */
+  runSetup(): void {
+    this.pauseAtThreads = true;
+    while (!this.setupDone && this.next()) { /* set-up steps */ }
+    this.pauseAtThreads = false;
   }
 
   /** The live state: after the last event emitted so far. Read it, never write it. */
@@ -103,7 +125,7 @@ export class RunSession {
   /** Events of the last `next()` (the platform event, then one scenario step's). */
   get out(): readonly TraceEvent[] { return this.ctx.out; }
 
-  /** Run the next applicable step (the platform set-up first); false when the scenario is done. */
+  /** Run the next applicable step (the platform set-up first; a thread's segment after the set-up); false when the scenario is done. */
   next(): boolean {
     const ctx = this.ctx;
     if (!this.started) {
@@ -111,9 +133,10 @@ export class RunSession {
       ctx.emit({ kind: 'platform', platform: this.platform });
       return true;
     }
+    if (this.setupDone) return this.threads?.next() ?? false;
     for (;;) {
       const r = this.it.next();
-      if (r.done) return false;
+      if (r.done) { this.setupDone = true; return !this.pauseAtThreads && (this.threads?.next() ?? false); }
       const step = r.value;
       const index = ++this.index;
       if (!stepApplies(step, this.variant)) continue;

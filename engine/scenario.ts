@@ -47,6 +47,11 @@ export interface Scenario {
   platform: Platform;
   steps: Step[];
   /**
+   * Threads of steps that run after `steps` (the set-up), interleaved by a
+   * schedule (engine/threads.ts): thread name -> its steps, in order.
+   */
+  threads?: Record<string, Step[]>;
+  /**
    * A sized scenario whose steps are produced lazily by a builder in
    * engine/builders (the `stress` workload): the trace header stores these
    * parameters instead of millions of steps, and re-running them gives the

@@ -81,6 +81,7 @@ function describe(ev: TraceEvent): string {
     case 'kvm-vfio': return `kvm-vfio device of ${ev.vm}: ${ev.op === 'add' ? 'file of' : 'dropped file of'} ${ev.rid}`;
     case 'expect': return `EXPECTATION FAILED: expected ${ev.expected}, got ${ev.actual}`;
     case 'violation': return `VIOLATION ${ev.invariant}: ${ev.detail}`;
+    case 'sched': return ev.thread === null ? `sched: nothing can run (${ev.at})` : `sched -> ${ev.thread} ${ev.at === 'step' ? 'starts its next step' : `resumes after ${ev.at}`} (runnable: ${ev.runnable.join(', ')})`;
   }
 }
 
@@ -92,7 +93,7 @@ const FAMILY: Record<EventKind, Family> = {
   'ioasid-set': 'kernel', 'ioasid-mode': 'kernel', notify: 'kernel', deferred: 'kernel', bind: 'kernel', 'mdev-pasid-map': 'table',
   'guest-pasid-write': 'guest', 'guest-inval': 'guest', 'config-write': 'table', 'config-read': 'guest', migrate: 'kernel', 'vm-host': 'kernel',
   'device-assign': 'kernel', 'device-table': 'table', 'iommufd-obj': 'kernel', 'ioas-map': 'table', 'iommufd-ctx': 'kernel', 'vdev-map': 'table', eventq: 'fault',
-  'kvm-wbinvd': 'kernel', 'kvm-vfio': 'kernel', expect: 'violation', violation: 'violation',
+  'kvm-wbinvd': 'kernel', 'kvm-vfio': 'kernel', expect: 'violation', violation: 'violation', sched: 'kernel',
 };
 
 /** The colour family of an event kind: ioctl, table write, translation, invalidation, fault, violation, ... */

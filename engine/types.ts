@@ -328,6 +328,8 @@ export interface EventBase {
   tick: number;
   /** Index of the scenario step that produced the event (-1: platform set-up). */
   step: number;
+  /** The thread whose step produced the event: present only in a threaded run (engine/threads.ts). */
+  thread?: string;
 }
 
 export type Family =
@@ -383,6 +385,12 @@ export type EventBody =
   | { kind: 'kvm-wbinvd'; vm: string; wbinvd: 'noop' | 'honour'; noncoherent: number }
   | { kind: 'kvm-vfio'; vm: string; rid: Rid; op: 'add' | 'del' }
   | { kind: 'expect'; expected: string; actual: string; ok: boolean }
+  /**
+   * A scheduling decision of a threaded run (engine/threads.ts): `thread` runs next, from `at` (`step`: the
+   * start of its next step; else the yield point it resumes after), chosen among `runnable`. `thread` null:
+   * nothing can run while threads still have steps (`at` says who waits for what).
+   */
+  | { kind: 'sched'; thread: string | null; runnable: string[]; at: string }
   | { kind: 'violation'; invariant: ViolationKind; detail: string; rid: Rid | null; pasid: number | null };
 
 export type ViolationKind = 'stale-iotlb' | 'stale-atc' | 'wrong-address-space' | 'entry-outlives-ioasid' | 'quota-overrun' | 'noncoherent-dma-without-wbinvd';

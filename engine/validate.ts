@@ -11,6 +11,8 @@ import { MAX_PT_MAP_PAGES } from './limits.js';
 import { ptPages } from './memory.js';
 import { KVM_MAX_VCPUS, MAX_PLATFORM_CELLS, PASID_MAX } from './platform.js';
 import { STEP_CONTROL, type Scenario } from './scenario.js';
+import { compareKeys } from './state.js';
+import { MAX_THREADS, THREAD_NAME } from './threads.js';
 
 export interface Problem { step: number | null; path: string; message: string }
 
@@ -335,8 +337,8 @@ export function validateScenario(doc: unknown, source: string): Scenario {
   }
   if (!Array.isArray(doc.steps)) top('steps', 'expected an array');
   const steps = Array.isArray(doc.steps) ? doc.steps : [];
-  steps.forEach((step: unknown, i: number) => {
-    const out = (path: string, message: string) => problems.push({ step: i, path: `steps[${i}].${path}`, message });
+  const checkStep = (step: unknown, i: number, at: string): void => {
+    const out = (path: string, message: string) => problems.push({ step: i, path: `${at}.${path}`, message });
     if (!isObj(step)) { out('', 'expected an object'); return; }
     const op = typeof step.op === 'string' ? own(OPS, step.op) : undefined;
     if (!op) { out('op', `unknown op ${show(step.op)} (known: ${Object.keys(OPS).join(', ')})`); return; }
@@ -365,12 +367,47 @@ export function validateScenario(doc: unknown, source: string): Scenario {
       const size = u64(step.size as ArgValue);
       if (size !== undefined && size <= MAX_SAFE && ptPages(Number(size)) > MAX_PT_MAP_PAGES) out('size', `maps ${ptPages(Number(size))} pages, more than the ${MAX_PT_MAP_PAGES} (256 MiB of 4 KiB pages) one pt-map step may write; split it into several steps`);
     }
-    if (typeof step.as === 'string') {
+    if (typeof step.as === 'string' && !threaded) {
       const list = names.refs.get(step.as) ?? [];
       list.push({ step: i, box: names.here });
       names.refs.set(step.as, list);
     }
-  });
+  };
+  let threaded = false;
+  steps.forEach((step: unknown, i: number) => checkStep(step, i, `steps[${i}]`));
+  // Threads (engine/threads.ts): each a list of steps, numbered after the set-up thread by thread in name
+  // order. A `$ref` may name a result of any thread: a step waits until it is bound in its schedule.
+  if (doc.threads !== undefined) {
+    if (!isObj(doc.threads)) top('threads', 'expected an object: thread name -> steps');
+    else {
+      const tnames = Object.keys(doc.threads).sort(compareKeys);
+      if (tnames.length === 0) top('threads', 'expected at least one thread');
+      if (tnames.length > MAX_THREADS) top('threads', `${tnames.length} threads, more than ${MAX_THREADS}`);
+      if (doc.generate !== undefined) top('threads', 'a generated scenario cannot have threads');
+      let index = steps.length;
+      for (const t of tnames) {
+        const list = doc.threads[t];
+        if (!THREAD_NAME.test(t)) top(`threads.${t}`, 'a thread name is a letter, then letters, digits, "-" or "_" (at most 32): --schedule lists them separated by commas');
+        if (!Array.isArray(list)) { top(`threads.${t}`, 'expected an array of steps'); continue; }
+        list.forEach((step: unknown, j: number) => {
+          if (isObj(step) && typeof step.as === 'string') {
+            const binders = names.refs.get(step.as) ?? [];
+            binders.push({ step: index + j, box: whereRuns(step.when, names) });
+            names.refs.set(step.as, binders);
+          }
+        });
+        index += list.length;
+      }
+      threaded = true;
+      index = steps.length;
+      for (const t of tnames) {
+        const list = doc.threads[t];
+        if (!Array.isArray(list)) continue;
+        list.forEach((step: unknown, j: number) => checkStep(step, index + j, `threads.${t}[${j}]`));
+        index += list.length;
+      }
+    }
+  }
   if (problems.length > 0) {
     // The key walk and the field checks may both name one reserved key.
     const seen = new Set<string>();

@@ -10,7 +10,7 @@ export interface RecordOptions extends WriterOptions {
   progressEvery?: number;
 }
 
-export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed?: number }, outPath: string, opts: RecordOptions = {}): WriteSummary {
+export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed?: number; schedule?: readonly string[] }, outPath: string, opts: RecordOptions = {}): WriteSummary {
   const variant = resolveVariant(scenario, run_.variant ?? {});
   const seed = run_.seed ?? 0;
   const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
@@ -19,7 +19,7 @@ export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed
   try {
     // The writer reads the engine's live state (checkpoints, hashes) instead
     // of applying every event a second time.
-    const session = new RunSession(scenario, { variant, seed }, {
+    const session = new RunSession(scenario, { variant, seed, ...(run_.schedule ? { schedule: run_.schedule } : {}) }, {
       touch: writer.touch,
       onEvent: progress
         ? (ev) => { writer.pushApplied(ev); if (writer.events % every === 0) progress(writer.events); }
@@ -43,14 +43,14 @@ const STEPS_PER_SLICE = 4096;
  * as `<out>.partial`) can run part-way through a long recording. The same
  * bytes as recordToFile.
  */
-export async function recordToFileAsync(scenario: Scenario, run_: { variant?: Variant; seed?: number }, outPath: string, opts: RecordOptions = {}): Promise<WriteSummary> {
+export async function recordToFileAsync(scenario: Scenario, run_: { variant?: Variant; seed?: number; schedule?: readonly string[] }, outPath: string, opts: RecordOptions = {}): Promise<WriteSummary> {
   const variant = resolveVariant(scenario, run_.variant ?? {});
   const seed = run_.seed ?? 0;
   const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
   const every = opts.progressEvery ?? 1 << 18;
   const progress = opts.onProgress;
   try {
-    const session = new RunSession(scenario, { variant, seed }, {
+    const session = new RunSession(scenario, { variant, seed, ...(run_.schedule ? { schedule: run_.schedule } : {}) }, {
       touch: writer.touch,
       onEvent: progress
         ? (ev) => { writer.pushApplied(ev); if (writer.events % every === 0) progress(writer.events); }

@@ -63,6 +63,8 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   'kvm-vfio': ['vm', 'rid', 'op'],
   expect: ['expected'],
   violation: ['invariant', 'rid', 'pasid'],
+  // Two schedules of one scenario part where a sched event picks another thread.
+  sched: ['thread', 'at'],
 };
 
 const BASE = new Set(['seq', 'tick', 'step']);

@@ -39,7 +39,7 @@ export const WRITES: Partial<Record<EventKind, readonly SectionName[]>> = {
   'mdev-pasid-map': ['mdev-pasid'],
   'kvm-wbinvd': ['vm'],
   'kvm-vfio': ['device'],
-  ioctl: [], kcall: [], enqcmd: [], dma: [], fault: [], notify: [], 'config-read': [], migrate: [], expect: [], violation: [], 'guest-inval': [],
+  ioctl: [], kcall: [], enqcmd: [], dma: [], fault: [], notify: [], 'config-read': [], migrate: [], expect: [], violation: [], 'guest-inval': [], sched: [],
 };
 
 export function mayWrite(kind: string, section: SectionName): boolean {

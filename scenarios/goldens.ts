@@ -17,6 +17,8 @@ export interface Golden {
   role: 'default' | 'problem' | 'fixed' | 'other';
   /** One line for traces/README.md: what this trace shows. */
   shows: string;
+  /** A threaded scenario's schedule (engine/threads.ts; round-robin after it, and when absent). */
+  schedule?: string[];
 }
 
 export const GOLDENS: Golden[] = [
@@ -38,6 +40,12 @@ export const GOLDENS: Golden[] = [
   { scenario: 'nosnoop-wbinvd', variant: { nosnoop: 'unregistered' }, role: 'problem', shows: 'the VMM never adds the GPU\'s VFIO file to the kvm-vfio device: WBINVD stays a no-op while no-snoop DMA is allowed: noncoherent-dma-without-wbinvd' },
   { scenario: 'viommu-vdevice', variant: {}, role: 'default', shows: 'cmpxchg abort: ATC_INV for vSID 0x10 reaches 00:05.0, the next DMA walks the new mapping' },
   { scenario: 'viommu-vdevice', variant: { abort: 'erase' }, role: 'problem', shows: 'erase abort deletes vSID 0x10\'s slot: the ATC_INV batch fails with EIO and none of it reaches the hardware; the next DMA hits a stale ATC line' },
+  { scenario: 'race-free-while-bound', variant: {}, role: 'problem', schedule: ['exit', 'exit', 'exit', 'procb'], shows: 'threads, lowest + notify-cleanup, the schedule explore finds: exit_mm frees PASID 1 (FREE to the IOMMU driver and KVM), proc-b binds before the workqueue runs and gets PASID 1: entry-outlives-ioasid' },
+  { scenario: 'race-free-while-bound', variant: { allocator: 'cyclic' }, role: 'fixed', shows: 'threads, cyclic + notify-cleanup, round-robin: proc-b gets PASID 2 whatever the order (explore: clean within its bound)' },
+  { scenario: 'race-quota', variant: {}, role: 'problem', shows: 'threads, check-then-charge, round-robin: both allocations pass the quota check at the yield point before either charges: quota-overrun' },
+  { scenario: 'race-quota', variant: { locking: 'atomic' }, role: 'fixed', shows: 'threads, one lock over the check and the charge: the second allocation gets ENOSPC' },
+  { scenario: 'race-vdevice-alias', variant: {}, role: 'problem', schedule: ['vmm-a', 'vmm-a', 'vmm-a', 'guest', 'guest', 'vmm-b', 'vmm-b', 'vmm-b', 'guest', 'guest', 'guest'], shows: 'threads, erase abort: 00:05.0 wins vSID 0x10, 00:06.0 loses and its abort erases the slot; the guest\'s ATC_INV fails with EIO and the next DMA hits a stale ATC line' },
+  { scenario: 'race-vdevice-alias', variant: { abort: 'cmpxchg' }, role: 'fixed', shows: 'threads, cmpxchg abort, round-robin: the loser clears only its own slot' },
   { scenario: 'iommufd-lifecycle', variant: {}, role: 'default', shows: 'reference counts, EBUSY / ENOENT / EINVAL / EEXIST, a device unbound before its vDEVICE, close() depth-first' },
 ];
 
@@ -50,6 +58,6 @@ export function goldenFile(g: Golden): string {
 /** Record one golden trace into `dir` (seed 0, default chunking); returns its path. */
 export function recordGolden(g: Golden, dir: string): string {
   const path = join(dir, goldenFile(g));
-  recordToFile(loadScenario(g.scenario), { variant: g.variant, seed: 0 }, path);
+  recordToFile(loadScenario(g.scenario), { variant: g.variant, seed: 0, ...(g.schedule ? { schedule: g.schedule } : {}) }, path);
   return path;
 }

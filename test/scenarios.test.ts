@@ -111,7 +111,7 @@ describe('variant-less scenarios assert their errnos and notifications and run c
 });
 
 describe('iotrace list / matrix (the built binary)', () => {
-  it('list --json shows all thirteen scenarios with their axes', () => {
+  it('list --json shows all sixteen scenarios with their axes', () => {
     const r = cli('list', '--json');
     expect(r.status).toBe(0);
     const list = JSON.parse(r.stdout) as { name: string; variants: Record<string, Record<string, string>> }[];
@@ -130,6 +130,9 @@ describe('iotrace list / matrix (the built binary)', () => {
       'viommu-vdevice': { abort: ['cmpxchg', 'erase'] },
       'iommufd-lifecycle': {},
       stress: {},
+      'race-free-while-bound': { free: ['notify-cleanup', 'free-after-unbind'], allocator: ['lowest', 'cyclic'] },
+      'race-quota': { locking: ['check-then-charge', 'atomic'] },
+      'race-vdevice-alias': { abort: ['erase', 'cmpxchg'] },
     });
   });
 

@@ -6,6 +6,7 @@ import { insideDir } from '../../safe/slug.js';
 import { resolveVariant } from '../../engine/scenario.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
+import { scheduleFlag } from '../schedule.js';
 import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 import { MAX_SCALE } from '../../engine/limits.js';
 import { intArg } from '../trace.js';
@@ -13,6 +14,7 @@ import { shellWord, traceName } from '../paths.js';
 
 export const HELP = `usage: iotrace record <name|file.json> [--variant axis=value]... [--seed N]
                      [--scale N] [-o out.iotrace] [--json] [--fail-on fault,violation,expect]
+                     [--schedule t1,t2,...]
 
 Runs the scenario and writes its events to a trace file, then prints a
 summary (events, faults, first fault, bytes, bytes per event) and the command
@@ -22,7 +24,8 @@ that opens it. Without -o the trace goes to the current folder as
 each name and value is made a safe file name (letters, digits and ._=+,@-
 only, never a path). --scale sets the size of a generated scenario
 (stress: about N events; at most 100000000). Progress goes to stderr when
-it is a terminal.
+it is a terminal. --schedule: a threaded scenario's schedule, as for run
+(the trace's sched events record every decision; verify re-runs them).
 
 The trace is written under a temporary name in the same folder and renamed
 when whole; -o must be a regular file or a new name (a symlink, a device, a
@@ -35,13 +38,14 @@ Exit 0, 1 when a --fail-on finding occurred, 2 on bad input.`;
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     variant: { type: 'string', multiple: true }, seed: { type: 'string' }, scale: { type: 'string' },
-    output: { type: 'string', short: 'o' }, json: { type: 'boolean' }, ...FAIL_ON_OPTION,
+    output: { type: 'string', short: 'o' }, json: { type: 'boolean' }, schedule: { type: 'string' }, ...FAIL_ON_OPTION,
   }, 1);
   if (values.help) { console.log(HELP); return 0; }
   const failOn = failOnFlag(values['fail-on'], ['expect', 'violation']);
   const scenario = loadScenario(positionals[0] ?? '');
   const variant = variantFlags(scenario, values.variant);
   const seed = seedFlag(values.seed);
+  const schedule = scheduleFlag(values.schedule, scenario);
   if (values.scale !== undefined) {
     if (!scenario.generate) throw new UsageError(`scenario ${scenario.name} is not generated; --scale applies to sized scenarios such as stress`);
     scenario.generate = { ...scenario.generate, params: { ...scenario.generate.params, scale: intArg(values.scale, '--scale', 0, MAX_SCALE) } };
@@ -49,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   // A name from a file never chooses where a file is written: one safe component inside the current folder.
   const out = values.output ?? insideDir('.', traceName(scenario, resolveVariant(scenario, variant)));
   const tty = process.stderr.isTTY === true;
-  const sum = await withSignalCleanup(() => recordToFileAsync(scenario, { variant, seed }, out, {
+  const sum = await withSignalCleanup(() => recordToFileAsync(scenario, { variant, seed, ...(schedule ? { schedule } : {}) }, out, {
     onProgress: tty ? (n) => process.stderr.write(`\r${(n / 1e6).toFixed(2)} M events`) : undefined,
   }));
   if (tty && sum.events >= 1 << 18) process.stderr.write('\n');

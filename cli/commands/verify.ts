@@ -3,8 +3,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { apply } from '../../engine/apply.js';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
+import { scheduleOf } from '../../engine/threads.js';
 import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
+import type { TraceEvent } from '../../engine/types.js';
 import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../trace/state-codec.js';
 import { checkTrace } from '../../replayer/check.js';
@@ -27,6 +29,15 @@ finding: a CI job can re-check a recorded trace and gate on what it shows.`;
 
 interface Result { ok: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
 
+/** The trace's events that can be read, in order (a damaged tail ends the walk). */
+function* recorded(r: { count: number; event(i: number): TraceEvent }): Generator<TraceEvent> {
+  for (let i = 0; i < r.count; i++) {
+    let ev: TraceEvent;
+    try { ev = r.event(i); } catch { return; }
+    yield ev;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, ...FAIL_ON_OPTION }, 1);
   if (values.help) { console.log(HELP); return 0; }
@@ -41,7 +52,9 @@ export async function main(argv: string[]): Promise<number> {
     let n = 0;
     // The header is input like any other: a forged or damaged scenario is a bad-input error, not an engine crash.
     validateScenario(h.scenario, `${r.path} (the trace header's scenario)`);
-    for (const ev of run(h.scenario, { variant: h.variant, seed: h.seed })) {
+    // A threaded trace carries its own schedule: the thread each sched event chose (engine/threads.ts).
+    const schedule = h.scenario.threads ? scheduleOf(recorded(r)) : [];
+    for (const ev of run(h.scenario, { variant: h.variant, seed: h.seed, schedule })) {
       if (n >= r.count) {
         if (!r.truncated) res.divergence = { step: n, recorded: null, rerun: `${ev.kind}: ${summarize(ev)}` };
         break;

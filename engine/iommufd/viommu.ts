@@ -7,7 +7,7 @@ import { armSmmuCanBackViommu, armVsmmuInit } from '../drivers/smmuv3-viommu.js'
 import { device } from '../iommu.js';
 import { k } from '../keys.js';
 import { u64, U64_MAX, type Fields, type IoctlSpec } from '../op.js';
-import type { ArgValue, IommufdCell, Rid, State } from '../types.js';
+import type { ArgValue, IommufdCell, Rid, State, VdevCell } from '../types.js';
 import { HWPT_ALLOC_NEST_PARENT } from './hwpt.js';
 import { create, done, err, getObject, objects, type IoctlResult } from './object.js';
 
@@ -86,7 +86,26 @@ export function vdeviceOfDevice(state: State, fd: string, devId: number): Iommuf
  * in review of the vDEVICE series, not what was merged).
  */
 export function vdeviceAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
-  const state = ctx.state;
+  const early = vdeviceEarly(ctx.state, fd, a);
+  if ('errno' in early) return early;
+  // iommufd_vdevice_alloc_ioctl(): idev->vdev already set -> -EEXIST (one vDEVICE per device, on any vIOMMU)
+  if (early.exists) return err('EEXIST');
+  const virtId = a.virt_id as number;
+  if (vdeviceSlot(ctx.state, fd, early.viommu, virtId)) {
+    // iommufd_vdevice_alloc_ioctl(): xa_cmpxchg(&viommu->vdevs, virt_id, NULL, vdev) finds the slot taken -> -EEXIST;
+    // iommufd_vdevice_abort(): xa_cmpxchg(vdevs, virt_id, vdev, NULL) clears only a slot holding this vdev
+    if (ctx.choice('abort', 'cmpxchg') === 'erase') vdeviceAbortErase(ctx, fd, early.viommu, virtId);
+    return err('EEXIST');
+  }
+  return vdeviceCreate(ctx, fd, early.viommu, early.dev, virtId, early.rid);
+}
+
+/**
+ * iommufd_vdevice_alloc_ioctl() up to mutex_lock(&idev->igroup->lock): the
+ * vIOMMU and device lookups and the iommu_dev check; `exists`: idev->vdev is
+ * set (checked under the lock: -EEXIST).
+ */
+export function vdeviceEarly(state: State, fd: string, a: Fields): IoctlResult | { viommu: number; dev: number; rid: Rid; exists: boolean } {
   // iommufd_vdevice_alloc_ioctl(), viommu.c: virt_id > ULONG_MAX -> -EINVAL (a u64 never is on 64-bit)
   // iommufd_get_viommu(), iommufd_private.h: unknown id or not a VIOMMU -> -ENOENT
   const viommu = getObject(state, fd, a.viommu_id, 'VIOMMU');
@@ -97,21 +116,25 @@ export function vdeviceAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const rid = dev.attrs.rid as Rid;
   // iommufd_vdevice_alloc_ioctl(): viommu->iommu_dev != __iommu_get_iommu_dev(idev->dev) -> -EINVAL
   if (viommu.attrs.iommu !== device(state, rid).iommu) return err('EINVAL');
-  // iommufd_vdevice_alloc_ioctl(): idev->vdev already set -> -EEXIST (one vDEVICE per device, on any vIOMMU)
-  if (vdeviceOfDevice(state, fd, dev.id) !== null) return err('EEXIST');
-  const virtId = a.virt_id as number;
-  const slot = state.s.vdev[k.vdev(fd, viommu.id, virtId)];
-  if (slot) {
-    // iommufd_vdevice_alloc_ioctl(): xa_cmpxchg(&viommu->vdevs, virt_id, NULL, vdev) finds the slot taken -> -EEXIST;
-    // iommufd_vdevice_abort(): xa_cmpxchg(vdevs, virt_id, vdev, NULL) clears only a slot holding this vdev
-    if (ctx.choice('abort', 'cmpxchg') === 'erase') {
-      ctx.emit({ kind: 'vdev-map', fd, viommu: viommu.id, virtId, rid: null, vdevice: slot.vdevice });
-    }
-    return err('EEXIST');
-  }
+  return { viommu: viommu.id, dev: dev.id, rid, exists: vdeviceOfDevice(state, fd, dev.id) !== null };
+}
+
+/** What holds viommu->vdevs[virt_id] now, if anything. */
+export function vdeviceSlot(state: State, fd: string, viommu: number, virtId: number): VdevCell | undefined {
+  return state.s.vdev[k.vdev(fd, viommu, virtId)];
+}
+
+/** The `abort=erase` design's abort: xa_erase(&viommu->vdevs, virt_id) takes whatever holds the slot (seed 004). */
+export function vdeviceAbortErase(ctx: Ctx, fd: string, viommu: number, virtId: number): void {
+  const slot = vdeviceSlot(ctx.state, fd, viommu, virtId);
+  if (slot) ctx.emit({ kind: 'vdev-map', fd, viommu, virtId, rid: null, vdevice: slot.vdevice });
+}
+
+/** xa_cmpxchg put the vDEVICE in its slot: the object (finalized) and the slot. */
+export function vdeviceCreate(ctx: Ctx, fd: string, viommu: number, devId: number, virtId: number, rid: Rid): IoctlResult {
   // the vDEVICE holds a users reference on the vIOMMU (refcount_inc(&viommu->obj.users))
-  const id = create(ctx, fd, 'VDEVICE', [viommu.id], { viommu: viommu.id, dev: dev.id, virt_id: virtId, rid });
-  ctx.emit({ kind: 'vdev-map', fd, viommu: viommu.id, virtId, rid, vdevice: id });
+  const id = create(ctx, fd, 'VDEVICE', [viommu], { viommu, dev: devId, virt_id: virtId, rid });
+  ctx.emit({ kind: 'vdev-map', fd, viommu, virtId, rid, vdevice: id });
   return done({ out_vdevice_id: id }, id);
 }
 

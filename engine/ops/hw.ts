@@ -1,13 +1,17 @@
 // Hardware-facing ops: DMA, work queues, ENQCMD, page tables.
 import { enqcmd } from '../cpu.js';
 import type { Ctx } from '../ctx.js';
-import { device, dma, invalidateAtc, invalidateIotlb, invalidatePasidCache, SMMU_EVENT, VTD_FAULT } from '../iommu.js';
+import { device, dma, type DmaResult, invalidateAtc, invalidateIotlb, invalidatePasidCache, SMMU_EVENT, VTD_FAULT } from '../iommu.js';
 import { k, page } from '../keys.js';
 import { ptMap, ptUnmap } from '../memory.js';
 import { bool, fail, num, ok, optNum, str, type OpSpec, type Outcome } from '../op.js';
 
 export function dmaOutcome(ctx: Ctx, rid: string, pasid: number | null, addr: number, write: boolean): Outcome {
-  const r = dma(ctx, rid, pasid, addr, write);
+  return dmaOutcomeOf(ctx, rid, dma(ctx, rid, pasid, addr, write));
+}
+
+/** The outcome of a finished DMA (its fault read back from the events the step produced). */
+export function dmaOutcomeOf(ctx: Ctx, rid: string, r: DmaResult): Outcome {
   if (r.ok || r.fault === null) return { errno: null, value: r.pa };
   const smmu = ctx.state.s.iommu[device(ctx.state, rid).iommu]?.kind === 'smmuv3';
   // The fault record this DMA produced (a vEVENT may follow it); none when a fault-capable HWPT took the
