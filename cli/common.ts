@@ -17,16 +17,57 @@ export class UsageError extends Error {
   constructor(message: string) { super(message); this.name = 'UsageError'; }
 }
 
+/** The subcommand being run, for messages ("iotrace events --help"), and every command (name -> what); set by cli/main.ts. */
+let command = '';
+let commandTable: Readonly<Record<string, string>> = {};
+export function setCommand(name: string, all: Readonly<Record<string, string>> = {}): void { command = name; commandTable = all; }
+/** Every command iotrace has (name -> one line), as cli/main.ts lists them. */
+export const allCommands = (): Readonly<Record<string, string>> => commandTable;
+
+/**
+ * Node's parseArgs error as one line of ours: an unknown option with
+ * did-you-mean among the command's options, a missing value, a value given
+ * to a flag that takes none.
+ */
+function optionProblem(e: Error & { code?: string }, options: NonNullable<ParseArgsConfig['options']>): string {
+  const named = /'(-[^' ,<]+)/.exec(e.message)?.[1] ?? '';
+  const names = Object.keys(options).map((n) => `--${n}`);
+  const help = `iotrace ${command ? `${command} ` : ''}--help`;
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const shown = named.length > 40 ? `${named.slice(0, 40)}...` : named;
+    return `unknown option ${shown}${didYouMean(named.startsWith('--') ? named : `--${named.replace(/^-+/, '')}`, names)}; ${help} lists the options`;
+  }
+  if (/does not take an argument/.test(e.message)) return `${named} takes no value`;
+  if (/argument missing/.test(e.message)) return `${named} takes a value (${help})`;
+  if (/ambiguous/.test(e.message)) return `${named} takes a value; one that starts with "-" is written ${named.startsWith('--') ? `${named}=-VALUE` : `${named}-VALUE`}`;
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument (${help})`;
+  return (e.message.split('\n')[0] ?? '').slice(0, 200);
+}
+
 export function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, positionals: number | [number, number] = 0) {
+  const all = { ...options, help: { type: 'boolean', short: 'h' } } as NonNullable<ParseArgsConfig['options']>;
+  // `--at -1`, `--seed -3`: a negative number after an option that takes a value is that value (the option
+  // then says in one line whether it accepts it), not an unknown option.
+  const shorts = new Map(Object.entries(all).flatMap(([n, o]) => (o.short ? [[o.short, n] as const] : [])));
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const m = /^--([^=]+)$/.exec(a) ?? /^-([^-=])$/.exec(a);
+    const name = m ? (a.startsWith('--') ? m[1] : shorts.get(m[1] ?? '')) : undefined;
+    const next = argv[i + 1];
+    if (a === '--') { args.push(...argv.slice(i)); break; }
+    if (name !== undefined && all[name]?.type === 'string' && next !== undefined && /^-(\d|0x)/i.test(next)) { args.push(`--${name}=${next}`); i++; continue; }
+    args.push(a);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(optionProblem(e as Error & { code?: string }, all));
   }
   const [min, max] = Array.isArray(positionals) ? positionals : [positionals, positionals];
   if (!(parsed.values as { help?: boolean }).help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
-    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`);
+    throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}${command ? ` (iotrace ${command} --help)` : ''}`);
   }
   return parsed;
 }
@@ -39,8 +80,8 @@ export function variantFlags(scenario: Scenario, flags: string[] | undefined): V
     if (!m) throw new UsageError(`--variant takes axis=value, got "${flag}"`);
     const [, axis = '', value = ''] = m;
     const values = own(scenario.variants ?? {}, axis);
-    if (!values) throw new UsageError(`scenario ${scenario.name} has no variant axis "${axis}" (axes: ${Object.keys(scenario.variants ?? {}).join(', ') || 'none'})`);
-    if (!Object.hasOwn(values, value)) throw new UsageError(`variant axis ${axis} has no value "${value}" (values: ${Object.keys(values).join(', ')})`);
+    if (!values) throw new UsageError(`scenario ${scenario.name} has no variant axis "${axis}"${didYouMean(axis, Object.keys(scenario.variants ?? {}))} (axes: ${Object.keys(scenario.variants ?? {}).join(', ') || 'none'})`);
+    if (!Object.hasOwn(values, value)) throw new UsageError(`variant axis ${axis} has no value "${value}"${didYouMean(value, Object.keys(values))} (values: ${Object.keys(values).join(', ')})`);
     out[axis] = value;
   }
   return out;

@@ -2,12 +2,13 @@
 // iotrace: the thin command-line front. Each subcommand lives in
 // cli/commands/<name>.ts and is loaded only when used.
 import { flushOutput, guardOutput, OutputClosed, OutputError } from '../safe/stdout.js';
-import { errorLine, reportError } from './common.js';
+import { errorLine, reportError, setCommand } from './common.js';
+import { didYouMean } from './suggest.js';
 
 const COMMANDS: Record<string, string> = {
   list: 'built-in scenarios and their variants',
   run: 'run a scenario, print its events',
-  start: 'record the headline scenario and open it at its first fault',
+  start: 'record a scenario (default: the headline one) and open it at its first fault',
   replay: 'the replay debugger (terminal UI) over a trace',
   record: 'record a scenario run into a binary trace',
   info: 'a trace\'s header, counts, faults, damage',
@@ -18,9 +19,11 @@ const COMMANDS: Record<string, string> = {
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
   diff: 'compare two traces: first divergence, state diff there, differences by kind',
   conformance: 'run a folder of expect-carrying scenarios (default: the kernel selftest, ported)',
+  completion: 'a bash or zsh completion script (source <(iotrace completion bash))',
 };
 
-const USAGE = `usage: iotrace <command> [args]   (iotrace <command> --help for more)
+const USAGE = `usage: iotrace <command> [args]   (iotrace help <command>, iotrace <command> --help for more;
+       iotrace --version)
 
 ${Object.entries(COMMANDS).map(([name, what]) => `  ${name.padEnd(11)} ${what}`).join('\n')}`;
 
@@ -28,8 +31,23 @@ async function main(argv: string[]): Promise<number> {
   // stdout and stderr errors (EPIPE from `| head`, ENOSPC from `> /dev/full`) end the command cleanly.
   guardOutput();
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(USAGE); return cmd === undefined ? 2 : 0; }
-  if (!Object.hasOwn(COMMANDS, cmd)) { process.stderr.write(`iotrace: unknown command "${cmd}" (try iotrace --help)\n`); return 2; }
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) { console.log(USAGE); return cmd === undefined ? 2 : 0; }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') { console.log(await versionText()); return 0; }
+  // `help <command>`: that command's --help.
+  const name = cmd === 'help' ? (rest[0] as string) : cmd;
+  const known = (c: string): boolean => Object.hasOwn(COMMANDS, c);
+  if (!known(name)) {
+    const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+    errorLine(`unknown command "${shown}"${didYouMean(name, Object.keys(COMMANDS))}; iotrace --help lists the commands`);
+    return 2;
+  }
+  if (cmd === 'help') {
+    if (rest.length > 1) { errorLine('help takes one command name'); return 2; }
+    const { HELP } = (await import(`./commands/${name}.js`)) as { HELP: string };
+    console.log(HELP);
+    return 0;
+  }
+  setCommand(cmd, COMMANDS);
   const mod = (await import(`./commands/${cmd}.js`)) as { main(argv: string[]): Promise<number> };
   let code: number;
   let outputFailed = false;
@@ -42,6 +60,15 @@ async function main(argv: string[]): Promise<number> {
   // What was printed must reach its reader before the exit code is chosen (reported once).
   if (!outputFailed) try { await flushOutput(); } catch (e) { code = reportError(e); }
   return code;
+}
+
+/** `iotrace --version`: the package's version, the engine's and the trace format's. */
+async function versionText(): Promise<string> {
+  const [{ readFileSync }, { join }, { PACKAGE_DIR }, { ENGINE_VERSION }, { FORMAT_VERSION }] = await Promise.all([
+    import('node:fs'), import('node:path'), import('../scenarios/index.js'), import('../engine/run.js'), import('../trace/format.js'),
+  ]);
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version?: string };
+  return `iotrace ${pkg.version ?? '?'} (engine ${ENGINE_VERSION}, trace format ${FORMAT_VERSION})`;
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {

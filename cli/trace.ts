@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { TraceError } from '../trace/format.js';
 import { TraceReplayer } from '../replayer/replayer.js';
-import { escapeText } from '../safe/escape.js';
+import { kindAndText } from './term.js';
 import { UsageError } from './common.js';
 
 /**
@@ -55,7 +55,7 @@ export function intArg(value: string | undefined, flag: string, fallback: number
 
 /** One listing line, in the spirit of trace-cmd report; kind and text come from the file, so they are escaped (a newline in a RID cannot forge a second line). */
 export function eventLine(seq: number, tick: number, kind: string, text: string): string {
-  return `${String(seq).padStart(8)} t${String(tick).padEnd(6)} ${escapeText(kind).padEnd(18)} ${escapeText(text)}`;
+  return `${String(seq).padStart(8)} t${String(tick).padEnd(6)} ${kindAndText(kind, text)}`;
 }
 
 /** Open a trace for a subcommand, hand it to `use`, and close it whatever happens. */

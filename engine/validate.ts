@@ -11,6 +11,7 @@ import { MAX_PT_MAP_PAGES } from './limits.js';
 import { ptPages } from './memory.js';
 import { KVM_MAX_VCPUS, MAX_PLATFORM_CELLS, PASID_MAX } from './platform.js';
 import { STEP_CONTROL, type Scenario } from './scenario.js';
+import { closest } from './suggest.js';
 import { compareKeys } from './state.js';
 import { MAX_THREADS, THREAD_NAME } from './threads.js';
 
@@ -125,8 +126,23 @@ function refProblem(value: string, names: Names): string | null {
   return `"${value}" is bound only under another variant (${by}), but this step also runs ${boxText(gap)}, where nothing binds it`;
 }
 
+/**
+ * What to say after an unknown word: "(did you mean X?)" when a known word is
+ * close to it (the whole list too when it is short), else "(known: ...)".
+ */
+export function knownWords(word: unknown, known: readonly string[]): string {
+  const close = typeof word === 'string' ? closest(word, known) : [];
+  const mean = close.length ? `did you mean ${close.join(' or ')}?` : '';
+  if (mean && known.length > 8) return `(${mean})`;
+  return `(${mean ? `${mean}; ` : ''}known: ${known.join(', ') || 'none'})`;
+}
+
 function checkField(spec: FieldSpec, value: unknown, names: Names): string | null {
-  if (Array.isArray(spec)) return typeof value === 'string' && spec.includes(value) ? null : `expected one of ${spec.join(', ')}, got ${show(value)}`;
+  if (Array.isArray(spec)) {
+    if (typeof value === 'string' && spec.includes(value)) return null;
+    const close = typeof value === 'string' ? closest(value, spec) : [];
+    return close.length && spec.length > 8 ? `expected one of ${spec.length} names, got ${show(value)} (did you mean ${close.join(' or ')}?)` : `expected one of ${spec.join(', ')}, got ${show(value)}${close.length ? ` (did you mean ${close.join(' or ')}?)` : ''}`;
+  }
   const type = (spec as string).replace(/\?$/, '');
   if (typeof value === 'string' && value.startsWith('$')) {
     if (type !== 'int' && type !== 'u64') return `a "$ref" stands only where an integer is expected, got ${show(value)}`;
@@ -145,7 +161,7 @@ function checkField(spec: FieldSpec, value: unknown, names: Names): string | nul
     case 'rid': case 'vm': case 'iommu': case 'host': {
       if (typeof value !== 'string') return `expected a ${type} name, got ${show(value)}`;
       const known = names[type];
-      return known.has(value) ? null : `no ${type === 'rid' ? 'device' : type} ${show(value)} in the platform (known: ${[...known].join(', ') || 'none'})`;
+      return known.has(value) ? null : `no ${type === 'rid' ? 'device' : type} ${show(value)} in the platform ${knownWords(value, [...known])}`;
     }
     default: return `unknown field type ${type}`;
   }
@@ -165,7 +181,7 @@ function checkFields(specs: Record<string, FieldSpec>, obj: Record<string, unkno
   for (const name of Object.keys(obj)) {
     if (skip.has(name)) continue;
     if (FORBIDDEN_KEYS.has(name)) out(`${base}${name}`, 'reserved key');
-    else if (!Object.hasOwn(specs, name)) out(`${base}${name}`, `unknown field (known: ${[...skip, ...Object.keys(specs)].join(', ') || 'none'})`);
+    else if (!Object.hasOwn(specs, name)) out(`${base}${name}`, `unknown field ${knownWords(name, [...skip, ...Object.keys(specs)])}`);
   }
 }
 
@@ -323,14 +339,14 @@ export function validateScenario(doc: unknown, source: string): Scenario {
   if (isObj(variants)) for (const [axis, values] of Object.entries(variants)) if (isObj(values)) names.axes.set(axis, Object.keys(values));
   if (doc.generate !== undefined) {
     if (!isObj(doc.generate) || typeof doc.generate.builder !== 'string' || !isObj(doc.generate.params)) top('generate', 'expected {builder, params}');
-    else if (!own(BUILDERS, doc.generate.builder)) top('generate.builder', `unknown builder ${show(doc.generate.builder)} (known: ${Object.keys(BUILDERS).join(', ')})`);
+    else if (!own(BUILDERS, doc.generate.builder)) top('generate.builder', `unknown builder ${show(doc.generate.builder)} ${knownWords(doc.generate.builder, Object.keys(BUILDERS))}`);
     else {
       const specs = own(BUILDER_PARAMS, doc.generate.builder) ?? {};
       const params = doc.generate.params;
       for (const name of Object.keys(params)) {
         const spec = own(specs, name);
         const v = params[name];
-        if (!spec) top(`generate.params.${name}`, `unknown parameter (known: ${Object.keys(specs).join(', ') || 'none'})`);
+        if (!spec) top(`generate.params.${name}`, `unknown parameter ${knownWords(name, Object.keys(specs))}`);
         else if (!(Number.isSafeInteger(v) && (v as number) >= spec.min && (v as number) <= spec.max)) top(`generate.params.${name}`, `expected an integer ${spec.min}..${spec.max} (${spec.doc}), got ${show(v)}`);
       }
     }
@@ -341,15 +357,15 @@ export function validateScenario(doc: unknown, source: string): Scenario {
     const out = (path: string, message: string) => problems.push({ step: i, path: `${at}.${path}`, message });
     if (!isObj(step)) { out('', 'expected an object'); return; }
     const op = typeof step.op === 'string' ? own(OPS, step.op) : undefined;
-    if (!op) { out('op', `unknown op ${show(step.op)} (known: ${Object.keys(OPS).join(', ')})`); return; }
+    if (!op) { out('op', `unknown op ${show(step.op)} ${knownWords(step.op, Object.keys(OPS))}`); return; }
     names.here = whereRuns(step.when, names);
     if (step.when !== undefined) {
       if (!isObj(step.when)) out('when', 'expected an object: axis -> value');
       else for (const [axis, want] of Object.entries(step.when)) {
         const values = isObj(variants) && isObj(own(variants, axis)) ? Object.keys(variants[axis] as object) : null;
-        if (!values) { out(`when.${axis}`, `unknown variant axis ${show(axis)}`); continue; }
+        if (!values) { out(`when.${axis}`, `unknown variant axis ${show(axis)} ${knownWords(axis, isObj(variants) ? Object.keys(variants) : [])}`); continue; }
         for (const w of Array.isArray(want) ? want : [want]) {
-          if (typeof w !== 'string' || !values.includes(w)) out(`when.${axis}`, `unknown value ${show(w)} (axis ${axis} has ${values.join(', ')})`);
+          if (typeof w !== 'string' || !values.includes(w)) out(`when.${axis}`, `unknown value ${show(w)} (axis ${axis} has ${values.join(', ')})${typeof w === 'string' && closest(w, values).length ? ` (did you mean ${closest(w, values).join(' or ')}?)` : ''}`);
         }
       }
     }

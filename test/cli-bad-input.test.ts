@@ -79,7 +79,7 @@ describe('bad usage: one line, exit 2', () => {
     [['verify', newer], /format version 3 is newer/],
     [['export', newer, '--format', 'jsonl'], /format version 3 is newer/],
     [['info'], /expected 1 argument/],
-    [['info', golden, '--bogus'], /Unknown option '--bogus'/],
+    [['info', golden, '--bogus'], /^iotrace: unknown option --bogus; iotrace info --help lists the options$/],
     [['state', golden, '--at', '999999'], /--at 999999: the trace has steps 0\.\.\d+/],
     [['record', 'dwq-gpasid', '--variant', 'colour=red', '-o', join(dir, 'v.iotrace')], /no variant axis "colour"/],
     [['record', 'dwq-gpasid', '--variant', 'pasid=weird', '-o', join(dir, 'v.iotrace')], /axis pasid has no value "weird"/],

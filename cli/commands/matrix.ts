@@ -16,6 +16,7 @@ import { insideDir } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
 import { traceName } from '../paths.js';
+import { Progress } from '../term.js';
 
 export const HELP = `usage: iotrace matrix <name|file.json> [--variant axis=value]... [--seed N]
                      [-o dir] [--json] [--fail-on fault,violation,expect]
@@ -163,7 +164,12 @@ export async function main(argv: string[]): Promise<number> {
   const opts = { seed, ...(values.output !== undefined ? { outDir: values.output } : {}) };
   const rows = await withSignalCleanup(async () => {
     const out: MatrixRow[] = [];
-    for (const v of combinations(scenario, pinned)) out.push(await matrixRowAsync(scenario, v, opts));
+    const all = combinations(scenario, pinned);
+    // Progress on stderr when it is a terminal: combinations done of the known total, with an ETA.
+    const progress = new Progress('matrix', all.length, 'combinations');
+    try {
+      for (const v of all) { progress.update(out.length); out.push(await matrixRowAsync(scenario, v, opts)); }
+    } finally { progress.done(); }
     return out;
   });
   if (values.json) await println(jsonText(rows, 2));

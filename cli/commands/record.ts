@@ -11,6 +11,7 @@ import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageE
 import { MAX_SCALE } from '../../engine/limits.js';
 import { intArg } from '../trace.js';
 import { shellWord, traceName } from '../paths.js';
+import { paint, Progress } from '../term.js';
 
 export const HELP = `usage: iotrace record <name|file.json> [--variant axis=value]... [--seed N]
                      [--scale N] [-o out.iotrace] [--json] [--fail-on fault,violation,expect]
@@ -52,18 +53,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   // A name from a file never chooses where a file is written: one safe component inside the current folder.
   const out = values.output ?? insideDir('.', traceName(scenario, resolveVariant(scenario, variant)));
-  const tty = process.stderr.isTTY === true;
+  // Progress on stderr when it is a terminal: percent and ETA against a generated scenario's size (an estimate).
+  const progress = new Progress('recording', scenario.generate?.params.scale ?? null, 'events', true);
   const sum = await withSignalCleanup(() => recordToFileAsync(scenario, { variant, seed, ...(schedule ? { schedule } : {}) }, out, {
-    onProgress: tty ? (n) => process.stderr.write(`\r${(n / 1e6).toFixed(2)} M events`) : undefined,
-  }));
-  if (tty && sum.events >= 1 << 18) process.stderr.write('\n');
+    ...(progress.active ? { onProgress: (n: number) => progress.update(n), progressEvery: 1 << 14 } : {}),
+  }).finally(() => progress.done()));
   if (values.json) await println(jsonText({ path: sum.path, scenario: scenario.name, variant, seed, events: sum.events, faults: sum.faults, firstFault: sum.firstFault, violations: sum.violations, expectFailed: sum.expectFailed, bytes: sum.bytes, bytesPerEvent: sum.bytesPerEvent }));
   else {
     const lines = [
-      `recorded ${escapeText(scenario.name)} (${escapeText(variantText(variant))}, seed ${seed}) to ${escapeText(sum.path)}`,
+      `recorded ${paint(escapeText(scenario.name), 'bold')} (${escapeText(variantText(variant))}, seed ${seed}) to ${escapeText(sum.path)}`,
       `  events      ${sum.events}`,
-      `  faults      ${sum.faults}${sum.firstFault !== null ? ` (first at step ${sum.firstFault})` : ''}`,
-      `  violations  ${sum.violations}`,
+      `  faults      ${paint(String(sum.faults), sum.faults ? 'red' : undefined)}${sum.firstFault !== null ? ` (first at step ${sum.firstFault})` : ''}`,
+      `  violations  ${paint(String(sum.violations), sum.violations ? 'magenta' : undefined)}`,
       ...(sum.expectFailed ? [`  failed expectations ${sum.expectFailed}`] : []),
       `  bytes       ${sum.bytes} (${sum.bytesPerEvent.toFixed(2)} per event)`,
       `next: iotrace replay ${shellWord(sum.path)}${sum.firstFault !== null ? ' --at first-fault' : ''}`,

@@ -1,7 +1,8 @@
 // iotrace run: run a scenario and print every event, one per line.
 import { run } from '../../engine/run.js';
 import { summarize } from '../../engine/summary.js';
-import { escapeText, jsonText } from '../../safe/escape.js';
+import { jsonText } from '../../safe/escape.js';
+import { kindAndText } from '../term.js';
 import { write } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, variantFlags } from '../common.js';
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   const out: string[] = [];
   for (const ev of run(scenario, { variant, seed: seedFlag(values.seed), ...(schedule ? { schedule } : {}) })) {
     if (ev.kind === 'expect' || ev.kind === 'fault' || ev.kind === 'violation') counts[ev.kind]++;
-    out.push(values.json ? jsonText(ev) : `${String(ev.seq).padStart(6)} t${String(ev.tick).padEnd(5)} ${ev.kind.padEnd(18)} ${escapeText(summarize(ev))}`);
+    out.push(values.json ? jsonText(ev) : `${String(ev.seq).padStart(6)} t${String(ev.tick).padEnd(5)} ${kindAndText(ev.kind, summarize(ev))}`);
     if (out.length >= 4096) { await write(`${out.join('\n')}\n`); out.length = 0; }
   }
   if (out.length) await write(`${out.join('\n')}\n`);
