@@ -3,6 +3,7 @@
 // be fixed without guessing.
 import { u64, type FieldSpec } from './op.js';
 import { expectProblem } from './expect.js';
+import { ABI_FIELDS } from './iommufd/abi.js';
 import type { ArgValue } from './types.js';
 import { IOCTLS, OPS } from './ops/index.js';
 import { own } from './own.js';
@@ -374,10 +375,13 @@ export function validateScenario(doc: unknown, source: string): Scenario {
     if (step.note !== undefined && typeof step.note !== 'string') out('note', 'expected a string');
     if (step.source !== undefined && typeof step.source !== 'string') out('source', 'expected a string naming the kernel function');
     checkFields(op.fields, step, '', names, out, STEP_CONTROL);
-    if (step.op === 'ioctl' && typeof step.cmd === 'string') {
-      const ioctl = own(IOCTLS, step.cmd);
+    // `ioctl` names its command; `ioctl-nr` gives an iommufd number (an unknown one is ENOTTY at run time, not a file error).
+    const ioctl = step.op === 'ioctl' && typeof step.cmd === 'string' ? own(IOCTLS, step.cmd)
+      : step.op === 'ioctl-nr' && typeof step.nr === 'number' ? Object.values(IOCTLS).find((x) => x.file === 'iommufd' && x.nr === step.nr) : undefined;
+    if (ioctl) {
       const a = step.args ?? {};
-      if (ioctl && isObj(a)) checkFields(ioctl.args, a, 'args.', names, out, new Set());
+      // Every iommufd struct starts with its size (engine/iommufd/abi.ts): `size` and `tail` are accepted on each.
+      if (isObj(a)) checkFields(ioctl.file === 'iommufd' ? { ...ioctl.args, ...ABI_FIELDS } : ioctl.args, a, 'args.', names, out, new Set());
     }
     if (step.op === 'pt-map' && step.size !== undefined && step.size !== null && !(typeof step.size === 'string' && step.size.startsWith('$'))) {
       const size = u64(step.size as ArgValue);
