@@ -18,6 +18,8 @@ export interface SearchQuery {
   cmd?: string;
   /** Free text matched against the event's one-line summary. */
   text?: string;
+  /** The thread of a threaded run whose step produced the event. */
+  thread?: string;
 }
 
 export interface Replayer {

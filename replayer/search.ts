@@ -63,6 +63,7 @@ export function matches(ev: TraceEvent, q: SearchQuery): boolean {
   if (q.rid !== undefined && !ridsOf(ev).includes(q.rid.toLowerCase())) return false;
   if (q.pasid !== undefined && !pasidsOf(ev).includes(q.pasid)) return false;
   if (q.cmd !== undefined && f.cmd !== q.cmd && f.fn !== q.cmd) return false;
+  if (q.thread !== undefined && ev.thread !== q.thread) return false;
   if (q.text !== undefined && !summarize(ev).toLowerCase().includes(q.text.toLowerCase())) return false;
   return true;
 }

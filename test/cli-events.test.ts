@@ -35,6 +35,20 @@ describe('iotrace events filters', () => {
     expect(seqs(cli('events', T, '--from', '30', '--to', '33', '--json').stdout)).toEqual([30, 31, 32]);
   });
 
+  it('--thread keeps the events of one thread of a threaded run, as the TUI\'s thread: search does', () => {
+    const race = join(process.cwd(), 'traces', 'race-quota--locking=check-then-charge.iotrace');
+    const r = cli('events', race, '--thread', 'vcpu1', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const evs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { thread?: string; seq: number });
+    expect(evs.length).toBeGreaterThan(0);
+    expect(evs.every((e) => e.thread === 'vcpu1')).toBe(true);
+    const t = TraceReplayer.open(race);
+    try {
+      const q = parseQuery('thread:vcpu1');
+      expect(evs.map((e) => e.seq)).toEqual(t.events(0, t.count).filter((e) => matches(e, q)).map((e) => e.seq));
+    } finally { t.close(); }
+  });
+
   it('a filter that matches nothing says so on stderr, and why when the kind is absent; exit 0', () => {
     const r = cli('events', join(process.cwd(), 'traces', 'dwq-gpasid--pasid=identity.iotrace'), '--kind', 'fault');
     expect(r.status).toBe(0);

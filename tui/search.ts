@@ -26,6 +26,7 @@ const CMD = /^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/;
  *   pasid:5  pasid=0x5             any PASID the event carries (host, guest, virtual,
  *                                  in ioctl arguments and outputs, ENQCMD's MSR value)
  *   IOMMU_HWPT_ALLOC  cmd:name     ioctl or kernel call
+ *   thread:t1                      the thread of a threaded run
  *   anything else, "quoted text"   case-insensitive text in the one-line summary
  */
 export function parseQuery(text: string): SearchQuery {
@@ -34,7 +35,7 @@ export function parseQuery(text: string): SearchQuery {
   const free: string[] = [];
   for (const tok of tokens(text.trim())) {
     if (tok.startsWith('"')) { free.push(tok.slice(1)); continue; }
-    const m = /^(kind|rid|pasid|cmd)[:=](.+)$/i.exec(tok);
+    const m = /^(kind|rid|pasid|cmd|thread)[:=](.+)$/i.exec(tok);
     const field = m?.[1]?.toLowerCase();
     const value = m?.[2] ?? tok;
     if (field === 'kind' || (!field && kindsOf(tok))) {
@@ -44,6 +45,7 @@ export function parseQuery(text: string): SearchQuery {
     if (field === 'rid' || (!field && RID.test(tok))) { q.rid = value.toLowerCase(); continue; }
     if (field === 'pasid' && /^(0x[0-9a-f]+|\d+)$/i.test(value)) { q.pasid = Number(value); continue; }
     if (field === 'cmd' || (!field && CMD.test(tok))) { q.cmd = value; continue; }
+    if (field === 'thread') { q.thread = value; continue; }
     free.push(tok);
   }
   if (kinds.length) q.kinds = [...new Set(kinds)];
@@ -57,6 +59,7 @@ export function describe(q: SearchQuery): string {
   if (q.rid !== undefined) parts.push(`rid ${q.rid}`);
   if (q.pasid !== undefined) parts.push(`pasid ${q.pasid}`);
   if (q.cmd !== undefined) parts.push(q.cmd);
+  if (q.thread !== undefined) parts.push(`thread ${q.thread}`);
   if (q.text !== undefined) parts.push(`"${q.text}"`);
   return parts.join(' ') || '(everything)';
 }

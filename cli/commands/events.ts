@@ -11,7 +11,7 @@ import { didYouMean } from '../suggest.js';
 import { eventLine, intArg, withTrace } from '../trace.js';
 
 export const HELP = `usage: iotrace events <trace> [--kind K]... [--rid BB:DD.F] [--pasid N] [--cmd NAME]
-                     [--grep TEXT] [--from N] [--to N] [--json]
+                     [--thread T] [--grep TEXT] [--from N] [--to N] [--json]
 
 Lists events from step --from (default 0) up to but not including --to
 (default: the end), one per line: step, tick, kind, summary (--json: one
@@ -27,6 +27,7 @@ Filters, all of which must hold (the TUI's / search uses the same matcher):
          guest, virtual, an IOASID or SMMU SSID, inside ioctl and kernel-call
          arguments and outputs, ENQCMD's MSR value
 --cmd    an ioctl or kernel call by name (IOMMU_HWPT_ALLOC, ioasid_alloc)
+--thread the thread of a threaded run whose step produced the event
 --grep   case-insensitive text in the one-line summary
 
 When nothing matches, a note on stderr says so and why it may be (no event
@@ -60,7 +61,7 @@ export function pasidFlag(value: string | undefined): number | undefined {
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    kind: { type: 'string', multiple: true }, rid: { type: 'string' }, pasid: { type: 'string' }, cmd: { type: 'string' }, grep: { type: 'string' },
+    kind: { type: 'string', multiple: true }, rid: { type: 'string' }, pasid: { type: 'string' }, cmd: { type: 'string' }, thread: { type: 'string' }, grep: { type: 'string' },
     from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' },
   }, 1);
   if (values.help) { console.log(HELP); return 0; }
@@ -75,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   if (pasid !== undefined) q.pasid = pasid;
   if (values.cmd !== undefined) q.cmd = values.cmd;
   if (values.grep !== undefined) q.text = values.grep;
+  if (values.thread !== undefined) q.thread = values.thread;
   const filtered = Object.keys(q).length > 0;
   return withTrace(positionals[0], async (r) => {
     const from = intArg(values.from, '--from', 0);
@@ -110,6 +112,7 @@ function describeQuery(q: SearchQuery): string {
   if (q.rid !== undefined) parts.push(`--rid ${q.rid}`);
   if (q.pasid !== undefined) parts.push(`--pasid ${q.pasid}`);
   if (q.cmd !== undefined) parts.push(`--cmd ${escapeText(q.cmd)}`);
+  if (q.thread !== undefined) parts.push(`--thread ${escapeText(q.thread)}`);
   if (q.text !== undefined) parts.push(`--grep ${JSON.stringify(q.text)}`);
   return parts.join(' ');
 }
