@@ -44,7 +44,11 @@ function optionProblem(e: Error & { code?: string }, options: NonNullable<ParseA
   return (e.message.split('\n')[0] ?? '').slice(0, 200);
 }
 
-export function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, positionals: number | [number, number] = 0) {
+/** What parse() returns: parseArgs' result for the command's options and --help (named, so declarations can be emitted). */
+type ParseConfig<T> = { args: string[]; options: T & { help: { type: 'boolean'; short: string } }; allowPositionals: true; strict: true };
+export type Parsed<T extends ParseArgsConfig['options']> = ReturnType<typeof parseArgs<ParseConfig<T>>>;
+
+export function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, positionals: number | [number, number] = 0): Parsed<T> {
   const all = { ...options, help: { type: 'boolean', short: 'h' } } as NonNullable<ParseArgsConfig['options']>;
   // `--at -1`, `--seed -3`: a negative number after an option that takes a value is that value (the option
   // then says in one line whether it accepts it), not an unknown option.
