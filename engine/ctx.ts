@@ -3,6 +3,7 @@
 // effect) and collects them for the recorder.
 import { apply, type Touch } from './apply.js';
 import { indexCacheLines } from './caches.js';
+import { indexAllocators } from './indexes.js';
 import { MAX_EVENTS_PER_STEP, ScenarioRunError } from './limits.js';
 import type { Variant } from './scenario.js';
 import type { EventBody, SectionName, State, TraceEvent } from './types.js';
@@ -33,9 +34,11 @@ export class Ctx {
     this.variant = variant;
     // The IOTLB / ATC line index (engine/caches.ts) sees every cell written, so wide invalidations cost what they match.
     const lines = indexCacheLines(state);
+    // So do the allocators' indexes (engine/indexes.ts): an allocation and the quota check cost O(log n), not a pass over a section.
+    const allocs = indexAllocators(state);
     this.markDirty = touch
-      ? (section, key) => { this.dirty.add(section); lines(section, key); touch(section, key); }
-      : (section, key) => { this.dirty.add(section); lines(section, key); };
+      ? (section, key) => { this.dirty.add(section); lines(section, key); allocs(section, key); touch(section, key); }
+      : (section, key) => { this.dirty.add(section); lines(section, key); allocs(section, key); };
     this.onEvent = onEvent;
   }
 

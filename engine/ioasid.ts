@@ -19,6 +19,7 @@
 import type { Ctx } from './ctx.js';
 import { clearEntry } from './iommu.js';
 import { k, parts } from './keys.js';
+import { allocIndex, freeSetId, mmTokenInUse, quotaSum, setCount, setKeys, spaceFirstFree } from './indexes.js';
 import { compareKeys } from './state.js';
 import type { Errno, HostCell, IoasidSetCell, Rid, State } from './types.js';
 
@@ -60,6 +61,9 @@ function setsOf(state: State, hostId: string): Array<[string, IoasidSetCell]> {
 
 /** ioasid_capacity_avail: the capacity not yet promised to a set (a set's quota is taken at ioasid_alloc_set). */
 export function capacityAvail(state: State, hostId: string): number {
+  const ix = allocIndex(state);
+  const sum = ix ? quotaSum(ix, hostId) : null;
+  if (sum !== null) return host(state, hostId).capacity - sum;
   let committed = 0;
   for (const [, cell] of setsOf(state, hostId)) committed += cell.quota;
   return host(state, hostId).capacity - committed;
@@ -67,8 +71,10 @@ export function capacityAvail(state: State, hostId: string): number {
 
 /** How many IOASIDs of `set` are outstanding on `hostId` (nr_ioasids; every space). */
 export function outstanding(state: State, hostId: string, set: string): number {
-  let n = 0;
   const prefix = `${hostId}/`;
+  const ix = allocIndex(state);
+  if (ix) return setCount(ix, prefix, set);
+  let n = 0;
   for (const key of Object.keys(state.s.ioasid)) {
     if (key.startsWith(prefix) && state.s.ioasid[key]?.set === set) n++;
   }
@@ -77,6 +83,8 @@ export function outstanding(state: State, hostId: string, set: string): number {
 
 /** Lowest free set ID in [0, limit]: xa_alloc(&ioasid_sets, …, XA_LIMIT(0, avail - quota)). */
 function freeSid(state: State, hostId: string, limit: number): number | null {
+  const ix = allocIndex(state);
+  if (ix) return freeSetId(ix, hostId, limit);
   const used = new Set<number>();
   for (const [, cell] of setsOf(state, hostId)) if (cell.sid !== undefined) used.add(cell.sid);
   for (let sid = 0; sid <= limit; sid++) if (!used.has(sid)) return sid;
@@ -119,8 +127,9 @@ export function setAlloc(ctx: Ctx, req: SetAllocRequest): SetAllocResult {
   if (type === 'mm') {
     if (req.token === null) return { errno: 'EINVAL', reason: 'IOASID_SET_TYPE_MM needs a token' };
     // ioasid_alloc_set() v2: an MM-type set with this token exists → -EEXIST
-    for (const [, cell] of setsOf(state, req.host)) {
-      if (cell.type === 'mm' && cell.token === req.token) return { errno: 'EEXIST', reason: 'token has a set' };
+    const ix = allocIndex(state);
+    if (ix ? mmTokenInUse(ix, req.host, req.token) : setsOf(state, req.host).some(([, cell]) => cell.type === 'mm' && cell.token === req.token)) {
+      return { errno: 'EEXIST', reason: 'token has a set' };
     }
   } else if (req.token !== null) {
     // ioasid_alloc_set() v2: IOASID_SET_TYPE_NULL with a non-NULL token → -EINVAL
@@ -208,6 +217,12 @@ export function allocCharge(ctx: Ctx, req: AllocRequest): { errno: Errno; reason
 /** First free PASID in [min, max] at or after `start`, wrapping once (cyclic; seed 001 thread, not in the series). */
 function findFree(state: State, space: string, min: number, max: number, start: number): number | null {
   const from = start >= min && start <= max ? start : min;
+  const ix = allocIndex(state);
+  if (ix) {
+    const p = spaceFirstFree(ix, space, from, max);
+    if (p !== null) return p;
+    return from > min ? spaceFirstFree(ix, space, min, from - 1) : null;
+  }
   for (let p = from; p <= max; p++) if (!state.s.ioasid[k.ioasid(space, p)]) return p;
   for (let p = min; p < from; p++) if (!state.s.ioasid[k.ioasid(space, p)]) return p;
   return null;
@@ -320,7 +335,8 @@ export function setFree(ctx: Ctx, hostId: string, set: string, destroy = true): 
   // ioasid_free_set() v1: no such set → pr_err, nothing
   if (!cur) return { found: false, freed: 0 };
   const prefix = `${hostId}/`;
-  const keys = Object.keys(ctx.state.s.ioasid).filter((key) => key.startsWith(prefix) && ctx.state.s.ioasid[key]?.set === set);
+  const ix = allocIndex(ctx.state);
+  const keys = ix ? [...setKeys(ix, prefix, set)] : Object.keys(ctx.state.s.ioasid).filter((key) => key.startsWith(prefix) && ctx.state.s.ioasid[key]?.set === set);
   let freed = 0;
   for (const key of keys.sort(compareKeys)) {
     const p = parts(key);

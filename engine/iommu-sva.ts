@@ -4,6 +4,7 @@
 // reference on the same bond; the PASID stays with the mm until it exits.
 // The `sva-bind` / `sva-unbind` ops, recorded as `kcall` events.
 import type { Ctx } from './ctx.js';
+import { allocIndex, ownerLowest } from './indexes.js';
 import * as ioasid from './ioasid.js';
 import { clearEntry, installEntry } from './iommu.js';
 import { k, parts } from './keys.js';
@@ -28,6 +29,10 @@ export function maxPasids(state: State, rid: Rid): number {
 
 /** mm->iommu_mm->pasid: the PASID the mm already holds on this host, if any. */
 function mmPasid(state: State, hostId: string, owner: string): number | null {
+  // A live run's index knows the owner's lowest PASID (engine/indexes.ts); a bare state scans every IOASID in key order.
+  const ix = allocIndex(state);
+  const lowest = ix ? ownerLowest(ix, hostId, owner) : undefined;
+  if (lowest !== undefined) return lowest;
   const key = Object.keys(state.s.ioasid).sort(compareKeys)
     .find((x) => parts(x).length === 2 && parts(x)[0] === hostId && state.s.ioasid[x]?.owner === owner);
   return key === undefined ? null : Number(parts(key)[1]);

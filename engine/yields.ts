@@ -36,6 +36,7 @@
 import type { Ctx } from './ctx.js';
 import { dmaOutcomeOf } from './ops/hw.js';
 import { dmaBegin, dmaFinish, type DmaPending } from './iommu.js';
+import { allocIndex, ownerKeys } from './indexes.js';
 import * as ioasid from './ioasid.js';
 import { vdeviceCreate, vdeviceEarly, vdeviceSlot, vdeviceAbortErase } from './iommufd/viommu.js';
 import { IOCTLS, OPS } from './ops/index.js';
@@ -96,9 +97,11 @@ const processExit: Phased = {
   start(ctx, f) {
     const hostId = hostOf(ctx, f);
     const owner = str(f, 'owner');
-    const owned = Object.keys(ctx.state.s.ioasid).sort(compareKeys)
+    // A live run's index lists the owner's IOASIDs (engine/indexes.ts); a bare state scans them all.
+    const ix = allocIndex(ctx.state);
+    const owned = (ix ? [...ownerKeys(ix, owner)] : Object.keys(ctx.state.s.ioasid))
       .filter((key) => parts(key).length === 2 && parts(key)[0] === hostId && ctx.state.s.ioasid[key]?.owner === owner)
-      .map((key) => Number(parts(key)[1]));
+      .sort(compareKeys).map((key) => Number(parts(key)[1]));
     return this.resume(ctx, f, { at: 'start', data: { pasids: owned, i: 0, order: 0, n: owned.length } });
   },
   resume(ctx, f, c) {

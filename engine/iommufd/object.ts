@@ -2,6 +2,7 @@
 // xarray with XA_FLAGS_ALLOC1, typed lookups, and the events that create,
 // update and destroy an object. Every other iommufd file builds on these.
 import type { Ctx } from '../ctx.js';
+import { allocIndex, freeObjectId } from '../indexes.js';
 import { k } from '../keys.js';
 import { compareKeys } from '../state.js';
 import type { Args, Errno, IommufdCell, IommufdType, State } from '../types.js';
@@ -37,6 +38,9 @@ export function objects(state: State, fd: string): IommufdCell[] {
 
 /** Object ids come from an xarray with XA_FLAGS_ALLOC1: the lowest free id from 1. */
 export function nextId(state: State, fd: string): number {
+  // A live run answers from its index of object ids (engine/indexes.ts) in O(log n); a bare state scans.
+  const ix = allocIndex(state);
+  if (ix) return freeObjectId(ix, `${fd}/`);
   const used = new Set(objects(state, fd).map((o) => o.id));
   let id = 1;
   while (used.has(id)) id++;

@@ -1,6 +1,7 @@
 // Host-kernel ops: the IOASID allocator API of seed 001 and bare-metal SVA
 // bind/unbind. Each is recorded as a `kcall` event (a kernel function, not an ioctl).
 import type { Ctx } from '../ctx.js';
+import { allocIndex, ownerKeys } from '../indexes.js';
 import * as ioasid from '../ioasid.js';
 import { svaOps } from '../iommu-sva.js';
 import { clearEntry, installEntry } from '../iommu.js';
@@ -109,8 +110,10 @@ export const kernelOps: Record<string, OpSpec> = {
     fields: { host: 'host?', owner: 'str' },
     run: (ctx, f) => kcall(ctx, 'exit_mm', { owner: str(f, 'owner') }, () => {
       const hostId = hostOf(ctx, f);
-      const owned = Object.keys(ctx.state.s.ioasid).sort(compareKeys)
-        .filter((key) => parts(key).length === 2 && parts(key)[0] === hostId && ctx.state.s.ioasid[key]?.owner === str(f, 'owner'));
+      // A live run's index lists the owner's IOASIDs (engine/indexes.ts); a bare state scans them all.
+      const ix = allocIndex(ctx.state);
+      const owned = (ix ? [...ownerKeys(ix, str(f, 'owner'))] : Object.keys(ctx.state.s.ioasid))
+        .filter((key) => parts(key).length === 2 && parts(key)[0] === hostId && ctx.state.s.ioasid[key]?.owner === str(f, 'owner')).sort(compareKeys);
       for (const key of owned) ioasid.free(ctx, hostId, hostId, Number(parts(key)[1]));
       return { errno: owned.length === 0 ? 'ENOENT' : null, value: owned.length };
     }),

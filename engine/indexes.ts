@@ -1,0 +1,507 @@
+// Derived indexes of the allocators' state: what a live run asks on every
+// allocation and after every step, answered in O(log n) instead of a pass
+// over a whole section (issue 12, "small inputs, huge costs": 4000
+// `ioasid-alloc` steps took 3 s, 20 000 did not finish in two minutes).
+//
+// Like the IOTLB / ATC line index (engine/caches.ts) these are caches of the
+// state, never a second source of truth: Ctx builds them from the state it
+// is given and keeps them through the touch of every cell apply() writes, so
+// they follow the same events apply() folds; a state without one (a replay,
+// a bare state handed to a helper) is answered by the scans they replace.
+// Every answer is the scan's, exactly (test/indexes.test.ts compares the
+// index with one rebuilt from the state after every event of every built-in
+// scenario and conformance case):
+//  * IOASIDs: per space (the key up to its last '/'), the PASIDs allocated,
+//    in an IdSet that finds the lowest free one at or after any id (the
+//    lowest-free and the cyclic allocator, findFree); per key prefix ending
+//    in '/' and set, the keys of that set (outstanding(): nr_ioasids, and
+//    ioasid_free_set()'s list); per owner, the keys of the global spaces
+//    (mm->pasid, exit_mm).
+//  * IOASID sets: per host (the key's first part), the sum of the quotas,
+//    the set IDs in use and the MM-type tokens; the sets over their quota.
+//  * iommufd objects: per key prefix ending in '/', the object ids (nextId).
+import { compareKeys } from './state.js';
+import type { IoasidCell, IoasidSetCell, IommufdCell, SectionName, State } from './types.js';
+
+/** 32^(level+1): the ids a trie node of `level` covers. */
+const span = (level: number): number => 2 ** (5 * (level + 1));
+
+interface Node {
+  /** Level 0: the ids present (bit i: base + i). Above: the children that are full. */
+  mask: number;
+  /** Ids present under this node. */
+  n: number;
+  /** Children (levels above 0 only). */
+  kids: Array<Node | undefined> | null;
+}
+
+const ctz = (x: number): number => 31 - Math.clz32(x & -x);
+
+/**
+ * A set of non-negative safe integers that finds the lowest id absent from
+ * it at or after any id in O(log n): a 32-way trie whose inner nodes keep a
+ * mask of their full children (the xarray's free mark, inverted). Up to 11
+ * levels cover 2^53.
+ */
+export class IdSet {
+  private root: Node | null = null;
+  private level = 0;
+  size = 0;
+
+  has(id: number): boolean {
+    if (this.root === null || id >= span(this.level)) return false;
+    let node: Node | undefined = this.root;
+    for (let level = this.level; level > 0; level--) {
+      node = node.kids?.[Math.floor(id / span(level - 1)) % 32];
+      if (!node) return false;
+    }
+    return ((node.mask >>> (id % 32)) & 1) === 1;
+  }
+
+  add(id: number): void {
+    if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`IdSet: ${id} is not a non-negative safe integer`);
+    if (this.has(id)) return;
+    if (this.root === null) { this.root = { mask: 0, n: 0, kids: null }; this.level = 0; }
+    while (id >= span(this.level)) {
+      const old = this.root as Node;
+      this.level++;
+      this.root = { mask: old.n === span(this.level - 1) ? 1 : 0, n: old.n, kids: old.n > 0 ? [old] : [] };
+    }
+    const path: Node[] = [];
+    let node = this.root as Node;
+    for (let level = this.level; level > 0; level--) {
+      path.push(node);
+      const c = Math.floor(id / span(level - 1)) % 32;
+      const kids = (node.kids ??= []);
+      let kid = kids[c];
+      if (!kid) kids[c] = kid = { mask: 0, n: 0, kids: null };
+      node = kid;
+    }
+    node.mask = (node.mask | (1 << (id % 32))) | 0;
+    node.n++;
+    // Up the path: counts, and the full bit of each child that just filled.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const parent = path[i] as Node;
+      parent.n++;
+      const level = this.level - i;
+      const c = Math.floor(id / span(level - 1)) % 32;
+      const kid = parent.kids?.[c];
+      if (kid && kid.n === span(level - 1)) parent.mask = (parent.mask | (1 << c)) | 0;
+    }
+    this.size++;
+  }
+
+  delete(id: number): void {
+    if (!this.has(id)) return;
+    const path: Node[] = [];
+    let node = this.root as Node;
+    for (let level = this.level; level > 0; level--) {
+      path.push(node);
+      node = (node.kids as Array<Node | undefined>)[Math.floor(id / span(level - 1)) % 32] as Node;
+    }
+    node.mask = (node.mask & ~(1 << (id % 32))) | 0;
+    node.n--;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const parent = path[i] as Node;
+      parent.n--;
+      const level = this.level - i;
+      const c = Math.floor(id / span(level - 1)) % 32;
+      parent.mask = (parent.mask & ~(1 << c)) | 0;
+      if (parent.kids?.[c]?.n === 0) parent.kids[c] = undefined;
+    }
+    this.size--;
+    if (this.size === 0) { this.root = null; this.level = 0; }
+  }
+
+  /** The lowest id >= from (a non-negative integer) that is not in the set. */
+  firstFree(from: number): number {
+    if (this.root === null || from >= span(this.level)) return from;
+    return this.search(this.root, this.level, 0, from) ?? span(this.level);
+  }
+
+  private search(node: Node, level: number, base: number, from: number): number | null {
+    if (level === 0) {
+      const free = ~node.mask & (-1 << (from - base));
+      return free === 0 ? null : base + ctz(free);
+    }
+    const cs = span(level - 1);
+    for (let c = Math.floor((from - base) / cs); c < 32; c++) {
+      if (((node.mask >>> c) & 1) === 1) continue;
+      const kidBase = base + c * cs;
+      const at = Math.max(from, kidBase);
+      const kid = node.kids?.[c];
+      if (!kid) return at;
+      const r = this.search(kid, level - 1, kidBase, at);
+      if (r !== null) return r;
+    }
+    return null;
+  }
+
+  /** The lowest id in the set, or null when it is empty. */
+  min(): number | null {
+    let node = this.root;
+    if (node === null) return null;
+    let base = 0;
+    for (let level = this.level; level > 0; level--) {
+      const cs = span(level - 1);
+      const kids: Array<Node | undefined> = node.kids ?? [];
+      let c = 0;
+      while (c < 32 && !kids[c]) c++;
+      base += c * cs;
+      node = kids[c] as Node;
+    }
+    return base + ctz(node.mask);
+  }
+
+  /** The ids in ascending order (tests). */
+  *values(): Generator<number> {
+    if (this.root === null) return;
+    const walk = function* (node: Node, level: number, base: number): Generator<number> {
+      if (level === 0) { for (let i = 0; i < 32; i++) if ((node.mask >>> i) & 1) yield base + i; return; }
+      const cs = span(level - 1);
+      for (let c = 0; c < 32; c++) { const kid = node.kids?.[c]; if (kid) yield* walk(kid, level - 1, base + c * cs); }
+    };
+    yield* walk(this.root, this.level, 0);
+  }
+}
+
+/** An IdSet that counts how many times each id was added (a multiset). */
+class CountedIds {
+  readonly ids = new IdSet();
+  private readonly counts = new Map<number, number>();
+  // An id no allocator could hand out (negative, fractional, past 2^53) never equals a candidate: left out.
+  add(id: number): void {
+    if (!Number.isSafeInteger(id) || id < 0) return;
+    const n = this.counts.get(id) ?? 0;
+    this.counts.set(id, n + 1);
+    if (n === 0) this.ids.add(id);
+  }
+  delete(id: number): void {
+    if (!Number.isSafeInteger(id) || id < 0) return;
+    const n = this.counts.get(id) ?? 0;
+    if (n <= 1) { this.counts.delete(id); this.ids.delete(id); } else this.counts.set(id, n - 1);
+  }
+  get empty(): boolean { return this.counts.size === 0; }
+}
+
+/** Every prefix of `key` that ends in '/' (what `key.startsWith(x + '/')` can match). */
+function slashPrefixes(key: string): string[] {
+  const out: string[] = [];
+  for (let i = key.indexOf('/'); i !== -1; i = key.indexOf('/', i + 1)) out.push(key.slice(0, i + 1));
+  return out;
+}
+
+/** The PASID of an IOASID key when it is one an allocator could have written (`${space}/${pasid}`). */
+function keyPasid(key: string): { space: string; pasid: number } | null {
+  const cut = key.lastIndexOf('/');
+  if (cut === -1) return null;
+  const tail = key.slice(cut + 1);
+  const pasid = Number(tail);
+  if (!Number.isSafeInteger(pasid) || pasid < 0 || String(pasid) !== tail) return null;
+  return { space: key.slice(0, cut), pasid };
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  set?.delete(value);
+  if (set?.size === 0) map.delete(key);
+}
+
+interface HostSets {
+  /** Sum of the integer quotas, exactly (quotaSum). */
+  quota: bigint;
+  /** Sets whose quota is not an integer (none a scenario can make): the sum is then the caller's. */
+  odd: number;
+  sids: CountedIds;
+  /** Token -> MM-type sets holding it. */
+  mm: Map<string, number>;
+}
+
+/** What one IOASID-set cell adds to the index. */
+interface SetEntry { host: string; name: string | undefined; quota: number; sid: number | undefined; mm: string | null }
+
+export interface AllocIndex {
+  /** IOASID space -> PASIDs allocated. */
+  spaces: Map<string, IdSet>;
+  /** Key prefix ending in '/' -> set name -> the IOASID keys of that set under it. */
+  bySet: Map<string, Map<string, Set<string>>>;
+  /** Owner -> IOASID keys of two parts (host/pasid: a global space). */
+  byOwner: Map<string, Set<string>>;
+  /** Owner -> host -> the PASIDs of those keys (mm->pasid: the lowest). */
+  ownerPasids: Map<string, Map<string, IdSet>>;
+  /** Keys of two parts whose PASID is not an allocator's (none in a live run): mmPasid then scans. */
+  oddOwnerKeys: number;
+  /** What each IOASID key was indexed as. */
+  ioasid: Map<string, IoasidCell>;
+  /** Host (first key part) -> its sets' quotas, set IDs, MM tokens. */
+  hosts: Map<string, HostSets>;
+  /** What each IOASID-set key was indexed as. */
+  sets: Map<string, SetEntry>;
+  /** `${host}/` -> second key part -> the set keys that name it: the sets whose count an IOASID of that set moves. */
+  setKeys: Map<string, Map<string, Set<string>>>;
+  /** Set keys whose IOASIDs outnumber their quota. */
+  over: Set<string>;
+  /** iommufd key prefix ending in '/' -> the object ids under it. */
+  objects: Map<string, CountedIds>;
+  /** What each iommufd key was indexed as (its id). */
+  objectIds: Map<string, number>;
+}
+
+const INDEXES = new WeakMap<State, AllocIndex>();
+
+/** The index of a live run's state, or undefined (the callers then scan). */
+export const allocIndex = (state: State): AllocIndex | undefined => INDEXES.get(state);
+
+function count(ix: AllocIndex, prefix: string, set: string): number {
+  return ix.bySet.get(prefix)?.get(set)?.size ?? 0;
+}
+
+/** Recompute whether the set cell `key` is over its quota (invariants.ts' quota check, exactly). */
+function judge(ix: AllocIndex, state: State, key: string): void {
+  const e = ix.sets.get(key);
+  const cell = state.s['ioasid-set'][key];
+  if (!e || !cell || e.name === undefined || count(ix, `${e.host}/`, e.name) <= cell.quota) ix.over.delete(key);
+  else ix.over.add(key);
+}
+
+function touchIoasid(ix: AllocIndex, state: State, key: string): void {
+  const cell = state.s.ioasid[key];
+  const old = ix.ioasid.get(key);
+  if (old === cell || (old && cell && old.set === cell.set && old.owner === cell.owner)) return;
+  const parsed = keyPasid(key);
+  const prefixes = slashPrefixes(key);
+  const twoParts = prefixes.length === 1;
+  const rejudge = (set: string): void => {
+    const first = prefixes[0];
+    if (first === undefined) return;
+    for (const sk of ix.setKeys.get(first)?.get(set) ?? []) judge(ix, state, sk);
+  };
+  if (old) {
+    ix.ioasid.delete(key);
+    if (parsed) {
+      const ids = ix.spaces.get(parsed.space);
+      ids?.delete(parsed.pasid);
+      if (ids?.size === 0) ix.spaces.delete(parsed.space);
+    }
+    for (const p of prefixes) {
+      const bySet = ix.bySet.get(p);
+      if (bySet) { removeFrom(bySet, old.set, key); if (bySet.size === 0) ix.bySet.delete(p); }
+    }
+    if (twoParts) {
+      removeFrom(ix.byOwner, old.owner, key);
+      if (!parsed) ix.oddOwnerKeys--;
+      else {
+        const byHost = ix.ownerPasids.get(old.owner);
+        const ids = byHost?.get(parsed.space);
+        ids?.delete(parsed.pasid);
+        if (ids?.size === 0) byHost?.delete(parsed.space);
+        if (byHost?.size === 0) ix.ownerPasids.delete(old.owner);
+      }
+    }
+    rejudge(old.set);
+  }
+  if (cell) {
+    ix.ioasid.set(key, { set: cell.set, owner: cell.owner });
+    if (parsed) {
+      let ids = ix.spaces.get(parsed.space);
+      if (!ids) ix.spaces.set(parsed.space, (ids = new IdSet()));
+      ids.add(parsed.pasid);
+    }
+    for (const p of prefixes) {
+      let bySet = ix.bySet.get(p);
+      if (!bySet) ix.bySet.set(p, (bySet = new Map()));
+      addTo(bySet, cell.set, key);
+    }
+    if (twoParts) {
+      addTo(ix.byOwner, cell.owner, key);
+      if (!parsed) ix.oddOwnerKeys++;
+      else {
+        let byHost = ix.ownerPasids.get(cell.owner);
+        if (!byHost) ix.ownerPasids.set(cell.owner, (byHost = new Map()));
+        let ids = byHost.get(parsed.space);
+        if (!ids) byHost.set(parsed.space, (ids = new IdSet()));
+        ids.add(parsed.pasid);
+      }
+    }
+    rejudge(cell.set);
+  }
+}
+
+function setEntry(key: string, cell: IoasidSetCell): SetEntry {
+  const cut = key.indexOf('/');
+  const host = cut === -1 ? key : key.slice(0, cut);
+  const rest = cut === -1 ? undefined : key.slice(cut + 1);
+  const name = rest === undefined ? undefined : rest.split('/')[0];
+  return { host, name, quota: cell.quota, sid: cell.sid, mm: cell.type === 'mm' ? cell.token : null };
+}
+
+function touchSet(ix: AllocIndex, state: State, key: string): void {
+  const cell = state.s['ioasid-set'][key];
+  const old = ix.sets.get(key);
+  if (old) {
+    ix.sets.delete(key);
+    const h = old.name === undefined ? undefined : ix.hosts.get(old.host);
+    if (h) {
+      if (Number.isInteger(old.quota)) h.quota -= BigInt(old.quota); else h.odd--;
+      if (old.sid !== undefined) h.sids.delete(old.sid);
+      if (old.mm !== null) { const n = (h.mm.get(old.mm) ?? 0) - 1; if (n > 0) h.mm.set(old.mm, n); else h.mm.delete(old.mm); }
+    }
+    if (old.name !== undefined) {
+      const names = ix.setKeys.get(`${old.host}/`);
+      if (names) { removeFrom(names, old.name, key); if (names.size === 0) ix.setKeys.delete(`${old.host}/`); }
+    }
+  }
+  if (cell) {
+    const e = setEntry(key, cell);
+    ix.sets.set(key, e);
+    if (e.name !== undefined) {
+      // setsOf() in engine/ioasid.ts: the cells whose key has a second part
+      let h = ix.hosts.get(e.host);
+      if (!h) ix.hosts.set(e.host, (h = { quota: 0n, odd: 0, sids: new CountedIds(), mm: new Map() }));
+      if (Number.isInteger(e.quota)) h.quota += BigInt(e.quota); else h.odd++;
+      if (e.sid !== undefined) h.sids.add(e.sid);
+      if (e.mm !== null) h.mm.set(e.mm, (h.mm.get(e.mm) ?? 0) + 1);
+      let names = ix.setKeys.get(`${e.host}/`);
+      if (!names) ix.setKeys.set(`${e.host}/`, (names = new Map()));
+      addTo(names, e.name, key);
+    }
+  }
+  judge(ix, state, key);
+}
+
+function touchObject(ix: AllocIndex, state: State, key: string): void {
+  const cell: IommufdCell | undefined = state.s.iommufd[key];
+  const old = ix.objectIds.get(key);
+  if (old === cell?.id) return;
+  const prefixes = slashPrefixes(key);
+  if (old !== undefined) {
+    ix.objectIds.delete(key);
+    for (const p of prefixes) {
+      const ids = ix.objects.get(p);
+      ids?.delete(old);
+      if (ids?.empty) ix.objects.delete(p);
+    }
+  }
+  if (cell) {
+    ix.objectIds.set(key, cell.id);
+    for (const p of prefixes) {
+      let ids = ix.objects.get(p);
+      if (!ids) ix.objects.set(p, (ids = new CountedIds()));
+      ids.add(cell.id);
+    }
+  }
+}
+
+function build(state: State): AllocIndex {
+  const ix: AllocIndex = {
+    spaces: new Map(), bySet: new Map(), byOwner: new Map(), ownerPasids: new Map(), oddOwnerKeys: 0, ioasid: new Map(), hosts: new Map(), sets: new Map(),
+    setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(),
+  };
+  // Sets first, so that each IOASID judges the sets it counts against.
+  for (const key in state.s['ioasid-set']) touchSet(ix, state, key);
+  for (const key in state.s.ioasid) touchIoasid(ix, state, key);
+  for (const key in state.s.iommufd) touchObject(ix, state, key);
+  return ix;
+}
+
+/**
+ * Start indexing the allocators of `state` (what it holds now, in one pass);
+ * the returned hook must see every cell written from then on (Ctx passes it
+ * inside apply()'s touch).
+ */
+export function indexAllocators(state: State): (section: SectionName, key: string) => void {
+  const ix = build(state);
+  INDEXES.set(state, ix);
+  return (section, key) => {
+    if (section === 'ioasid') touchIoasid(ix, state, key);
+    else if (section === 'ioasid-set') touchSet(ix, state, key);
+    else if (section === 'iommufd') touchObject(ix, state, key);
+  };
+}
+
+// ---- Queries: each the exact answer of the scan it replaces (the callers keep the scan for a state without an index).
+
+/** The number of IOASIDs of `set` whose key starts with `prefix`. */
+export const setCount = (ix: AllocIndex, prefix: string, set: string): number => count(ix, prefix, set);
+
+/** The IOASID keys of `set` under `prefix`, in no particular order. */
+export const setKeys = (ix: AllocIndex, prefix: string, set: string): Iterable<string> => ix.bySet.get(prefix)?.get(set) ?? [];
+
+/** The IOASID keys of two parts owned by `owner`, in no particular order. */
+export const ownerKeys = (ix: AllocIndex, owner: string): Iterable<string> => ix.byOwner.get(owner) ?? [];
+
+/** The lowest PASID `owner` holds in `host`'s global space (the first key host/pasid in key order), null for none, undefined when the index cannot tell. */
+export function ownerLowest(ix: AllocIndex, host: string, owner: string): number | null | undefined {
+  if (ix.oddOwnerKeys > 0) return undefined;
+  return ix.ownerPasids.get(owner)?.get(host)?.min() ?? null;
+}
+
+/** First PASID of `space` in [from, max] that is free, or null. */
+export function spaceFirstFree(ix: AllocIndex, space: string, from: number, max: number): number | null {
+  const ids = ix.spaces.get(space);
+  const p = ids ? ids.firstFree(from) : from;
+  return p <= max ? p : null;
+}
+
+/** The sum of the quotas of `host`'s sets, or null when it is not a safe integer (the caller then sums in its own order). */
+export function quotaSum(ix: AllocIndex, host: string): number | null {
+  const h = ix.hosts.get(host);
+  if (!h) return 0;
+  // Past 2^53 a sum of doubles depends on its order: the caller sums in key order, as before.
+  return h.odd === 0 && h.quota <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(h.quota) : null;
+}
+
+/** Lowest set ID in [0, limit] no set of `host` has, or null. */
+export function freeSetId(ix: AllocIndex, host: string, limit: number): number | null {
+  if (limit < 0) return null;
+  const ids = ix.hosts.get(host)?.sids.ids;
+  const sid = ids ? ids.firstFree(0) : 0;
+  return sid <= limit ? sid : null;
+}
+
+/** Whether an MM-type set of `host` holds `token`. */
+export const mmTokenInUse = (ix: AllocIndex, host: string, token: string): boolean => (ix.hosts.get(host)?.mm.get(token) ?? 0) > 0;
+
+/** The set keys over their quota, in key order. */
+export const overQuota = (ix: AllocIndex): string[] => [...ix.over].sort(compareKeys);
+
+/** Lowest id >= 1 no iommufd object under `prefix` has (XA_FLAGS_ALLOC1). */
+export function freeObjectId(ix: AllocIndex, prefix: string): number {
+  const ids = ix.objects.get(prefix);
+  return ids ? ids.ids.firstFree(1) : 1;
+}
+
+/**
+ * The index of `state` against one rebuilt from the state alone: a list of
+ * differences, empty when they agree (tests, after every event).
+ */
+export function indexDiff(state: State): string[] {
+  const live = INDEXES.get(state);
+  if (!live) return ['no index'];
+  const fresh = build(state);
+  const out: string[] = [];
+  const norm = (ix: AllocIndex): Record<string, unknown> => ({
+    spaces: [...ix.spaces].map(([s, ids]) => [s, [...ids.values()], ids.size]).sort((a, b) => compareKeys(String(a[0]), String(b[0]))),
+    bySet: [...ix.bySet].map(([p, m]) => [p, [...m].map(([s, keys]) => [s, [...keys].sort(compareKeys)]).sort()]).sort(),
+    byOwner: [...ix.byOwner].map(([o, keys]) => [o, [...keys].sort(compareKeys)]).sort(),
+    ownerPasids: [...ix.ownerPasids].map(([o, m]) => [o, [...m].map(([h, ids]) => [h, [...ids.values()], ids.min()]).sort()]).sort(),
+    oddOwnerKeys: ix.oddOwnerKeys,
+    hosts: [...ix.hosts].map(([h, v]) => [h, String(v.quota), v.odd, [...v.sids.ids.values()], [...v.mm].sort()]).filter((x) => x[1] !== '0' || x[2] !== 0 || (x[3] as number[]).length > 0 || (x[4] as unknown[]).length > 0).sort(),
+    setKeys: [...ix.setKeys].map(([h, m]) => [h, [...m].map(([n, keys]) => [n, [...keys].sort()]).sort()]).sort(),
+    over: [...ix.over].sort(),
+    objects: [...ix.objects].map(([p, ids]) => [p, [...ids.ids.values()]]).sort(),
+  });
+  const a = norm(live);
+  const b = norm(fresh);
+  for (const name of Object.keys(a)) {
+    const x = JSON.stringify(a[name]);
+    const y = JSON.stringify(b[name]);
+    if (x !== y) out.push(`${name}: live ${x.slice(0, 300)} vs rebuilt ${y.slice(0, 300)}`);
+  }
+  return out;
+}

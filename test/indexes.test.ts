@@ -1,0 +1,178 @@
+// The allocators' indexes (engine/indexes.ts) are caches of the state: after
+// every event of every built-in scenario, variant and conformance case, and
+// of a random mix of allocator steps, the index a run keeps equals one
+// rebuilt from the state alone, and its answers equal the scans it replaced.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { allocIndex, freeObjectId, freeSetId, IdSet, indexDiff, overQuota, ownerLowest, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { RunSession } from '../engine/run.js';
+import { combinations, type Scenario, type Step } from '../engine/scenario.js';
+import { compareKeys } from '../engine/state.js';
+import type { State } from '../engine/types.js';
+import { validateScenario } from '../engine/validate.js';
+import { caseFiles, CONFORMANCE_DIR } from '../conformance/runner.js';
+import { listScenarios, parseScenario } from '../scenarios/index.js';
+
+/** Run `sc` under `variant`, checking the index against a rebuild after every event; returns the events checked. */
+function checkRun(sc: Scenario, variant: Record<string, string>, extra?: (state: State) => void): number {
+  let n = 0;
+  const problems: string[] = [];
+  const session: RunSession = new RunSession(sc, { variant }, {
+    onEvent: (ev) => {
+      n++;
+      if (problems.length > 0) return;
+      const diff = indexDiff(session.state as State);
+      if (diff.length > 0) problems.push(`event ${ev.seq} (${ev.kind}, step ${ev.step}): ${diff.join('; ')}`);
+      extra?.(session.state as State);
+    },
+  });
+  try {
+    while (session.next()) { /* every event is checked in onEvent */ }
+  } catch (e) {
+    // A scenario that ends in a ScenarioRunError still had every event up to it checked.
+    if (!(e instanceof Error && e.name === 'ScenarioRunError')) throw e;
+  }
+  expect(problems, `${sc.name} ${JSON.stringify(variant)}`).toEqual([]);
+  return n;
+}
+
+/** The answers of the scans the index replaced, from the state alone. */
+function bruteChecks(state: State): void {
+  const ix = allocIndex(state);
+  if (!ix) throw new Error('no index');
+  const s = state.s;
+  // outstanding(): IOASIDs of a set under a host prefix
+  const hosts = new Set(Object.keys(s.host));
+  const setNames = new Set(Object.values(s.ioasid).map((c) => c.set));
+  for (const h of hosts) for (const set of setNames) {
+    const n = Object.keys(s.ioasid).filter((key) => key.startsWith(`${h}/`) && s.ioasid[key]?.set === set).length;
+    expect(setCount(ix, `${h}/`, set)).toBe(n);
+  }
+  // findFree(): the lowest free PASID of a space at or after some probes
+  for (const h of hosts) for (const from of [0, 1, 3, 17, 40, 63]) {
+    let p = from;
+    while (s.ioasid[`${h}/${p}`]) p++;
+    expect(spaceFirstFree(ix, h, from, 1 << 20)).toBe(p);
+    expect(spaceFirstFree(ix, h, from, p - 1)).toBe(null);
+  }
+  // freeSid(): lowest set ID not in use
+  for (const h of hosts) {
+    const used = new Set(Object.keys(s['ioasid-set']).filter((key) => key.split('/')[0] === h).map((key) => s['ioasid-set'][key]?.sid));
+    let sid = 0;
+    while (used.has(sid)) sid++;
+    expect(freeSetId(ix, h, 1 << 20)).toBe(sid);
+  }
+  // the quota invariant's sets over quota
+  const over = Object.keys(s['ioasid-set']).sort(compareKeys).filter((key) => {
+    const [h, name] = key.split('/');
+    const quota = s['ioasid-set'][key]?.quota ?? 0;
+    return Object.keys(s.ioasid).filter((x) => x.startsWith(`${h}/`) && s.ioasid[x]?.set === name).length > quota;
+  });
+  expect(overQuota(ix)).toEqual(over);
+  // mmPasid(): the owner's lowest PASID in a host's global space
+  for (const h of hosts) for (const owner of ['p0', 'p1', 'p2']) {
+    const first = Object.keys(s.ioasid).sort(compareKeys).find((key) => key.split('/').length === 2 && key.split('/')[0] === h && s.ioasid[key]?.owner === owner);
+    expect(ownerLowest(ix, h, owner)).toBe(first === undefined ? null : Number(first.split('/')[1]));
+  }
+  // nextId(): lowest free iommufd id from 1
+  for (const fd of ['fd0', 'fd1', 'iommufd']) {
+    const used = new Set(Object.keys(s.iommufd).filter((key) => key.startsWith(`${fd}/`)).map((key) => s.iommufd[key]?.id));
+    let id = 1;
+    while (used.has(id)) id++;
+    expect(freeObjectId(ix, `${fd}/`)).toBe(id);
+  }
+}
+
+describe('IdSet', () => {
+  it('agrees with a plain Set on random adds, deletes and lowest-free queries (small and 2^53-sized ids)', () => {
+    let seed = 12345;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (const range of [70, 2000, 40_000]) {
+      const ids = new IdSet();
+      const plain = new Set<number>();
+      const big = (x: number): number => (range === 40_000 && x % 7 === 0 ? Number.MAX_SAFE_INTEGER - x : x);
+      for (let i = 0; i < 20_000; i++) {
+        const x = big(rnd(range));
+        if (rnd(3) === 0) { ids.delete(x); plain.delete(x); } else { ids.add(x); plain.add(x); }
+        if (i % 7 === 0) {
+          const from = rnd(range);
+          let p = from;
+          while (plain.has(p)) p++;
+          expect(ids.firstFree(from)).toBe(p);
+        }
+        expect(ids.size).toBe(plain.size);
+      }
+      expect([...ids.values()]).toEqual([...plain].sort((a, b) => a - b));
+      expect(ids.min()).toBe(plain.size === 0 ? null : Math.min(...plain));
+      for (const x of [0, 1, 31, 32, 33, 1023, 1024, Number.MAX_SAFE_INTEGER]) expect(ids.has(x)).toBe(plain.has(x));
+    }
+  });
+
+  it('finds the id past a full run that spans trie levels', () => {
+    const ids = new IdSet();
+    for (let i = 0; i < 33 * 1024 + 5; i++) ids.add(i);
+    expect(ids.firstFree(0)).toBe(33 * 1024 + 5);
+    ids.delete(32 * 1024);
+    expect(ids.firstFree(7)).toBe(32 * 1024);
+    expect(ids.firstFree(32 * 1024 + 1)).toBe(33 * 1024 + 5);
+    ids.add(2 ** 40);
+    expect(ids.firstFree(2 ** 40)).toBe(2 ** 40 + 1);
+    expect(ids.firstFree(2 ** 40 - 1)).toBe(2 ** 40 - 1);
+  });
+});
+
+describe('the index equals a rebuild from the state after every event', () => {
+  it('every built-in scenario, every variant', () => {
+    let events = 0;
+    for (const sc of listScenarios()) for (const v of combinations(sc)) events += checkRun(sc, v);
+    expect(events).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('every conformance case, every variant', () => {
+    let events = 0;
+    for (const file of caseFiles(CONFORMANCE_DIR)) {
+      let sc: Scenario;
+      try { sc = parseScenario(readFileSync(file, 'utf8'), file); } catch { continue; }
+      for (const v of combinations(sc)) events += checkRun(sc, v);
+    }
+    expect(events).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('a random mix of sets, quotas, allocations (lowest-free, cyclic, min/max, uncharged), frees, set frees, exits, SVA binds and iommufd objects; the answers are the scans\'', () => {
+    const platform = {
+      hosts: [{ id: 'h', capacity: 64, systemQuota: 20, minPasid: 1 }, { id: 'h2', capacity: 40 }],
+      iommus: [{ id: 'dmar0', kind: 'vtd', host: 'h' }], devices: [{ rid: '00:02.0', iommu: 'dmar0' }],
+      memory: [{ owner: 'p0', base: 0x100000, size: 0x10000 }],
+    };
+    let violations = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      let x = seed;
+      const rnd = (n: number): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % n; };
+      const sets = ['system', 's0', 's1', 's2'];
+      const steps: Step[] = [];
+      for (let i = 0; i < 300; i++) {
+        const host = rnd(4) === 0 ? 'h2' : 'h';
+        const set = sets[rnd(sets.length)] as string;
+        switch (rnd(14)) {
+          case 12: steps.push({ op: 'sva-bind', rid: '00:02.0', owner: `p${rnd(3)}`, root: 0x1000 }); break;
+          case 13: steps.push({ op: 'sva-unbind', rid: '00:02.0', pasid: rnd(20) }); break;
+          case 0: steps.push({ op: 'ioasid-set-alloc', host, set, quota: rnd(12), ...(rnd(3) ? { token: `t${rnd(3)}` } : {}), ...(rnd(3) === 0 ? { type: rnd(2) ? 'mm' : 'null' } : {}) }); break;
+          case 1: steps.push({ op: 'ioasid-set-free', host, set, destroy: rnd(2) === 0 }); break;
+          case 2: steps.push({ op: 'ioasid-config', host, ...(rnd(2) ? { policy: rnd(2) ? 'cyclic' : 'lowest' } : {}), ...(rnd(2) ? { revision: rnd(2) ? 'v2' : 'v1' } : {}) }); break;
+          case 3: steps.push({ op: 'ioasid-set-quota', host, set, quota: rnd(15) }); break;
+          case 4: case 5: steps.push({ op: 'ioasid-free', host, pasid: rnd(70), ...(rnd(3) === 0 ? { set } : {}) }); break;
+          case 6: steps.push({ op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', fd: `fd${rnd(2)}` }); break;
+          case 7: steps.push({ op: 'ioctl', cmd: 'IOMMU_DESTROY', fd: `fd${rnd(2)}`, args: { id: 1 + rnd(10) } }); break;
+          case 8: steps.push({ op: 'process-exit', host, owner: `p${rnd(3)}` }); break;
+          default: steps.push({ op: 'ioasid-alloc', host, set, owner: `p${rnd(3)}`, ...(rnd(3) === 0 ? { min: rnd(30) } : {}), ...(rnd(3) === 0 ? { max: rnd(70) } : {}), ...(rnd(6) === 0 ? { uncharged: true } : {}) });
+        }
+      }
+      const sc = validateScenario({ name: `mix-${seed}`, description: 'd', platform, steps }, 'mix');
+      checkRun(sc, {}, bruteChecks);
+      const session = new RunSession(sc);
+      while (session.next()) violations += session.out.filter((e) => e.kind === 'violation').length;
+    }
+    // The mix reaches the quota invariant (uncharged allocations past a quota), not only the allocators.
+    expect(violations).toBeGreaterThan(0);
+  }, 120_000);
+});
