@@ -18,6 +18,7 @@ const COMMANDS: Record<string, string> = {
   export: 'a trace as JSON lines or Chrome trace-event JSON (Perfetto)',
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
   diff: 'compare two traces: first divergence, state diff there, differences by kind',
+  explore: 'search the schedules of a threaded scenario for a failing one (races)',
   conformance: 'run a folder of expect-carrying scenarios (default: the kernel selftest, ported)',
   completion: 'a bash or zsh completion script (source <(iotrace completion bash))',
 };

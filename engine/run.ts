@@ -46,7 +46,7 @@ function resolveRefs(value: ArgValue | undefined, refs: Map<string, number | nul
  * declare, so a step without references is handed over as it is (the common
  * case for generated workloads: no copy per step).
  */
-function resolveStep(step: Step, refs: Map<string, number | null>, index: number): Fields {
+export function resolveStep(step: Step, refs: Map<string, number | null>, index: number): Fields {
   let plain = true;
   for (const key in step) {
     const v = step[key];

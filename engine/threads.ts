@@ -231,6 +231,7 @@ export class Threads {
    */
   segment(core: RunCore, thread: string, runnable: readonly string[]): SegmentInfo {
     const i = this.names.indexOf(thread);
+    this.skip(i, core.variant);
     const p = this.pos[i] as ThreadPos;
     const ts = this.current(i);
     if (!ts) throw new ScheduleError(`thread ${thread} has no steps left`);
