@@ -19,6 +19,7 @@ const COMMANDS: Record<string, string> = {
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
   diff: 'compare two traces: first divergence, state diff there, differences by kind',
   explore: 'search the schedules of a threaded scenario for a failing one (races)',
+  shrink: 'the smallest scenario (and schedule) that still fails the same way',
   conformance: 'run a folder of expect-carrying scenarios (default: the kernel selftest, ported)',
   completion: 'a bash or zsh completion script (source <(iotrace completion bash))',
 };
