@@ -24,9 +24,9 @@ import { forge } from './forge.js';
 import { tmp } from './trace-helpers.js';
 
 const SEED = 20_240_607;
-const CASES = 900;
+const CASES = 600;
 const BIG_CASES = 2;
-const CLI_CASES = 6;
+const CLI_CASES = 5;
 
 let corpus: Corpus;
 const file = scratchFile('ci');

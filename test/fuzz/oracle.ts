@@ -48,6 +48,18 @@ export function expectThat(ok: boolean, rule: string, detail: () => string, know
   throw new OracleFailure(rule, detail());
 }
 
+/**
+ * Internal errors already reported (bugs in files the fuzz does not own),
+ * told apart by where they are thrown; the reason, or null for any other.
+ */
+export function knownInternal(e: unknown): string | null {
+  const stack = e instanceof Error ? e.stack ?? '' : '';
+  if (e instanceof TypeError && /\bat (hex|entryText) \(.*engine\/summary\.[jt]s/.test(stack) && /tui\/(format|state-pane)\.[jt]s/.test(stack)) {
+    return 'the state pane (replay --dump, diff --dump / --tui, the debugger) throws a TypeError on a state cell of the wrong shape left by a forged event: engine/summary.ts entryText via tui/format.ts cellText (H10 report)';
+  }
+  return null;
+}
+
 /** The events R cannot be applied past (a forged event whose fields do not fit its kind). */
 export class ApplyFails extends Error {
   constructor(readonly seq: number, cause: unknown) { super(`event ${seq} does not apply: ${cause instanceof Error ? cause.message : String(cause)}`); this.name = 'ApplyFails'; }
