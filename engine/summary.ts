@@ -25,7 +25,8 @@ const pasidText = (p: number | null): string => (p === null ? 'no PASID' : `PASI
 export function summarize(ev: TraceEvent): string {
   try {
     const text = describe(ev);
-    if (typeof text === 'string') return text;
+    // An event of a threaded run says whose step produced it (engine/threads.ts).
+    if (typeof text === 'string') return typeof ev.thread === 'string' && ev.kind !== 'sched' ? `[${ev.thread}] ${text}` : text;
   } catch { /* below */ }
   let json: string;
   try { json = JSON.stringify(ev); } catch { json = '?'; }

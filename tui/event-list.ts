@@ -120,7 +120,20 @@ export class EventList {
       const text = fit(summarize(ev), rest);
       const bad = ev.kind === 'fault' || ev.kind === 'violation' || ev.kind === 'expect';
       if (ev.seq === cursor) return paint(fit(`${head}${kind} ${text}`, width), 'inverse', ...(bad ? ['red-fg'] : []));
-      return `${esc(head)}${paint(kind, `${kindColour(ev.kind)}-fg`, ...(bad ? ['bold'] : []))} ${bad ? paint(text, 'red-fg') : esc(text)}`;
+      // A threaded trace: the "[thread] " prefix in the thread's own colour (a sched event's in its chosen thread's).
+      const who = typeof ev.thread === 'string' ? ev.thread : null;
+      const cut = who !== null && ev.kind !== 'sched' && text.startsWith(`[${who}]`) ? who.length + 2 : 0;
+      const tag = cut > 0 ? `${paint(text.slice(0, cut), `${threadColour(who as string)}-fg`)}` : '';
+      const body = text.slice(cut);
+      return `${esc(head)}${paint(kind, `${who !== null && ev.kind === 'sched' ? threadColour(who) : kindColour(ev.kind)}-fg`, ...(bad ? ['bold'] : []))} ${tag}${bad ? paint(body, 'red-fg') : esc(body)}`;
     });
   }
+}
+
+/** The colour of a thread: one of a few, by its name (stable across runs and traces). */
+export function threadColour(name: string): string {
+  const palette = ['cyan', 'yellow', 'green', 'magenta', 'blue', 'white'];
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+  return palette[h % palette.length] as string;
 }

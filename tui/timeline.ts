@@ -1,10 +1,15 @@
 // The timeline (blessed-contrib's sparkline): fault and violation density
 // over the whole trace, one column per 1/width of the steps, with a marker
 // row under it — F fault, V violation, ▲ the cursor. Built from the trace
-// index alone (no event is read), so it costs the same for 10 M events.
+// index alone (no event is read), so it costs the same for 10 M events; a
+// threaded trace of a bounded size also marks where the schedule switches
+// thread (s), read from its sched events.
 import type { Replayer } from '../replayer/api.js';
 import type { Widgets } from 'blessed';
 import { sparkline, type SparklineWidget } from './term.js';
+
+/** Traces up to this many events get their scheduling switches marked (the scan reads every event). */
+const SWITCH_SCAN_MAX = 200_000;
 
 export class Timeline {
   readonly widget: SparklineWidget;
@@ -36,6 +41,18 @@ export class Timeline {
     };
     add(this.r.violations, 'V');
     add(this.r.faults, 'F');
+    // A threaded trace: 's' where the schedule switches thread (read from the events, for traces of a bounded size).
+    if (this.r.header.scenario.threads && this.r.count <= SWITCH_SCAN_MAX) {
+      let last: string | null = null;
+      for (let n = 0; n < this.r.count; n++) {
+        let ev;
+        try { ev = this.r.event(n); } catch { break; }
+        if (ev.kind !== 'sched' || typeof ev.thread !== 'string') continue;
+        const c = this.column(n);
+        if (last !== null && ev.thread !== last && this.marks[c] === ' ') this.marks[c] = 's';
+        last = ev.thread;
+      }
+    }
     return cols;
   }
 
@@ -77,12 +94,12 @@ export class Timeline {
     if (key === this.drawn) return;
     this.drawn = key;
     const per = this.r.count / cols;
-    const title = `faults+violations per column (1 column = ${per < 1.5 ? '1 step' : `${Math.round(per)} steps`}); F fault, V violation, ▲ cursor`;
+    const title = `faults+violations per column (1 column = ${per < 1.5 ? '1 step' : `${Math.round(per)} steps`}); F fault, V violation${this.r.header.scenario.threads ? ', s thread switch' : ''}, ▲ cursor`;
     this.widget.setData([title], [this.density]);
     // contrib draws: blank line, title, sparkline, blank line. Keep title and
     // sparkline; put the marker row in place of the trailing blank.
     const c = this.column(cursor);
-    const marks = this.marks.map((m, i) => (i === c ? '{yellow-fg}{bold}▲{/bold}{/yellow-fg}' : m === 'F' ? '{red-fg}F{/red-fg}' : m === 'V' ? '{magenta-fg}V{/magenta-fg}' : '·')).join('');
+    const marks = this.marks.map((m, i) => (i === c ? '{yellow-fg}{bold}▲{/bold}{/yellow-fg}' : m === 'F' ? '{red-fg}F{/red-fg}' : m === 'V' ? '{magenta-fg}V{/magenta-fg}' : m === 's' ? '{cyan-fg}s{/cyan-fg}' : '·')).join('');
     const content = (this.widget as unknown as { content: string }).content.replace(/^\r\n/, '').replace(/\r\n\r\n$/, '');
     this.widget.setContent(`${content}\n${marks}`);
   }
