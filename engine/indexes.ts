@@ -20,6 +20,14 @@
 //  * IOASID sets: per host (the key's first part), the sum of the quotas,
 //    the set IDs in use and the MM-type tokens; the sets over their quota.
 //  * iommufd objects: per key prefix ending in '/', the object ids (nextId).
+//  * bindings: the bind keys whose present PASID entry outlives its IOASID
+//    (the entry-outlives-ioasid invariant after each step), with what each
+//    depends on (its IOASID key, its host/pasid/ deferred-work prefix); per
+//    PASID the bind keys (the FREE notifier's boundRids); per host PASID the
+//    KVM PASID-translation keys (KVM's FREE subscriber).
+//  * PASID entries: per key prefix ending in '/', the entries present
+//    without PGSNP (the no-snoop invariant's first open entry of a device).
+import { k, parts } from './keys.js';
 import { compareKeys } from './state.js';
 import type { IoasidCell, IoasidSetCell, IommufdCell, SectionName, State } from './types.js';
 
@@ -250,6 +258,24 @@ export interface AllocIndex {
   objects: Map<string, CountedIds>;
   /** What each iommufd key was indexed as (its id). */
   objectIds: Map<string, number>;
+  /** Bind key -> the IOASID key and the deferred-work prefix its status reads. */
+  bindDeps: Map<string, { ioasid: string; deferred: string }>;
+  bindsByIoasid: Map<string, Set<string>>;
+  bindsByDeferred: Map<string, Set<string>>;
+  /** Every '/'-prefix of a deferred-work key -> how many keys have it. */
+  deferredPrefixes: Map<string, number>;
+  deferredKeys: Set<string>;
+  /** Bind keys whose present PASID entry outlives its IOASID. */
+  outlive: Set<string>;
+  /** Number(second key part) -> bind keys, and what each was indexed under. */
+  bindsByPasid: Map<number, Set<string>>;
+  bindPasid: Map<string, number>;
+  /** hpasid -> cpu-pasid keys, and what each was indexed under. */
+  cpuByHpasid: Map<number, Set<string>>;
+  cpuHpasid: Map<string, number>;
+  /** PASID-entry key prefix ending in '/' -> the entries present without PGSNP under it (integer tails, other keys). */
+  open: Map<string, { ids: IdSet; odd: Set<string> }>;
+  openKeys: Set<string>;
 }
 
 const INDEXES = new WeakMap<State, AllocIndex>();
@@ -397,15 +423,101 @@ function touchObject(ix: AllocIndex, state: State, key: string): void {
   }
 }
 
+/** entriesOutliveIoasid()'s condition for one bind key (engine/invariants.ts), from the state and the deferred prefixes. */
+function judgeBind(ix: AllocIndex, state: State, key: string): void {
+  const s = state.s;
+  const b = s.bind[key];
+  let stale = false;
+  if (b?.space && s.pasid[key]?.p) {
+    const pasid = Number(parts(key)[1]);
+    const alloc = s.ioasid[k.ioasid(b.space, pasid)];
+    const hostId = parts(b.space)[0] ?? '';
+    const pending = (ix.deferredPrefixes.get(`${hostId}/${pasid}/`) ?? 0) > 0;
+    stale = (!alloc && !pending) || (alloc !== undefined && alloc.owner !== b.owner);
+  }
+  if (stale) ix.outlive.add(key);
+  else ix.outlive.delete(key);
+}
+
+function touchBind(ix: AllocIndex, state: State, key: string): void {
+  const b = state.s.bind[key];
+  const old = ix.bindDeps.get(key);
+  if (old) {
+    ix.bindDeps.delete(key);
+    removeFrom(ix.bindsByIoasid, old.ioasid, key);
+    removeFrom(ix.bindsByDeferred, old.deferred, key);
+  }
+  if (b?.space) {
+    const pasid = Number(parts(key)[1]);
+    const deps = { ioasid: k.ioasid(b.space, pasid), deferred: `${parts(b.space)[0] ?? ''}/${pasid}/` };
+    ix.bindDeps.set(key, deps);
+    addTo(ix.bindsByIoasid, deps.ioasid, key);
+    addTo(ix.bindsByDeferred, deps.deferred, key);
+  }
+  const was = ix.bindPasid.get(key);
+  if (was !== undefined) { removeFrom(ix.bindsByPasid, was, key); ix.bindPasid.delete(key); }
+  if (b) {
+    const pasid = Number(parts(key)[1]);
+    ix.bindPasid.set(key, pasid);
+    addTo(ix.bindsByPasid, pasid, key);
+  }
+  judgeBind(ix, state, key);
+}
+
+function touchDeferred(ix: AllocIndex, state: State, key: string): void {
+  const present = state.s.deferred[key] !== undefined;
+  if (present === ix.deferredKeys.has(key)) return;
+  const prefixes = slashPrefixes(key);
+  if (present) ix.deferredKeys.add(key);
+  else ix.deferredKeys.delete(key);
+  for (const p of prefixes) {
+    const n = (ix.deferredPrefixes.get(p) ?? 0) + (present ? 1 : -1);
+    if (n > 0) ix.deferredPrefixes.set(p, n);
+    else ix.deferredPrefixes.delete(p);
+  }
+  for (const p of prefixes) for (const b of [...(ix.bindsByDeferred.get(p) ?? [])]) judgeBind(ix, state, b);
+}
+
+function touchCpuPasid(ix: AllocIndex, state: State, key: string): void {
+  const cell = state.s['cpu-pasid'][key];
+  const was = ix.cpuHpasid.get(key);
+  if (was === cell?.hpasid) return;
+  if (was !== undefined) { removeFrom(ix.cpuByHpasid, was, key); ix.cpuHpasid.delete(key); }
+  if (cell) { ix.cpuHpasid.set(key, cell.hpasid); addTo(ix.cpuByHpasid, cell.hpasid, key); }
+}
+
+function touchPasid(ix: AllocIndex, state: State, key: string): void {
+  const cell = state.s.pasid[key];
+  const open = !!cell?.p && !cell?.pgsnp;
+  if (open === ix.openKeys.has(key)) return;
+  if (open) ix.openKeys.add(key);
+  else ix.openKeys.delete(key);
+  for (const p of slashPrefixes(key)) {
+    let entry = ix.open.get(p);
+    if (!entry) ix.open.set(p, (entry = { ids: new IdSet(), odd: new Set() }));
+    const tail = key.slice(p.length);
+    const n = Number(tail);
+    const plain = Number.isSafeInteger(n) && n >= 0 && String(n) === tail;
+    if (open) { if (plain) entry.ids.add(n); else entry.odd.add(key); } else if (plain) entry.ids.delete(n); else entry.odd.delete(key);
+    if (entry.ids.size === 0 && entry.odd.size === 0) ix.open.delete(p);
+  }
+}
+
 function build(state: State): AllocIndex {
   const ix: AllocIndex = {
     spaces: new Map(), bySet: new Map(), byOwner: new Map(), ownerPasids: new Map(), oddOwnerKeys: 0, ioasid: new Map(), hosts: new Map(), sets: new Map(),
     setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(),
+    bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
+    bindsByPasid: new Map(), bindPasid: new Map(), cpuByHpasid: new Map(), cpuHpasid: new Map(), open: new Map(), openKeys: new Set(),
   };
-  // Sets first, so that each IOASID judges the sets it counts against.
+  // Sets first, so that each IOASID judges the sets it counts against; deferred work before the bindings that read it.
   for (const key in state.s['ioasid-set']) touchSet(ix, state, key);
   for (const key in state.s.ioasid) touchIoasid(ix, state, key);
   for (const key in state.s.iommufd) touchObject(ix, state, key);
+  for (const key in state.s.deferred) touchDeferred(ix, state, key);
+  for (const key in state.s.bind) touchBind(ix, state, key);
+  for (const key in state.s['cpu-pasid']) touchCpuPasid(ix, state, key);
+  for (const key in state.s.pasid) touchPasid(ix, state, key);
   return ix;
 }
 
@@ -418,9 +530,19 @@ export function indexAllocators(state: State): (section: SectionName, key: strin
   const ix = build(state);
   INDEXES.set(state, ix);
   return (section, key) => {
-    if (section === 'ioasid') touchIoasid(ix, state, key);
-    else if (section === 'ioasid-set') touchSet(ix, state, key);
-    else if (section === 'iommufd') touchObject(ix, state, key);
+    switch (section) {
+      case 'ioasid':
+        touchIoasid(ix, state, key);
+        for (const b of [...(ix.bindsByIoasid.get(key) ?? [])]) judgeBind(ix, state, b);
+        break;
+      case 'ioasid-set': touchSet(ix, state, key); break;
+      case 'iommufd': touchObject(ix, state, key); break;
+      case 'bind': touchBind(ix, state, key); break;
+      case 'pasid': touchPasid(ix, state, key); judgeBind(ix, state, key); break;
+      case 'deferred': touchDeferred(ix, state, key); break;
+      case 'cpu-pasid': touchCpuPasid(ix, state, key); break;
+      default: break;
+    }
   };
 }
 
@@ -476,6 +598,28 @@ export function freeObjectId(ix: AllocIndex, prefix: string): number {
   return ids ? ids.ids.firstFree(1) : 1;
 }
 
+/** The bind keys whose present PASID entry outlives its IOASID, in key order. */
+export const outliving = (ix: AllocIndex): string[] => [...ix.outlive].sort(compareKeys);
+
+/** Whether deferred work is queued under `prefix` (a key prefix ending in '/'). */
+export const deferredPending = (ix: AllocIndex, prefix: string): boolean => (ix.deferredPrefixes.get(prefix) ?? 0) > 0;
+
+/** The bind keys whose second part is `pasid`, in no particular order. */
+export const bindsOfPasid = (ix: AllocIndex, pasid: number): Iterable<string> => ix.bindsByPasid.get(pasid) ?? [];
+
+/** The cpu-pasid keys whose host PASID is `hpasid`, in no particular order. */
+export const cpuPasidsOf = (ix: AllocIndex, hpasid: number): Iterable<string> => ix.cpuByHpasid.get(hpasid) ?? [];
+
+/** The first PASID-entry key under `prefix` (in key order) that is present without PGSNP, or undefined. */
+export function firstOpenEntry(ix: AllocIndex, prefix: string): string | undefined {
+  const entry = ix.open.get(prefix);
+  if (!entry) return undefined;
+  const min = entry.ids.min();
+  let best = min === null ? undefined : `${prefix}${min}`;
+  for (const key of entry.odd) if (best === undefined || compareKeys(key, best) < 0) best = key;
+  return best;
+}
+
 /**
  * The index of `state` against one rebuilt from the state alone: a list of
  * differences, empty when they agree (tests, after every event).
@@ -495,6 +639,14 @@ export function indexDiff(state: State): string[] {
     setKeys: [...ix.setKeys].map(([h, m]) => [h, [...m].map(([n, keys]) => [n, [...keys].sort()]).sort()]).sort(),
     over: [...ix.over].sort(),
     objects: [...ix.objects].map(([p, ids]) => [p, [...ids.ids.values()]]).sort(),
+    bindDeps: [...ix.bindDeps].sort(),
+    bindsByIoasid: [...ix.bindsByIoasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
+    bindsByDeferred: [...ix.bindsByDeferred].map(([x, keys]) => [x, [...keys].sort()]).sort(),
+    deferredPrefixes: [...ix.deferredPrefixes].sort(),
+    outlive: [...ix.outlive].sort(),
+    bindsByPasid: [...ix.bindsByPasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
+    cpuByHpasid: [...ix.cpuByHpasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
+    open: [...ix.open].map(([x, e]) => [x, [...e.ids.values()], [...e.odd].sort()]).sort(),
   });
   const a = norm(live);
   const b = norm(fresh);

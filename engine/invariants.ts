@@ -4,7 +4,7 @@
 // reported once when it starts to hold.
 import type { Ctx } from './ctx.js';
 import { k, parts } from './keys.js';
-import { allocIndex, overQuota } from './indexes.js';
+import { allocIndex, deferredPending, firstOpenEntry, outliving, overQuota } from './indexes.js';
 import { outstanding } from './ioasid.js';
 import { compareKeys } from './state.js';
 import type { Rid } from './types.js';
@@ -36,14 +36,16 @@ export class InvariantChecker {
   private entriesOutliveIoasid(ctx: Ctx): void {
     const s = ctx.state.s;
     const now = new Set<string>();
-    for (const key of Object.keys(s.bind).sort(compareKeys)) {
+    // A live run's index (engine/indexes.ts) holds the bindings this holds of: O(stale entries), not O(bindings x deferred work).
+    const ix = allocIndex(ctx.state);
+    for (const key of ix ? outliving(ix) : Object.keys(s.bind).sort(compareKeys)) {
       const b = s.bind[key];
       if (!b?.space || !s.pasid[key]?.p) continue;
       const [rid, p] = parts(key) as [Rid, string];
       const pasid = Number(p);
       const alloc = s.ioasid[k.ioasid(b.space, pasid)];
       const hostId = parts(b.space)[0] ?? '';
-      const pending = Object.keys(s.deferred).some((d) => d.startsWith(`${hostId}/${pasid}/`));
+      const pending = ix ? deferredPending(ix, `${hostId}/${pasid}/`) : Object.keys(s.deferred).some((d) => d.startsWith(`${hostId}/${pasid}/`));
       let detail: string | null = null;
       if (!alloc && !pending) detail = `PASID ${pasid} entry of ${rid} still present after its IOASID was freed, no clean-up pending`;
       else if (alloc && alloc.owner !== b.owner) detail = `PASID ${pasid} re-allocated to ${alloc.owner} while ${rid}'s entry still points at ${b.owner}'s address space`;
@@ -68,14 +70,14 @@ export class InvariantChecker {
   private noncoherentWithoutWbinvd(ctx: Ctx): void {
     const s = ctx.state.s;
     const now = new Set<string>();
+    const ix = allocIndex(ctx.state);
     for (const rid of Object.keys(s.device).sort(compareKeys)) {
       const dev = s.device[rid];
       if (!dev?.noSnoop || dev.vm === null) continue;
       const vm = s.vm[dev.vm];
       if (!vm || vm.wbinvd !== 'noop') continue;
       const prefix = `${rid}/`;
-      const open = Object.keys(s.pasid).sort(compareKeys).filter((key) => key.startsWith(prefix) && s.pasid[key]?.p && !s.pasid[key]?.pgsnp);
-      const first = open[0];
+      const first = ix ? firstOpenEntry(ix, prefix) : Object.keys(s.pasid).sort(compareKeys).find((key) => key.startsWith(prefix) && s.pasid[key]?.p && !s.pasid[key]?.pgsnp);
       if (first === undefined) continue;
       const pasid = Number(first.slice(prefix.length));
       const why = dev.kvm === dev.vm ? 'KVM holds its VFIO file but counts it coherent' : 'KVM was never given its VFIO file (no KVM_DEV_VFIO_FILE_ADD)';

@@ -19,7 +19,7 @@
 import type { Ctx } from './ctx.js';
 import { clearEntry } from './iommu.js';
 import { k, parts } from './keys.js';
-import { allocIndex, freeSetId, mmTokenInUse, quotaSum, setCount, setKeys, spaceFirstFree } from './indexes.js';
+import { allocIndex, bindsOfPasid, cpuPasidsOf, freeSetId, mmTokenInUse, quotaSum, setCount, setKeys, spaceFirstFree } from './indexes.js';
 import { compareKeys } from './state.js';
 import type { Errno, HostCell, IoasidSetCell, Rid, State } from './types.js';
 
@@ -249,7 +249,8 @@ export function notifyOne(ctx: Ctx, hostId: string, event: 'FREE' | 'BIND' | 'UN
       ctx.emit({ kind: 'deferred', host: hostId, pasid, subscriber, rid, op: 'queue' });
     }
   } else {
-    for (const key of Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
+    const ix = allocIndex(ctx.state);
+    for (const key of ix ? [...cpuPasidsOf(ix, pasid)].sort(compareKeys) : Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
       const [vm, gpasid] = parts(key);
       const vmCell = ctx.state.s.vm[vm ?? ''];
       if (ctx.state.s['cpu-pasid'][key]?.hpasid === pasid && vmCell?.host === hostId) {
@@ -262,7 +263,8 @@ export function notifyOne(ctx: Ctx, hostId: string, event: 'FREE' | 'BIND' | 'UN
 /** Devices with a live binding of this host PASID, in a stable order. */
 function boundRids(state: State, hostId: string, pasid: number): Rid[] {
   const out: Rid[] = [];
-  for (const key of Object.keys(state.s.bind).sort(compareKeys)) {
+  const ix = allocIndex(state);
+  for (const key of ix ? [...bindsOfPasid(ix, pasid)].sort(compareKeys) : Object.keys(state.s.bind).sort(compareKeys)) {
     const [rid, p] = parts(key);
     const b = state.s.bind[key];
     if (Number(p) === pasid && b?.space && parts(b.space)[0] === hostId && rid) out.push(rid);
