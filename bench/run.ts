@@ -17,6 +17,7 @@ import { FORMAT_VERSION } from '../trace/format.js';
 import { readBlock } from '../replayer/open.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { loadScenario } from '../scenarios/index.js';
+import { exploreBench } from './explore.js';
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 const mps = (events: number, ms: number): number => events / ms / 1000;
@@ -131,6 +132,9 @@ function main(): void {
   console.log(`open ${m('openMs').toFixed(1)} ms, RSS after open ${m('rssOpenMB').toFixed(0)} MB (process start ${m('rssBeforeMB').toFixed(0)} MB), after 1000 random steps ${m('rssAfterMB').toFixed(0)} MB`);
   console.log(`random step: p50 ${m('p50').toFixed(2)} ms, p99 ${m('p99').toFixed(2)} ms, max ${m('max').toFixed(1)} ms (medians over ${reps} processes)`);
   rmSync(dir, { recursive: true, force: true });
+
+  // 5. The explorer (issue 13): bench/explore.ts.
+  exploreBench();
 }
 
 main();
