@@ -21,6 +21,7 @@ const COMMANDS: Record<string, string> = {
   explore: 'search the schedules of a threaded scenario for a failing one (races)',
   shrink: 'the smallest scenario (and schedule) that still fails the same way',
   conformance: 'run a folder of expect-carrying scenarios (default: the kernel selftest, ported)',
+  schema: 'the JSON Schema of the scenario format, for editors',
   completion: 'a bash or zsh completion script (source <(iotrace completion bash))',
 };
 

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { run } from '../engine/run.js';
+import { resolveExpect } from '../engine/expect.js';
 import { combinationCount, combinations, stepApplies, type Scenario, type Variant } from '../engine/scenario.js';
 import { ScenarioError } from '../engine/validate.js';
 import { PACKAGE_DIR, parseScenario } from '../scenarios/index.js';
@@ -65,7 +66,7 @@ function stepLabel(scenario: Scenario, index: number): string {
 
 function runVariant(scenario: Scenario, file: string, name: string, variant: Variant): CaseResult {
   const result: CaseResult = { case: name, file, variant, source: scenario.source ?? null, status: 'pass', checked: 0, unmet: [], violations: [], message: null };
-  result.checked = scenario.steps.filter((s) => s.expect !== undefined && stepApplies(s, variant)).length;
+  result.checked = scenario.steps.filter((s) => resolveExpect(s.expect, variant) !== undefined && stepApplies(s, variant)).length;
   if (result.checked === 0) return { ...result, status: 'invalid', message: 'no step carries an expect: the case cannot fail' };
   for (const ev of run(scenario, { variant })) {
     if (ev.kind === 'expect') {

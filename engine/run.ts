@@ -3,7 +3,7 @@
 import { BUILDERS } from './builders/index.js';
 import { own } from './own.js';
 import { Ctx } from './ctx.js';
-import { expectationMet, expectText, outcomeText } from './expect.js';
+import { expectationMet, expectText, outcomeText, resolveExpect } from './expect.js';
 import { InvariantChecker } from './invariants.js';
 import { normalizeFields, type Fields } from './op.js';
 import { ScenarioRunError } from './limits.js';
@@ -146,8 +146,9 @@ export class RunSession {
       try {
         const outcome = spec.run(ctx, normalizeFields(spec.fields, resolveStep(step, this.refs, index)));
         if (step.as) this.refs.set(step.as, outcome.value ?? null);
-        if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
-          ctx.emit({ kind: 'expect', expected: expectText(step.expect), actual: outcomeText(outcome, step.expect), ok: false });
+        const want = resolveExpect(step.expect, this.variant);
+        if (want !== undefined && !expectationMet(want, outcome)) {
+          ctx.emit({ kind: 'expect', expected: expectText(want), actual: outcomeText(outcome, want), ok: false });
         }
         this.checker.check(ctx);
       } catch (e) {

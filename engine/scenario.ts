@@ -13,12 +13,24 @@ export type Variants = Record<string, Record<string, string>>;
  * returns: `{ "errno": "EIO", "out": { "entry_num": 1 } }` (`errno` "ok" or
  * absent: success; `fault` instead of `errno` for a DMA).
  */
-export type Expect = string | ExpectSpec;
+export type Expect = string | ExpectSpec | ExpectByVariant;
 
 export interface ExpectSpec {
   errno?: string;
   fault?: string;
   out?: Record<string, ArgValue>;
+}
+
+/**
+ * An expectation that depends on the variant: `{ "by": "pasid", "identity":
+ * "ok", "translated": "0x59" }`, one entry per value of the axis `by` names,
+ * each any expectation (a string, `{ errno, fault, out }`, or another `by`
+ * on a second axis); a value left out expects nothing under it
+ * (engine/expect.ts resolveExpect).
+ */
+export interface ExpectByVariant {
+  by: string;
+  [value: string]: Expect;
 }
 
 export interface StepBase {

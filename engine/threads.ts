@@ -21,7 +21,7 @@
 // resolved fields of its step, the continuation), so explore/ snapshots a
 // run by copying it beside a clone of the state.
 import type { Ctx } from './ctx.js';
-import { expectationMet, expectText, outcomeText } from './expect.js';
+import { expectationMet, expectText, outcomeText, resolveExpect } from './expect.js';
 import type { InvariantChecker } from './invariants.js';
 import { ScenarioRunError } from './limits.js';
 import { normalizeFields, type Cont, type Fields, type Phase } from './op.js';
@@ -266,8 +266,9 @@ export class Threads {
         p.cont = null; p.fields = null; p.pos++;
         info.finished = true;
         if (step.as) { refs.set(step.as, outcome.value ?? null); info.refBound = step.as; }
-        if (step.expect !== undefined && !expectationMet(step.expect, outcome)) {
-          ctx.emit({ kind: 'expect', expected: expectText(step.expect), actual: outcomeText(outcome, step.expect), ok: false });
+        const want = resolveExpect(step.expect, core.variant);
+        if (want !== undefined && !expectationMet(want, outcome)) {
+          ctx.emit({ kind: 'expect', expected: expectText(want), actual: outcomeText(outcome, want), ok: false });
         }
       }
       core.checker.check(ctx);

@@ -11,12 +11,19 @@ import { BUILDER_PARAMS, BUILDERS } from './builders/index.js';
 import { MAX_PT_MAP_PAGES } from './limits.js';
 import { ptPages } from './memory.js';
 import { KVM_MAX_VCPUS, MAX_PLATFORM_CELLS, PASID_MAX } from './platform.js';
-import { STEP_CONTROL, type Scenario } from './scenario.js';
+import { STEP_CONTROL, type Scenario, type Variants } from './scenario.js';
 import { closest } from './suggest.js';
 import { compareKeys } from './state.js';
 import { MAX_THREADS, THREAD_NAME } from './threads.js';
 
-export interface Problem { step: number | null; path: string; message: string }
+export interface Problem {
+  step: number | null;
+  path: string;
+  message: string;
+  /** Where the value the path names starts in the file's text (scenarios/index.ts parseScenario adds it). */
+  line?: number;
+  column?: number;
+}
 
 /**
  * Text from a file made fit for a one-line message: control characters (a
@@ -42,7 +49,8 @@ export const MAX_PROBLEMS_SHOWN = 8;
  */
 export class ScenarioError extends Error {
   constructor(readonly source: string, readonly problems: Problem[]) {
-    const text = (p: Problem): string => `${p.step === null ? '' : `step ${p.step}: `}${oneLine(p.path, 160)}: ${oneLine(p.message, Infinity)}`;
+    const at = (p: Problem): string => (p.line !== undefined ? ` (line ${p.line}, column ${p.column ?? 1})` : '');
+    const text = (p: Problem): string => `${p.step === null ? '' : `step ${p.step}: `}${oneLine(p.path, 160)}: ${oneLine(p.message, Infinity)}${at(p)}`;
     const more = problems.length - MAX_PROBLEMS_SHOWN;
     super(`${oneLine(source, 400)}: ${problems.slice(0, MAX_PROBLEMS_SHOWN).map(text).join('; ')}${more > 0 ? `; and ${more} more problem(s)` : ''}`);
     this.name = 'ScenarioError';
@@ -371,7 +379,7 @@ export function validateScenario(doc: unknown, source: string): Scenario {
       }
     }
     if (step.as !== undefined && typeof step.as !== 'string') out('as', 'expected a name');
-    if (step.expect !== undefined) { const bad = expectProblem(step.expect); if (bad) out('expect', bad); }
+    if (step.expect !== undefined) { const bad = expectProblem(step.expect, isObj(variants) ? (variants as Variants) : {}); if (bad) out('expect', bad); }
     if (step.note !== undefined && typeof step.note !== 'string') out('note', 'expected a string');
     if (step.source !== undefined && typeof step.source !== 'string') out('source', 'expected a string naming the kernel function');
     checkFields(op.fields, step, '', names, out, STEP_CONTROL);

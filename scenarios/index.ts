@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../engine/scenario.js';
 import { MAX_SCENARIO_BYTES } from '../engine/limits.js';
 import { ScenarioError, validateScenario } from '../engine/validate.js';
-import { charAt, jsonErrorOffset, lineColumn } from './json-position.js';
+import { charAt, jsonErrorOffset, lineColumn, pathPosition } from './json-position.js';
 
 /** The package's own folder (where package.json is), whether this module runs from source or from dist/. */
 export const PACKAGE_DIR = (() => {
@@ -49,7 +49,13 @@ export function parseScenario(text: string, source: string): Scenario {
   } catch (e) {
     throw new ScenarioError(source, [{ step: null, path: '(document)', message: jsonProblem(body, (e as Error).message) }]);
   }
-  return validateScenario(doc, source);
+  try {
+    return validateScenario(doc, source);
+  } catch (e) {
+    // Each problem also names the line and column of the value its JSON path points at.
+    if (!(e instanceof ScenarioError)) throw e;
+    throw new ScenarioError(source, e.problems.map((p) => ({ ...p, ...(pathPosition(body, p.path) ?? {}) })));
+  }
 }
 
 const fileProblem = (path: string, message: string): ScenarioError => new ScenarioError(path, [{ step: null, path: '(file)', message }]);

@@ -94,3 +94,102 @@ export function charAt(text: string, offset: number): string {
   if (cp >= 0x20 && cp < 0x7f) return `'${String.fromCharCode(cp)}'`;
   return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 }
+
+// ---------------------------------------------------------------- where a value is
+
+const skipWs = (text: string, i: number): number => { while (i < text.length && WS.has(text.charCodeAt(i))) i++; return i; };
+
+/** The offset just past the string starting at `i` (a '"'), or -1. */
+function stringEnd(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x5c) { j++; continue; }
+    if (c === 0x22) return j + 1;
+  }
+  return -1;
+}
+
+/** The offset just past the JSON value starting at `i`, or -1 (iterative: nesting depth costs no stack). */
+function valueEnd(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') return stringEnd(text, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text[j];
+      if (d === '"') { j = stringEnd(text, j) - 1; if (j < 0) return -1; continue; }
+      if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') { depth--; if (depth === 0) return j + 1; }
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < text.length && !/[\s,\]}]/.test(text[j] as string)) j++;
+  return j > i ? j : -1;
+}
+
+/** A validator's JSON path (`steps[3].args.pt_id`, `platform.devices[0].rid`) as keys and indexes; null for `(document)`, `(file)`. */
+export function pathSegments(path: string): (string | number)[] | null {
+  if (path.startsWith('(')) return null;
+  const out: (string | number)[] = [];
+  for (const m of path.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) out.push(m[1] !== undefined ? Number(m[1]) : (m[2] as string));
+  return out;
+}
+
+/** The offset where the value at `segments` starts in a valid JSON text, or null when it is not there. */
+export function valueOffset(text: string, segments: readonly (string | number)[]): number | null {
+  let i = skipWs(text, text.startsWith('\uFEFF') ? 1 : 0);
+  for (const seg of segments) {
+    if (typeof seg === 'number') {
+      if (text[i] !== '[') return null;
+      i = skipWs(text, i + 1);
+      for (let k = 0; k < seg; k++) {
+        if (text[i] === ']') return null;
+        const end = valueEnd(text, i);
+        if (end < 0) return null;
+        i = skipWs(text, end);
+        if (text[i] !== ',') return null;
+        i = skipWs(text, i + 1);
+      }
+      if (text[i] === ']') return null;
+    } else {
+      if (text[i] !== '{') return null;
+      i = skipWs(text, i + 1);
+      let found = -1;
+      while (text[i] === '"') {
+        const kEnd = stringEnd(text, i);
+        if (kEnd < 0) return null;
+        let key: unknown;
+        try { key = JSON.parse(text.slice(i, kEnd)); } catch { return null; }
+        i = skipWs(text, kEnd);
+        if (text[i] !== ':') return null;
+        i = skipWs(text, i + 1);
+        // JSON.parse keeps the last of duplicate keys: so does this.
+        if (key === seg) found = i;
+        const end = valueEnd(text, i);
+        if (end < 0) return null;
+        i = skipWs(text, end);
+        if (text[i] !== ',') break;
+        i = skipWs(text, i + 1);
+      }
+      if (found < 0) return null;
+      i = found;
+    }
+  }
+  return i;
+}
+
+/**
+ * Line and column of the value a validator's path names, or of the nearest
+ * enclosing value that is there (a missing field: the object that lacks
+ * it); null for a path that names no place in the text.
+ */
+export function pathPosition(text: string, path: string): { line: number; column: number } | null {
+  const segs = pathSegments(path);
+  if (segs === null || segs.length === 0) return null;
+  for (let n = segs.length; n > 0; n--) {
+    const at = valueOffset(text, segs.slice(0, n));
+    if (at !== null) return lineColumn(text, at);
+  }
+  return null;
+}

@@ -52,9 +52,9 @@ describe('CLI conventions', () => {
     const { parseScenario } = await import('../scenarios/index.js');
     const doc = (steps: object[]) => JSON.stringify({ name: 's', description: 'd', platform: { iommus: [{ id: 'dmar0', kind: 'vtd' }], devices: [{ rid: '00:02.0', iommu: 'dmar0' }] }, steps });
     const msg = (steps: object[]): string => { try { parseScenario(doc(steps), 's.json'); return ''; } catch (e) { return (e as Error).message; } };
-    expect(msg([{ op: 'dam', rid: '00:02.0', addr: 0 }])).toBe('s.json: step 0: steps[0].op: unknown op "dam" (did you mean dma?)');
+    expect(msg([{ op: 'dam', rid: '00:02.0', addr: 0 }])).toMatch(/^s\.json: step 0: steps\[0\]\.op: unknown op "dam" \(did you mean dma\?\) \(line 1, column \d+\)$/);
     expect(msg([{ op: 'ioctl', cmd: 'IOMMU_IOAS_ALOC' }])).toMatch(/steps\[0\]\.cmd: expected one of \d+ names, got "IOMMU_IOAS_ALOC" \(did you mean IOMMU_IOAS_ALLOC\?\)/);
-    expect(msg([{ op: 'dma', rid: '00:02.0', adr: 0 }])).toMatch(/steps\[0\]\.addr: missing; step 0: steps\[0\]\.adr: unknown field \(did you mean addr\?\)$/);
+    expect(msg([{ op: 'dma', rid: '00:02.0', adr: 0 }])).toMatch(/steps\[0\]\.addr: missing \(line 1, column \d+\); step 0: steps\[0\]\.adr: unknown field \(did you mean addr\?\) \(line 1, column \d+\)$/);
     expect(msg([{ op: 'dma', rid: '00:02.1', addr: 0 }])).toMatch(/steps\[0\]\.rid: no device "00:02\.1" in the platform \(did you mean 00:02\.0\?; known: 00:02\.0\)/);
     expect(closest('zzzzzz', ['dma', 'ioctl'])).toEqual([]);
   });

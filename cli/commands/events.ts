@@ -21,8 +21,8 @@ Filters, all of which must hold (the TUI's / search uses the same matcher):
 --kind   an event kind (pasid-write, fault, ...) or a family (ioctl, table,
          translation, invalidation, fault, violation, kernel, guest);
          repeat or comma-separate for any of several
---rid    a requester id, bus:dev.fn (00:02.0): the event's own or one in
-         its arguments
+--rid    a requester id, bus:dev.fn (00:02.0), or a mediated device's
+         name: the event's own or one in its arguments
 --pasid  a PASID (decimal or 0x hex) the event carries anywhere: host,
          guest, virtual, an IOASID or SMMU SSID, inside ioctl and kernel-call
          arguments and outputs, ENQCMD's MSR value
@@ -69,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   const kinds = kindFlags(values.kind);
   if (kinds) q.kinds = kinds;
   if (values.rid !== undefined) {
-    if (!RID.test(values.rid)) throw new UsageError(`--rid takes a requester id bus:dev.fn such as 00:02.0, got "${values.rid.length > 40 ? `${values.rid.slice(0, 40)}...` : values.rid}"`);
+    // bus:dev.fn (00:02.0), or the name a platform gives a mediated device (mdev0).
+    if (!RID.test(values.rid) && !/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/.test(values.rid)) throw new UsageError(`--rid takes a requester id bus:dev.fn such as 00:02.0 (or a mediated device's name), got "${values.rid.length > 40 ? `${values.rid.slice(0, 40)}...` : values.rid}"`);
     q.rid = values.rid.toLowerCase();
   }
   const pasid = pasidFlag(values.pasid);

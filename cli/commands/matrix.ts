@@ -102,7 +102,7 @@ function* rowSteps(scenario: Scenario, variant: Variant, opts: { seed?: number; 
           row.firstFault = ev.seq;
           row.firstFaultAt = { seq: ev.seq, step: ev.step, source: ev.source, reason: ev.reason, name: ev.name };
         }
-        if (!expectsFault(steps[ev.step]?.expect)) row.unexpectedFaults++;
+        if (!expectsFault(steps[ev.step]?.expect, variant)) row.unexpectedFaults++;
       } else if (ev.kind === 'violation') {
         row.violations++;
         if (!row.violationKinds.includes(ev.invariant)) row.violationKinds.push(ev.invariant);
