@@ -41,7 +41,8 @@ import * as ioasid from './ioasid.js';
 import { vdeviceCreate, vdeviceEarly, vdeviceSlot, vdeviceAbortErase } from './iommufd/viommu.js';
 import { IOCTLS, OPS } from './ops/index.js';
 import { parts } from './keys.js';
-import { args, bool, drive, normalizeFields, num, optNum, optStr, str, type Cont, type Fields, type Phase, type Phased } from './op.js';
+import { args, bool, drive, normalizeFields, num, optNum, optStr, str, type Cont, type Fields, type IoctlSpec, type Phase, type Phased } from './op.js';
+import { ABI_FIELDS, applyAbi } from './iommufd/abi.js';
 import { own } from './own.js';
 import { compareKeys } from './state.js';
 import type { ArgValue, Args, Errno, Rid } from './types.js';
@@ -247,25 +248,34 @@ const ioctlPhased: Phased = {
     const spec = own(IOCTLS, cmd);
     const inner = spec?.phased;
     if (!spec || !inner) return { done: plainIoctl(ctx, f) };
-    return ioctlEnd(ctx, f, inner.start(ctx, fdOf(f, spec.file), normalizeFields(spec.args, args(f, 'args'))));
+    const { a, abi } = ioctlArgs(f, spec);
+    // the iommufd ABI checks (engine/iommufd/abi.ts) come first, as in the ioctl op's issue()
+    if ('errno' in abi) return ioctlEnd(ctx, f, a, { done: { errno: abi.errno, out: {} } });
+    return ioctlEnd(ctx, f, a, inner.start(ctx, fdOf(f, spec.file), abi.args));
   },
   resume(ctx, f, c) {
     const spec = own(IOCTLS, str(f, 'cmd'));
     const inner = spec?.phased;
     if (!spec || !inner) throw new Error('resume of an ioctl without yield points');
-    return ioctlEnd(ctx, f, inner.resume(ctx, fdOf(f, spec.file), normalizeFields(spec.args, args(f, 'args')), c));
+    const { a, abi } = ioctlArgs(f, spec);
+    if ('errno' in abi) throw new Error('resume of an ioctl its ABI checks refused');
+    return ioctlEnd(ctx, f, a, inner.resume(ctx, fdOf(f, spec.file), abi.args, c));
   },
 };
+
+/** The ioctl's arguments as the ioctl op normalises them, and what the ABI checks make of them. */
+function ioctlArgs(f: Fields, spec: IoctlSpec): { a: Fields; abi: ReturnType<typeof applyAbi> } {
+  const a = normalizeFields(spec.file === 'iommufd' ? { ...spec.args, ...ABI_FIELDS } : spec.args, args(f, 'args'));
+  return { a, abi: spec.file === 'iommufd' ? applyAbi(str(f, 'cmd'), a) : { args: a } };
+}
 
 const DEFAULT_FD: Record<string, string> = { iommufd: 'iommufd', ioasid: 'ioasid', vfio: 'vfio', kvm: 'kvm' };
 const fdOf = (f: Fields, file: string): string => optStr(f, 'fd') ?? DEFAULT_FD[file] ?? file;
 
-function ioctlEnd(ctx: Ctx, f: Fields, r: IoctlPhase): Phase {
+function ioctlEnd(ctx: Ctx, f: Fields, a: Fields, r: IoctlPhase): Phase {
   if ('yield' in r) return r;
   const spec = own(IOCTLS, str(f, 'cmd'));
-  const a = spec ? normalizeFields(spec.args, args(f, 'args')) : args(f, 'args');
-  const fdName = fdOf(f, spec?.file ?? 'iommufd');
-  ctx.emit({ kind: 'ioctl', fd: fdName, cmd: str(f, 'cmd'), args: a as Args, errno: r.done.errno, out: r.done.out });
+  ctx.emit({ kind: 'ioctl', fd: fdOf(f, spec?.file ?? 'iommufd'), cmd: str(f, 'cmd'), args: a as Args, errno: r.done.errno, out: r.done.out });
   return { done: { errno: r.done.errno, value: r.done.value ?? null, out: r.done.out } };
 }
 
