@@ -161,6 +161,22 @@ export class IdSet {
     return base + ctz(node.mask);
   }
 
+  /** The highest id in the set, or null when it is empty. */
+  max(): number | null {
+    let node = this.root;
+    if (node === null) return null;
+    let base = 0;
+    for (let level = this.level; level > 0; level--) {
+      const cs = span(level - 1);
+      const kids: Array<Node | undefined> = node.kids ?? [];
+      let c = 31;
+      while (c > 0 && !kids[c]) c--;
+      base += c * cs;
+      node = kids[c] as Node;
+    }
+    return base + 31 - Math.clz32(node.mask);
+  }
+
   /** The ids in ascending order (tests). */
   *values(): Generator<number> {
     if (this.root === null) return;
@@ -258,6 +274,11 @@ export interface AllocIndex {
   objects: Map<string, CountedIds>;
   /** What each iommufd key was indexed as (its id). */
   objectIds: Map<string, number>;
+  /** iommufd key prefix -> keys under it that are not `${prefix}${id}` (a nested fd name, an id that is not the key's): objectsUnder() then defers to the scan. */
+  objectsOdd: Map<string, number>;
+  /** iommufd key prefix -> ids of the objects directly under it that no object holds (users 0): the next leaf iommufd_fops_release() destroys. */
+  idle: Map<string, IdSet>;
+  idleKeys: Set<string>;
   /** Bind key -> the IOASID key and the deferred-work prefix its status reads. */
   bindDeps: Map<string, { ioasid: string; deferred: string }>;
   bindsByIoasid: Map<string, Set<string>>;
@@ -402,15 +423,37 @@ function touchSet(ix: AllocIndex, state: State, key: string): void {
 
 function touchObject(ix: AllocIndex, state: State, key: string): void {
   const cell: IommufdCell | undefined = state.s.iommufd[key];
+  const idle = cell !== undefined && cell.users === 0;
+  if (idle !== ix.idleKeys.has(key)) {
+    const cut = key.lastIndexOf('/') + 1;
+    const tail = key.slice(cut);
+    const id = Number(tail);
+    // a key that is not prefix + id makes objectKeysUnder() null for that prefix: then nothing reads this
+    if (Number.isSafeInteger(id) && id >= 0 && String(id) === tail) {
+      const p = key.slice(0, cut);
+      let ids = ix.idle.get(p);
+      if (!ids) ix.idle.set(p, (ids = new IdSet()));
+      if (idle) ids.add(id); else ids.delete(id);
+      if (ids.size === 0) ix.idle.delete(p);
+    }
+    if (idle) ix.idleKeys.add(key); else ix.idleKeys.delete(key);
+  }
   const old = ix.objectIds.get(key);
   if (old === cell?.id) return;
   const prefixes = slashPrefixes(key);
+  const odd = (p: string, id: number, delta: number): void => {
+    if (key.slice(p.length) === String(id) && Number.isSafeInteger(id) && id >= 0) return;
+    const n = (ix.objectsOdd.get(p) ?? 0) + delta;
+    if (n > 0) ix.objectsOdd.set(p, n);
+    else ix.objectsOdd.delete(p);
+  };
   if (old !== undefined) {
     ix.objectIds.delete(key);
     for (const p of prefixes) {
       const ids = ix.objects.get(p);
       ids?.delete(old);
       if (ids?.empty) ix.objects.delete(p);
+      odd(p, old, -1);
     }
   }
   if (cell) {
@@ -419,6 +462,7 @@ function touchObject(ix: AllocIndex, state: State, key: string): void {
       let ids = ix.objects.get(p);
       if (!ids) ix.objects.set(p, (ids = new CountedIds()));
       ids.add(cell.id);
+      odd(p, cell.id, 1);
     }
   }
 }
@@ -506,7 +550,7 @@ function touchPasid(ix: AllocIndex, state: State, key: string): void {
 function build(state: State): AllocIndex {
   const ix: AllocIndex = {
     spaces: new Map(), bySet: new Map(), byOwner: new Map(), ownerPasids: new Map(), oddOwnerKeys: 0, ioasid: new Map(), hosts: new Map(), sets: new Map(),
-    setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(),
+    setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(), objectsOdd: new Map(), idle: new Map(), idleKeys: new Set(),
     bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
     bindsByPasid: new Map(), bindPasid: new Map(), cpuByHpasid: new Map(), cpuHpasid: new Map(), open: new Map(), openKeys: new Set(),
   };
@@ -598,6 +642,30 @@ export function freeObjectId(ix: AllocIndex, prefix: string): number {
   return ids ? ids.ids.firstFree(1) : 1;
 }
 
+/**
+ * The keys of the iommufd objects under `prefix` in key order, when every one
+ * is `${prefix}${id}` (ids ascending: the order of compareKeys); null when
+ * some key is not (the caller then sorts).
+ */
+export function objectKeysUnder(ix: AllocIndex, prefix: string): string[] | null {
+  if ((ix.objectsOdd.get(prefix) ?? 0) > 0) return null;
+  const out: string[] = [];
+  const ids = ix.objects.get(prefix);
+  if (ids) for (const id of ids.ids.values()) out.push(`${prefix}${id}`);
+  return out;
+}
+
+/**
+ * The key of the last iommufd object under `prefix` (key order) that no
+ * object holds, null when there is none, undefined when the index cannot
+ * tell (a key under the prefix that is not prefix + id).
+ */
+export function lastIdleObject(ix: AllocIndex, prefix: string): string | null | undefined {
+  if ((ix.objectsOdd.get(prefix) ?? 0) > 0) return undefined;
+  const id = ix.idle.get(prefix)?.max() ?? null;
+  return id === null ? null : `${prefix}${id}`;
+}
+
 /** The bind keys whose present PASID entry outlives its IOASID, in key order. */
 export const outliving = (ix: AllocIndex): string[] => [...ix.outlive].sort(compareKeys);
 
@@ -639,6 +707,8 @@ export function indexDiff(state: State): string[] {
     setKeys: [...ix.setKeys].map(([h, m]) => [h, [...m].map(([n, keys]) => [n, [...keys].sort()]).sort()]).sort(),
     over: [...ix.over].sort(),
     objects: [...ix.objects].map(([p, ids]) => [p, [...ids.ids.values()]]).sort(),
+    objectsOdd: [...ix.objectsOdd].sort(),
+    idle: [...ix.idle].map(([p, ids]) => [p, [...ids.values()], ids.max()]).sort(),
     bindDeps: [...ix.bindDeps].sort(),
     bindsByIoasid: [...ix.bindsByIoasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
     bindsByDeferred: [...ix.bindsByDeferred].map(([x, keys]) => [x, [...keys].sort()]).sort(),

@@ -4,7 +4,7 @@
 // rebuilt from the state alone, and its answers equal the scans it replaced.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, outliving, overQuota, ownerLowest, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, lastIdleObject, objectKeysUnder, outliving, overQuota, ownerLowest, setCount, spaceFirstFree } from '../engine/indexes.js';
 import { RunSession } from '../engine/run.js';
 import { combinations, type Scenario, type Step } from '../engine/scenario.js';
 import { compareKeys } from '../engine/state.js';
@@ -102,6 +102,10 @@ function bruteChecks(state: State): void {
     let id = 1;
     while (used.has(id)) id++;
     expect(freeObjectId(ix, `${fd}/`)).toBe(id);
+    // objects(): the fd's keys in key order; iommufd_fops_release()'s next leaf: the last with no users
+    const keys = Object.keys(s.iommufd).filter((key) => key.startsWith(`${fd}/`)).sort(compareKeys);
+    expect(objectKeysUnder(ix, `${fd}/`)).toEqual(keys);
+    expect(lastIdleObject(ix, `${fd}/`)).toBe([...keys].reverse().find((key) => s.iommufd[key]?.users === 0) ?? null);
   }
 }
 
@@ -126,6 +130,7 @@ describe('IdSet', () => {
       }
       expect([...ids.values()]).toEqual([...plain].sort((a, b) => a - b));
       expect(ids.min()).toBe(plain.size === 0 ? null : Math.min(...plain));
+      expect(ids.max()).toBe(plain.size === 0 ? null : Math.max(...plain));
       for (const x of [0, 1, 31, 32, 33, 1023, 1024, Number.MAX_SAFE_INTEGER]) expect(ids.has(x)).toBe(plain.has(x));
     }
   });
@@ -160,7 +165,7 @@ describe('the index equals a rebuild from the state after every event', () => {
     expect(events).toBeGreaterThan(1000);
   }, 120_000);
 
-  it('a random mix of sets, quotas, allocations (lowest-free, cyclic, min/max, uncharged), frees, set frees, exits, SVA binds and unbinds, deferred clean-up and iommufd objects; the answers are the scans\'', () => {
+  it('a random mix of sets, quotas, allocations (lowest-free, cyclic, min/max, uncharged), frees, set frees, exits, SVA binds and unbinds, deferred clean-up, iommufd objects and closes; the answers are the scans\'', () => {
     const platform = {
       hosts: [{ id: 'h', capacity: 64, systemQuota: 20, minPasid: 1 }, { id: 'h2', capacity: 40 }],
       iommus: [{ id: 'dmar0', kind: 'vtd', host: 'h' }], devices: [{ rid: '00:02.0', iommu: 'dmar0' }],
@@ -175,7 +180,8 @@ describe('the index equals a rebuild from the state after every event', () => {
       for (let i = 0; i < 300; i++) {
         const host = rnd(4) === 0 ? 'h2' : 'h';
         const set = sets[rnd(sets.length)] as string;
-        switch (rnd(15)) {
+        switch (rnd(16)) {
+          case 15: steps.push({ op: 'close', fd: `fd${rnd(2)}` }); break;
           case 14: steps.push({ op: 'run-deferred' }); break;
           case 12: steps.push({ op: 'sva-bind', rid: '00:02.0', owner: `p${rnd(3)}`, root: 0x1000 }); break;
           case 13: steps.push({ op: 'sva-unbind', rid: '00:02.0', pasid: rnd(20) }); break;

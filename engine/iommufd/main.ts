@@ -2,8 +2,10 @@
 import type { Ctx } from '../ctx.js';
 import type { IoctlSpec } from '../op.js';
 import { holdCtx } from './device.js';
+import { allocIndex, lastIdleObject } from '../indexes.js';
 import { ioasDestroyAreas, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_RLIMIT_MODE, optionHugePages, optionRlimitMode } from './ioas.js';
 import { destroyObj, done, err, obj, objects, type IoctlResult } from './object.js';
+import type { IommufdCell } from '../types.js';
 import { u64, type Fields } from '../op.js';
 import { dropQueue, fdHeld, holdCtxByEventFds } from './eventq.js';
 import { isTombstone, removeVdevice } from './viommu.js';
@@ -42,9 +44,12 @@ export function closeFd(ctx: Ctx, fd: string): IoctlResult {
 /** iommufd_fops_release(), main.c: every object goes, children before parents, then the context. */
 export function releaseCtx(ctx: Ctx, fd: string): void {
   for (;;) {
-    const live = objects(ctx.state, fd);
-    if (live.length === 0) break;
-    const leaf = [...live].reverse().find((o) => o.users === 0);
+    // A live run's index names the last idle object at once (engine/indexes.ts): O(log n) a leaf, not a pass over every object.
+    const ix = allocIndex(ctx.state);
+    const idle = ix ? lastIdleObject(ix, `${fd}/`) : undefined;
+    let leaf: IommufdCell | undefined;
+    if (idle !== undefined) leaf = idle === null ? undefined : ctx.state.s.iommufd[idle];
+    else leaf = [...objects(ctx.state, fd)].reverse().find((o) => o.users === 0);
     if (!leaf) break;
     if (leaf.type === 'VDEVICE') removeVdevice(ctx, leaf);
     dropQueue(ctx, leaf);

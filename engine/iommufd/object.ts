@@ -2,7 +2,7 @@
 // xarray with XA_FLAGS_ALLOC1, typed lookups, and the events that create,
 // update and destroy an object. Every other iommufd file builds on these.
 import type { Ctx } from '../ctx.js';
-import { allocIndex, freeObjectId } from '../indexes.js';
+import { allocIndex, freeObjectId, objectKeysUnder } from '../indexes.js';
 import { k } from '../keys.js';
 import { compareKeys } from '../state.js';
 import type { Args, Errno, IommufdCell, IommufdType, State } from '../types.js';
@@ -32,7 +32,10 @@ export function getObject(state: State, fd: string, id: unknown, type: IommufdTy
 /** Every object of one iommufd, in id order. */
 export function objects(state: State, fd: string): IommufdCell[] {
   const prefix = `${fd}/`;
-  return Object.keys(state.s.iommufd).filter((key) => key.startsWith(prefix)).sort(compareKeys)
+  // A live run's index lists this fd's keys in id order (engine/indexes.ts): O(objects of the fd), not a sort of every object.
+  const ix = allocIndex(state);
+  const keys = ix ? objectKeysUnder(ix, prefix) : null;
+  return (keys ?? Object.keys(state.s.iommufd).filter((key) => key.startsWith(prefix)).sort(compareKeys))
     .map((key) => state.s.iommufd[key]).filter((o): o is IommufdCell => o !== undefined);
 }
 
