@@ -24,9 +24,9 @@ import { forge } from './forge.js';
 import { tmp } from './trace-helpers.js';
 
 const SEED = 20_240_607;
-const CASES = 600;
-const BIG_CASES = 2;
-const CLI_CASES = 5;
+const CASES = 400;
+const BIG_CASES = 1;
+const CLI_CASES = 4;
 
 let corpus: Corpus;
 const file = scratchFile('ci');
@@ -63,15 +63,16 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
       slowest = Math.max(slowest, r.ms);
     }
     if (known.size) console.log(`known (reported) issues seen: ${JSON.stringify(Object.fromEntries(known))}`);
+    if (process.env.FUZZ_TALLY) console.log(JSON.stringify({ opened, truncated, lies, forgedWhole, falseCheckpoints, scenarios, readers: Object.fromEntries(readers) }));
     expect(failures.slice(0, 5)).toEqual([]);
     // The mutations reach past the magic, into recovery and the decoders; the forgeries reach the lie branch.
     const traces = CASES - scenarios;
     expect(opened / traces).toBeGreaterThan(0.6);
     expect(truncated / traces).toBeGreaterThan(0.2);
-    expect(lies).toBeGreaterThan(20);
-    expect(forgedWhole).toBeGreaterThan(10);
-    expect(falseCheckpoints).toBeGreaterThan(5);
-    expect(scenarios).toBeGreaterThan(20);
+    expect(lies).toBeGreaterThan(25);
+    expect(forgedWhole).toBeGreaterThan(15);
+    expect(falseCheckpoints).toBeGreaterThan(8);
+    expect(scenarios).toBeGreaterThan(10);
     for (const name of ['info --json', 'info --deep --json', 'verify --json', 'diff (API)', 'export --format jsonl -o', 'events --json', 'state --at first-fault --json', 'state --at first-violation --json', 'events --kind --json', 'state --at N',
       'replayer API', 'tui', 'run', 'record -o', 'matrix']) expect(readers.get(name) ?? 0, name).toBeGreaterThan(0);
     expect([...readers.keys()].some((k) => k.includes('(stdout EPIPE)'))).toBe(true);
@@ -79,7 +80,7 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
     expect(slowest).toBeLessThan(CASE_MS);
   });
 
-  it(`${BIG_CASES} cases on a large trace (stress, ~200 000 events in 1024-event chunks, ~2 MB)`, async () => {
+  it(`${BIG_CASES} case(s) on a large trace (stress, ~200 000 events in 1024-event chunks, ~2 MB)`, async () => {
     const big: number[] = [];
     for (let i = 0; big.length < BIG_CASES; i++) if (caseShape(SEED, i).big) big.push(i);
     for (const i of big) {
@@ -111,7 +112,7 @@ describe('fuzz cases through the built CLI', () => {
   });
   const oneLine = (s: string): boolean => s.trim().split('\n').length === 1 && /^iotrace: /.test(s);
 
-  it(`${CLI_CASES} mutated traces: info, events, verify, export exit 0, 1 or 2 with one line, never an internal error; | head and > /dev/full`, async () => {
+  it(`${CLI_CASES} mutated traces: info, events, verify exit 0, 1 or 2 with one line, never an internal error; export | head and info > /dev/full`, async () => {
     const dir = tmp();
     const jobs: Promise<string | null>[] = [];
     const cases: { path: string; steps: string[] }[] = [];
@@ -125,7 +126,7 @@ describe('fuzz cases through the built CLI', () => {
       cases.push({ path, steps: c.steps });
     }
     for (const { path, steps } of cases) {
-      for (const args of [['info', path, '--json'], ['events', path], ['verify', path], ['export', path, '--format', 'jsonl']]) {
+      for (const args of [['info', path, '--json'], ['events', path], ['verify', path]]) {
         jobs.push(run(args).then((r) => {
           const what = `${args.join(' ')} [${steps.join('; ')}]`;
           if (r.status === 0 || (r.status === 1 && r.stderr === '')) return null;
@@ -136,8 +137,8 @@ describe('fuzz cases through the built CLI', () => {
     }
     const problems = (await Promise.all(jobs)).filter((x) => x !== null);
     // Real pipes and a real full device, on the same damaged and forged files.
-    for (const { path, steps } of cases.slice(0, 3)) {
-      for (const args of [['events', path], ['state', path, '--at', 'last']]) {
+    for (const { path, steps } of cases.slice(0, 2)) {
+      for (const args of [['export', path, '--format', 'jsonl']]) {
         const r = await closedEarly(args);
         if (r.signal !== null || (r.stderr !== '' && !oneLine(r.stderr)) || /EPIPE|cannot write/.test(r.stderr)) problems.push(`${args.join(' ')} | head [${steps.join('; ')}]: ${r.signal ?? r.status}: ${r.stderr}`);
       }

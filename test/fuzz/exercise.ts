@@ -113,6 +113,7 @@ function truthOrNull(t: Truth, n: number): ReturnType<typeof truthState> | null 
 
 interface InfoJson {
   events: number; faults: number; firstFault: number | null; violations: number; firstViolation: number | null; kinds: Record<string, number>; whole: boolean;
+  truncated: boolean; truncation: { offset: number; reason: string } | null;
   checks: { checkpoints: string; footer: string; problems: string[] };
 }
 
@@ -147,6 +148,9 @@ async function info(ctx: Ctx): Promise<InfoJson | null> {
   const readable = t.stop === null && !t.truncated && t.count === t.indexCount && t.checkpointsReadable;
   expectThat(j.whole === readable, 'info says whole exactly when every indexed chunk and checkpoint reads back (CRC, SHA-256)',
     () => `whole ${j.whole}; R ${t.count} of ${t.indexCount} events, stop ${t.stop?.message ?? 'none'}, recovered ${t.truncated}, checkpoints readable ${t.checkpointsReadable}`);
+  // cli/commands/info.ts takes the offset from check.stoppedAt, which is null when only a checkpoint is unreadable.
+  expectThat(j.truncated === !j.whole && (j.whole || (j.truncation !== null && Number.isSafeInteger(j.truncation.offset))), 'info --json: a file that is not whole says where it is damaged (truncation.offset)',
+    () => JSON.stringify({ whole: j.whole, truncated: j.truncated, truncation: j.truncation }), 'H10 report: info --json has truncation null for a damaged checkpoint');
   const claimsTrue = sameClaims(t.claimed, t.events) && t.chainOk;
   // Claims are compared once every event was read (a damaged checkpoint alone does not stop that).
   const allRead = t.stop === null && !t.truncated && t.count === t.indexCount;
