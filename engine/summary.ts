@@ -6,13 +6,73 @@ export const hex = (n: number | null): string => (n === null ? '-' : `0x${n.toSt
 
 const PGTT = ['-', 'FL', 'SL', 'NESTED', 'PT'];
 
+/** A PASID entry's translation type by its VT-d name (FL, SL, NESTED, PT): one spelling wherever it is shown. */
+export const pgttName = (n: unknown): string => (typeof n === 'number' ? PGTT[n] ?? String(n) : String(n));
+
+/**
+ * Fields that hold an address, a pointer, a page address or a size in bytes:
+ * every text output (summaries, `iotrace state`, the TUI's state pane and
+ * diff) prints them in 0x form, as the kernel and its docs do; `--json`
+ * keeps numbers. By name (the state cells' fields and the uAPI's argument
+ * names: user_va, iova, length, data_uptr, ...).
+ */
+const ADDRESS_NAMES: ReadonlySet<string> = new Set(['pa', 'base', 'size', 'flptr', 'slptptr', 'table', 'hpa', 'length', 'iova', 'guestTable', 'root', 'addr', 'offset', 'gpa', 'configFree']);
+const ADDRESS_SUFFIX = /(?:^|_)(?:va|iova|addr|hpa|gpa|uptr|ptr|base|length)$/i;
+export const isAddressField = (key: string): boolean => ADDRESS_NAMES.has(key) || ADDRESS_SUFFIX.test(key);
+
+/** A field's value as text: an address field's number in 0x form, `pgtt` by name, anything else as JSON. */
+export function fieldValueText(key: string, v: unknown): string {
+  if (typeof v === 'number') return (isAddressField(key) && Number.isInteger(v) && v >= 0) ? `0x${v.toString(16)}` : key === 'pgtt' ? pgttName(v) : String(v);
+  return JSON.stringify(v) ?? String(v);
+}
+
 export function entryText(e: PasidEntry | null): string {
   if (!e) return 'not present';
-  return `P=${e.p ? 1 : 0} PGTT=${PGTT[e.pgtt] ?? e.pgtt} DID=${e.did} FLPTR=${hex(e.flptr)} SLPTPTR=${hex(e.slptptr)}${e.fpd ? ' FPD' : ''}${e.pgsnp ? ' PGSNP' : ''}`;
+  return `P=${e.p ? 1 : 0} PGTT=${pgttName(e.pgtt)} DID=${e.did} FLPTR=${hex(e.flptr)} SLPTPTR=${hex(e.slptptr)}${e.fpd ? ' FPD' : ''}${e.pgsnp ? ' PGSNP' : ''}`;
+}
+
+function scalar(field: string, v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') return field === 'pgtt' ? pgttName(v) : isAddressField(field) || v >= 0x10000 ? `0x${v.toString(16)}` : String(v);
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return `[${v.map((x) => scalar(field, x)).join(',')}]`;
+  return `{${cellFields(v as Record<string, unknown>)}}`;
+}
+
+function cellFields(o: Record<string, unknown>): string {
+  return Object.keys(o).sort().map((k) => `${k}=${scalar(k, o[k])}`).join(' ');
+}
+
+/**
+ * One-line text of a state cell, as `iotrace state` and the TUI show it:
+ * `key=value` in key order, addresses in 0x form, pgtt by name, a PASID
+ * entry as the table shows it (P=1 PGTT=NESTED ...). Not escaped: the
+ * caller escapes (a cell's strings come from the file).
+ */
+export function cellText(section: string, value: unknown): string {
+  if (section === 'pasid') return entryText(value as PasidEntry | null);
+  if (value === null || value === undefined) return 'absent';
+  if (typeof value !== 'object') return scalar('', value);
+  return cellFields(value as Record<string, unknown>);
+}
+
+/** Field-by-field changes between two versions of a cell ("did 3 → 4"). */
+export function fieldChanges(before: unknown, after: unknown): string[] {
+  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) return [];
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
+    const x = scalar(k, b[k]);
+    const y = scalar(k, a[k]);
+    if (x !== y) out.push(`${k} ${x} → ${y}`);
+  }
+  return out;
 }
 
 function argsText(a: Args): string {
-  return Object.keys(a).map((key) => `${key}=${typeof a[key] === 'number' ? String(a[key]) : JSON.stringify(a[key])}`).join(' ');
+  return Object.keys(a).map((key) => `${key}=${fieldValueText(key, a[key])}`).join(' ');
 }
 
 const pasidText = (p: number | null): string => (p === null ? 'no PASID' : `PASID ${p}`);

@@ -1,7 +1,7 @@
 // Text helpers every pane shares: colours by event family, one-line cell
 // values, fitting text to a width, blessed tags.
-import { entryText, family } from '../engine/summary.js';
-import type { EventKind, Family, PasidEntry, SectionName } from '../engine/types.js';
+import { family } from '../engine/summary.js';
+import type { EventKind, Family } from '../engine/types.js';
 import { escapeText } from '../safe/escape.js';
 import { esc } from './term.js';
 
@@ -44,39 +44,6 @@ export const tag = (text: string, ...styles: string[]): string =>
 /** `tag` over raw text (escaped first). */
 export const paint = (text: string, ...styles: string[]): string => tag(esc(text), ...styles);
 
-const ADDRESS_FIELDS = new Set(['pa', 'base', 'size', 'flptr', 'slptptr', 'table', 'hpa', 'length', 'iova', 'guestTable', 'root', 'addr']);
-
-function scalar(field: string, v: unknown): string {
-  if (v === null || v === undefined) return '-';
-  if (typeof v === 'number') return ADDRESS_FIELDS.has(field) || v >= 0x10000 ? `0x${v.toString(16)}` : String(v);
-  if (typeof v === 'boolean') return v ? '1' : '0';
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return `[${v.map((x) => scalar(field, x)).join(',')}]`;
-  return `{${fields(v as Record<string, unknown>)}}`;
-}
-
-function fields(o: Record<string, unknown>): string {
-  return Object.keys(o).sort().map((k) => `${k}=${scalar(k, o[k])}`).join(' ');
-}
-
-/** One-line text of a state cell. */
-export function cellText(section: SectionName, value: unknown): string {
-  if (section === 'pasid') return entryText(value as PasidEntry | null);
-  if (value === null || value === undefined) return 'absent';
-  if (typeof value !== 'object') return scalar('', value);
-  return fields(value as Record<string, unknown>);
-}
-
-/** Field-by-field changes between two versions of a cell ("did 3 → 4"). */
-export function fieldChanges(before: unknown, after: unknown): string[] {
-  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) return [];
-  const b = before as Record<string, unknown>;
-  const a = after as Record<string, unknown>;
-  const out: string[] = [];
-  for (const k of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
-    const x = scalar(k, b[k]);
-    const y = scalar(k, a[k]);
-    if (x !== y) out.push(`${k} ${x} → ${y}`);
-  }
-  return out;
-}
+// A state cell as one line (addresses in 0x form, pgtt by name): engine/summary.ts, the same text as
+// `iotrace state` prints.
+export { cellText, fieldChanges } from '../engine/summary.js';

@@ -1,5 +1,6 @@
 // iotrace state: the whole model state after a step, in a stable order.
 import { canonicalState } from '../../engine/state.js';
+import { cellText } from '../../engine/summary.js';
 import { adoptCheck, checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { println } from '../../safe/stdout.js';
@@ -11,7 +12,9 @@ export const HELP = `usage: iotrace state <trace> --at N|first-fault|first-viola
 Prints the state after step N has been applied: every section (PASID tables,
 PASID cache, IOTLB, ATC, work queues, vCPUs, KVM PASID translation, IOASID
 allocator, iommufd objects, ...), keys in natural order. Empty sections are
-left out of the text form. The state is built by applying every event from
+left out of the text form. A cell is printed as the debugger shows it:
+fields in key order, addresses, pointers and sizes in 0x form, the PASID
+translation type by name (PGTT=NESTED); --json keeps the numbers. The state is built by applying every event from
 the first: a checkpoint in the file is a cache that a damaged or forged
 file can get wrong. --from-checkpoint starts from the nearest checkpoint
 instead (at most K applies) and says the state rests on an unchecked
@@ -37,8 +40,9 @@ export async function main(argv: string[]): Promise<number> {
     for (const [name, cells] of c.sections) {
       if (cells.length === 0) continue;
       out.push(`[${escapeText(name)}] ${cells.length}`);
-      // Keys and values come from the trace: the key escaped, the value as terminal-safe JSON.
-      for (const [key, value] of cells) out.push(`  ${escapeText(key).padEnd(28)} ${jsonText(value)}`);
+      // Keys and values come from the trace: both escaped. A value is key=value in key order, addresses in
+      // 0x form and pgtt by name, as the debugger shows it (engine/summary.ts cellText); --json keeps numbers.
+      for (const [key, value] of cells) out.push(`  ${escapeText(key).padEnd(28)} ${escapeText(cellText(name, value))}`);
     }
     await println(out.join('\n'));
     return 0;
