@@ -1,7 +1,7 @@
 // Output names that never collide (issue 14 §1): record's default name,
 // start's per-user cache folder, replay of a scenario. The built binary,
 // spawned in temporary folders.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,5 +88,26 @@ describe('start and replay <scenario>: the per-user cache folder', () => {
     const t = cli(home, { XDG_CACHE_HOME: cache }, 'replay', join(cache, 'iotrace', 'dwq-gpasid--pasid=translated.iotrace'), '--variant', 'pasid=identity', '--dump', '100x20');
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/--variant and --seed record a scenario/);
+  });
+
+  it('in a terminal, start opens the debugger at the first fault and prints the trace path after q', async () => {
+    if (spawnSync('python3', ['-c', 'import pty']).status !== 0) return;
+    const home = tmp();
+    const cache = join(home, 'xdg');
+    const child = spawn('python3', [join(process.cwd(), 'test', 'pty-run.py'), '120', '40', process.execPath, BIN, 'start'],
+      { cwd: home, env: { ...process.env, XDG_CACHE_HOME: cache }, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => { out += d; });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const deadline = Date.now() + 20_000;
+    while (!/first fault 40/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/step 40 \/ 41/);
+    child.stdin.write('q');
+    const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    if (code === null) child.kill('SIGKILL');
+    expect(code).toBe(0);
+    const trace = join(cache, 'iotrace', 'dwq-gpasid--pasid=translated.iotrace');
+    expect(out).toContain(`trace: ${trace} (iotrace replay ${trace} opens it again)`);
   });
 });
