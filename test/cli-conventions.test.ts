@@ -67,6 +67,8 @@ describe('CLI conventions', () => {
     expect(forced.stdout.replace(/\x1b\[\d+m/g, '')).toBe(plain.stdout);
     expect(cli({ NO_COLOR: '1' }, 'run', 'dwq-gpasid').stdout).not.toContain('\x1b');
     expect(cli({ FORCE_COLOR: '1' }, 'events', T, '--json').stdout).not.toContain('\x1b');
+    expect(cli({ FORCE_COLOR: '1' }, 'verify', T).stdout).toMatch(/^\x1b\[32mok\x1b\[0m: /);
+    expect(cli({}, 'verify', T).stdout).toMatch(/^ok: /);
     expect(colourWanted({ isTTY: true }, {})).toBe(true);
     expect(colourWanted({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
     expect(colourWanted({ isTTY: true }, { TERM: 'dumb' })).toBe(false);

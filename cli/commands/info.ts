@@ -3,6 +3,7 @@ import { adoptCheck, checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { variantText, parse } from '../common.js';
 import { withTrace } from '../trace.js';
+import { paint } from '../term.js';
 
 export const HELP = `usage: iotrace info <trace> [--deep] [--json]
 
@@ -47,11 +48,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);
     console.log(`violations ${r.violations.length}${info.firstViolation !== null ? ` (first at step ${info.firstViolation})` : ''}`);
     console.log(`bytes      ${r.bytes} (${info.bytesPerEvent.toFixed(2)} per event)`);
-    if (r.truncated) console.log(`DAMAGED    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
-    else if (!check.whole) console.log(`DAMAGED    ${check.events} events read back; stopped at byte ${check.stoppedAt}: ${escapeText(check.problems[check.problems.length - 1] ?? '')}`);
+    if (r.truncated) console.log(`${paint('DAMAGED', 'red')}    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
+    else if (!check.whole) console.log(`${paint('DAMAGED', 'red')}    ${check.events} events read back; stopped at byte ${check.stoppedAt}: ${escapeText(check.problems[check.problems.length - 1] ?? '')}`);
     else console.log(`whole      yes (every block's checksum${r.strongHashes ? ' and SHA-256' : ''} matches; the footer's counts agree with the events)`);
-    if (!check.claimsOk && check.stoppedAt === null && r.truncated === null) console.log('FOOTER DISAGREES with the events; the counts above are the events\'');
-    if (values.deep) console.log(check.checkpointsOk ? `checkpoints ${r.index.checkpointSeqs.length} checked: each is the state its events build` : 'CHECKPOINTS DISAGREE with the events');
+    if (!check.claimsOk && check.stoppedAt === null && r.truncated === null) console.log(`${paint('FOOTER DISAGREES', 'red')} with the events; the counts above are the events'`);
+    if (values.deep) console.log(check.checkpointsOk ? `checkpoints ${r.index.checkpointSeqs.length} checked: each is the state its events build` : `${paint('CHECKPOINTS DISAGREE', 'red')} with the events`);
     for (const p of check.problems) if (!p.startsWith('damaged:')) console.log(`  ! ${escapeText(p)}`);
     console.log('kinds');
     for (const [k, n] of Object.entries(kinds)) console.log(`  ${escapeText(k).padEnd(18)} ${n}`);

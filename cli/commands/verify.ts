@@ -13,6 +13,7 @@ import { checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse } from '../common.js';
 import { withTrace } from '../trace.js';
+import { paint } from '../term.js';
 
 export const HELP = `usage: iotrace verify <trace> [--json] [--fail-on fault,violation,expect]
 
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     if (h.engine !== ENGINE_VERSION) console.log(`note: recorded with engine ${escapeText(String(h.engine))}, this is ${ENGINE_VERSION}`);
     if (res.divergence) {
       const d = res.divergence;
-      console.log(`DIVERGES at step ${d.step}`);
+      console.log(paint(`DIVERGES at step ${d.step}`, 'red'));
       // Summaries quote the trace's strings: escaped.
       console.log(`  recorded: ${d.recorded === null ? '(trace ends here)' : escapeText(d.recorded)}`);
       console.log(`  re-run:   ${d.rerun === null ? '(engine stops here)' : escapeText(d.rerun)}`);
@@ -97,8 +98,8 @@ export async function main(argv: string[]): Promise<number> {
     } else if (res.truncated) {
       console.log(`damaged trace: the ${n} recovered events match the re-run, the rest could not be checked`);
     }
-    for (const p of res.claims) console.log(`FALSE CLAIM: ${escapeText(p)}`);
-    if (res.ok) console.log(`ok: ${n} events identical, ${chunks.length} state hashes match; every digest, footer count and checkpoint agrees with the events`);
+    for (const p of res.claims) console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(p)}`);
+    if (res.ok) console.log(`${paint('ok', 'green')}: ${n} events identical, ${chunks.length} state hashes match; every digest, footer count and checkpoint agrees with the events`);
     if (failed) errorLine(`exit 1: ${failed}`);
     return code;
   });
