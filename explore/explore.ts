@@ -249,23 +249,35 @@ export class Explorer {
   }
 
   expand(n: Node, t: string, runnable: readonly string[]): { child: Node; footprint: Footprint; failures: Omit<Failure, 'schedule' | 'preemptions'>[]; events: TraceEvent[] } {
-    const state = cloneState(n.state);
+    // Copy-on-write: the child shares every section of its parent until the segment writes one; each
+    // section sits behind a Proxy that records what the segment reads and copies the section on its first write.
     const writes = new Set<string>();
     const reads = new Set<string>();
-    const ctx = new Ctx(state, this.variant, (section, key) => { writes.add(`${section}\0${key}`); });
-    ctx.ptEntries = n.ptEntries;
-    // Read tracking: each section behind a Proxy while the segment runs.
+    let tracking = false;
+    const state = { s: {} as Record<string, Record<string, unknown>>, seq: n.state.seq, tick: n.state.tick } as unknown as State;
     const raw = state.s as unknown as Record<string, Record<string, unknown>>;
-    const targets: Record<string, Record<string, unknown>> = {};
+    const final: Record<string, Record<string, unknown>> = {};
     for (const name of SECTION_NAMES) {
-      const target = raw[name] as Record<string, unknown>;
-      targets[name] = target;
-      raw[name] = new Proxy(target, {
-        get: (o, p) => { if (typeof p === 'string') reads.add(`${name}\0${p}`); return o[p as string]; },
-        has: (o, p) => { if (typeof p === 'string') reads.add(`${name}\0${p}`); return p in o; },
-        ownKeys: (o) => { reads.add(name + WHOLE); return Reflect.ownKeys(o); },
+      const parent = n.state.s[name] as Record<string, unknown>;
+      final[name] = parent;
+      let cur = parent;
+      let copied = false;
+      const own = (): Record<string, unknown> => {
+        if (!copied) { cur = Object.assign(Object.create(null) as Record<string, unknown>, parent); copied = true; final[name] = cur; }
+        return cur;
+      };
+      raw[name] = new Proxy(Object.create(null) as Record<string, unknown>, {
+        get: (_o, p) => { if (tracking && typeof p === 'string') reads.add(`${name}\0${p}`); return cur[p as string]; },
+        set: (_o, p, v) => { own()[p as string] = v; return true; },
+        deleteProperty: (_o, p) => { if (p in cur) delete own()[p as string]; return true; },
+        has: (_o, p) => { if (tracking && typeof p === 'string') reads.add(`${name}\0${p}`); return p in cur; },
+        ownKeys: () => { if (tracking) reads.add(name + WHOLE); return Reflect.ownKeys(cur); },
+        getOwnPropertyDescriptor: (_o, p) => Reflect.getOwnPropertyDescriptor(cur, p),
       });
     }
+    const ctx = new Ctx(state, this.variant, (section, key) => { writes.add(`${section}\0${key}`); });
+    ctx.ptEntries = n.ptEntries;
+    tracking = true;
     const refs = new Map(n.refs);
     const checker = new InvariantChecker();
     const standing = (checker as unknown as { standing: Set<string> }).standing;
@@ -279,7 +291,8 @@ export class Explorer {
     try {
       info = th.segment(core, t, runnable);
     } finally {
-      for (const name of SECTION_NAMES) raw[name] = targets[name] as Record<string, unknown>;
+      tracking = false;
+      for (const name of SECTION_NAMES) raw[name] = final[name] as Record<string, unknown>;
     }
     const after = th.pos[i];
     // What the scheduler itself reads and writes: the refs a step waits for, a translation in flight, locks.
