@@ -1,16 +1,20 @@
 // The trace file end to end: round trip, stateAt against replay from scratch,
 // provenance, recovery from a cut or corrupted file, determinism.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apply } from '../engine/apply.js';
 import { canonicalState, emptyState } from '../engine/state.js';
 import type { SectionName, TraceEvent } from '../engine/types.js';
+import { decodeChunk, decodeChunkReference, encodeChunk, fastDecode } from '../trace/chunk.js';
 import { TraceError } from '../trace/format.js';
 import { WRITES } from '../replayer/provenance.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { main as infoMain } from '../cli/commands/info.js';
 import { loadScenario } from '../scenarios/index.js';
+import { Corpus } from './fuzz/corpus.js';
 import { engineEvents, recordTo, stressScenario, tmp } from './trace-helpers.js';
 
 const dir = tmp();
@@ -227,5 +231,100 @@ describe('determinism', () => {
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     const c = recordTo(dir, 'det-c', stress, {}, {}, 1).path;
     expect(readFileSync(a).equals(readFileSync(c))).toBe(false);
+  });
+});
+
+describe('fused chunk codec (trace/chunk.ts)', () => {
+  /** Every chunk payload of a trace, with its offset. */
+  const payloadsOf = (path: string): { payload: Buffer; offset: number }[] => {
+    const r = TraceReplayer.open(path);
+    const out = r.chunks.map((c, i) => ({ payload: r.chunkPayload(i), offset: c.offset }));
+    r.close();
+    return out;
+  };
+  /** The reference decoder's answer: its result, or its error message. */
+  const reference = (payload: Uint8Array): unknown => {
+    try { return decodeChunkReference(payload, 0); } catch (e) { return e instanceof TraceError ? `TraceError: ${e.message}` : `other: ${String(e)}`; }
+  };
+  const answer = (payload: Uint8Array): unknown => {
+    try { return decodeChunk(payload, 0); } catch (e) { return e instanceof TraceError ? `TraceError: ${e.message}` : `other: ${String(e)}`; }
+  };
+
+  it('decodes every chunk of every corpus exactly as the reference decoder, and re-encodes it byte for byte', () => {
+    const corpus = new Corpus();
+    try {
+      const paths = [
+        ...readdirSync(join(process.cwd(), 'traces')).filter((f) => f.endsWith('.iotrace')).map((f) => join(process.cwd(), 'traces', f)),
+        stressPath,
+        recordTo(dir, 'stress-default-chunks', stressScenario(30_000), {}, {}).path,
+        recordTo(dir, 'stress-odd-chunks', stressScenario(4000), {}, { chunkEvents: 1000, checkpointEvery: 2000 }).path,
+        ...corpus.small.map((e) => e.path),
+        ...corpus.big().map((e) => e.path),
+      ];
+      let chunks = 0;
+      let fused = 0;
+      for (const path of paths) {
+        for (const { payload, offset } of payloadsOf(path)) {
+          chunks++;
+          const ref = decodeChunkReference(payload, offset);
+          const fast = fastDecode(payload);
+          // The fused decoder leaves only the platform chunk (event 0) to the reference.
+          if (fast === null) expect(ref.events.some((e) => e.kind === 'platform'), `${path} @${offset}`).toBe(true);
+          else {
+            fused++;
+            expect(isDeepStrictEqual(fast.events, ref.events), `${path} @${offset}: events`).toBe(true);
+            expect(isDeepStrictEqual(fast.meta, ref.meta), `${path} @${offset}: meta`).toBe(true);
+          }
+          expect(Buffer.from(encodeChunk(ref.events, ref.meta.hash)).equals(payload), `${path} @${offset}: re-encoded bytes`).toBe(true);
+        }
+      }
+      expect(chunks).toBeGreaterThan(300);
+      expect(fused).toBeGreaterThan(chunks - paths.length - 1);
+    } finally {
+      corpus.done();
+    }
+  });
+
+  it('gives the reference decoder\'s answer (events or the same TraceError) for damaged chunks', () => {
+    const sources = [...payloadsOf(stressPath).slice(1, 6), ...payloadsOf(join(process.cwd(), 'traces', 'dwq-gpasid--pasid=translated.iotrace'))].map((c) => c.payload);
+    let x = 0x9e3779b9;
+    const rnd = (n: number): number => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
+    const odd: unknown[] = [0, 1, -1, 31, 32, 33, 255, 65536, 2 ** 32, 2 ** 53, -(2 ** 40), 0.5, NaN, null, true, false, '', 'dma', 'x'.repeat(70), 'é', [], [0], [1, [], 0, new Uint8Array(0)], {}, { a: 1 }, new Uint8Array(3)];
+    let decodedSome = 0;
+    for (let k = 0; k < 3000; k++) {
+      const src = sources[rnd(sources.length)] as Buffer;
+      let bytes: Uint8Array;
+      if (k % 2 === 0) {
+        // Bytes: flips, random values, a cut.
+        const b = Buffer.from(src);
+        const flips = 1 + rnd(3);
+        for (let f = 0; f < flips; f++) b[rnd(b.length)] = k % 4 === 0 ? rnd(256) : (b[rnd(b.length)] as number) ^ (1 << rnd(8));
+        bytes = k % 10 === 2 ? b.subarray(0, rnd(b.length)) : b;
+      } else {
+        // Structure: one node of the decoded chunk replaced, then re-encoded (valid msgpack, wrong content).
+        const doc = msgpackDecode(src) as unknown[];
+        const nodes: [unknown[], number][] = [];
+        const walk = (a: unknown): void => { if (Array.isArray(a)) a.forEach((v, i) => { nodes.push([a, i]); walk(v); }); };
+        walk(doc);
+        const [arr, i] = nodes[rnd(nodes.length)] as [unknown[], number];
+        const pick = rnd(4);
+        if (pick === 0) arr[i] = odd[rnd(odd.length)];
+        else if (pick === 1) arr[i] = typeof arr[i] === 'number' ? (arr[i] as number) + (rnd(2) ? 1 : -1) : odd[rnd(odd.length)];
+        else if (pick === 2) arr.splice(i, 1);
+        else arr.push(odd[rnd(odd.length)]);
+        bytes = msgpackEncode(doc);
+      }
+      const want = reference(bytes);
+      const got = answer(bytes);
+      if (typeof want !== 'string') decodedSome++;
+      expect(isDeepStrictEqual(got, want), `mutation ${k}`).toBe(true);
+    }
+    expect(decodedSome).toBeGreaterThan(100);
+  });
+
+  it('round-trips integers whose range spans more than 2^32 (they once got a wrapped bit width)', () => {
+    const evs = [0, 2 ** 32 + 1, 5, 2 ** 52].map((addr, i) => ({ seq: i, tick: 0, step: 0, kind: 'dma', rid: 'r', pasid: 1, addr, write: false, via: 'walk', pa: addr + 4096, ok: true })) as unknown as TraceEvent[];
+    const back = decodeChunk(encodeChunk(evs, new Uint8Array(16)), 0).events;
+    expect(back).toEqual(evs);
   });
 });

@@ -4,7 +4,12 @@
 
 /** Bits needed to tell `n` values apart (0 for n <= 1). */
 export function bitsFor(n: number): number {
-  return n <= 1 ? 0 : 32 - Math.clz32(n - 1);
+  if (n <= 1) return 0;
+  if (n <= 2 ** 32) return 32 - Math.clz32(n - 1);
+  // Past 32 bits clz32 would wrap (2^32 + 1 values looked like 0 bits): count them.
+  let w = 32;
+  while (2 ** w < n) w++;
+  return w;
 }
 
 /** Pack `count` values (each < 2^width, width <= 32) little-endian, LSB first. */
