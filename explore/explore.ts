@@ -103,7 +103,7 @@ export interface ExploreStats {
   exhausted: boolean;
   /** The state budget ran out first. */
   boundReached: boolean;
-  /** random / pct: the share of runs that failed. */
+  /** The share of schedules explored (bfs, dfs) or runs (random, pct) that failed. */
   failingPct: number | null;
   /** pct: the guaranteed probability per run of finding a bug of depth d. */
   pct: { n: number; k: number; d: number; bound: number } | null;
@@ -380,6 +380,7 @@ export function explore(scenario: Scenario, opts: ExploreOptions = {}): ExploreR
   const progressEvery = 4096;
   if (strategy === 'bfs' || strategy === 'dfs') {
     const visited = new Map<string, { pre: number; sleep: Set<string> }>();
+    let failingSchedules = 0;
     const frontier: Node[] = [ex.rootNode()];
     visited.set(`${ex.fingerprint(ex.rootNode())}|`, { pre: 0, sleep: new Set() });
     stats.distinct = 1;
@@ -404,6 +405,7 @@ export function explore(scenario: Scenario, opts: ExploreOptions = {}): ExploreR
         if (r.failures.length) {
           record(r.failures, r.child.schedule, r.child.preemptions);
           stats.schedules++;
+          failingSchedules++;
           stats.depth = Math.max(stats.depth, r.child.schedule.length);
           explored.push([t, r.footprint]);
           if (done()) break;
@@ -435,6 +437,7 @@ export function explore(scenario: Scenario, opts: ExploreOptions = {}): ExploreR
       if (!any && runnable.length > 0) { /* every choice pruned: a schedule cut short by the bound or the sleep set */ }
     }
     stats.boundReached = out;
+    stats.failingPct = stats.schedules > 0 ? (100 * failingSchedules) / stats.schedules : 0;
     stats.exhausted = !out && !done() && (strategy === 'dfs' ? frontier.length === 0 : head >= frontier.length);
   } else {
     const prng = new Prng(opts.seed ?? 0);

@@ -106,6 +106,7 @@ function statsLines(r: ExploreResult, maxStates: number): string[] {
     `  states ${r.states}  distinct ${r.distinct}  schedules ${r.schedules}  depth ${r.depth}${rate}`,
   ];
   if (r.strategy === 'bfs' || r.strategy === 'dfs') {
+    lines.push(`  failing schedules: ${(r.failingPct ?? 0).toFixed(1)}% of ${r.schedules}`);
     lines.push(`  pruned: ${r.prunedPor} reorderings (partial-order reduction), ${r.prunedPreemption} past the preemption bound, ${r.prunedDedupe} revisits of a known state`);
     lines.push(r.exhausted ? `  exhausted: every schedule with at most ${r.preemptions} preemptions explored` : r.boundReached ? `  bound reached: --max-states ${maxStates} before the search ended` : '  stopped at the first failure');
   } else {
