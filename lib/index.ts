@@ -35,3 +35,7 @@ export { diffStates, type StateDiff } from '../replayer/state-diff.js';
 
 // ---------------------------------------------------------------- every variant at once
 export { matrix, matrixRow, traceName, type MatrixRow } from '../cli/commands/matrix.js';
+
+// ---------------------------------------------------------------- threads: schedules and races
+export { explore, FAIL_KINDS, type ExploreOptions, type ExploreResult, type Failure, type FailKind, type Strategy } from '../explore/explore.js';
+export { shrink, type ShrinkOptions, type ShrinkResult } from '../explore/shrink.js';
