@@ -4,6 +4,7 @@
 // descriptors); IOMMU_HWPT_GET_DIRTY_BITMAP reads and clears them
 // (engine/iommufd/hwpt.ts). Kept in the `dirty` section, key root/page.
 import type { Ctx } from './ctx.js';
+import { allocIndex, pagesIn } from './indexes.js';
 import { k, page, PAGE_SIZE } from './keys.js';
 import type { Rid, State } from './types.js';
 
@@ -42,6 +43,10 @@ export function recordDirty(ctx: Ctx, rid: Rid, pasid: number, addr: number): vo
 /** The dirty pages of one table, in page order. */
 export function dirtyPages(state: State, root: number): number[] {
   const prefix = `${root}/`;
+  // A live run's index has each table's dirty pages sorted (engine/indexes.ts); a bare state scans.
+  const ix = allocIndex(state);
+  const indexed = ix ? pagesIn(ix, 'dirty', prefix, 0, Infinity) : null;
+  if (indexed) return indexed;
   return Object.keys(state.s.dirty).filter((key) => key.startsWith(prefix)).map((key) => Number(key.slice(prefix.length))).sort((a, b) => a - b);
 }
 

@@ -27,6 +27,8 @@
 //    KVM PASID-translation keys (KVM's FREE subscriber).
 //  * PASID entries: per key prefix ending in '/', the entries present
 //    without PGSNP (the no-snoop invariant's first open entry of a device).
+//  * page tables and dirty bits (key root/page): per root the pages present,
+//    so a wide pt-unmap and a dirty-bitmap read cost what they touch.
 import { k, parts } from './keys.js';
 import { compareKeys } from './state.js';
 import type { IoasidCell, IoasidSetCell, IommufdCell, SectionName, State } from './types.js';
@@ -177,6 +179,22 @@ export class IdSet {
     return base + 31 - Math.clz32(node.mask);
   }
 
+  /** The ids in [lo, hi), ascending. */
+  range(lo: number, hi: number): number[] {
+    const out: number[] = [];
+    const walk = (node: Node, level: number, base: number): void => {
+      if (base >= hi || base + span(level) <= lo) return;
+      if (level === 0) {
+        for (let i = Math.max(0, lo - base); i < 32 && base + i < hi; i++) if ((node.mask >>> i) & 1) out.push(base + i);
+        return;
+      }
+      const cs = span(level - 1);
+      for (let c = 0; c < 32; c++) { const kid = node.kids?.[c]; if (kid) walk(kid, level - 1, base + c * cs); }
+    };
+    if (this.root !== null) walk(this.root, this.level, 0);
+    return out;
+  }
+
   /** The ids in ascending order (tests). */
   *values(): Generator<number> {
     if (this.root === null) return;
@@ -297,7 +315,11 @@ export interface AllocIndex {
   /** PASID-entry key prefix ending in '/' -> the entries present without PGSNP under it (integer tails, other keys). */
   open: Map<string, { ids: IdSet; odd: Set<string> }>;
   openKeys: Set<string>;
+  /** 'pt' and 'dirty' (key root/page): per root prefix the pages present; keys of another shape counted (pagesIn() then defers to the scan). */
+  pages: Record<PageSection, { byPrefix: Map<string, IdSet>; odd: number; keys: Set<string> }>;
 }
+
+type PageSection = 'pt' | 'dirty';
 
 const INDEXES = new WeakMap<State, AllocIndex>();
 
@@ -547,12 +569,29 @@ function touchPasid(ix: AllocIndex, state: State, key: string): void {
   }
 }
 
+function touchPage(ix: AllocIndex, state: State, section: PageSection, key: string): void {
+  const present = state.s[section][key] !== undefined;
+  const ps = ix.pages[section];
+  if (present === ps.keys.has(key)) return;
+  if (present) ps.keys.add(key); else ps.keys.delete(key);
+  const cut = key.indexOf('/');
+  const tail = key.slice(cut + 1);
+  const pg = Number(tail);
+  if (cut === -1 || key.indexOf('/', cut + 1) !== -1 || !Number.isSafeInteger(pg) || pg < 0 || String(pg) !== tail) { ps.odd += present ? 1 : -1; return; }
+  const prefix = key.slice(0, cut + 1);
+  let ids = ps.byPrefix.get(prefix);
+  if (!ids) ps.byPrefix.set(prefix, (ids = new IdSet()));
+  if (present) ids.add(pg); else ids.delete(pg);
+  if (ids.size === 0) ps.byPrefix.delete(prefix);
+}
+
 function build(state: State): AllocIndex {
   const ix: AllocIndex = {
     spaces: new Map(), bySet: new Map(), byOwner: new Map(), ownerPasids: new Map(), oddOwnerKeys: 0, ioasid: new Map(), hosts: new Map(), sets: new Map(),
     setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(), objectsOdd: new Map(), idle: new Map(), idleKeys: new Set(),
     bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
     bindsByPasid: new Map(), bindPasid: new Map(), cpuByHpasid: new Map(), cpuHpasid: new Map(), open: new Map(), openKeys: new Set(),
+    pages: { pt: { byPrefix: new Map(), odd: 0, keys: new Set() }, dirty: { byPrefix: new Map(), odd: 0, keys: new Set() } },
   };
   // Sets first, so that each IOASID judges the sets it counts against; deferred work before the bindings that read it.
   for (const key in state.s['ioasid-set']) touchSet(ix, state, key);
@@ -562,6 +601,8 @@ function build(state: State): AllocIndex {
   for (const key in state.s.bind) touchBind(ix, state, key);
   for (const key in state.s['cpu-pasid']) touchCpuPasid(ix, state, key);
   for (const key in state.s.pasid) touchPasid(ix, state, key);
+  for (const key in state.s.pt) touchPage(ix, state, 'pt', key);
+  for (const key in state.s.dirty) touchPage(ix, state, 'dirty', key);
   return ix;
 }
 
@@ -585,6 +626,7 @@ export function indexAllocators(state: State): (section: SectionName, key: strin
       case 'pasid': touchPasid(ix, state, key); judgeBind(ix, state, key); break;
       case 'deferred': touchDeferred(ix, state, key); break;
       case 'cpu-pasid': touchCpuPasid(ix, state, key); break;
+      case 'pt': case 'dirty': touchPage(ix, state, section, key); break;
       default: break;
     }
   };
@@ -666,6 +708,17 @@ export function lastIdleObject(ix: AllocIndex, prefix: string): string | null | 
   return id === null ? null : `${prefix}${id}`;
 }
 
+/**
+ * The pages of `section` under `prefix` (a root and '/') in [lo, hi),
+ * ascending; null when some key of the section is not root/page (the caller
+ * then scans).
+ */
+export function pagesIn(ix: AllocIndex, section: PageSection, prefix: string, lo: number, hi: number): number[] | null {
+  const ps = ix.pages[section];
+  if (ps.odd > 0) return null;
+  return ps.byPrefix.get(prefix)?.range(lo, hi) ?? [];
+}
+
 /** The bind keys whose present PASID entry outlives its IOASID, in key order. */
 export const outliving = (ix: AllocIndex): string[] => [...ix.outlive].sort(compareKeys);
 
@@ -708,6 +761,7 @@ export function indexDiff(state: State): string[] {
     over: [...ix.over].sort(),
     objects: [...ix.objects].map(([p, ids]) => [p, [...ids.ids.values()]]).sort(),
     objectsOdd: [...ix.objectsOdd].sort(),
+    pages: (['pt', 'dirty'] as const).map((sec) => [sec, ix.pages[sec].odd, [...ix.pages[sec].byPrefix].map(([p, ids]) => [p, [...ids.values()]]).sort()]),
     idle: [...ix.idle].map(([p, ids]) => [p, [...ids.values()], ids.max()]).sort(),
     bindDeps: [...ix.bindDeps].sort(),
     bindsByIoasid: [...ix.bindsByIoasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),

@@ -1,6 +1,7 @@
 // Physical memory owners and page tables (process mm, guest first-level
 // tables in GPA space, host second-level tables).
 import type { Ctx } from './ctx.js';
+import { allocIndex, pagesIn } from './indexes.js';
 import { k, page, PAGE_SIZE } from './keys.js';
 import { MAX_PT_ENTRIES, MAX_PT_MAP_PAGES, ScenarioRunError } from './limits.js';
 import type { State } from './types.js';
@@ -59,13 +60,16 @@ export function ptUnmap(ctx: Ctx, root: number, addr: number, size: number): num
     for (let i = 0; i < pages; i++) if (ctx.state.s.pt[k.pt(root, first + i)]) victims.push(first + i);
   } else {
     const prefix = k.pt(root, 0).slice(0, -1);
-    victims = [];
-    for (const key in ctx.state.s.pt) {
+    // A live run's index has the table's pages sorted (engine/indexes.ts): the unmap costs what it clears, not a pass over every table.
+    const ix = allocIndex(ctx.state);
+    const indexed = ix ? pagesIn(ix, 'pt', prefix, first, first + pages) : null;
+    victims = indexed ?? [];
+    if (!indexed) for (const key in ctx.state.s.pt) {
       if (!key.startsWith(prefix)) continue;
       const pg = Number(key.slice(prefix.length));
       if (pg >= first && pg < first + pages) victims.push(pg);
     }
-    victims.sort((a, b) => a - b);
+    if (!indexed) victims.sort((a, b) => a - b);
   }
   for (const pg of victims) {
     const before = ctx.state.s.pt[k.pt(root, pg)];

@@ -4,7 +4,7 @@
 // rebuilt from the state alone, and its answers equal the scans it replaced.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, lastIdleObject, objectKeysUnder, outliving, overQuota, ownerLowest, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, setCount, spaceFirstFree } from '../engine/indexes.js';
 import { RunSession } from '../engine/run.js';
 import { combinations, type Scenario, type Step } from '../engine/scenario.js';
 import { compareKeys } from '../engine/state.js';
@@ -13,7 +13,7 @@ import { validateScenario } from '../engine/validate.js';
 import { caseFiles, CONFORMANCE_DIR } from '../conformance/runner.js';
 import { listScenarios, parseScenario } from '../scenarios/index.js';
 
-const INDEXED: ReadonlySet<string> = new Set(['ioasid', 'ioasid-set', 'iommufd', 'bind', 'pasid', 'deferred', 'cpu-pasid']);
+const INDEXED: ReadonlySet<string> = new Set(['ioasid', 'ioasid-set', 'iommufd', 'bind', 'pasid', 'deferred', 'cpu-pasid', 'pt', 'dirty']);
 
 /** Run `sc` under `variant`, checking the index against a rebuild after every event; returns the events checked. */
 function checkRun(sc: Scenario, variant: Record<string, string>, extra?: (state: State) => void): number {
@@ -96,6 +96,14 @@ function bruteChecks(state: State): void {
     const first = Object.keys(s.pasid).sort(compareKeys).find((key) => key.startsWith(`${rid}/`) && s.pasid[key]?.p && !s.pasid[key]?.pgsnp);
     expect(firstOpenEntry(ix, `${rid}/`)).toBe(first);
   }
+  // ptUnmap() and dirtyPages(): a table's pages, ascending
+  for (const section of ['pt', 'dirty'] as const) {
+    for (const root of new Set(Object.keys(s[section]).map((key) => key.split('/')[0]))) {
+      const pages = Object.keys(s[section]).filter((key) => key.startsWith(`${root}/`)).map((key) => Number(key.split('/')[1])).sort((a, b) => a - b);
+      expect(pagesIn(ix, section, `${root}/`, 0, Infinity)).toEqual(pages);
+      expect(pagesIn(ix, section, `${root}/`, 3, 40)).toEqual(pages.filter((pg) => pg >= 3 && pg < 40));
+    }
+  }
   // nextId(): lowest free iommufd id from 1
   for (const fd of ['fd0', 'fd1', 'iommufd']) {
     const used = new Set(Object.keys(s.iommufd).filter((key) => key.startsWith(`${fd}/`)).map((key) => s.iommufd[key]?.id));
@@ -165,14 +173,14 @@ describe('the index equals a rebuild from the state after every event', () => {
     expect(events).toBeGreaterThan(1000);
   }, 120_000);
 
-  it('a random mix of sets, quotas, allocations (lowest-free, cyclic, min/max, uncharged), frees, set frees, exits, SVA binds and unbinds, deferred clean-up, iommufd objects and closes; the answers are the scans\'', () => {
+  it('a random mix of sets, quotas, allocations (lowest-free, cyclic, min/max, uncharged), frees, set frees, exits, SVA binds and unbinds, deferred clean-up, iommufd objects and closes, page-table maps and unmaps; the answers are the scans\'', () => {
     const platform = {
       hosts: [{ id: 'h', capacity: 64, systemQuota: 20, minPasid: 1 }, { id: 'h2', capacity: 40 }],
       iommus: [{ id: 'dmar0', kind: 'vtd', host: 'h' }], devices: [{ rid: '00:02.0', iommu: 'dmar0' }],
       memory: [{ owner: 'p0', base: 0x100000, size: 0x10000 }],
     };
     let violations = 0;
-    for (let seed = 1; seed <= 12; seed++) {
+    for (let seed = 1; seed <= 8; seed++) {
       let x = seed;
       const rnd = (n: number): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % n; };
       const sets = ['system', 's0', 's1', 's2'];
@@ -180,7 +188,9 @@ describe('the index equals a rebuild from the state after every event', () => {
       for (let i = 0; i < 300; i++) {
         const host = rnd(4) === 0 ? 'h2' : 'h';
         const set = sets[rnd(sets.length)] as string;
-        switch (rnd(16)) {
+        switch (rnd(18)) {
+          case 16: steps.push({ op: 'pt-map', root: 0x1000 + rnd(2), owner: 'p0', addr: rnd(64) * 4096, pa: 0x100000, size: (1 + rnd(40)) * 4096 }); break;
+          case 17: steps.push({ op: 'pt-unmap', root: 0x1000 + rnd(2), addr: rnd(64) * 4096, size: (1 + rnd(1200)) * 4096 }); break;
           case 15: steps.push({ op: 'close', fd: `fd${rnd(2)}` }); break;
           case 14: steps.push({ op: 'run-deferred' }); break;
           case 12: steps.push({ op: 'sva-bind', rid: '00:02.0', owner: `p${rnd(3)}`, root: 0x1000 }); break;
