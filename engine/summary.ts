@@ -31,6 +31,31 @@ export function entryText(e: PasidEntry | null): string {
   return `P=${e.p ? 1 : 0} PGTT=${pgttName(e.pgtt)} DID=${e.did} FLPTR=${hex(e.flptr)} SLPTPTR=${hex(e.slptptr)}${e.fpd ? ' FPD' : ''}${e.pgsnp ? ' PGSNP' : ''}`;
 }
 
+const hexPart = (part: string | undefined, scale = 1): string => {
+  if (part === undefined || !/^\d{1,15}$/.test(part)) return part ?? '';
+  return `0x${(Number(part) * scale).toString(16)}`;
+};
+
+/**
+ * A state cell's key as text output shows it: where the key holds an address
+ * or a page frame, the address in 0x form (an IOTLB line `dmar0/4/1/1024` is
+ * shown `dmar0/4/1/0x400000`, a page-table cell `root/page` as two
+ * addresses), so a search for an address finds its cells. The key itself (in
+ * the state, the trace's checkpoints, --json) is unchanged.
+ */
+export function displayKey(section: string, key: string): string {
+  const p = key.split('/');
+  switch (section) {
+    case 'iotlb': if (p.length === 4) p[3] = hexPart(p[3], 4096); break;
+    case 'atc': if (p.length === 3) p[2] = hexPart(p[2], 4096); break;
+    case 'pt': case 'dirty': if (p.length === 2) { p[0] = hexPart(p[0]); p[1] = hexPart(p[1], 4096); } break;
+    case 'pt-root': if (p.length === 1) p[0] = hexPart(p[0]); break;
+    case 'ioas-map': if (p.length === 3) p[2] = hexPart(p[2]); break;
+    default: return key;
+  }
+  return p.join('/');
+}
+
 function scalar(field: string, v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (typeof v === 'number') return field === 'pgtt' ? pgttName(v) : isAddressField(field) || v >= 0x10000 ? `0x${v.toString(16)}` : String(v);

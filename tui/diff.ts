@@ -8,6 +8,7 @@ import type { State } from '../engine/types.js';
 import type { CellRef } from '../replayer/api.js';
 import { diffStates, type StateDiff, type StateDiffEntry } from '../replayer/state-diff.js';
 import { cellText, fieldChanges, paint } from './format.js';
+import { displayKey } from '../engine/summary.js';
 
 export type DiffEntry = StateDiffEntry;
 /** `written`: distinct cells the step wrote; `uncompared`: those beyond `compareLimit`. */
@@ -36,7 +37,7 @@ export function renderDiff(d: StepDiff, title: string, width: number): string[] 
   lines.push(paint(cut(`${title}: ${what}${d.written > d.changed ? ` (${d.written} written)` : ''}`), 'bold'));
   for (const e of d.entries) {
     const colour = e.op === '+' ? 'green-fg' : e.op === '-' ? 'red-fg' : 'yellow-fg';
-    lines.push(paint(cut(`${e.op} ${e.section} ${e.key}`), colour, 'bold'));
+    lines.push(paint(cut(`${e.op} ${e.section} ${displayKey(e.section, e.key)}`), colour, 'bold'));
     if (e.op === '+') lines.push(paint(cut(`    ${cellText(e.section, e.after)}`), 'green-fg'));
     else if (e.op === '-') lines.push(paint(cut(`    ${cellText(e.section, e.before)}`), 'red-fg'));
     else if (e.section === 'pasid') {

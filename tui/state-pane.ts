@@ -6,6 +6,7 @@ import { compareKeys, SECTION_NAMES, sortedKeys } from '../engine/state.js';
 import type { SectionName, State } from '../engine/types.js';
 import type { CellRef } from '../replayer/api.js';
 import { cellText, fit, paint } from './format.js';
+import { displayKey } from '../engine/summary.js';
 
 export const SECTION_TITLES: Record<SectionName, string> = {
   host: 'hosts', iommu: 'IOMMUs', device: 'devices', 'pasid-dir': 'PASID directory', pasid: 'PASID table',
@@ -18,9 +19,9 @@ export const SECTION_TITLES: Record<SectionName, string> = {
 
 /** What the parts of a key are, after the group. */
 const KEY_PARTS: Partial<Record<SectionName, string>> = {
-  'pasid-dir': 'RID: dir', pasid: 'RID: PASID', iotlb: 'IOMMU: DID/PASID/page', 'pasid-cache': 'IOMMU: RID/PASID',
-  atc: 'RID: PASID/page', wq: 'RID: WQ', vcpu: 'VM: vCPU', 'cpu-pasid': 'VM: guest PASID', 'ioasid-set': 'host: set',
-  ioasid: 'space: PASID', iommufd: 'fd: id', 'iommufd-ctx': 'fd', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: page', dirty: 'root: page', bind: 'RID: PASID',
+  'pasid-dir': 'RID: dir', pasid: 'RID: PASID', iotlb: 'IOMMU: DID/PASID/address', 'pasid-cache': 'IOMMU: RID/PASID',
+  atc: 'RID: PASID/address', wq: 'RID: WQ', vcpu: 'VM: vCPU', 'cpu-pasid': 'VM: guest PASID', 'ioasid-set': 'host: set',
+  ioasid: 'space: PASID', iommufd: 'fd: id', 'iommufd-ctx': 'fd', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: address', dirty: 'root: address', bind: 'RID: PASID',
   'mdev-pasid': 'RID: vPASID', vpasid: 'VM: RID/PASID', vdev: 'fd: vIOMMU/virt_id', eventq: 'fd: queue/index', deferred: 'host: PASID/subscriber',
 };
 
@@ -33,6 +34,13 @@ export type Row =
   | { type: 'cell'; id: string; section: SectionName; key: string; label: string; value: unknown; written: boolean; removed: boolean; grouped: boolean };
 
 const cellId = (section: string, key: string): string => `c\u0000${section}\u0000${key}`;
+/** A cell row's label: its key without the group, addresses in 0x form. */
+function label(section: string, key: string, g: string | null): string {
+  const shown = displayKey(section, key);
+  if (g === null) return shown;
+  const i = shown.indexOf('/');
+  return i < 0 ? shown : shown.slice(i + 1);
+}
 const groupOf = (key: string): string | null => { const i = key.indexOf('/'); return i < 0 ? null : key.slice(0, i); };
 
 const keyCache = new WeakMap<State, Map<SectionName, string[]>>();
@@ -84,7 +92,8 @@ export class StatePane {
         } else if (g === null) { group = null; groupFolded = false; }
         if (g !== null && groupFolded) continue;
         rows.push({
-          type: 'cell', id: cellId(section, key), section, key, label: g === null ? key : key.slice(g.length + 1),
+          // The label shows an address or page frame in a key as the address (engine/summary.ts displayKey).
+          type: 'cell', id: cellId(section, key), section, key, label: label(section, key, g),
           value: cells[key], written: ws?.has(key) ?? false, removed: !(key in cells), grouped: g !== null,
         });
       }
@@ -164,7 +173,9 @@ function line(row: Row, width: number, selected: boolean): string {
     text = ` ${row.folded ? '▸' : '▾'} ${row.section} · ${SECTION_TITLES[row.section]}${parts ? ` [${parts}]` : ''} (${row.cells})${row.written ? `  ${row.written} written` : ''}`;
     styles = row.written ? ['bold', 'yellow-fg'] : ['bold'];
   } else if (row.type === 'group') {
-    text = `   ${row.folded ? '▸' : '▾'} ${row.group} (${row.cells})${row.written ? `  ${row.written} written` : ''}`;
+    // A page table's group is its root: shown as the address, as its cells' keys are.
+    const shownGroup = row.section === 'pt' || row.section === 'dirty' ? (displayKey(row.section, `${row.group}/0`).split('/')[0] ?? row.group) : row.group;
+    text = `   ${row.folded ? '▸' : '▾'} ${shownGroup} (${row.cells})${row.written ? `  ${row.written} written` : ''}`;
     styles = row.written ? ['yellow-fg'] : ['cyan-fg'];
   } else {
     const indent = row.grouped ? '       ' : '     ';

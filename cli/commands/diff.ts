@@ -1,6 +1,6 @@
 // iotrace diff: where two traces (two variants, two versions of a scenario)
 // part ways, and how the hardware differs there.
-import { summarize } from '../../engine/summary.js';
+import { cellText, displayKey, summarize } from '../../engine/summary.js';
 import type { TraceEvent } from '../../engine/types.js';
 import { AlignedRows, type Row } from '../../replayer/diff-rows.js';
 import type { TraceReplayer } from '../../replayer/replayer.js';
@@ -113,8 +113,9 @@ function rowLines(a: TraceReplayer, b: TraceReplayer, row: Row): string[] {
 }
 
 function stateLines(d: StateDiff, indent: string, limit = 20): string[] {
-  const show = (v: unknown): string => (v === undefined ? '(absent)' : jsonText(v));
-  const out = d.entries.slice(0, limit).map((x) => `${indent}${x.op} ${e(x.section)} ${e(x.key)}: ${x.op === '+' ? `B ${show(x.after)}` : x.op === '-' ? `A ${show(x.before)}` : `A ${show(x.before)}  B ${show(x.after)}`}`);
+  // As iotrace state and the debugger show a cell: addresses in 0x form, pgtt by name (engine/summary.ts); --json keeps numbers.
+  const show = (section: string) => (v: unknown): string => (v === undefined ? '(absent)' : e(cellText(section, v)));
+  const out = d.entries.slice(0, limit).map((x) => `${indent}${x.op} ${e(x.section)} ${e(displayKey(x.section, x.key))}: ${x.op === '+' ? `B ${show(x.section)(x.after)}` : x.op === '-' ? `A ${show(x.section)(x.before)}` : `A ${show(x.section)(x.before)}  B ${show(x.section)(x.after)}`}`);
   if (d.changed > out.length) out.push(`${indent}… ${d.changed - out.length} more (by section: ${[...d.bySection].map(([s, n]) => `${e(s)} ${n}`).join(', ')})`);
   return out;
 }

@@ -1,6 +1,6 @@
 // iotrace state: the whole model state after a step, in a stable order.
 import { canonicalState } from '../../engine/state.js';
-import { cellText } from '../../engine/summary.js';
+import { cellText, displayKey } from '../../engine/summary.js';
 import { adoptCheck, checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { println } from '../../safe/stdout.js';
@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       out.push(`[${escapeText(name)}] ${cells.length}`);
       // Keys and values come from the trace: both escaped. A value is key=value in key order, addresses in
       // 0x form and pgtt by name, as the debugger shows it (engine/summary.ts cellText); --json keeps numbers.
-      for (const [key, value] of cells) out.push(`  ${escapeText(key).padEnd(28)} ${escapeText(cellText(name, value))}`);
+      // A key that holds an address or a page frame is shown as the address (displayKey); --json keeps the key.
+      for (const [key, value] of cells) out.push(`  ${escapeText(displayKey(name, key)).padEnd(28)} ${escapeText(cellText(name, value))}`);
     }
     await println(out.join('\n'));
     return 0;
