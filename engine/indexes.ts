@@ -297,6 +297,9 @@ export interface AllocIndex {
   /** iommufd key prefix -> ids of the objects directly under it that no object holds (users 0): the next leaf iommufd_fops_release() destroys. */
   idle: Map<string, IdSet>;
   idleKeys: Set<string>;
+  /** RID -> keys of the DEVICE objects bound to it (every iommufd), and what each key was indexed under. */
+  devicesByRid: Map<string, Set<string>>;
+  deviceRid: Map<string, string>;
   /** Bind key -> the IOASID key and the deferred-work prefix its status reads. */
   bindDeps: Map<string, { ioasid: string; deferred: string }>;
   bindsByIoasid: Map<string, Set<string>>;
@@ -445,6 +448,12 @@ function touchSet(ix: AllocIndex, state: State, key: string): void {
 
 function touchObject(ix: AllocIndex, state: State, key: string): void {
   const cell: IommufdCell | undefined = state.s.iommufd[key];
+  const rid = cell?.type === 'DEVICE' && typeof cell.attrs.rid === 'string' ? cell.attrs.rid : undefined;
+  const wasRid = ix.deviceRid.get(key);
+  if (rid !== wasRid) {
+    if (wasRid !== undefined) { removeFrom(ix.devicesByRid, wasRid, key); ix.deviceRid.delete(key); }
+    if (rid !== undefined) { addTo(ix.devicesByRid, rid, key); ix.deviceRid.set(key, rid); }
+  }
   const idle = cell !== undefined && cell.users === 0;
   if (idle !== ix.idleKeys.has(key)) {
     const cut = key.lastIndexOf('/') + 1;
@@ -588,7 +597,7 @@ function touchPage(ix: AllocIndex, state: State, section: PageSection, key: stri
 function build(state: State): AllocIndex {
   const ix: AllocIndex = {
     spaces: new Map(), bySet: new Map(), byOwner: new Map(), ownerPasids: new Map(), oddOwnerKeys: 0, ioasid: new Map(), hosts: new Map(), sets: new Map(),
-    setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(), objectsOdd: new Map(), idle: new Map(), idleKeys: new Set(),
+    setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(), objectsOdd: new Map(), idle: new Map(), idleKeys: new Set(), devicesByRid: new Map(), deviceRid: new Map(),
     bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
     bindsByPasid: new Map(), bindPasid: new Map(), cpuByHpasid: new Map(), cpuHpasid: new Map(), open: new Map(), openKeys: new Set(),
     pages: { pt: { byPrefix: new Map(), odd: 0, keys: new Set() }, dirty: { byPrefix: new Map(), odd: 0, keys: new Set() } },
@@ -719,6 +728,9 @@ export function pagesIn(ix: AllocIndex, section: PageSection, prefix: string, lo
   return ps.byPrefix.get(prefix)?.range(lo, hi) ?? [];
 }
 
+/** The keys of the DEVICE objects bound to `rid` (any iommufd), in key order. */
+export const deviceKeysOf = (ix: AllocIndex, rid: string): string[] => [...(ix.devicesByRid.get(rid) ?? [])].sort(compareKeys);
+
 /** The bind keys whose present PASID entry outlives its IOASID, in key order. */
 export const outliving = (ix: AllocIndex): string[] => [...ix.outlive].sort(compareKeys);
 
@@ -762,6 +774,7 @@ export function indexDiff(state: State): string[] {
     objects: [...ix.objects].map(([p, ids]) => [p, [...ids.ids.values()]]).sort(),
     objectsOdd: [...ix.objectsOdd].sort(),
     pages: (['pt', 'dirty'] as const).map((sec) => [sec, ix.pages[sec].odd, [...ix.pages[sec].byPrefix].map(([p, ids]) => [p, [...ids.values()]]).sort()]),
+    devicesByRid: [...ix.devicesByRid].map(([r, keys]) => [r, [...keys].sort()]).sort(),
     idle: [...ix.idle].map(([p, ids]) => [p, [...ids.values()], ids.max()]).sort(),
     bindDeps: [...ix.bindDeps].sort(),
     bindsByIoasid: [...ix.bindsByIoasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),

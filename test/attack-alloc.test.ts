@@ -66,6 +66,13 @@ describe('allocation costs O(log n), not a scan of what is allocated', () => {
     expect(destroyed.slice(0, 2)).toEqual([10_000, 9_999]);
   });
 
+  it('10 000 VFIO_DEVICE_BIND_IOMMUFD of a bound device beside 10 000 objects: each finds the DEVICE by its RID, not by sorting every object (8000 steps took 6 s)', () => {
+    const steps: Step[] = Array.from({ length: 10_000 }, () => ({ op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC' }));
+    for (let i = 0; i < 10_000; i++) steps.push({ op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:02.0' } });
+    const { last } = runSteps(steps);
+    expect(last.find((e) => e.kind === 'ioctl')).toMatchObject({ cmd: 'VFIO_DEVICE_BIND_IOMMUFD', errno: 'EINVAL' });
+  });
+
   it('the quota invariant after each of 10 000 uncharged allocations past a quota: reported once', () => {
     const steps: Step[] = [{ op: 'ioasid-set-alloc', set: 'small', quota: 1, token: 't' }];
     for (let i = 0; i < 10_000; i++) steps.push({ op: 'ioasid-alloc', set: 'small', owner: 'proc-a', uncharged: true });

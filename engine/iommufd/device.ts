@@ -15,6 +15,7 @@
 //   ctxClosed      the iommufd file was closed while this device was bound (its context lives on, see closeFd)
 import type { Ctx } from '../ctx.js';
 import { clearEntry, device, installEntry, invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
+import { allocIndex, deviceKeysOf } from '../indexes.js';
 import { k } from '../keys.js';
 import { updateWbinvd } from '../kvm.js';
 import type { Fields, IoctlSpec } from '../op.js';
@@ -36,7 +37,9 @@ export const IOMMU_NO_PASID = 0;
 
 /** Every DEVICE object of every iommufd bound to this RID (at most one: a VFIO device binds once). */
 function devicesOf(state: State, rid: Rid): IommufdCell[] {
-  return Object.keys(state.s.iommufd).sort(compareKeys).map((key) => state.s.iommufd[key])
+  // A live run's index has them by RID (engine/indexes.ts); a bare state sorts every object.
+  const ix = allocIndex(state);
+  return (ix ? deviceKeysOf(ix, rid) : Object.keys(state.s.iommufd).sort(compareKeys)).map((key) => state.s.iommufd[key])
     .filter((o): o is IommufdCell => o !== undefined && o.type === 'DEVICE' && o.attrs.rid === rid);
 }
 

@@ -11,6 +11,7 @@
 import type { Ctx } from '../ctx.js';
 import { isStage2, SMMU_VEVENT_IDS } from '../drivers/smmuv3-viommu.js';
 import { device, lookupEntry, RID_PASID, walkEntry } from '../iommu.js';
+import { allocIndex, deviceKeysOf } from '../indexes.js';
 import { page, PAGE_SIZE } from '../keys.js';
 import { optNum, optStr, type Fields, type IoctlSpec, type OpSpec, type Outcome } from '../op.js';
 import { compareKeys } from '../state.js';
@@ -99,7 +100,9 @@ function veventqOf(state: State, fd: string, viommu: number, type: string): Iomm
 
 /** The DEVICE object (in whichever iommufd it is bound) of a RID. */
 function boundDevice(state: State, rid: Rid): IommufdCell | null {
-  for (const key of Object.keys(state.s.iommufd).sort(compareKeys)) {
+  // A live run's index has the DEVICE objects by RID (engine/indexes.ts); a bare state sorts every object.
+  const ix = allocIndex(state);
+  for (const key of ix ? deviceKeysOf(ix, rid) : Object.keys(state.s.iommufd).sort(compareKeys)) {
     const o = state.s.iommufd[key];
     if (o?.type === 'DEVICE' && o.attrs.rid === rid) return o;
   }
