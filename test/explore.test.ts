@@ -163,6 +163,20 @@ describe('iotrace explore (the built binary)', () => {
     expect(ev.stdout).toContain('entry-outlives-ioasid');
   });
 
+  it('matrix of a threaded scenario shows explore\'s verdict per variant', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'iotrace-explore-matrix-'));
+    const r = cli(cwd, 'matrix', 'race-quota');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/explore \(bfs, 2 preemptions\)/);
+    expect(r.stdout).toMatch(/^locking=check-then-charge .*race: violation quota-overrun on ioasid set \(--schedule vcpu0,vcpu1,vcpu0,vcpu1\)$/m);
+    expect(r.stdout).toMatch(/^locking=atomic .*clean \(exhausted\)$/m);
+    const j = JSON.parse(cli(cwd, 'matrix', 'race-vdevice-alias', '--json').stdout) as { variant: Record<string, string>; explore: { verdict: string } }[];
+    expect(j.map((x) => [x.variant.abort, x.explore.verdict])).toEqual([['erase', 'race'], ['cmpxchg', 'clean']]);
+    // an unthreaded scenario's rows have no explore field
+    const plain = JSON.parse(cli(cwd, 'matrix', 'dwq-gpasid', '--json').stdout) as Record<string, unknown>[];
+    expect(plain.every((x) => !('explore' in x))).toBe(true);
+  });
+
   it('bad input: an unthreaded scenario, an unknown strategy, a bad regression file: exit 2, one line', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'iotrace-explore-bad-'));
     const a = cli(cwd, 'explore', 'dwq-gpasid');

@@ -176,7 +176,7 @@ describe('found by the fuzz (2)', () => {
     const original = corpus.small.find((e) => e.name === 'iommufd-lifecycle')!;
     const forged = join(dir, 'malformed.iotrace');
     // Event 3 (an iommufd object) with refs: null; every digest valid.
-    writeFileSync(forged, forge(original.path, { chunk: (_c, evs) => evs.map((e) => (e.seq === 3 ? { ...e, refs: null } as typeof e : e)) }));
+    writeFileSync(forged, forge(original.path, { chunk: (_c, evs) => evs.map((e) => (e.seq === 3 ? { ...e, refs: null } as unknown as typeof e : e)) }));
     const b = TraceReplayer.open(forged);
     try {
       expect(() => diffTraces(original.replayer, b)).toThrow(/event 3 \(iommufd-obj\) does not apply to the state/);
@@ -188,7 +188,7 @@ describe('found by the fuzz (2)', () => {
     const dir = tmp();
     const original = corpus.small.find((e) => e.name === 'iommufd-lifecycle')!;
     const forged = join(dir, 'malformed.iotrace');
-    writeFileSync(forged, forge(original.path, { chunk: (_c, evs) => evs.map((e) => (e.seq === 3 ? { ...e, refs: null } as typeof e : e)) }));
+    writeFileSync(forged, forge(original.path, { chunk: (_c, evs) => evs.map((e) => (e.seq === 3 ? { ...e, refs: null } as unknown as typeof e : e)) }));
     const b = TraceReplayer.open(forged);
     try {
       const res = checkTrace(b, true);

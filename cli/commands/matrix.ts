@@ -11,6 +11,7 @@ import { loadScenario } from '../../scenarios/index.js';
 import { FORMAT_VERSION } from '../../trace/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
+import { explore } from '../../explore/explore.js';
 import { withSignalCleanup } from '../../safe/files.js';
 import { insideDir } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
@@ -33,6 +34,10 @@ had to change; a file never lands outside dir). --json prints an array of
 objects: variant (axis -> value), events, faults, firstFault (sequence number
 or null), firstFaultAt ({seq, step, source, reason, name} or null),
 violations, violationKinds, unmetExpectations, unexpectedFaults, trace.
+A threaded scenario gets one more column, explore's verdict per
+combination (bfs, 2 preemptions: "race: <failure> (--schedule ...)" or
+"clean (exhausted)"; --json: explore {verdict, exhausted, failure,
+schedule, states}); the other columns are its round-robin schedule's.
 
 Exit 0 when the table is produced (whatever it shows: a faulting variant is a
 result, not an error), 2 on bad usage or a bad scenario. --fail-on
@@ -56,6 +61,18 @@ export interface MatrixRow {
   unexpectedFaults: number;
   /** Path of the recorded trace (with -o), else null. */
   trace: string | null;
+  /**
+   * A threaded scenario: explore's verdict for the variant (bfs, preemption bound 2, explore/explore.ts):
+   * the first failure's signature and schedule, or clean (`exhausted`: every schedule within the bound).
+   */
+  explore?: { verdict: 'race' | 'clean'; exhausted: boolean; failure: string | null; schedule: string[] | null; states: number };
+}
+
+/** explore's verdict for one combination of a threaded scenario (what the matrix's last column shows). */
+export function exploreVerdict(scenario: Scenario, variant: Variant): NonNullable<MatrixRow['explore']> {
+  const r = explore(scenario, { variant, stopAtFirst: true, maxStates: 50_000 });
+  const f = r.failures[0];
+  return { verdict: f ? 'race' : 'clean', exhausted: r.exhausted, failure: f?.signature ?? null, schedule: f?.schedule ?? null, states: r.states };
 }
 
 /** A file name for a combination (cli/paths.ts): <scenario>--axis=value...iotrace. */
@@ -136,11 +153,14 @@ const firstFaultText = (f: FirstFault | null): string =>
   f === null ? '-' : `#${f.seq} step ${f.step} ${f.source} 0x${f.reason.toString(16)} ${f.name}`;
 
 export function table(rows: MatrixRow[]): string {
-  const head = ['variant', 'events', 'faults', 'first fault (seq, step, source, reason)', 'violations', 'unmet expectations'];
+  const explored = rows.some((r) => r.explore !== undefined);
+  const head = ['variant', 'events', 'faults', 'first fault (seq, step, source, reason)', 'violations', 'unmet expectations', ...(explored ? ['explore (bfs, 2 preemptions)'] : [])];
+  const verdict = (e: MatrixRow['explore']): string => (e === undefined ? '-' : e.verdict === 'race' ? `race: ${e.failure ?? ''} (--schedule ${(e.schedule ?? []).join(',')})` : e.exhausted ? 'clean (exhausted)' : `clean within ${e.states} states`);
   // Cells drawn from the scenario (variant names, fault names, invariants) are escaped before the widths are measured.
   const body = rows.map((r) => [
     escapeText(variantText(r.variant)), String(r.events), String(r.faults), escapeText(firstFaultText(r.firstFaultAt)),
     r.violations === 0 ? '0' : `${r.violations} (${escapeText(r.violationKinds.join(', '))})`, String(r.unmetExpectations),
+    ...(explored ? [escapeText(verdict(r.explore))] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
@@ -172,6 +192,8 @@ export async function main(argv: string[]): Promise<number> {
     } finally { progress.done(); }
     return out;
   });
+  // A threaded scenario: explore's verdict per combination (the round-robin run above is one schedule of many).
+  if (scenario.threads) for (const r of rows) r.explore = exploreVerdict(scenario, r.variant);
   if (values.json) await println(jsonText(rows, 2));
   else {
     await println([
