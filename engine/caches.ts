@@ -128,6 +128,8 @@ function scan(state: State, name: Indexed, prefix: string, addr: number | null, 
   const out: string[] = [];
   const index = LINES.get(state);
   if (index) {
+    // What the scan below tells a state that records its reads (explore/): the whole section (engine/indexes.ts, WHOLE_SECTION_KEY).
+    void (state.s[name] as Record<string, unknown>)['*'];
     const whole = `${name}:${prefix}`;
     const leaves = index.pages.has(whole) ? [whole] : index.leaves.get(whole) ?? [];
     const first = addr === null ? -Infinity : page(addr);

@@ -268,6 +268,8 @@ interface HostSets {
 interface SetEntry { host: string; name: string | undefined; quota: number; sid: number | undefined; mm: string | null }
 
 export interface AllocIndex {
+  /** The state indexed (its sections are read through it: see seen()). */
+  state: State;
   /** IOASID space -> PASIDs allocated. */
   spaces: Map<string, IdSet>;
   /** Key prefix ending in '/' -> set name -> the IOASID keys of that set under it. */
@@ -596,6 +598,7 @@ function touchPage(ix: AllocIndex, state: State, section: PageSection, key: stri
 
 function build(state: State): AllocIndex {
   const ix: AllocIndex = {
+    state,
     spaces: new Map(), bySet: new Map(), byOwner: new Map(), ownerPasids: new Map(), oddOwnerKeys: 0, ioasid: new Map(), hosts: new Map(), sets: new Map(),
     setKeys: new Map(), over: new Set(), objects: new Map(), objectIds: new Map(), objectsOdd: new Map(), idle: new Map(), idleKeys: new Set(), devicesByRid: new Map(), deviceRid: new Map(),
     bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
@@ -643,23 +646,39 @@ export function indexAllocators(state: State): (section: SectionName, key: strin
 
 // ---- Queries: each the exact answer of the scan it replaces (the callers keep the scan for a state without an index).
 
+/**
+ * What the scan a query replaces told a state that records its reads: the
+ * whole section. explore/ wraps each section in a Proxy whose ownKeys (what
+ * a scan calls) records a read of the whole section, and whose get of the
+ * key '*' records the same (`${section}\0*`); an answer from the index reads
+ * no cell, so without this the footprint of a segment would miss what it
+ * depends on and partial-order reduction would prune schedules that do not
+ * commute. In a plain run it is one missing-property read per section.
+ */
+export const WHOLE_SECTION_KEY = '*';
+function seen(ix: AllocIndex, ...names: SectionName[]): void {
+  for (const name of names) void (ix.state.s[name] as Record<string, unknown>)[WHOLE_SECTION_KEY];
+}
+
 /** The number of IOASIDs of `set` whose key starts with `prefix`. */
-export const setCount = (ix: AllocIndex, prefix: string, set: string): number => count(ix, prefix, set);
+export const setCount = (ix: AllocIndex, prefix: string, set: string): number => { seen(ix, 'ioasid'); return count(ix, prefix, set); };
 
 /** The IOASID keys of `set` under `prefix`, in no particular order. */
-export const setKeys = (ix: AllocIndex, prefix: string, set: string): Iterable<string> => ix.bySet.get(prefix)?.get(set) ?? [];
+export const setKeys = (ix: AllocIndex, prefix: string, set: string): Iterable<string> => { seen(ix, 'ioasid'); return ix.bySet.get(prefix)?.get(set) ?? []; };
 
 /** The IOASID keys of two parts owned by `owner`, in no particular order. */
-export const ownerKeys = (ix: AllocIndex, owner: string): Iterable<string> => ix.byOwner.get(owner) ?? [];
+export const ownerKeys = (ix: AllocIndex, owner: string): Iterable<string> => { seen(ix, 'ioasid'); return ix.byOwner.get(owner) ?? []; };
 
 /** The lowest PASID `owner` holds in `host`'s global space (the first key host/pasid in key order), null for none, undefined when the index cannot tell. */
 export function ownerLowest(ix: AllocIndex, host: string, owner: string): number | null | undefined {
   if (ix.oddOwnerKeys > 0) return undefined;
+  seen(ix, 'ioasid');
   return ix.ownerPasids.get(owner)?.get(host)?.min() ?? null;
 }
 
 /** First PASID of `space` in [from, max] that is free, or null. */
 export function spaceFirstFree(ix: AllocIndex, space: string, from: number, max: number): number | null {
+  seen(ix, 'ioasid');
   const ids = ix.spaces.get(space);
   const p = ids ? ids.firstFree(from) : from;
   return p <= max ? p : null;
@@ -667,6 +686,7 @@ export function spaceFirstFree(ix: AllocIndex, space: string, from: number, max:
 
 /** The sum of the quotas of `host`'s sets, or null when it is not a safe integer (the caller then sums in its own order). */
 export function quotaSum(ix: AllocIndex, host: string): number | null {
+  seen(ix, 'ioasid-set');
   const h = ix.hosts.get(host);
   if (!h) return 0;
   // Past 2^53 a sum of doubles depends on its order: the caller sums in key order, as before.
@@ -675,6 +695,7 @@ export function quotaSum(ix: AllocIndex, host: string): number | null {
 
 /** Lowest set ID in [0, limit] no set of `host` has, or null. */
 export function freeSetId(ix: AllocIndex, host: string, limit: number): number | null {
+  seen(ix, 'ioasid-set');
   if (limit < 0) return null;
   const ids = ix.hosts.get(host)?.sids.ids;
   const sid = ids ? ids.firstFree(0) : 0;
@@ -682,13 +703,14 @@ export function freeSetId(ix: AllocIndex, host: string, limit: number): number |
 }
 
 /** Whether an MM-type set of `host` holds `token`. */
-export const mmTokenInUse = (ix: AllocIndex, host: string, token: string): boolean => (ix.hosts.get(host)?.mm.get(token) ?? 0) > 0;
+export const mmTokenInUse = (ix: AllocIndex, host: string, token: string): boolean => { seen(ix, 'ioasid-set'); return (ix.hosts.get(host)?.mm.get(token) ?? 0) > 0; };
 
 /** The set keys over their quota, in key order. */
-export const overQuota = (ix: AllocIndex): string[] => [...ix.over].sort(compareKeys);
+export const overQuota = (ix: AllocIndex): string[] => { seen(ix, 'ioasid-set', 'ioasid'); return [...ix.over].sort(compareKeys); };
 
 /** Lowest id >= 1 no iommufd object under `prefix` has (XA_FLAGS_ALLOC1). */
 export function freeObjectId(ix: AllocIndex, prefix: string): number {
+  seen(ix, 'iommufd');
   const ids = ix.objects.get(prefix);
   return ids ? ids.ids.firstFree(1) : 1;
 }
@@ -700,6 +722,7 @@ export function freeObjectId(ix: AllocIndex, prefix: string): number {
  */
 export function objectKeysUnder(ix: AllocIndex, prefix: string): string[] | null {
   if ((ix.objectsOdd.get(prefix) ?? 0) > 0) return null;
+  seen(ix, 'iommufd');
   const out: string[] = [];
   const ids = ix.objects.get(prefix);
   if (ids) for (const id of ids.ids.values()) out.push(`${prefix}${id}`);
@@ -713,6 +736,7 @@ export function objectKeysUnder(ix: AllocIndex, prefix: string): string[] | null
  */
 export function lastIdleObject(ix: AllocIndex, prefix: string): string | null | undefined {
   if ((ix.objectsOdd.get(prefix) ?? 0) > 0) return undefined;
+  seen(ix, 'iommufd');
   const id = ix.idle.get(prefix)?.max() ?? null;
   return id === null ? null : `${prefix}${id}`;
 }
@@ -725,26 +749,28 @@ export function lastIdleObject(ix: AllocIndex, prefix: string): string | null | 
 export function pagesIn(ix: AllocIndex, section: PageSection, prefix: string, lo: number, hi: number): number[] | null {
   const ps = ix.pages[section];
   if (ps.odd > 0) return null;
+  seen(ix, section);
   return ps.byPrefix.get(prefix)?.range(lo, hi) ?? [];
 }
 
 /** The keys of the DEVICE objects bound to `rid` (any iommufd), in key order. */
-export const deviceKeysOf = (ix: AllocIndex, rid: string): string[] => [...(ix.devicesByRid.get(rid) ?? [])].sort(compareKeys);
+export const deviceKeysOf = (ix: AllocIndex, rid: string): string[] => { seen(ix, 'iommufd'); return [...(ix.devicesByRid.get(rid) ?? [])].sort(compareKeys); };
 
 /** The bind keys whose present PASID entry outlives its IOASID, in key order. */
-export const outliving = (ix: AllocIndex): string[] => [...ix.outlive].sort(compareKeys);
+export const outliving = (ix: AllocIndex): string[] => { seen(ix, 'bind', 'pasid', 'ioasid', 'deferred'); return [...ix.outlive].sort(compareKeys); };
 
 /** Whether deferred work is queued under `prefix` (a key prefix ending in '/'). */
-export const deferredPending = (ix: AllocIndex, prefix: string): boolean => (ix.deferredPrefixes.get(prefix) ?? 0) > 0;
+export const deferredPending = (ix: AllocIndex, prefix: string): boolean => { seen(ix, 'deferred'); return (ix.deferredPrefixes.get(prefix) ?? 0) > 0; };
 
 /** The bind keys whose second part is `pasid`, in no particular order. */
-export const bindsOfPasid = (ix: AllocIndex, pasid: number): Iterable<string> => ix.bindsByPasid.get(pasid) ?? [];
+export const bindsOfPasid = (ix: AllocIndex, pasid: number): Iterable<string> => { seen(ix, 'bind'); return ix.bindsByPasid.get(pasid) ?? []; };
 
 /** The cpu-pasid keys whose host PASID is `hpasid`, in no particular order. */
-export const cpuPasidsOf = (ix: AllocIndex, hpasid: number): Iterable<string> => ix.cpuByHpasid.get(hpasid) ?? [];
+export const cpuPasidsOf = (ix: AllocIndex, hpasid: number): Iterable<string> => { seen(ix, 'cpu-pasid'); return ix.cpuByHpasid.get(hpasid) ?? []; };
 
 /** The first PASID-entry key under `prefix` (in key order) that is present without PGSNP, or undefined. */
 export function firstOpenEntry(ix: AllocIndex, prefix: string): string | undefined {
+  seen(ix, 'pasid');
   const entry = ix.open.get(prefix);
   if (!entry) return undefined;
   const min = entry.ids.min();

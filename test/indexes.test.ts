@@ -4,10 +4,14 @@
 // rebuilt from the state alone, and its answers equal the scans it replaced.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, WHOLE_SECTION_KEY, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { Ctx } from '../engine/ctx.js';
+import { outstanding } from '../engine/ioasid.js';
+import { nextId } from '../engine/iommufd/object.js';
+import { ptUnmap } from '../engine/memory.js';
 import { RunSession } from '../engine/run.js';
 import { combinations, type Scenario, type Step } from '../engine/scenario.js';
-import { compareKeys } from '../engine/state.js';
+import { compareKeys, emptyState } from '../engine/state.js';
 import type { State } from '../engine/types.js';
 import { validateScenario } from '../engine/validate.js';
 import { caseFiles, CONFORMANCE_DIR } from '../conformance/runner.js';
@@ -214,4 +218,21 @@ describe('the index equals a rebuild from the state after every event', () => {
     // The mix reaches the quota invariant (uncharged allocations past a quota), not only the allocators.
     expect(violations).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('an answer from the index reads what the scan read (explore/ records footprints through Proxies)', () => {
+  it('outstanding(), nextId(), a wide unmap: each reads its whole section (key WHOLE_SECTION_KEY), as the scan\'s ownKeys did', () => {
+    const state = emptyState();
+    const reads: string[] = [];
+    for (const name of ['ioasid', 'iommufd', 'pt'] as const) {
+      const sec = state.s[name] as Record<string, unknown>;
+      (state.s as unknown as Record<string, unknown>)[name] = new Proxy(sec, { get: (o, p) => { if (p === WHOLE_SECTION_KEY) reads.push(name); return o[p as string]; } });
+    }
+    const ctx = new Ctx(state, {});
+    expect(outstanding(ctx.state, 'host0', 'system')).toBe(0);
+    expect(nextId(ctx.state, 'iommufd')).toBe(1);
+    ctx.beginStep(0);
+    expect(ptUnmap(ctx, 0x1000, 0, 1024 * 4096)).toBe(0);
+    expect(reads).toEqual(['ioasid', 'iommufd', 'pt']);
+  });
 });
