@@ -71,21 +71,20 @@ print(len(files), len(bad), ' '.join(bad[:3]), len(list(v.iter_errors(json.load(
 });
 
 describe('expect by variant', () => {
-  /** dwq-gpasid with its two wq-submit steps (18: identity ok, 19: translated 0x59) as one step. */
-  function merged(): Scenario {
+  /** dwq-gpasid's wq-submit step 18 ({ by: pasid }) split back into the two `when` steps it replaced. */
+  function split(): Scenario {
     const s = loadScenario('dwq-gpasid');
-    const [a, b] = [s.steps[18] as Step, s.steps[19] as Step];
-    expect([a.op, b.op, a.when, b.when]).toEqual(['wq-submit', 'wq-submit', { pasid: 'identity' }, { pasid: 'translated' }]);
-    const { when: _w, expect: _e, ...rest } = a;
-    const one = { ...rest, expect: { by: 'pasid', identity: a.expect, translated: b.expect } } as Step;
-    return { ...s, steps: [...s.steps.slice(0, 18), one] };
+    const one = s.steps[18] as Step;
+    expect([one.op, one.when, one.expect]).toEqual(['wq-submit', undefined, { by: 'pasid', identity: 'ok', translated: '0x59' }]);
+    const { expect: _e, note: _n, ...rest } = one;
+    return { ...s, steps: [...s.steps.slice(0, 18), { ...rest, when: { pasid: 'identity' }, expect: 'ok' } as Step, { ...rest, when: { pasid: 'translated' }, expect: '0x59' } as Step, ...s.steps.slice(19)] };
   }
 
   it('one step instead of two: the same events under every variant but the step index of that step', () => {
-    const s = loadScenario('dwq-gpasid');
-    const m = parseScenario(JSON.stringify(merged()), 'merged.json');
+    const m = loadScenario('dwq-gpasid');
+    const two = parseScenario(JSON.stringify(split()), 'split.json');
     for (const pasid of ['identity', 'translated']) {
-      const want = [...run(s, { variant: { pasid } })].map((e) => (e.step === 19 ? { ...e, step: 18 } : e));
+      const want = [...run(two, { variant: { pasid } })].map((e) => (e.step === 19 ? { ...e, step: 18 } : e));
       expect([...run(m, { variant: { pasid } })], pasid).toEqual(want);
     }
     expect(resolveExpect(m.steps[18]?.expect, { pasid: 'translated' })).toBe('0x59');
@@ -95,7 +94,7 @@ describe('expect by variant', () => {
   });
 
   it('an unmet by-variant expectation is the expect event of the value that applies; a value left out expects nothing', () => {
-    const m = merged();
+    const m = loadScenario('dwq-gpasid');
     (m.steps[18] as Step).expect = { by: 'pasid', translated: 'ok' };
     const evs = (pasid: string) => [...run(parseScenario(JSON.stringify(m), 'm.json'), { variant: { pasid } })].filter((e) => e.kind === 'expect');
     expect(evs('translated').map((e) => e.kind === 'expect' && e.expected)).toEqual(['ok']);

@@ -152,7 +152,7 @@ describe('iotrace list / matrix (the built binary)', () => {
   it('matrix prints a table and exits 0 even when a variant faults; bad usage exits 2', () => {
     const r = cli('matrix', 'dwq-gpasid');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/pasid=translated\s+\d+\s+1\s+#\d+ step 19 iommu 0x59 SM: Present bit in PASID Table Entry is clear/);
+    expect(r.stdout).toMatch(/pasid=translated\s+\d+\s+1\s+#\d+ step 18 iommu 0x59 SM: Present bit in PASID Table Entry is clear/);
     expect(cli('matrix', 'dwq-gpasid', '--variant', 'pasid=nope').status).toBe(2);
     expect(cli('matrix').status).toBe(2);
     expect(cli('matrix', 'no-such-scenario').status).toBe(2);
