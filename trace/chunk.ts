@@ -35,6 +35,9 @@ export const decoder = new GuardedDecoder(MSGPACK_LIMITS);
  * every event kind's (a keyed read per field and row, or a megamorphic
  * `ev.tick` per event, measured the slowest part of encoding). Field names
  * come from the engine's events and enter the source as JSON strings.
+ * (Gathering each column's statistics here as well, to save the column
+ * encoder a pass, measured slower: the extraction grew more than the
+ * encoder shrank.)
  */
 type Extract = (events: readonly TraceEvent[], pos: Int32Array, start: number, count: number, slab: unknown[], bases: Int32Array, seqs: Float64Array, ticks: Float64Array, steps: Float64Array) => void;
 const extractors = new Map<string, Extract>();
@@ -326,7 +329,8 @@ export function decodeChunkReference(payload: Uint8Array, offset: number): { met
 const rawDecoder = new Decoder(MSGPACK_LIMITS);
 
 /** Parser state: the payload, a padded copy for 32-bit bit-window reads, the position. */
-let buf: Uint8Array = new Uint8Array(0);
+const EMPTY = new Uint8Array(0);
+let buf: Uint8Array = EMPTY;
 let view: DataView = new DataView(buf.buffer);
 let bits = new Uint8Array(1 << 16);
 let bitsView = new DataView(bits.buffer);
@@ -576,13 +580,25 @@ class Col {
 }
 const NO_VALUES: unknown[] = [];
 
+/** Col objects reused from chunk to chunk (a chunk has about a hundred); colsUsed resets per chunk. */
+const colPool: Col[] = [];
+let colsUsed = 0;
+function takeCol(): Col {
+  let c = colPool[colsUsed];
+  if (c === undefined) { c = new Col(); if (colPool.length < 1 << 16) colPool.push(c); } else {
+    c.tag = 0; c.value = undefined; c.dict = NO_VALUES; c.width = 0; c.at = 0; c.bytes = 0; c.lo = 0; c.nullable = false; c.ref = 0; c.inner = null; c.values = NO_VALUES; c.mask = 0;
+  }
+  colsUsed++;
+  return c;
+}
+
 /**
  * A column spec at `open` enclosing containers (its elements at open + 1),
  * checked as decodeColumn checks it apart from what needs the row count
  * (checkRows). `nested`: the inner column of a rel.
  */
 function readCol(open: number, nested: boolean): Col {
-  const c = new Col();
+  const c = takeCol();
   const len = readArray();
   if (bail) return c;
   const tag = readInt();
@@ -722,34 +738,36 @@ function unpackInto(c: Col, n: number, out: Float64Array): boolean {
   return true;
 }
 
-interface FastLayout { kind: string; fields: string[]; fused: Map<string, Fused> }
+interface FastLayout { kind: string; fields: string[]; fused: Map<string, Fused>; lastCodes: Int32Array | null; last: Fused | null }
 
-/** Validated layout lists by their bytes (the same list repeats from chunk to chunk). */
-const layoutCache = new Map<number, { bytes: Uint8Array; layouts: FastLayout[] }[]>();
-let layoutCacheEntries = 0;
+/**
+ * Validated layouts by their bytes: a layout ([kind, [field, ...]]) repeats
+ * from chunk to chunk even when the list's order does not, and its object
+ * keeps its generated decoders.
+ */
+const LAYOUT_SLOTS = 1024;
+const layoutBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(LAYOUT_SLOTS);
+const layoutValues: (FastLayout | undefined)[] = new Array<FastLayout | undefined>(LAYOUT_SLOTS);
 
 function readLayouts(): FastLayout[] | null {
-  const start = p;
-  skipValue();
-  if (bail) return null;
-  const stop = p;
-  let h = 0x811c9dc5 ^ (stop - start);
-  for (let i = start; i < stop; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-  const list = layoutCache.get(h);
-  if (list) {
-    for (const e of list) {
-      const b = e.bytes;
-      if (b.length !== stop - start) continue;
-      let same = true;
-      for (let i = 0; i < b.length; i++) if (b[i] !== buf[start + i]) { same = false; break; }
-      if (same) return e.layouts;
-    }
-  }
-  p = start;
   const nl = readArray();
   if (bail || nl > LIMITS.schemas) return null;
   const layouts: FastLayout[] = [];
   for (let li = 0; li < nl; li++) {
+    const start = p;
+    skipValue();
+    if (bail) return null;
+    const stop = p;
+    let h = 0x811c9dc5 ^ (stop - start);
+    for (let i = start; i < stop; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    const slot = (h >>> 0) & (LAYOUT_SLOTS - 1);
+    const known = layoutBytes[slot];
+    if (known && known.length === stop - start) {
+      let same = true;
+      for (let i = 0; i < known.length; i++) if (known[i] !== buf[start + i]) { same = false; break; }
+      if (same) { layouts.push(layoutValues[slot] as FastLayout); continue; }
+    }
+    p = start;
     if (readArray() !== 2 || bail) return null;
     const kind = readValue(3);
     if (bail || typeof kind !== 'string' || !KIND_RE.test(kind) || !KNOWN_KINDS.has(kind) || kind === 'platform') return null;
@@ -761,13 +779,12 @@ function readLayouts(): FastLayout[] | null {
       if (bail || typeof f !== 'string' || !FIELD_RE.test(f) || BASE_KEYS.has(f) || fields.includes(f)) return null;
       fields.push(f);
     }
-    layouts.push({ kind, fields, fused: new Map() });
+    if (p !== stop) return null;
+    const l: FastLayout = { kind, fields, fused: new Map(), lastCodes: null, last: null };
+    layoutBytes[slot] = buf.slice(start, stop);
+    layoutValues[slot] = l;
+    layouts.push(l);
   }
-  if (p !== stop) return null;
-  if (layoutCacheEntries >= 256) { layoutCache.clear(); layoutCacheEntries = 0; }
-  const entry = { bytes: buf.slice(start, stop), layouts };
-  if (list) list.push(entry); else layoutCache.set(h, [entry]);
-  layoutCacheEntries++;
   return layouts;
 }
 
@@ -831,7 +848,34 @@ function colKey(c: Col): string {
   return 'a';
 }
 
+/** A number per column shape (colKey's distinctions): the fast check that a layout's columns are shaped as last time. */
+function colShape(c: Col): number {
+  if (c.tag === COL.rel) return 1000 + c.ref * 64 + colShape(c.inner as Col);
+  const w = c.width === 0 ? 0 : c.width <= 24 ? 1 : 2;
+  if (c.tag === COL.for) return 10 + w * 2 + (c.nullable ? 1 : 0);
+  if (c.tag === COL.dict) return 20 + w;
+  if (c.tag === COL.const) return typeof c.value === 'number' ? 30 : 31;
+  return 40;
+}
+
 function fused(l: FastLayout, cols: Col[]): Fused | null {
+  const last = l.lastCodes;
+  if (last !== null && last.length === cols.length) {
+    let same = true;
+    for (let j = 0; j < cols.length; j++) if (last[j] !== colShape(cols[j] as Col)) { same = false; break; }
+    if (same) return l.last;
+  }
+  const f = fusedLookup(l, cols);
+  if (f !== null) {
+    const codes = new Int32Array(cols.length);
+    for (let j = 0; j < cols.length; j++) codes[j] = colShape(cols[j] as Col);
+    l.lastCodes = codes;
+    l.last = f;
+  }
+  return f;
+}
+
+function fusedLookup(l: FastLayout, cols: Col[]): Fused | null {
   let shape = '';
   for (let j = 0; j < cols.length; j++) shape += `${colKey(cols[j] as Col)},`;
   let f = l.fused.get(shape);
@@ -916,13 +960,16 @@ export function fastDecode(payload: Uint8Array): { meta: ChunkMeta; events: Trac
   p = 0;
   end = payload.length;
   bail = false;
+  colsUsed = 0;
   try {
     return fastDecodeDoc(payload);
   } catch {
     // Nothing here should throw; if anything does, the reference decides.
     return null;
   } finally {
-    buf = new Uint8Array(0);
+    buf = EMPTY;
+    // Nothing of this chunk stays reachable from the pool.
+    for (let i = 0; i < colsUsed && i < colPool.length; i++) { const c = colPool[i] as Col; c.value = undefined; c.dict = NO_VALUES; c.values = NO_VALUES; c.inner = null; }
   }
 }
 
@@ -969,6 +1016,9 @@ function fastDecodeDoc(payload: Uint8Array): { meta: ChunkMeta; events: TraceEve
   if (dTicks.length < n) { const size = Math.max(n, dTicks.length * 2); dTicks = new Int32Array(size); dSteps = new Int32Array(size); dLayout = new Int32Array(size); dPos = new Int32Array(size); }
   const T = dTicks;
   const S = dSteps;
+  const RL = runLen;
+  const RT = runTick;
+  const RS = runStep;
   let r = 0;
   let left = 0;
   let tick = 0;
@@ -976,10 +1026,10 @@ function fastDecodeDoc(payload: Uint8Array): { meta: ChunkMeta; events: TraceEve
   for (let i = 0; i < n; i++) {
     if (left === 0) {
       if (r >= nRuns) return null;
-      left = runLen[r] as number;
+      left = RL[r] as number;
       if (left < 1) return null;
-      tick += runTick[r] as number;
-      step += runStep[r] as number;
+      tick += RT[r] as number;
+      step += RS[r] as number;
       r++;
       // Int32Array: the event literal then stores small integers, not boxed doubles; larger ticks go to the reference decoder.
       if ((tick | 0) !== tick || (step | 0) !== step) return null;

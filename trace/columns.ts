@@ -202,54 +202,42 @@ function nextStamp(): number {
 }
 
 /**
- * An integer column (safe integers and nulls) in one pass: range, nulls and
- * its distinct values in first-appearance order (Map semantics: -0 as 0),
- * indices in dIdx; null when more than `track`; MIXED at the first value
- * that is neither (the caller then scans). Sets sMin / sMax / sNullable.
+ * The distinct values of a scanned integer column (safe integers and nulls)
+ * of a wide range, in first-appearance order (Map semantics: -0 as 0), their
+ * indices in dIdx; null as soon as there are more than `track`.
  */
 function countInts(values: readonly unknown[], base: number, n: number, track: number): unknown[] | null {
   const idx = growIdx(n);
   const st = nextStamp();
-  let keys: unknown[] | null = [];
+  const keys: unknown[] = [];
   let nullAt = -1;
   let last: unknown = undefined;
   let lastIdx = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let nullable = false;
   for (let i = 0; i < n; i++) {
     const v = values[base + i];
     if (i > 0 && v === last) { idx[i] = lastIdx; continue; }
     let j = 0;
-    if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) return MIXED;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      if (keys) {
-        let h = (Math.imul((v | 0) ^ ((v / 4294967296) | 0), 0x9e3779b1) >>> 22) & (HASH_SLOTS - 1);
-        for (;;) {
-          if (hStamp[h] !== st) {
-            if (keys.length >= track) { keys = null; break; }
-            j = keys.length;
-            hStamp[h] = st; hKeys[h] = v; hVals[h] = j;
-            keys.push(v === 0 ? 0 : v);
-            break;
-          }
-          if (hKeys[h] === v) { j = hVals[h] as number; break; }
-          h = (h + 1) & (HASH_SLOTS - 1);
+    if (v === null) {
+      j = nullAt;
+      if (j < 0) { if (keys.length >= track) return null; j = nullAt = keys.length; keys.push(null); }
+    } else {
+      const x = v as number;
+      let h = (Math.imul((x | 0) ^ ((x * 2.3283064365386963e-10) | 0), 0x9e3779b1) >>> 22) & (HASH_SLOTS - 1);
+      for (;;) {
+        if (hStamp[h] !== st) {
+          if (keys.length >= track) return null;
+          j = keys.length;
+          hStamp[h] = st; hKeys[h] = x; hVals[h] = j;
+          keys.push(x === 0 ? 0 : x);
+          break;
         }
+        if (hKeys[h] === x) { j = hVals[h] as number; break; }
+        h = (h + 1) & (HASH_SLOTS - 1);
       }
-    } else if (v === null) {
-      nullable = true;
-      if (keys) {
-        j = nullAt;
-        if (j < 0) { if (keys.length >= track) keys = null; else { j = nullAt = keys.length; keys.push(null); } }
-      }
-    } else return MIXED;
+    }
     idx[i] = lastIdx = j;
     last = v;
   }
-  sMin = min; sMax = max; sNullable = nullable;
   return keys;
 }
 
@@ -337,70 +325,73 @@ function countBooleans(values: readonly unknown[], base: number, n: number): unk
   return second ? [first, !first] : [first];
 }
 
-/** Bit-pack the first n dictionary indices in dIdx into the output, as a bin. */
-function packIdx(n: number, width: number): void {
+/** The output as 32-bit little-endian words for the packers (rebuilt when the buffer grows). */
+let outView = new DataView(out.buffer);
+
+/**
+ * Bit-pack n codes into the output as a bin: LSB first, in 32-bit
+ * little-endian words (the same bytes as a byte at a time), `code(i)`
+ * giving value i (below 2^width, width 1..32). The final word is cut to
+ * the bytes the bin holds.
+ */
+function packBin(n: number, width: number): number {
   const bytes = Math.ceil((n * width) / 8);
   putBinHeader(bytes);
-  ensure(bytes);
-  const idx = dIdx;
+  ensure(bytes + 8);
+  if (outView.buffer !== out.buffer) outView = new DataView(out.buffer);
+  return bytes;
+}
+
+/** Bit-pack n dictionary indices idx[base..] into the output, as a bin. */
+function packIdx(idx: Uint32Array, base: number, n: number, width: number): void {
+  const bytes = packBin(n, width);
   if (width === 0) { out.fill(0, at, at + bytes); at += bytes; return; }
+  const dv = outView;
+  const start = at;
+  let o = at;
   let acc = 0;
   let nacc = 0;
-  let o = at;
-  if (width <= 24) {
-    for (let i = 0; i < n; i++) {
-      acc |= (idx[i] as number) << nacc;
-      nacc += width;
-      while (nacc >= 8) { out[o++] = acc & 0xff; acc >>>= 8; nacc -= 8; }
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const c = idx[i] as number;
-      acc |= (c & 0xffff) << nacc;
-      nacc += 16;
-      while (nacc >= 8) { out[o++] = acc & 0xff; acc >>>= 8; nacc -= 8; }
-      acc |= (c >>> 16) << nacc;
-      nacc += width - 16;
-      while (nacc >= 8) { out[o++] = acc & 0xff; acc >>>= 8; nacc -= 8; }
+  const stop = base + n;
+  for (let i = base; i < stop; i++) {
+    const c = idx[i] as number;
+    acc |= c << nacc;
+    nacc += width;
+    if (nacc >= 32) {
+      dv.setUint32(o, acc, true);
+      o += 4;
+      nacc -= 32;
+      acc = nacc === 0 ? 0 : c >>> (width - nacc);
     }
   }
-  if (nacc > 0) out[o++] = acc & 0xff;
-  at = o;
+  for (; nacc > 0; nacc -= 8) { out[o++] = acc & 0xff; acc >>>= 8; }
+  at = start + bytes;
 }
 
 /** FOR codes (v - lo, or v - lo + 1 with 0 for null) bit-packed straight from the values into the output, as a bin. */
 function packFor(values: readonly unknown[], base: number, n: number, lo: number, nullable: boolean, width: number): void {
-  const bytes = Math.ceil((n * width) / 8);
-  putBinHeader(bytes);
-  ensure(bytes);
+  const bytes = packBin(n, width);
   if (width === 0) { out.fill(0, at, at + bytes); at += bytes; return; }
+  const dv = outView;
   const off = nullable ? 1 : 0;
+  const start = at;
+  let o = at;
   let acc = 0;
   let nacc = 0;
-  let o = at;
-  if (width <= 24) {
-    for (let i = base, end = base + n; i < end; i++) {
-      const v = values[i];
-      const c = v === null || v === undefined ? 0 : (v as number) - lo + off;
-      acc |= c << nacc;
-      nacc += width;
-      while (nacc >= 8) { out[o++] = acc & 0xff; acc >>>= 8; nacc -= 8; }
-    }
-  } else {
-    // Two pieces (16 bits, then the rest) so the accumulator stays within 32 bits.
-    for (let i = base, end = base + n; i < end; i++) {
-      const v = values[i];
-      const c = v === null || v === undefined ? 0 : (v as number) - lo + off;
-      acc |= (c & 0xffff) << nacc;
-      nacc += 16;
-      while (nacc >= 8) { out[o++] = acc & 0xff; acc >>>= 8; nacc -= 8; }
-      acc |= Math.floor(c / 65536) << nacc;
-      nacc += width - 16;
-      while (nacc >= 8) { out[o++] = acc & 0xff; acc >>>= 8; nacc -= 8; }
+  for (let i = base, end = base + n; i < end; i++) {
+    const v = values[i];
+    // Below 2^32: the shifts see it as a uint32.
+    const c = v === null || v === undefined ? 0 : (v as number) - lo + off;
+    acc |= c << nacc;
+    nacc += width;
+    if (nacc >= 32) {
+      dv.setUint32(o, acc, true);
+      o += 4;
+      nacc -= 32;
+      acc = nacc === 0 ? 0 : c >>> (width - nacc);
     }
   }
-  if (nacc > 0) out[o++] = acc & 0xff;
-  at = o;
+  for (; nacc > 0; nacc -= 8) { out[o++] = acc & 0xff; acc >>>= 8; }
+  at = start + bytes;
 }
 
 /**
@@ -429,15 +420,15 @@ function putConst(v: unknown): void {
   putValue(v, COLUMN_VALUE_DEPTH);
 }
 
-/** [1, keys, width, bin]; the indices are in dIdx. */
-function putDict(keys: readonly unknown[], n: number): void {
+/** [1, keys, width, bin]; the indices are idx[base..base + n) (dIdx from 0 for the counting passes). */
+function putDict(keys: readonly unknown[], n: number, idx: Uint32Array = dIdx, base = 0): void {
   const width = bitsFor(keys.length);
   putArrayHeader(4);
   putNumber(COL.dict);
   putArrayHeader(keys.length);
   for (let k = 0; k < keys.length; k++) putValue(keys[k], COLUMN_VALUE_DEPTH + 1);
   putNumber(width);
-  packIdx(n, width);
+  packIdx(idx, base, n, width);
 }
 
 /** [2, lo, width, bin, nullable] */
@@ -509,41 +500,43 @@ function writeOne(values: readonly unknown[], base: number, n: number, bases: In
       return false;
     }
   }
-  let keys: unknown[] | null = null;
-  let ints = true;
-  let scalar = true;
-  const counted = typeof v0 === 'number' || v0 === null ? countInts(values, base, n, TRACK_DICT) : MIXED;
-  if (counted !== MIXED) keys = counted;
-  else {
-    scan(values, base, n);
-    ints = sInts; scalar = sScalar;
-    if (scalar) keys = countDistinct(values, base, n, TRACK_DICT, ints, sMin, sMax);
-  }
-  const nullable = sNullable; const min = sMin; const max = sMax;
-  // Plain candidates: dict (or const) when few distinct scalars, FOR when integers.
-  let bestKind = NONE;
-  let bestCost = Infinity;
-  if (keys) {
-    if (keys.length === 1) { putConst(values[base] ?? null); return ints && !nullable; }
-    bestKind = DICT;
-    bestCost = (n * bitsFor(keys.length)) / 8 + keys.length * DICT_ENTRY_BYTES;
-  }
+  scan(values, base, n);
+  return writeScanned(values, base, n, bases, nEarlier, sInts, sScalar, sNullable, sMin, sMax);
+}
+
+/** writeOne once the column's type, nulls and range are known. */
+function writeScanned(values: readonly unknown[], base: number, n: number, bases: Int32Array, nEarlier: number, ints: boolean, scalar: boolean, nullable: boolean, min: number, max: number): boolean {
+  // FOR first: when it is possible, a dictionary needs fewer distinct values than it allows to win.
   let forWidth = -1;
+  let forCost = Infinity;
   const lo = min === Infinity ? 0 : min;
   if (ints) {
+    // One distinct value (all equal, or all null): const, whatever FOR would cost.
+    if (min === Infinity || (!nullable && min === max)) { putConst(values[base] ?? null); return !nullable; }
     const span = (max === -Infinity ? 0 : max - lo) + (nullable ? 2 : 1);
     const width = bitsFor(span);
-    if (width <= MAX_WIDTH && Number.isSafeInteger(span)) {
-      forWidth = width;
-      const cost = (n * width) / 8 + 6;
-      if (cost < bestCost) { bestKind = FOR; bestCost = cost; }
+    if (width <= MAX_WIDTH && Number.isSafeInteger(span)) { forWidth = width; forCost = (n * width) / 8 + 6; }
+  }
+  // Plain candidates: dict (or const) when few distinct scalars (ties to dict), FOR when integers.
+  let bestKind = NONE;
+  let bestCost = Infinity;
+  let keys: unknown[] | null = null;
+  if (scalar) {
+    const cap = dictCap(n, forCost);
+    if (cap >= 2) keys = countDistinct(values, base, n, cap, ints, min, max);
+    if (keys) {
+      if (keys.length === 1) { putConst(values[base] ?? null); return ints && !nullable; }
+      bestKind = DICT;
+      bestCost = (n * bitsFor(keys.length)) / 8 + keys.length * DICT_ENTRY_BYTES;
     }
   }
+  if (forCost < bestCost) { bestKind = FOR; bestCost = forCost; }
   // Only wide integer columns are worth a try against each earlier one.
   let relJ = -1;
   let relKind = NONE;
   if (ints && !nullable && bestCost > n) {
     if (residual.length < n) residual = newColumn(Math.max(n, residual.length * 2)) as number[];
+    relRef = -1;
     for (let j = 0; j < nEarlier; j++) {
       const b = bases[j] as number;
       if (b >= 0) continue;
@@ -552,15 +545,20 @@ function writeOne(values: readonly unknown[], base: number, n: number, bases: In
     }
   }
   if (relJ >= 0) {
-    relCost(values, base, -1 - (bases[relJ] as number), n, Infinity);
+    const refBase = -1 - (bases[relJ] as number);
+    // The winner is usually the last one tried (the nearest earlier column): its residuals are in place.
+    if (relRef !== refBase) relCost(values, base, refBase, n, Infinity);
     const res = residual;
     putArrayHeader(3);
     putNumber(COL.rel);
     putNumber(relJ);
     if (relKind === DICT) {
-      const rk = countDistinct(res, 0, n, TRACK_REL, rInts, rMin, rMax) as unknown[];
-      if (rk.length === 1) putConst(res[0] ?? null);
-      else putDict(rk, n);
+      if (relD === 1) putConst(res[0] ?? null);
+      else {
+        const rk: unknown[] = [];
+        for (let k = 0; k < relD; k++) { const v = relSeen[k] as number; rk.push(v === 0 ? 0 : v); }
+        putDict(rk, n, rIdx, 0);
+      }
     } else {
       const rlo = rMin === Infinity ? 0 : rMin;
       putFor(res, 0, n, rlo, bitsFor((rMax === -Infinity ? 0 : rMax - rlo) + 1), false);
@@ -569,6 +567,27 @@ function writeOne(values: readonly unknown[], base: number, n: number, bases: In
   else if (bestKind === FOR) putFor(values, base, n, lo, forWidth, nullable);
   else putAny(values, base, n);
   return ints && !nullable;
+}
+
+/**
+ * The most distinct values a dictionary may have and still cost no more
+ * than `beat`, FOR's cost (ties go to the dictionary), at most TRACK_DICT:
+ * counting stops past it, since a dictionary's cost only grows with its
+ * size. Below 2 nothing but const could win.
+ */
+function dictCap(n: number, beat: number): number {
+  if (beat === Infinity) return TRACK_DICT;
+  const cost = (d: number): number => (n * bitsFor(d)) / 8 + d * DICT_ENTRY_BYTES;
+  let cap = 1;
+  for (let b = 1; b <= 8; b++) {
+    const top = Math.min(1 << b, Math.floor((beat - (n * b) / 8) / DICT_ENTRY_BYTES));
+    if (top > (1 << (b - 1))) cap = top;
+  }
+  cap = Math.min(cap, TRACK_DICT);
+  // The float comparison the choice itself makes decides.
+  while (cap < TRACK_DICT && cost(cap + 1) <= beat) cap++;
+  while (cap >= 2 && !(cost(cap) <= beat)) cap--;
+  return cap;
 }
 
 let rInts = true;
@@ -590,22 +609,27 @@ function relCost(values: readonly unknown[], base: number, refBase: number, n: n
   // FOR beats `beat` only below this span (cost n * width / 8 + 6 < beat).
   const wMax = Math.ceil(((beat - 6) * 8) / n) - 1;
   const spanMax = wMax >= 53 ? Infinity : wMax < 0 ? 0 : 2 ** wMax;
+  if (rIdx.length < n) rIdx = new Uint32Array(Math.max(n, rIdx.length * 2));
+  const idx = rIdx;
   let ints = true;
   let min = Infinity;
   let max = -Infinity;
   let d = 0;
+  relRef = refBase;
   for (let i = 0; i < n; i++) {
     const r = (values[base + i] as number) - (values[refBase + i] as number);
     res[i] = r;
     if (!Number.isSafeInteger(r)) ints = false;
     else { if (r < min) min = r; if (r > max) max = r; }
     if (d <= TRACK_REL) {
+      // The dictionary's indices on the way (first appearance, as countDistinct would give them).
       let k = 0;
       while (k < d && seen[k] !== r) k++;
       if (k === d) { if (d === TRACK_REL) d = TRACK_REL + 1; else seen[d++] = r; }
-    } else if (!ints || max - min + 1 > spanMax) { relBest = Infinity; return NONE; }
+      idx[i] = k;
+    } else if (!ints || max - min + 1 > spanMax) { relBest = Infinity; relRef = -1; return NONE; }
   }
-  rInts = ints; rMin = min; rMax = max;
+  rInts = ints; rMin = min; rMax = max; relD = d;
   let kind = NONE;
   let cost = Infinity;
   if (d <= TRACK_REL) { kind = DICT; cost = d === 1 ? DICT_ENTRY_BYTES : (n * bitsFor(d)) / 8 + d * DICT_ENTRY_BYTES; }
@@ -622,6 +646,11 @@ function relCost(values: readonly unknown[], base: number, refBase: number, n: n
   return kind;
 }
 const relSeen = new Float64Array(TRACK_REL + 1);
+/** The reference column (its base) and distinct residuals of the last complete relCost: its residual, idx and keys are still in place. */
+let relRef = -1;
+let relD = 0;
+/** Dictionary indices of the residuals (apart from dIdx, which the plain candidate's dictionary may still need). */
+let rIdx = new Uint32Array(1024);
 
 // ---------------------------------------------------------------------------
 // The reference column decoder (the fused decoder in chunk.ts falls back to it).
