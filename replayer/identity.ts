@@ -69,9 +69,33 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
 
 const BASE = new Set(['seq', 'tick', 'step']);
 
+/**
+ * v with every Uint8Array (a msgpack bin) replaced by a tagged hex string,
+ * so that binary data never reads as the map of its indexes (canonical()
+ * makes an empty bin {}, and a forged trace can swap one for the other).
+ */
+function tagBinary(v: unknown, depth = 0): unknown {
+  if (v instanceof Uint8Array) return `\u0000bin:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  if (v === null || typeof v !== 'object' || depth > 64) return v;
+  if (Array.isArray(v)) return v.map((x) => tagBinary(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  // defineProperty: an own "__proto__" key stays data.
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: tagBinary((v as Record<string, unknown>)[k], depth + 1), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/** Whether v holds a Uint8Array anywhere (a walk that allocates nothing: the common case pays only this). */
+function hasBinary(v: unknown, depth = 0): boolean {
+  if (v instanceof Uint8Array) return true;
+  if (v === null || typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) { for (const x of v) if (hasBinary(x, depth + 1)) return true; return false; }
+  for (const k in v) if (Object.hasOwn(v, k) && hasBinary((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
 function part(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v === 'object') return JSON.stringify(canonical(v));
+  if (typeof v === 'object') return JSON.stringify(canonical(hasBinary(v) ? tagBinary(v) : v));
   return String(v);
 }
 

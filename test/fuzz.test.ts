@@ -184,6 +184,20 @@ describe('found by the fuzz (2)', () => {
     } finally { b.close(); }
   });
 
+  it('diff: an event whose map became an empty bin (the same JSON) is not identical (seed 1, case 58851)', () => {
+    const dir = tmp();
+    const original = corpus.small.find((e) => e.name === 'constant-columns')!;
+    const forged = join(dir, 'bin.iotrace');
+    writeFileSync(forged, forge(original.path, { chunk: (c, evs) => (c === 18 ? evs.map((e, i) => (i === 57 ? { ...e, out: new Uint8Array(0) } as typeof e : e)) : evs) }));
+    const b = TraceReplayer.open(forged);
+    try {
+      const d = diffTraces(original.replayer, b);
+      expect(d.identical).toBe(false);
+      expect(d.commonPrefix).toBe(18 * 64 + 57);
+      expect(d.firstDivergence).toMatchObject({ op: '~', fields: ['out'] });
+    } finally { b.close(); }
+  });
+
   it('info --deep: a chunk whose event does not apply counts whole, so the kinds add up to the events reported (seed 4, case 7836)', () => {
     const dir = tmp();
     const original = corpus.small.find((e) => e.name === 'iommufd-lifecycle')!;
