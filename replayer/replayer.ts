@@ -123,6 +123,17 @@ export class TraceReplayer implements Replayer {
     return block.payload;
   }
 
+  /**
+   * The events of chunk c, read and checked as event() reads them (CRC-32,
+   * SHA-256 against the index, decode, first and count against the index),
+   * for a pass over the whole trace: not kept in the cache, so a scan neither
+   * evicts the chunks on screen nor keeps thousands of events alive.
+   */
+  chunkEvents(c: number): readonly TraceEvent[] {
+    if (!Number.isInteger(c) || c < 0 || c >= this.ix.chunkOffsets.length) throw new RangeError(`chunk ${c} is outside the trace (0..${this.ix.chunkOffsets.length - 1})`);
+    return this.chunkCache.get(c) ?? this.readChunk(c);
+  }
+
   /** Checkpoint i as stored (checked against its digest and the index's sequence number). */
   checkpointAt(i: number): State { return this.checkpoint(i); }
 
@@ -281,12 +292,18 @@ export class TraceReplayer implements Replayer {
   private chunk(c: number): TraceEvent[] {
     const hit = this.chunkCache.get(c);
     if (hit) return hit;
+    const events = this.readChunk(c);
+    this.chunkCache.set(c, events);
+    return events;
+  }
+
+  /** Chunk c read, checked and decoded (uncached). */
+  private readChunk(c: number): TraceEvent[] {
     const offset = this.ix.chunkOffsets[c] as number;
     const { meta, events } = decodeChunk(this.chunkPayload(c), offset);
     if (this.header.chunkEvents !== undefined && meta.count > this.header.chunkEvents) throw new TraceError(`chunk of ${meta.count} events, the header's chunk size is ${this.header.chunkEvents}`, offset);
     const want = (this.ix.chunkFirsts[c + 1] ?? this.ix.events) - (this.ix.chunkFirsts[c] as number);
     if (meta.first !== this.ix.chunkFirsts[c] || meta.count !== want) throw new TraceError(`chunk holds events ${meta.first}+${meta.count}, the index says ${this.ix.chunkFirsts[c]}+${want}`, offset);
-    this.chunkCache.set(c, events);
     return events;
   }
 
