@@ -188,7 +188,7 @@ describe('found by the fuzz (2)', () => {
     const dir = tmp();
     const original = corpus.small.find((e) => e.name === 'constant-columns')!;
     const forged = join(dir, 'bin.iotrace');
-    writeFileSync(forged, forge(original.path, { chunk: (c, evs) => (c === 18 ? evs.map((e, i) => (i === 57 ? { ...e, out: new Uint8Array(0) } as typeof e : e)) : evs) }));
+    writeFileSync(forged, forge(original.path, { chunk: (c, evs) => (c === 18 ? evs.map((e, i) => (i === 57 ? { ...e, out: new Uint8Array(0) } as unknown as typeof e : e)) : evs) }));
     const b = TraceReplayer.open(forged);
     try {
       const d = diffTraces(original.replayer, b);
