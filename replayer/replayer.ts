@@ -6,11 +6,11 @@ import { apply } from '../engine/apply.js';
 import { cloneState, emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import { decodeChunk } from '../trace/chunk.js';
-import { BLOCK, digest, DIGEST_BYTES, TraceError } from '../trace/format.js';
+import { BLOCK, BLOCK_HEAD, checkCrc, digest, DIGEST_BYTES, parseBlockHead, TraceError } from '../trace/format.js';
 import type { Index } from '../trace/footer.js';
 import { decodeCheckpoint } from '../trace/state-codec.js';
 import type { CellRef, Replayer, SearchQuery, TraceHeader, Truncation } from './api.js';
-import { openTrace, readBlock } from './open.js';
+import { openTrace, readAt, readBlock } from './open.js';
 import { mayWrite } from './provenance.js';
 import { matches } from './search.js';
 
@@ -118,9 +118,30 @@ export class TraceReplayer implements Replayer {
   /** The raw payload of chunk c (CRC and, in format 2, SHA-256 checked against the index). */
   chunkPayload(c: number): Buffer {
     const offset = this.ix.chunkOffsets[c] as number;
-    const block = readBlock(this.fd, this.bytes, offset, BLOCK.events);
-    checkDigest(this.ix.digests, c, block.payload, offset, 'chunk');
-    return block.payload;
+    const payload = this.readEventsBlock(offset, this.ix.chunkOffsets[c + 1]);
+    checkDigest(this.ix.digests, c, payload, offset, 'chunk');
+    return payload;
+  }
+
+  /**
+   * An 'E' block's payload in one read when the index says where the next
+   * chunk starts (the block, and any checkpoint after it, lie before that):
+   * the same head, length and CRC checks as readBlock, which reads it (and
+   * reports what is wrong) whenever anything does not fit.
+   */
+  private readEventsBlock(offset: number, next: number | undefined): Buffer {
+    if (next !== undefined && next > offset + BLOCK_HEAD && next <= this.bytes && next - offset <= 1 << 22) {
+      const buf = readAt(this.fd, offset, next - offset);
+      if (buf.length === next - offset && buf[0] === BLOCK.events) {
+        const head = parseBlockHead(buf.subarray(0, BLOCK_HEAD), offset);
+        if (BLOCK_HEAD + head.length <= buf.length) {
+          const payload = buf.subarray(BLOCK_HEAD, BLOCK_HEAD + head.length);
+          checkCrc(head, payload, offset);
+          return payload;
+        }
+      }
+    }
+    return readBlock(this.fd, this.bytes, offset, BLOCK.events).payload;
   }
 
   /**

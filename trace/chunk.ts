@@ -702,6 +702,11 @@ function intValues(c: Col, n: number, out: Float64Array): boolean {
     case COL.for: {
       if (!unpackInto(c, n, out)) return false;
       const lo = c.lo;
+      // Every code is below 2^width: when lo plus the largest stays a safe integer, so does every value.
+      if (!c.nullable && lo >= 0 && Number.isSafeInteger(lo + 2 ** c.width)) {
+        if (lo !== 0) for (let i = 0; i < n; i++) out[i] = lo + (out[i] as number);
+        return true;
+      }
       if (c.nullable) {
         for (let i = 0; i < n; i++) { const x = out[i] as number; if (x === 0) return false; const v = lo + x - 1; if (!Number.isSafeInteger(v)) return false; out[i] = v; }
       } else if (lo !== 0) {
@@ -738,7 +743,7 @@ function unpackInto(c: Col, n: number, out: Float64Array): boolean {
   return true;
 }
 
-interface FastLayout { kind: string; fields: string[]; fused: Map<string, Fused>; lastCodes: Int32Array | null; last: Fused | null }
+interface FastLayout { kind: string; fields: string[]; fused: Map<string, Fused>; recent: { codes: Int32Array; f: Fused }[] }
 
 /**
  * Validated layouts by their bytes: a layout ([kind, [field, ...]]) repeats
@@ -780,7 +785,7 @@ function readLayouts(): FastLayout[] | null {
       fields.push(f);
     }
     if (p !== stop) return null;
-    const l: FastLayout = { kind, fields, fused: new Map(), lastCodes: null, last: null };
+    const l: FastLayout = { kind, fields, fused: new Map(), recent: [] };
     layoutBytes[slot] = buf.slice(start, stop);
     layoutValues[slot] = l;
     layouts.push(l);
@@ -859,18 +864,21 @@ function colShape(c: Col): number {
 }
 
 function fused(l: FastLayout, cols: Col[]): Fused | null {
-  const last = l.lastCodes;
-  if (last !== null && last.length === cols.length) {
+  // The few column shapes a layout alternates between (a flag column const in one chunk, a dictionary in the next).
+  const recent = l.recent;
+  for (let e = 0; e < recent.length; e++) {
+    const codes = (recent[e] as { codes: Int32Array; f: Fused }).codes;
+    if (codes.length !== cols.length) continue;
     let same = true;
-    for (let j = 0; j < cols.length; j++) if (last[j] !== colShape(cols[j] as Col)) { same = false; break; }
-    if (same) return l.last;
+    for (let j = 0; j < cols.length; j++) if (codes[j] !== colShape(cols[j] as Col)) { same = false; break; }
+    if (same) return (recent[e] as { codes: Int32Array; f: Fused }).f;
   }
   const f = fusedLookup(l, cols);
   if (f !== null) {
     const codes = new Int32Array(cols.length);
     for (let j = 0; j < cols.length; j++) codes[j] = colShape(cols[j] as Col);
-    l.lastCodes = codes;
-    l.last = f;
+    if (recent.length >= 8) recent.pop();
+    recent.unshift({ codes, f });
   }
   return f;
 }

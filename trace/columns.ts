@@ -136,6 +136,39 @@ export function putValue(v: unknown, depth: number): void {
   else putDelegated(v, depth);
 }
 
+function putMapHeader(size: number): void {
+  ensure(5);
+  if (size < 16) out[at++] = 0x80 + size;
+  else if (size < 0x10000) { out[at++] = 0xde; out[at++] = size >>> 8; out[at++] = size & 0xff; } else {
+    out[at++] = 0xdf; out[at++] = size >>> 24; out[at++] = (size >>> 16) & 0xff; out[at++] = (size >>> 8) & 0xff; out[at++] = size & 0xff;
+  }
+}
+
+/**
+ * Any value at `depth`, arrays and plain objects written here as
+ * @msgpack/msgpack writes them (for-of over an array; a map of
+ * Object.keys(), undefined values kept): a before / after object of every
+ * page-table write no longer goes through an Encoder. Anything else (dates,
+ * typed arrays, class instances) and anything near the depth limit does.
+ */
+function putDeep(v: unknown, depth: number): void {
+  if (v === null || typeof v !== 'object') { putValue(v, depth); return; }
+  if (depth > 90) { putDelegated(v, depth); return; }
+  if (Array.isArray(v)) {
+    putArrayHeader(v.length);
+    for (const item of v as unknown[]) putDeep(item, depth + 1);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) { putDelegated(v, depth); return; }
+  const keys = Object.keys(v);
+  putMapHeader(keys.length);
+  for (const k of keys) {
+    putString(k);
+    putDeep((v as Record<string, unknown>)[k], depth + 1);
+  }
+}
+
 /** A bin of raw bytes (the chunk's state hash). */
 export function putBytes(b: Uint8Array): void {
   putBinHeader(b.length);
@@ -417,7 +450,7 @@ const COLUMN_VALUE_DEPTH = 5;
 function putConst(v: unknown): void {
   putArrayHeader(2);
   putNumber(COL.const);
-  putValue(v, COLUMN_VALUE_DEPTH);
+  putDeep(v, COLUMN_VALUE_DEPTH);
 }
 
 /** [1, keys, width, bin]; the indices are idx[base..base + n) (dIdx from 0 for the counting passes). */
@@ -446,7 +479,8 @@ function putFor(values: readonly unknown[], base: number, n: number, lo: number,
 function putAny(values: readonly unknown[], base: number, n: number): void {
   putArrayHeader(2);
   putNumber(COL.any);
-  putDelegated(values.slice(base, base + n), COLUMN_VALUE_DEPTH);
+  putArrayHeader(n);
+  for (let i = base, end = base + n; i < end; i++) putDeep(values[i], COLUMN_VALUE_DEPTH + 1);
 }
 
 /** Residuals of a column against an earlier one (scratch, reused per candidate). */
