@@ -2,7 +2,15 @@
 // `iotrace run`, `events`, the TUI's event list and diff output.
 import type { Args, EventKind, Family, PasidEntry, TraceEvent } from './types.js';
 
-export const hex = (n: number | null): string => (n === null ? '-' : `0x${n.toString(16)}`);
+/**
+ * A number in 0x form. Total over anything a forged trace can put in a field
+ * (a string, a map with a toString key, undefined): a summary never throws.
+ */
+export const hex = (n: number | null): string => {
+  if (typeof n === 'number') return Number.isFinite(n) ? `0x${n.toString(16)}` : String(n);
+  if (n === null || n === undefined) return '-';
+  try { return JSON.stringify(n) ?? '?'; } catch { return '?'; }
+};
 
 const PGTT = ['-', 'FL', 'SL', 'NESTED', 'PT'];
 
@@ -28,6 +36,7 @@ export function fieldValueText(key: string, v: unknown): string {
 
 export function entryText(e: PasidEntry | null): string {
   if (!e) return 'not present';
+  if (typeof e !== 'object') return `(not a PASID entry: ${hex(e as unknown as number)})`;
   return `P=${e.p ? 1 : 0} PGTT=${pgttName(e.pgtt)} DID=${e.did} FLPTR=${hex(e.flptr)} SLPTPTR=${hex(e.slptptr)}${e.fpd ? ' FPD' : ''}${e.pgsnp ? ' PGSNP' : ''}`;
 }
 
@@ -76,6 +85,11 @@ function cellFields(o: Record<string, unknown>): string {
  * caller escapes (a cell's strings come from the file).
  */
 export function cellText(section: string, value: unknown): string {
+  // A forged trace can leave a cell of any shape: show it, never throw (the TUI's state pane draws every cell).
+  try { return cellTextOf(section, value); } catch { return `(malformed cell: ${hex(value as number)})`; }
+}
+
+function cellTextOf(section: string, value: unknown): string {
   if (section === 'pasid') return entryText(value as PasidEntry | null);
   if (value === null || value === undefined) return 'absent';
   if (typeof value !== 'object') return scalar('', value);

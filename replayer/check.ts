@@ -35,6 +35,8 @@ export interface CheckResult {
   problems: string[];
   /** Where reading stopped (damage), or null. */
   stoppedAt: number | null;
+  /** The first damage found (a chunk where reading stopped, or a checkpoint that does not read back), or null. */
+  damageAt: number | null;
 }
 
 const listText = (xs: readonly number[]): string => (xs.length <= 8 ? xs.join(', ') : `${xs.slice(0, 8).join(', ')}, … (${xs.length})`);
@@ -68,7 +70,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
   const ix = r.index;
   const res: CheckResult = {
     whole: r.truncated === null, claimsOk: true, deep, checkpointsOk: deep ? true : null, events: 0,
-    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], problems: [], stoppedAt: null,
+    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], problems: [], stoppedAt: null, damageAt: null,
   };
   if (r.truncated) res.problems.push(`damaged: stopped at byte ${r.truncated.offset}: ${r.truncated.reason}`);
   const state = emptyState();
@@ -92,6 +94,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
       if (!(e instanceof TraceError)) throw e;
       res.whole = false;
       res.stoppedAt = e.offset;
+      res.damageAt ??= e.offset;
       res.problems.push(`chunk ${c}: ${e.message}`);
       break;
     }
@@ -108,6 +111,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
           res.whole = false;
           res.problems.push(`event ${ev.seq} (${String(ev.kind)}) does not apply to the state: ${(e as Error).message}`);
           res.stoppedAt = offset;
+          res.damageAt ??= offset;
           return finish(r, res, chain);
         }
       }
@@ -129,6 +133,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
         if (!(e instanceof TraceError)) throw e;
         res.whole = false;
         res.badCheckpoints.push(cp);
+        res.damageAt ??= e.offset;
         res.problems.push(`checkpoint ${cp}: ${e.message}`);
       }
       cp++;

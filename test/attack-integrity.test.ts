@@ -255,3 +255,29 @@ describe('the replay debugger over a forged footer', () => {
     ui.close();
   });
 });
+
+describe('a damaged checkpoint in a trace whose events all read back', () => {
+  it('info says where the damage is (not "byte null"), and --json gives its offset and reason', () => {
+    const bytes = Buffer.from(readFileSync(good));
+    const s = blockOffsets(bytes).filter((o) => bytes[o] === 0x53)[0] as number;
+    bytes[s + BLOCK_HEAD + 2]! ^= 0xff;
+    const p = save('cp-damaged.iotrace', bytes);
+    const r = cli('info', p);
+    expect(r.stdout).toMatch(new RegExp(`DAMAGED +every event reads back; damage at byte ${s}: checkpoint 0: block checksum mismatch`));
+    expect(r.stdout).not.toContain('null');
+    const j = JSON.parse(cli('info', p, '--json').stdout) as { whole: boolean; truncation: { offset: number; reason: string } | null };
+    expect(j.whole).toBe(false);
+    expect(j.truncation).toEqual({ offset: s, reason: expect.stringMatching(/^checkpoint 0: block checksum mismatch/) });
+  });
+});
+
+describe('a state cell of the wrong shape (a forged event)', () => {
+  it('is shown, never thrown: the TUI draws every cell with cellText', async () => {
+    const { cellText } = await import('../engine/summary.js');
+    const hostile = JSON.parse('{"p":true,"pgtt":{"toString":1},"flptr":"x"}') as unknown;
+    expect(() => cellText('pasid', hostile)).not.toThrow();
+    expect(() => cellText('pasid', 5)).not.toThrow();
+    expect(() => cellText('iotlb', { pa: undefined, toString: 3 })).not.toThrow();
+    expect(cellText('pasid', 5)).toMatch(/not a PASID entry/);
+  });
+});

@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
       events: check.events, faults: r.faults.length, firstFault: r.faults[0] ?? null, violations: r.violations.length,
       firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: check.events ? r.bytes / check.events : 0,
-      checkpointEvery: r.checkpointEvery, whole, truncated: !whole, truncation: r.truncated ?? (check.stoppedAt !== null ? { offset: check.stoppedAt, reason: check.problems[check.problems.length - 1] ?? '' } : null),
+      checkpointEvery: r.checkpointEvery, whole, truncated: !whole, truncation: r.truncated ?? (check.damageAt !== null ? { offset: check.damageAt, reason: check.problems.find((p) => !p.startsWith('damaged:')) ?? '' } : null),
       checks: {
         strongHashes: r.strongHashes, footer: r.claims, checkpoints: values.deep ? r.checkpointClaims : 'unchecked', problems: check.problems,
       },
@@ -49,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`violations ${r.violations.length}${info.firstViolation !== null ? ` (first at step ${info.firstViolation})` : ''}`);
     console.log(`bytes      ${r.bytes} (${info.bytesPerEvent.toFixed(2)} per event)`);
     if (r.truncated) console.log(`${paint('DAMAGED', 'red')}    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
-    else if (!check.whole) console.log(`${paint('DAMAGED', 'red')}    ${check.events} events read back; stopped at byte ${check.stoppedAt}: ${escapeText(check.problems[check.problems.length - 1] ?? '')}`);
+    else if (!check.whole && check.stoppedAt !== null) console.log(`${paint('DAMAGED', 'red')}    ${check.events} events read back; stopped at byte ${check.stoppedAt}: ${escapeText(check.problems[check.problems.length - 1] ?? '')}`);
+    else if (!check.whole) console.log(`${paint('DAMAGED', 'red')}    every event reads back; damage at byte ${check.damageAt}: ${escapeText(check.problems.find((p) => !p.startsWith('damaged:')) ?? '')}`);
     else console.log(`whole      yes (every block's checksum${r.strongHashes ? ' and SHA-256' : ''} matches; the footer's counts agree with the events)`);
     if (!check.claimsOk && check.stoppedAt === null && r.truncated === null) console.log(`${paint('FOOTER DISAGREES', 'red')} with the events; the counts above are the events'`);
     if (values.deep) console.log(check.checkpointsOk ? `checkpoints ${r.index.checkpointSeqs.length} checked: each is the state its events build` : `${paint('CHECKPOINTS DISAGREE', 'red')} with the events`);
