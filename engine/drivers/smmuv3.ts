@@ -42,15 +42,19 @@ export const smmuNesting = (iommu: IommuCell): boolean => iommu.nesting !== fals
  * `flags` has FAULT_ID_VALID stripped.
  */
 export function smmuDomainAllocPagingFlags(iommu: IommuCell, flags: number, user: UserData | null): Errno | PagingDomain {
+  // arm_smmu_domain_alloc_paging_flags(), arm-smmu-v3.c: unknown flags -> -EOPNOTSUPP
   if (flags & ~(DIRTY_TRACKING | ALLOC_PASID | NEST_PARENT)) return 'EOPNOTSUPP';
+  // arm_smmu_domain_alloc_paging_flags(): user data on a paging domain -> -EOPNOTSUPP
   if (user) return 'EOPNOTSUPP';
   switch (flags) {
     case 0: return { stage: 'first', nestParent: false, dirtyOps: false };
     case NEST_PARENT:
+      // arm_smmu_domain_alloc_paging_flags(): a nest parent without FEAT_NESTING -> -EOPNOTSUPP
       if (!smmuNesting(iommu)) return 'EOPNOTSUPP';
       return { stage: 'second', nestParent: true, dirtyOps: false };
     case DIRTY_TRACKING: case DIRTY_TRACKING | ALLOC_PASID: case ALLOC_PASID:
       return { stage: 'first', nestParent: false, dirtyOps: (flags & DIRTY_TRACKING) !== 0 };
+    // arm_smmu_domain_alloc_paging_flags(): NEST_PARENT with DIRTY_TRACKING or ALLOC_PASID -> -EOPNOTSUPP
     default: return 'EOPNOTSUPP';
   }
 }
