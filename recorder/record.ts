@@ -10,7 +10,10 @@ export interface RecordOptions extends WriterOptions {
   progressEvery?: number;
 }
 
-export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed?: number; schedule?: readonly string[] }, outPath: string, opts: RecordOptions = {}): WriteSummary {
+type RunArgs = { variant?: Variant; seed?: number; schedule?: readonly string[] };
+
+/** The writer attached to a run of the scenario: the part recordToFile and recordToFileAsync share. */
+function startRecording(scenario: Scenario, run_: RunArgs, outPath: string, opts: RecordOptions): { writer: TraceWriter; session: RunSession } {
   const variant = resolveVariant(scenario, run_.variant ?? {});
   const seed = run_.seed ?? 0;
   const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
@@ -26,6 +29,16 @@ export function recordToFile(scenario: Scenario, run_: { variant?: Variant; seed
         : (ev) => { writer.pushApplied(ev); },
     });
     writer.attach(session.state);
+    return { writer, session };
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+}
+
+export function recordToFile(scenario: Scenario, run_: RunArgs, outPath: string, opts: RecordOptions = {}): WriteSummary {
+  const { writer, session } = startRecording(scenario, run_, outPath, opts);
+  try {
     while (session.next()) { /* events reach the writer through onEvent */ }
     return writer.finish();
   } catch (e) {
@@ -43,20 +56,9 @@ const STEPS_PER_SLICE = 4096;
  * as `<out>.partial`) can run part-way through a long recording. The same
  * bytes as recordToFile.
  */
-export async function recordToFileAsync(scenario: Scenario, run_: { variant?: Variant; seed?: number; schedule?: readonly string[] }, outPath: string, opts: RecordOptions = {}): Promise<WriteSummary> {
-  const variant = resolveVariant(scenario, run_.variant ?? {});
-  const seed = run_.seed ?? 0;
-  const writer = new TraceWriter(outPath, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant, seed }, opts);
-  const every = opts.progressEvery ?? 1 << 18;
-  const progress = opts.onProgress;
+export async function recordToFileAsync(scenario: Scenario, run_: RunArgs, outPath: string, opts: RecordOptions = {}): Promise<WriteSummary> {
+  const { writer, session } = startRecording(scenario, run_, outPath, opts);
   try {
-    const session = new RunSession(scenario, { variant, seed, ...(run_.schedule ? { schedule: run_.schedule } : {}) }, {
-      touch: writer.touch,
-      onEvent: progress
-        ? (ev) => { writer.pushApplied(ev); if (writer.events % every === 0) progress(writer.events); }
-        : (ev) => { writer.pushApplied(ev); },
-    });
-    writer.attach(session.state);
     for (let n = 1; session.next(); n++) {
       if (n % STEPS_PER_SLICE === 0) await new Promise((res) => setImmediate(res));
     }

@@ -48,7 +48,8 @@ function firstDifference(a: readonly number[], b: readonly number[]): string {
   return '';
 }
 
-function sameState(a: State, b: State): boolean {
+/** The same state (seq, tick and every cell): how the deep check compares a checkpoint. */
+export function sameState(a: State, b: State): boolean {
   if (a.seq !== b.seq || a.tick !== b.tick) return false;
   for (const name of SECTION_NAMES) {
     const x = a.s[name] as Record<string, unknown>;

@@ -22,12 +22,13 @@
 //   was adopted).
 import { isDeepStrictEqual } from 'node:util';
 import { apply } from '../../engine/apply.js';
-import { canonicalState, cloneState, emptyState, SECTION_NAMES } from '../../engine/state.js';
+import { canonicalState, cloneState, emptyState } from '../../engine/state.js';
 import type { State, TraceEvent } from '../../engine/types.js';
 import { TraceReplayer } from '../../replayer/replayer.js';
 import { jsonText } from '../../safe/escape.js';
 import { chainStep, DIGEST_BYTES, TraceError } from '../../trace/format.js';
 import type { TraceEntry } from './corpus.js';
+import { sameState } from '../../replayer/check.js';
 
 /** A broken rule: the case fails with this message. */
 export class OracleFailure extends Error {
@@ -184,18 +185,7 @@ export function stateJson(s: State): { tick: number; sections: Record<string, Re
   return JSON.parse(jsonText({ tick: c.tick, sections: Object.fromEntries(c.sections.map(([name, cells]) => [name, Object.fromEntries(cells)])) })) as { tick: number; sections: Record<string, Record<string, unknown>> };
 }
 
-/** The same state (tick, seq and every cell): how the deep check compares a checkpoint. */
-export function sameState(a: State, b: State): boolean {
-  if (a.seq !== b.seq || a.tick !== b.tick) return false;
-  for (const name of SECTION_NAMES) {
-    const x = a.s[name] as Record<string, unknown>;
-    const y = b.s[name] as Record<string, unknown>;
-    const kx = Object.keys(x);
-    if (kx.length !== Object.keys(y).length) return false;
-    for (const key of kx) if (!Object.hasOwn(y, key) || !isDeepStrictEqual(x[key], y[key])) return false;
-  }
-  return true;
-}
+export { sameState };
 
 /**
  * R's states in increasing order of n, each built once: the original's inside
