@@ -44,7 +44,6 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
 
   it(`${CASES} cases: every answer true or a one-line refusal, within ${CASE_MS} ms and ${CASE_MEMORY_BYTES / 2 ** 20} MiB each`, async () => {
     const failures: string[] = [];
-    const known = new Map<string, number>();
     const readers = new Map<string, number>();
     let opened = 0; let truncated = 0; let lies = 0; let forgedWhole = 0; let falseCheckpoints = 0; let scenarios = 0; let slowest = 0;
     for (let i = 0; i < CASES; i++) {
@@ -52,7 +51,6 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
       if (caseShape(SEED, i).big) continue;
       const r = await runCase(corpus, SEED, i, file.path);
       if (r.failure) failures.push(failureText(r));
-      for (const k of r.known) known.set(k, (known.get(k) ?? 0) + 1);
       const o = r.outcome;
       if (r.kind === 'scenario') scenarios++;
       if (o?.opened) { opened++; if (o.opened.truncated) truncated++; }
@@ -62,7 +60,6 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
       for (const name of o?.readers ?? []) readers.set(name, (readers.get(name) ?? 0) + 1);
       slowest = Math.max(slowest, r.ms);
     }
-    if (known.size) console.log(`known (reported) issues seen: ${JSON.stringify(Object.fromEntries(known))}`);
     if (process.env.FUZZ_TALLY) console.log(JSON.stringify({ opened, truncated, lies, forgedWhole, falseCheckpoints, scenarios, readers: Object.fromEntries(readers) }));
     expect(failures.slice(0, 5)).toEqual([]);
     // The mutations reach past the magic, into recovery and the decoders; the forgeries reach the lie branch.

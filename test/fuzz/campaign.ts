@@ -29,8 +29,6 @@ interface Tally {
   scenarioCases: number; bigCases: number;
   /** Times each reader ran. */
   readers: Record<string, number>;
-  /** Known (reported) broken rules, by rule. */
-  known: Record<string, number>;
   /** The slowest run of each reader, ms. */
   readerMaxMs: Record<string, number>;
   maxBigMs: number;
@@ -38,7 +36,7 @@ interface Tally {
 interface BatchDone extends Tally { type: 'done'; from: number; to: number }
 
 function emptyTally(): Tally {
-  return { maxMs: 0, maxMemory: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0, lies: 0, forgedWhole: 0, falseCheckpoints: 0, scenarioCases: 0, bigCases: 0, readers: {}, known: {}, readerMaxMs: {}, maxBigMs: 0 };
+  return { maxMs: 0, maxMemory: 0, opened: 0, truncated: 0, traceErrors: 0, usageErrors: 0, lies: 0, forgedWhole: 0, falseCheckpoints: 0, scenarioCases: 0, bigCases: 0, readers: {}, readerMaxMs: {}, maxBigMs: 0 };
 }
 
 function count(t: Tally, r: CaseResult): void {
@@ -48,7 +46,6 @@ function count(t: Tally, r: CaseResult): void {
   const o = r.outcome;
   if (r.kind === 'scenario') t.scenarioCases++;
   if (r.big) t.bigCases++;
-  for (const k of r.known) t.known[k] = (t.known[k] ?? 0) + 1;
   if (!o) return;
   if (o.opened) { t.opened++; if (o.opened.truncated) t.truncated++; }
   t.traceErrors += o.traceErrors;
@@ -66,7 +63,6 @@ function merge(into: Tally, m: Tally): void {
   into.maxMemory = Math.max(into.maxMemory, m.maxMemory);
   for (const k of ['opened', 'truncated', 'traceErrors', 'usageErrors', 'lies', 'forgedWhole', 'falseCheckpoints', 'scenarioCases', 'bigCases'] as const) into[k] += m[k];
   for (const [name, n] of Object.entries(m.readers)) into.readers[name] = (into.readers[name] ?? 0) + n;
-  for (const [rule, n] of Object.entries(m.known)) into.known[rule] = (into.known[rule] ?? 0) + n;
 }
 
 function arg(argv: string[], name: string): string | undefined {
@@ -199,7 +195,7 @@ async function campaign(argv: string[]): Promise<number> {
     cases: totals.done, failures: failures.length, seed, from, workers, seconds: Math.round(seconds), casesPerSecond: Math.round(totals.done / seconds),
     opened: totals.opened, recoveredFromDamage: totals.truncated, traceErrors: totals.traceErrors, usageErrors: totals.usageErrors,
     lies: totals.lies, forgedWhole: totals.forgedWhole, falseCheckpoints: totals.falseCheckpoints, scenarioCases: totals.scenarioCases, bigCases: totals.bigCases,
-    readers: Object.fromEntries(Object.entries(totals.readers).sort()), knownIssues: totals.known,
+    readers: Object.fromEntries(Object.entries(totals.readers).sort()),
     hangs: totals.hangs, workerDeaths: totals.crashes, slowestCaseMs: Math.round(totals.maxMs), slowestLargeCaseMs: Math.round(totals.maxBigMs),
     slowestReaderMs: Object.fromEntries(Object.entries(totals.readerMaxMs).sort(([, a], [, b]) => b - a).slice(0, 8).map(([k, v]) => [k, Math.round(v)])), maxMemoryMiB: Math.round(totals.maxMemory / 2 ** 20),
     node: process.version,

@@ -8,7 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 import { Corpus, scratchRoot } from './corpus.js';
 import { exercise, FuzzFailure, type Outcome, type ReaderRates } from './exercise.js';
 import { makeCase, Rng } from './mutate.js';
-import { knownSeen, OracleFailure } from './oracle.js';
+import { OracleFailure } from './oracle.js';
 import { scenarioCase } from './scenario-case.js';
 
 export { Corpus };
@@ -26,8 +26,6 @@ export const DEFAULT_RATES: ReaderRates = { tui: 0.03, fault: 0.05, scale: 1 };
 export interface CaseResult {
   index: number; ms: number; memory: number; outcome: Outcome | null; failure: string | null; steps: string[]; bytes: number;
   kind: 'trace' | 'scenario'; big: boolean;
-  /** Broken rules already reported (oracle.ts knownSeen): not failures. */
-  known: string[];
 }
 
 type TuiCase = typeof import('./tui-case.js').tuiCase;
@@ -41,7 +39,6 @@ export async function runCase(corpus: Corpus, seed: number, index: number, path:
   const t0 = performance.now();
   let outcome: Outcome | null = null;
   let failure: string | null = null;
-  knownSeen.length = 0;
   try {
     if (c.kind === 'scenario') outcome = await scenarioCase(c.bytes, (n) => pickRng.int(n), (p) => pickRng.chance(p));
     else {
@@ -62,7 +59,7 @@ export async function runCase(corpus: Corpus, seed: number, index: number, path:
   const bound = c.big ? CASE_MS_BIG : CASE_MS;
   if (!failure && ms > bound) failure = `took ${ms.toFixed(0)} ms (bound ${bound} ms; slowest readers ${slowest(outcome)})`;
   if (!failure && memory > CASE_MEMORY_BYTES) failure = `memory ${(memory / 2 ** 20).toFixed(0)} MiB after the case (bound ${CASE_MEMORY_BYTES / 2 ** 20} MiB)`;
-  return { index, ms, memory, outcome, failure, steps: c.steps, bytes: c.bytes.length, kind: c.kind, big: c.big, known: [...new Set(knownSeen)] };
+  return { index, ms, memory, outcome, failure, steps: c.steps, bytes: c.bytes.length, kind: c.kind, big: c.big };
 }
 
 const slowest = (o: Outcome | null): string => Object.entries(o?.ms ?? {}).sort(([, a], [, b]) => b - a).slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
