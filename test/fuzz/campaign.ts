@@ -4,7 +4,8 @@
 // thousand of: case i of seed S is always the same bytes, so a failure is
 // re-run alone with --case i. Cases run in worker threads; the main thread
 // is a watchdog: a worker whose current case has not finished within
-// HANG_MS is terminated and the case recorded as a hang; a worker that dies
+// HANG_MS of CPU time (or HANG_WALL_MS of wall time, for a case that waits
+// on nothing) is terminated and the case recorded as a hang; a worker that dies
 // (heap limit) records its current case as a memory failure. Each worker
 // also checks the per-case time and memory bounds (harness.ts).
 import { availableParallelism } from 'node:os';
@@ -13,6 +14,10 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { Corpus, CASE_MEMORY_BYTES, CASE_MS, CASE_MS_BIG, runCase, scratchFile, type CaseResult } from './harness.js';
 
 const HANG_MS = 30_000;
+/** A case that burns no CPU but never finishes (a promise nobody settles) is a hang too. */
+const HANG_WALL_MS = 300_000;
+/** The process's CPU time, ms: a loaded machine slows a case's wall clock, not this. */
+const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const BATCH = 500;
 const HEAP_MB = 512;
 
@@ -119,7 +124,7 @@ async function campaign(argv: string[]): Promise<number> {
   const t0 = Date.now();
   const failures: Failure[] = [];
   const totals = { done: 0, hangs: 0, crashes: 0, ...emptyTally() };
-  console.log(`fuzz: ${cases} cases from ${from}, seed ${seed}, ${workers} worker(s); bounds ${CASE_MS} ms (${CASE_MS_BIG} ms on a large trace) and ${CASE_MEMORY_BYTES / 2 ** 20} MiB per case, hang ${HANG_MS} ms, heap ${HEAP_MB} MB per worker`);
+  console.log(`fuzz: ${cases} cases from ${from}, seed ${seed}, ${workers} worker(s); bounds ${CASE_MS} ms of CPU (${CASE_MS_BIG} ms on a large trace) and ${CASE_MEMORY_BYTES / 2 ** 20} MiB per case, hang ${HANG_MS} ms of CPU or ${HANG_WALL_MS} ms wall, heap ${HEAP_MB} MB per worker`);
   const self = fileURLToPath(import.meta.url);
 
   await new Promise<void>((resolve) => {
@@ -133,6 +138,7 @@ async function campaign(argv: string[]): Promise<number> {
       let batch: Batch | null = null;
       let lastBeat = -1;
       let lastChange = Date.now();
+      let lastChangeCpu = cpuMs();
       let finished = false;
       const next = (): void => {
         batch = queue.shift() ?? null;
@@ -144,11 +150,13 @@ async function campaign(argv: string[]): Promise<number> {
       };
       const watchdog = setInterval(() => {
         const beat = Atomics.load(cur, 1);
-        if (beat !== lastBeat) { lastBeat = beat; lastChange = Date.now(); return; }
+        if (beat !== lastBeat) { lastBeat = beat; lastChange = Date.now(); lastChangeCpu = cpuMs(); return; }
         const index = Atomics.load(cur, 0);
-        if (index >= 0 && Date.now() - lastChange > HANG_MS) {
-          failures.push({ index, failure: `hang: no progress for ${HANG_MS} ms`, steps: [] });
-          console.log(`FAIL case ${index}: hang: no progress for ${HANG_MS} ms`);
+        // With several workers the process's CPU time counts theirs too: a hang is then found early, never late.
+        const stuck = Date.now() - lastChange > HANG_WALL_MS ? `${HANG_WALL_MS} ms wall` : cpuMs() - lastChangeCpu > HANG_MS ? `${HANG_MS} ms of CPU` : null;
+        if (index >= 0 && stuck !== null) {
+          failures.push({ index, failure: `hang: no progress for ${stuck}`, steps: [] });
+          console.log(`FAIL case ${index}: hang: no progress for ${stuck}`);
           totals.hangs++;
           totals.done += index - (batch?.from ?? index) + 1;
           requeueAfter(index);
