@@ -42,7 +42,7 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
     expect(makeCase(corpus, SEED, 1).bytes.equals(makeCase(corpus, SEED + 1, 1).bytes)).toBe(false);
   });
 
-  it(`${CASES} cases: every answer true or a one-line refusal, within ${CASE_MS} ms and ${CASE_MEMORY_BYTES / 2 ** 20} MiB each`, async () => {
+  it(`${CASES} cases: every answer true or a one-line refusal, within ${CASE_MS} ms of CPU and ${CASE_MEMORY_BYTES / 2 ** 20} MiB each`, async () => {
     const failures: string[] = [];
     const readers = new Map<string, number>();
     let opened = 0; let truncated = 0; let lies = 0; let forgedWhole = 0; let falseCheckpoints = 0; let scenarios = 0; let slowest = 0;
@@ -58,7 +58,7 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
       if (o?.forgedWhole) forgedWhole++;
       if (o && o.falseCheckpoints > 0) falseCheckpoints++;
       for (const name of o?.readers ?? []) readers.set(name, (readers.get(name) ?? 0) + 1);
-      slowest = Math.max(slowest, r.ms);
+      slowest = Math.max(slowest, r.cpuMs);
     }
     if (process.env.FUZZ_TALLY) console.log(JSON.stringify({ opened, truncated, lies, forgedWhole, falseCheckpoints, scenarios, readers: Object.fromEntries(readers) }));
     expect(failures.slice(0, 5)).toEqual([]);
@@ -75,7 +75,8 @@ describe(`fuzz with the oracle (seed ${SEED})`, () => {
     expect([...readers.keys()].some((k) => k.includes('(stdout EPIPE)'))).toBe(true);
     expect([...readers.keys()].some((k) => k.includes('(stdout ENOSPC)'))).toBe(true);
     expect(slowest).toBeLessThan(CASE_MS);
-  });
+  // The bound above is each case's CPU time; the wall-clock timeout is only a backstop for a loaded machine.
+  }, 300_000);
 
   it(`${BIG_CASES} case(s) on a large trace (stress, ~200 000 events in 1024-event chunks, ~2 MB)`, async () => {
     const big: number[] = [];
