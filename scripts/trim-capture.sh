@@ -23,7 +23,7 @@ case "$kind" in
       { line[NR] = $0; ir[NR] = ($0 ~ /:?vtd_(ir_|warn_ir_vector)/) }
       END {
         n = 0
-        for (i = 1; i <= NR; i++) if (!ir[i]) { n++; pos[n] = i; if (!fault && line[i] ~ /vtd_dmar_fault /) fault = n }
+        for (i = 1; i <= NR; i++) if (!ir[i]) { n++; pos[n] = i; if (!fault && line[i] ~ /(vtd_dmar_fault|smmuv3_record_event) /) fault = n }
         for (k = 1; k <= n; k++)
           if (k <= head || k > n - tail || (fault && k >= fault - before && k <= fault + after)) keep[pos[k]] = 1
         kept = 0
