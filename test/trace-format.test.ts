@@ -1,6 +1,7 @@
 // The trace file end to end: round trip, stateAt against replay from scratch,
 // provenance, recovery from a cut or corrupted file, determinism.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { isDeepStrictEqual } from 'node:util';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import { join } from 'node:path';
@@ -8,9 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { apply } from '../engine/apply.js';
 import { canonicalState, emptyState } from '../engine/state.js';
 import type { SectionName, TraceEvent } from '../engine/types.js';
-import { decodeChunk, decodeChunkReference, encodeChunk, fastDecode } from '../trace/chunk.js';
-import { TraceError } from '../trace/format.js';
+import { decodeChunk, decodeChunkReference, decoder, encodeChunk, fastDecode, readMsgpack } from '../trace/chunk.js';
+import { BLOCK, TraceError } from '../trace/format.js';
 import { WRITES } from '../replayer/provenance.js';
+import { openTrace, readBlock } from '../replayer/open.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { main as infoMain } from '../cli/commands/info.js';
 import { loadScenario } from '../scenarios/index.js';
@@ -320,6 +322,46 @@ describe('fused chunk codec (trace/chunk.ts)', () => {
       expect(isDeepStrictEqual(got, want), `mutation ${k}`).toBe(true);
     }
     expect(decodedSome).toBeGreaterThan(100);
+  });
+
+  it('reads every checkpoint of every corpus, and damaged ones, as the guarded decoder does (or leaves them to it)', () => {
+    const corpus = new Corpus();
+    try {
+      const paths = [
+        ...readdirSync(join(process.cwd(), 'traces')).filter((f) => f.endsWith('.iotrace')).map((f) => join(process.cwd(), 'traces', f)),
+        stressPath,
+        ...corpus.small.map((e) => e.path),
+      ];
+      const raws: Uint8Array[] = [];
+      for (const path of paths) {
+        const t = openTrace(path);
+        for (const offset of t.index.checkpointOffsets) {
+          const raw = inflateRawSync(readBlock(t.fd, t.bytes, offset, BLOCK.state).payload);
+          const fast = readMsgpack(raw);
+          expect(fast, `${path} @${offset}`).not.toBeNull();
+          expect(isDeepStrictEqual(fast?.value, decoder.decode(raw)), `${path} @${offset}`).toBe(true);
+          raws.push(raw);
+        }
+        closeSync(t.fd);
+      }
+      expect(raws.length).toBeGreaterThan(20);
+      let x = 0x2545f491;
+      const rnd = (n: number): number => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
+      let read = 0;
+      for (let k = 0; k < 3000; k++) {
+        const b = Buffer.from(raws[rnd(raws.length)] as Uint8Array);
+        for (let f = 1 + rnd(3); f > 0; f--) b[rnd(b.length)] = k % 2 === 0 ? rnd(256) : (b[rnd(b.length)] as number) ^ (1 << rnd(8));
+        const bytes = k % 7 === 3 ? b.subarray(0, rnd(b.length)) : b;
+        const fast = readMsgpack(bytes);
+        if (fast === null) continue;
+        read++;
+        // What the fused reader accepts, the guarded decoder accepts too, with the same value.
+        expect(isDeepStrictEqual(fast.value, decoder.decode(bytes)), `mutation ${k}`).toBe(true);
+      }
+      expect(read).toBeGreaterThan(100);
+    } finally {
+      corpus.done();
+    }
   });
 
   it('round-trips integers whose range spans more than 2^32 (they once got a wrapped bit width)', () => {

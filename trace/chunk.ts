@@ -959,15 +959,39 @@ function layoutIndices(c: Col, n: number, nl: number, counts: Int32Array): boole
   return true;
 }
 
+/** Point the reader at `bytes`; false past 2^22 bytes, where the element bound (2^22 values) is no longer implied by the size. */
+function startReading(bytes: Uint8Array): boolean {
+  if (bytes.length > LIMITS.elements) return false;
+  buf = bytes;
+  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  p = 0;
+  end = bytes.length;
+  bail = false;
+  return true;
+}
+
+/**
+ * One msgpack value read by the fused decoder's reader (a checkpoint: its
+ * cell keys and short strings repeat from one checkpoint to the next and
+ * come from the string cache instead of being decoded again): what the
+ * guarded decoder would return, or null wherever the reader leaves the bytes
+ * to it (the caller then asks it, and it decides, errors included).
+ */
+export function readMsgpack(bytes: Uint8Array): { value: unknown } | null {
+  if (!startReading(bytes)) return null;
+  try {
+    const value = readValue(0);
+    return bail || p !== end ? null : { value };
+  } catch {
+    return null;
+  } finally {
+    buf = EMPTY;
+  }
+}
+
 /** The fused decoder alone: null where it leaves the chunk to decodeChunkReference. */
 export function fastDecode(payload: Uint8Array): { meta: ChunkMeta; events: TraceEvent[] } | null {
-  // Past 2^22 bytes the element bound (2^22 values) is no longer implied by the size: the reference decides.
-  if (payload.length > LIMITS.elements) return null;
-  buf = payload;
-  view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  p = 0;
-  end = payload.length;
-  bail = false;
+  if (!startReading(payload)) return null;
   colsUsed = 0;
   try {
     return fastDecodeDoc(payload);

@@ -19,6 +19,12 @@ export const MAX_MSGPACK_DEPTH = 64;
  */
 export const MAX_MSGPACK_ELEMENTS = 1 << 22;
 
+/** The 1-, 2- or 4-byte length after the type byte at p, or -1 when it is cut (a function, not a closure per token). */
+function lengthAt(view: DataView, p: number, end: number, bytes: 1 | 2 | 4): number {
+  if (p + 1 + bytes > end) return -1;
+  return bytes === 1 ? view.getUint8(p + 1) : bytes === 2 ? view.getUint16(p + 1) : view.getUint32(p + 1);
+}
+
 /** Why `buf` is not a single well-sized msgpack value, or null when it is. */
 export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPTH, maxElements = MAX_MSGPACK_ELEMENTS): string | null {
   const end = buf.length;
@@ -39,19 +45,15 @@ export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
     else if (b <= 0x9f) children = b & 0x0f;
     else if (b <= 0xbf) body = b & 0x1f;
     else {
-      const len = (bytes: 1 | 2 | 4): number => {
-        if (p + 1 + bytes > end) return -1;
-        return bytes === 1 ? view.getUint8(p + 1) : bytes === 2 ? view.getUint16(p + 1) : view.getUint32(p + 1);
-      };
       let n = 0;
       switch (b) {
         case 0xc0: case 0xc2: case 0xc3: break;
-        case 0xc4: case 0xd9: head = 2; body = n = len(1); break;
-        case 0xc5: case 0xda: head = 3; body = n = len(2); break;
-        case 0xc6: case 0xdb: head = 5; body = n = len(4); break;
-        case 0xc7: head = 3; body = n = len(1); break;
-        case 0xc8: head = 4; body = n = len(2); break;
-        case 0xc9: head = 6; body = n = len(4); break;
+        case 0xc4: case 0xd9: head = 2; body = n = lengthAt(view, p, end, 1); break;
+        case 0xc5: case 0xda: head = 3; body = n = lengthAt(view, p, end, 2); break;
+        case 0xc6: case 0xdb: head = 5; body = n = lengthAt(view, p, end, 4); break;
+        case 0xc7: head = 3; body = n = lengthAt(view, p, end, 1); break;
+        case 0xc8: head = 4; body = n = lengthAt(view, p, end, 2); break;
+        case 0xc9: head = 6; body = n = lengthAt(view, p, end, 4); break;
         case 0xca: body = 4; break;
         case 0xcb: body = 8; break;
         case 0xcc: case 0xd0: body = 1; break;
@@ -63,10 +65,10 @@ export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
         case 0xd6: body = 5; break;
         case 0xd7: body = 9; break;
         case 0xd8: body = 17; break;
-        case 0xdc: head = 3; children = n = len(2); break;
-        case 0xdd: head = 5; children = n = len(4); break;
-        case 0xde: head = 3; n = len(2); children = n * 2; break;
-        case 0xdf: head = 5; n = len(4); children = n * 2; break;
+        case 0xdc: head = 3; children = n = lengthAt(view, p, end, 2); break;
+        case 0xdd: head = 5; children = n = lengthAt(view, p, end, 4); break;
+        case 0xde: head = 3; n = lengthAt(view, p, end, 2); children = n * 2; break;
+        case 0xdf: head = 5; n = lengthAt(view, p, end, 4); children = n * 2; break;
         default: return `byte 0x${b.toString(16)} at ${p} is not a msgpack type`;
       }
       if (n < 0) return `msgpack header at ${p} is cut`;

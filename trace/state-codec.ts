@@ -7,7 +7,7 @@ import { Encoder } from '@msgpack/msgpack';
 import type { Touch } from '../engine/apply.js';
 import { canonical, emptyState, SECTION_NAMES } from '../engine/state.js';
 import type { SectionName, State } from '../engine/types.js';
-import { decoder } from './chunk.js';
+import { decoder, readMsgpack } from './chunk.js';
 import { LIMITS, showValue, TraceError } from './format.js';
 
 const encoder = new Encoder({ initialBufferSize: 1 << 16 });
@@ -27,11 +27,15 @@ export function encodeCheckpoint(state: State): Uint8Array {
   return deflateRawSync(encoder.encode([state.seq, state.tick, sections]), { level: 6 });
 }
 
+const KNOWN_SECTIONS = new Set<string>(SECTION_NAMES);
+
 export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
   const bad = (why: string): never => { throw new TraceError(`bad checkpoint: ${why}`, offset); };
   let doc: unknown;
   try {
-    doc = decoder.decode(inflateRawSync(payload, { maxOutputLength: LIMITS.checkpointBytes }));
+    const raw = inflateRawSync(payload, { maxOutputLength: LIMITS.checkpointBytes });
+    const fast = readMsgpack(raw);
+    doc = fast ? fast.value : decoder.decode(raw);
   } catch (e) {
     return bad((e as Error).message);
   }
@@ -43,21 +47,23 @@ export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
   const state = emptyState();
   state.seq = seq as number;
   state.tick = tick as number;
-  const known = new Set<string>(SECTION_NAMES);
   let cells = 0;
   for (const entry of sections) {
     if (!Array.isArray(entry) || entry.length !== 3) bad('section entry');
     const [name, keys, values] = entry as unknown[];
-    if (typeof name !== 'string' || !known.has(name)) bad(`unknown section ${showValue(name)}`);
+    if (typeof name !== 'string' || !KNOWN_SECTIONS.has(name)) bad(`unknown section ${showValue(name)}`);
     if (!Array.isArray(keys) || !Array.isArray(values) || keys.length !== values.length) bad(`section ${showValue(name)}`);
-    cells += (keys as unknown[]).length;
+    const ks = keys as unknown[];
+    const vs = values as unknown[];
+    cells += ks.length;
     if (cells > LIMITS.cells) bad('too many cells');
     // Sections are null-prototype objects, so a "__proto__" key is just a key.
     const sec = state.s[name as SectionName] as Record<string, unknown>;
-    (keys as unknown[]).forEach((key, i) => {
+    for (let i = 0; i < ks.length; i++) {
+      const key = ks[i];
       if (typeof key !== 'string') bad('cell key');
-      sec[key as string] = (values as unknown[])[i];
-    });
+      sec[key as string] = vs[i];
+    }
   }
   return state;
 }
