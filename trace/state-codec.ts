@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Encoder } from '@msgpack/msgpack';
 import type { Touch } from '../engine/apply.js';
-import { canonical, emptyState, SECTION_NAMES } from '../engine/state.js';
+import { emptyState, SECTION_NAMES } from '../engine/state.js';
+import { canonicalJson } from './canonical-json.js';
 import type { SectionName, State } from '../engine/types.js';
 import { decoder, readMsgpack } from './chunk.js';
 import { LIMITS, showValue, TraceError } from './format.js';
@@ -68,16 +69,59 @@ export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
   return state;
 }
 
-/** Two independent 32-bit FNV-1a style hashes of a string: a 64-bit cell digest. */
-function digest(text: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ text.length;
+/** The digest's two lanes, fed a string at a time (no string is built for the digest's text). */
+let dA = 0;
+let dB = 0;
+
+/** Start the two FNV-1a style lanes for a text of `length` characters. */
+function digestStart(length: number): void {
+  dA = 0x811c9dc5;
+  dB = 0x01000193 ^ length;
+}
+
+function digestFeed(text: string): void {
+  let a = dA;
+  let b = dB;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
   }
-  return [a >>> 0, b >>> 0];
+  dA = a;
+  dB = b;
+}
+
+function digestChar(c: number): void {
+  dA = Math.imul(dA ^ c, 0x01000193);
+  dB = Math.imul(dB ^ c, 0x5bd1e995) ^ (dB >>> 15);
+}
+
+/** Decimal digits of a uint32. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) { n = Math.floor(n / 10); d++; }
+  return d;
+}
+const pow10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/**
+ * A cell's four lanes: the two of `${section}\0${key}\0${json}` and the two
+ * of `${key}\u0001${first lane in decimal}` (a 128-bit cell digest), into
+ * pool[at..at + 3].
+ */
+function cellDigest(section: string, key: string, json: string, pool: Uint32Array, at: number): void {
+  digestStart(section.length + key.length + json.length + 2);
+  digestFeed(section); digestChar(0); digestFeed(key); digestChar(0); digestFeed(json);
+  const a = dA >>> 0;
+  pool[at] = a;
+  pool[at + 1] = dB >>> 0;
+  const n = digits(a);
+  digestStart(key.length + 1 + n);
+  digestFeed(key);
+  digestChar(1);
+  for (let d = n - 1; d >= 0; d--) digestChar(48 + (Math.floor(a / (pow10[d] as number)) % 10));
+  pool[at + 2] = dA >>> 0;
+  pool[at + 3] = dB >>> 0;
 }
 
 /**
@@ -89,12 +133,17 @@ function digest(text: string): [number, number] {
  * chunk states. Not a defence against forgery: a tool for comparison.
  *
  * Touched cells are remembered per section (a Set add per touch, no string
- * built), and their digests are kept per section too.
+ * built). Each cell's digest sits in one pool of 32-bit words, four per
+ * cell, the cell's place in it kept per section (small integers in the
+ * Maps, no object per cell for a scavenge to keep).
  */
 export class StateHasher {
-  private readonly cells: Record<string, Map<string, Uint32Array>> = Object.create(null) as Record<string, Map<string, Uint32Array>>;
+  private readonly cells: Record<string, Map<string, number>> = Object.create(null) as Record<string, Map<string, number>>;
   private readonly dirty: Record<string, Set<string>> = Object.create(null) as Record<string, Set<string>>;
   private readonly lanes = new Uint32Array(4);
+  private pool = new Uint32Array(4 * 1024);
+  private readonly free: number[] = [];
+  private used = 0;
   private chain: Uint8Array = new Uint8Array(16);
 
   constructor() {
@@ -109,19 +158,24 @@ export class StateHasher {
     for (const section of SECTION_NAMES) {
       const dirty = this.dirty[section] as Set<string>;
       if (dirty.size === 0) continue;
-      const cells = this.cells[section] as Map<string, Uint32Array>;
+      const cells = this.cells[section] as Map<string, number>;
       const sec = state.s[section] as Record<string, unknown>;
       for (const key of dirty) {
-        const old = cells.get(key);
-        if (old) for (let i = 0; i < 4; i++) lanes[i] = (lanes[i] as number) - (old[i] as number);
+        let at = cells.get(key);
+        let pool = this.pool;
+        if (at !== undefined) for (let i = 0; i < 4; i++) lanes[i] = (lanes[i] as number) - (pool[at + i] as number);
         const value = sec[key];
-        if (value === undefined) { cells.delete(key); continue; }
-        const [a, b] = digest(`${section}\0${key}\0${JSON.stringify(canonical(value))}`);
-        const [c, d] = digest(`${key}\u0001${a}`);
-        const cell = old ?? new Uint32Array(4);
-        cell[0] = a; cell[1] = b; cell[2] = c; cell[3] = d;
-        if (!old) cells.set(key, cell);
-        for (let i = 0; i < 4; i++) lanes[i] = (lanes[i] as number) + (cell[i] as number);
+        if (value === undefined) {
+          if (at !== undefined) { cells.delete(key); this.free.push(at); }
+          continue;
+        }
+        if (at === undefined) {
+          at = this.free.pop() ?? this.grow();
+          pool = this.pool;
+          cells.set(key, at);
+        }
+        cellDigest(section, key, canonicalJson(value), pool, at);
+        for (let i = 0; i < 4; i++) lanes[i] = (lanes[i] as number) + (pool[at + i] as number);
       }
       dirty.clear();
     }
@@ -130,5 +184,17 @@ export class StateHasher {
     h.update(lanes);
     this.chain = new Uint8Array(h.digest().subarray(0, 16));
     return this.chain;
+  }
+
+  /** A new cell's place at the end of the pool (doubled when full). */
+  private grow(): number {
+    if (this.used + 4 > this.pool.length) {
+      const next = new Uint32Array(this.pool.length * 2);
+      next.set(this.pool);
+      this.pool = next;
+    }
+    const at = this.used;
+    this.used += 4;
+    return at;
   }
 }
