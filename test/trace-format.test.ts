@@ -1,18 +1,19 @@
 // The trace file end to end: round trip, stateAt against replay from scratch,
 // provenance, recovery from a cut or corrupted file, determinism.
 import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { isDeepStrictEqual } from 'node:util';
-import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import { decode as msgpackDecode, encode as msgpackEncode, Encoder } from '@msgpack/msgpack';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apply } from '../engine/apply.js';
-import { canonicalState, emptyState } from '../engine/state.js';
-import type { SectionName, TraceEvent } from '../engine/types.js';
+import { canonicalState, emptyState, SECTION_NAMES } from '../engine/state.js';
+import type { SectionName, State, TraceEvent } from '../engine/types.js';
 import { decodeChunk, decodeChunkReference, decoder, encodeChunk, fastDecode, readMsgpack } from '../trace/chunk.js';
 import { BLOCK, TraceError } from '../trace/format.js';
 import { WRITES } from '../replayer/provenance.js';
 import { openTrace, readBlock } from '../replayer/open.js';
+import { encodeCheckpoint } from '../trace/state-codec.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { main as infoMain } from '../cli/commands/info.js';
 import { loadScenario } from '../scenarios/index.js';
@@ -362,6 +363,29 @@ describe('fused chunk codec (trace/chunk.ts)', () => {
     } finally {
       corpus.done();
     }
+  });
+
+  it('writes checkpoints as @msgpack/msgpack encodes [seq, tick, sections] (stress states and odd cell values)', () => {
+    const enc = new Encoder();
+    const plain = (st: State): Uint8Array => deflateRawSync(enc.encode([st.seq, st.tick, SECTION_NAMES.map((name) => {
+      const sec = st.s[name] as Record<string, unknown>;
+      const keys = Object.keys(sec);
+      return [name, keys, keys.map((k) => sec[k])];
+    })]), { level: 6 });
+    const st = emptyState();
+    let checked = 0;
+    events.forEach((ev, i) => {
+      apply(st, ev);
+      if (i % 500 === 0) { expect(Buffer.from(encodeCheckpoint(st)).equals(plain(st)), `after event ${i}`).toBe(true); checked++; }
+    });
+    const odd = emptyState();
+    const values: unknown[] = [0, -0, -1, -33, -129, -40000, -(2 ** 31), 2 ** 32, 2 ** 53, 0.5, NaN, '', 'é', 'x'.repeat(40), 'y'.repeat(300), null, undefined, true, [], [[], [1, 'a']], {}, { a: { b: [null] } },
+      Object.assign(Object.create(null) as object, { n: 1 }), new Uint8Array([1, 2, 3]), { u: undefined }];
+    values.forEach((v, i) => { (odd.s.mem as Record<string, unknown>)[`k${i}`] = v; (odd.s.pt as Record<string, unknown>)[`é${i}`] = { v }; });
+    odd.seq = 2 ** 40;
+    odd.tick = -5;
+    expect(Buffer.from(encodeCheckpoint(odd)).equals(plain(odd))).toBe(true);
+    expect(checked).toBeGreaterThan(5);
   });
 
   it('round-trips integers whose range spans more than 2^32 (they once got a wrapped bit width)', () => {

@@ -64,6 +64,8 @@ function ensure(k: number): void {
 export function sinkReset(): void { at = 0; }
 /** The payload written since sinkReset (a copy). */
 export function sinkTake(): Uint8Array { return out.slice(0, at); }
+/** The payload written since sinkReset, in place (valid until the next write). */
+export function sinkView(): Uint8Array { return out.subarray(0, at); }
 
 /**
  * Values that are not small integers, ASCII strings, booleans or null go
@@ -151,7 +153,7 @@ function putMapHeader(size: number): void {
  * page-table write no longer goes through an Encoder. Anything else (dates,
  * typed arrays, class instances) and anything near the depth limit does.
  */
-function putDeep(v: unknown, depth: number): void {
+export function putDeep(v: unknown, depth: number): void {
   if (v === null || typeof v !== 'object') { putValue(v, depth); return; }
   if (depth > 90) { putDelegated(v, depth); return; }
   if (Array.isArray(v)) {
