@@ -1,6 +1,6 @@
 // Benchmark of the replay debugger on a large stress trace (issue 5):
 //   open to first screen, keypress → rendered frame (p50/p99) for stepping,
-//   fault jumps, paging and random gotos, and memory while playing 100 000
+//   fault jumps, paging, continue / reverse-continue, the detail view and random gotos, and memory while playing 100 000
 //   steps. The UI runs for real, on fake terminal streams of a fixed size.
 //
 //   node dist/bench/tui.js [trace] [--steps N] [--cols C --rows R]
@@ -98,12 +98,16 @@ async function main(): Promise<void> {
     ['page down (PgDn)', () => '\x1b[6~', KEYS],
     ['page up (PgUp)', () => '\x1b[5~', KEYS],
     ['first fault (f) / last (G) alternately', (() => { let i = 0; return () => (i++ % 2 ? 'G' : 'f'); })(), 200],
+    // Issue 15: continue / reverse-continue to the "any fault" breakpoint, and the detail view opened and closed.
+    ['continue (c)', () => 'c', Math.min(KEYS, r.faults.length - 1)],
+    ['reverse-continue (C)', () => 'C', Math.min(KEYS, r.faults.length - 1)],
+    ['detail (i) / close (i) alternately', () => 'i', KEYS],
   ];
   d.goTo(Math.floor(r.count / 2));
   d.render();
   for (const [name, key, n] of series) {
-    if (name.startsWith('next fault')) { d.goTo(0); d.render(); }
-    if (name.startsWith('previous fault')) { d.goTo(r.count - 1); d.render(); }
+    if (name.startsWith('next fault') || name.startsWith('continue')) { d.goTo(0); d.render(); }
+    if (name.startsWith('previous fault') || name.startsWith('reverse')) { d.goTo(r.count - 1); d.render(); }
     const times: number[] = [];
     for (let i = 0; i < 20; i++) await press(d, term.input, key()); // warm-up
     for (let i = 0; i < n; i++) times.push(await press(d, term.input, key()));

@@ -3,6 +3,7 @@
 import type { ArgValue, Platform } from './types.js';
 import { MAX_COMBINATIONS } from './limits.js';
 import { own } from './own.js';
+import { compareKeys } from './state.js';
 
 /** axis -> value -> one line of meaning. The first value listed is the default. */
 export type Variants = Record<string, Record<string, string>>;
@@ -121,4 +122,27 @@ export function combinations(scenario: Scenario, pinned: Variant = {}, limit: nu
     out = out.flatMap((v) => values.map((value) => ({ ...v, [axis]: value })));
   }
   return out.map((v) => resolveVariant(scenario, v));
+}
+
+/** The thread names of a scenario, in the one order every consumer uses (natural sort). */
+export function threadNames(scenario: Scenario): string[] {
+  return Object.keys(scenario.threads ?? {}).sort(compareKeys);
+}
+
+/**
+ * The scenario step an event's `step` index names: the set-up steps first,
+ * then each thread's steps, thread by thread in name order (the numbering
+ * engine/threads.ts threadSteps gives them). null for -1 (platform set-up),
+ * an index out of range, or a generated scenario (its steps are not stored).
+ */
+export function stepAt(scenario: Scenario, index: number): { step: Step; thread: string | null } | null {
+  if (!Number.isInteger(index) || index < 0 || scenario.generate) return null;
+  if (index < scenario.steps.length) return { step: scenario.steps[index] as Step, thread: null };
+  let at = scenario.steps.length;
+  for (const name of threadNames(scenario)) {
+    const list = scenario.threads?.[name] ?? [];
+    if (index < at + list.length) return { step: list[index - at] as Step, thread: name };
+    at += list.length;
+  }
+  return null;
 }

@@ -27,7 +27,7 @@ import { ScenarioRunError } from './limits.js';
 import { normalizeFields, type Cont, type Fields, type Phase } from './op.js';
 import { OPS } from './ops/index.js';
 import { own } from './own.js';
-import { stepApplies, STEP_CONTROL, type Scenario, type Step, type Variant } from './scenario.js';
+import { stepApplies, STEP_CONTROL, threadNames, type Scenario, type Step, type Variant } from './scenario.js';
 import { compareKeys } from './state.js';
 import type { ArgValue } from './types.js';
 
@@ -87,10 +87,8 @@ function refsOf(step: Step): string[] {
   return [...out].sort();
 }
 
-/** The thread names of a scenario, in the one order every consumer uses (natural sort). */
-export function threadNames(scenario: Scenario): string[] {
-  return Object.keys(scenario.threads ?? {}).sort(compareKeys);
-}
+// The thread order lives with the scenario's data (engine/scenario.ts), so the TUI can name a step's thread.
+export { threadNames };
 
 /** Global step index of each thread step: after the set-up steps, thread by thread in name order. */
 export function threadSteps(scenario: Scenario): Map<string, ThreadStep[]> {

@@ -372,7 +372,8 @@ function checkDigest(digests: Uint8Array, i: number, payload: Uint8Array, offset
   if (!digest(payload).equals(want)) throw new TraceError(`${what} ${i}: SHA-256 of its bytes differs from the index's`, offset);
 }
 
-function neighbour(list: readonly number[], from: number, dir: 1 | -1): number | null {
+/** The first element of an ascending list after `from` (dir 1) or before it (dir -1), or null. */
+export function neighbour(list: readonly number[], from: number, dir: 1 | -1): number | null {
   if (dir === 1) { const i = floorIndex(list, from) + 1; return list[i] ?? null; }
   const i = floorIndex(list, from - 1);
   return i >= 0 ? (list[i] as number) : null;

@@ -41,7 +41,7 @@ describe('replay debugger on a forged trace', () => {
     expect(rows.length).toBeGreaterThan(10);
     rows.forEach((n, i) => { if (i > 0) expect(n).toBe((rows[i - 1] as number) + 1); });
     await ui.press('f');
-    expect(ui.status()).toContain('first fault, step 40: FAULT iommu 0x59');
+    expect(ui.status()).toContain('first fault, event #40 (scenario step 18): FAULT iommu 0x59');
     expect(ui.status()).toContain('00:02.0\\n');
     await ui.press(KEY.tab);
     expect(ui.text()).toMatch(/00:02\.0\\n {6}42 t1 {6}fault/);
@@ -114,7 +114,7 @@ describe('a damaged chunk reached by navigation', () => {
     expect(ui.d.cursor).toBe(bad.first + bad.count + 1);
     await ui.press('/');
     await ui.type('kind:fault');
-    expect(ui.status()).toMatch(/match at step 40|damaged/);
+    expect(ui.status()).toMatch(/match at event #40 |damaged/);
     ui.close();
   });
 

@@ -77,15 +77,15 @@ describe('start and replay <scenario>: the per-user cache folder', () => {
   it('replay <scenario> records it into the cache folder first, then opens it (--dump draws a frame)', () => {
     const home = tmp();
     const cache = join(home, 'xdg');
-    const r = cli(home, { XDG_CACHE_HOME: cache }, 'replay', 'dwq-gpasid', '--variant', 'pasid=translated', '--at', 'first-fault', '--dump', '100x20');
+    const r = cli(home, { XDG_CACHE_HOME: cache }, 'replay', 'dwq-gpasid', '--variant', 'pasid=translated', '--at', 'first-fault', '--dump', '140x24');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('events (41)');
     expect(r.stdout).toContain('dwq-gpasid--pasid=translated.iotrace');
     expect(existsSync(join(cache, 'iotrace', 'dwq-gpasid--pasid=translated.iotrace'))).toBe(true);
     // A .json scenario file too; --variant on a trace is a usage error.
-    const j = cli(home, { XDG_CACHE_HOME: cache }, 'replay', join(process.cwd(), 'scenarios', 'dwq-gpasid.json'), '--dump', '100x20');
+    const j = cli(home, { XDG_CACHE_HOME: cache }, 'replay', join(process.cwd(), 'scenarios', 'dwq-gpasid.json'), '--dump', '100x24');
     expect(j.status, j.stderr).toBe(0);
-    const t = cli(home, { XDG_CACHE_HOME: cache }, 'replay', join(cache, 'iotrace', 'dwq-gpasid--pasid=translated.iotrace'), '--variant', 'pasid=identity', '--dump', '100x20');
+    const t = cli(home, { XDG_CACHE_HOME: cache }, 'replay', join(cache, 'iotrace', 'dwq-gpasid--pasid=translated.iotrace'), '--variant', 'pasid=identity', '--dump', '100x24');
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/--variant and --seed record a scenario/);
   });
@@ -101,8 +101,8 @@ describe('start and replay <scenario>: the per-user cache folder', () => {
     child.stdout.on('data', (d: string) => { out += d; });
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     const deadline = Date.now() + 20_000;
-    while (!/first fault 40/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toMatch(/step 40 \/ 41/);
+    while (!/first fault #40/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/event #40\/41/);
     child.stdin.write('q');
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
     if (code === null) child.kill('SIGKILL');

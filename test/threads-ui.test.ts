@@ -49,7 +49,7 @@ describe('threads in the event list, the debugger and diff', () => {
     spawnSync(process.execPath, [BIN, 'record', 'race-quota', '-o', t], { encoding: 'utf8' });
     const r = spawnSync(process.execPath, [BIN, 'replay', t, '--at', '8', '--dump', '130x30'], { encoding: 'utf8' });
     expect(r.stdout).toContain('[vcpu0] IOASID 2 allocated');
-    expect(r.stdout).toContain('s thread switch');
+    expect(r.stdout).toContain('s switch');
     expect(r.stdout).toMatch(/│·+ss▲·s··V/);
     const ev = spawnSync(process.execPath, [BIN, 'events', t, '--kind', 'sched', '--json'], { encoding: 'utf8' });
     const rows = ev.stdout.trim().split('\n').map((l) => JSON.parse(l) as { thread: string });

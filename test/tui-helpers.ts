@@ -52,12 +52,12 @@ export interface Ui {
 
 const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
-export async function openUi(path: string, at?: number, cols = 140, rows = 44): Promise<Ui> {
+export async function openUi(path: string, at?: number, cols = 140, rows = 44, env: NodeJS.ProcessEnv = {}): Promise<Ui> {
   const input = Object.assign(new PassThrough(), { isTTY: true, isRaw: false, setRawMode(b: boolean) { input.isRaw = b; return input; } });
   let written = '';
   const output = Object.assign(new Writable({ write(c: Buffer, _e, cb: () => void) { written += c.toString(); cb(); } }), { isTTY: true, columns: cols, rows });
   const r = TraceReplayer.open(path);
-  const d = openDebugger(r, { input, output, at });
+  const d = openDebugger(r, { input, output, at, env });
   const lines = (): string[] => screenText(d.screen).map((l) => l.trimEnd());
   const ui: Ui = {
     d, r,

@@ -22,11 +22,11 @@ interface Term {
 }
 
 /** tmux on a private socket, so a user's own tmux server is never touched. */
-function tmuxTerm(args: string[]): Term {
+function tmuxTerm(args: string[], cols = COLS, rows = ROWS): Term {
   const sock = `iotrace-test-${process.pid}-${Date.now()}`;
   const tmux = (...a: string[]) => spawnSync('tmux', ['-u', '-L', sock, '-f', '/dev/null', ...a], { encoding: 'utf8', env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' } });
   const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = tmux('new-session', '-d', '-s', 'main', '-x', String(COLS), '-y', String(ROWS), `TERM=xterm ${cmd}`);
+  const r = tmux('new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), `TERM=xterm ${cmd}`);
   if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
   tmux('set-option', '-g', 'escape-time', '0');
   return {
@@ -82,17 +82,17 @@ describe('the built binary in a terminal', () => {
     it.skipIf(!available)(`replay --at first-fault under ${name}: draws, steps, helps, quits`, async () => {
       const t = make(['replay', trace, '--at', 'first-fault']);
       live.push(t);
-      let s = await until(t, 'the first frame', (x) => x.includes('step 40 / 41'));
+      let s = await until(t, 'the first frame', (x) => x.includes('event #40/41'));
       expect(s).toContain('events (41)');
       expect(s).toMatch(/▶\s+40 t18\s+fault\s+FAULT iommu 0x59 /);
-      expect(s).toContain('│ step 40 / 41 t18 │ first fault 40 │');
-      expect(s).toContain('state after step 40');
+      expect(s).toContain(' event #40/41 · scenario step 18 · t18 │ 1F 0V · first fault #40 │');
+      expect(s).toContain('state after event #40');
       expect(s).toContain('dwq-gpasid [pasid=translated]');
       t.send('k');
-      s = await until(t, 'step 39', (x) => x.includes('step 39 / 41'));
+      s = await until(t, 'event 39', (x) => x.includes('event #39/41'));
       expect(s).toMatch(/▶\s+39 t18\s+dma/);
       t.send(':26\r');
-      s = await until(t, 'step 26', (x) => x.includes('step 26 / 41'));
+      s = await until(t, 'event 26', (x) => x.includes('event #26/41'));
       expect(s).toContain('+ pasid 00:02.0/1');
       t.send('?');
       s = await until(t, 'the help', (x) => x.includes('iotrace replay — keys'));
@@ -102,4 +102,42 @@ describe('the built binary in a terminal', () => {
       await until(t, 'exit', () => t.exited());
     });
   }
+
+  // Issue 15 at the smallest size the panes fit, in a real terminal: the status keeps the counts, the
+  // detail opens, a breakpoint and c / C / C-o move, a key that cannot act says why.
+  const tmuxNote = has('tmux') ? '' : ' (skipped: tmux is not installed; apt-get install -y tmux)';
+  it.skipIf(!has('tmux'))(`80x24 under tmux: status, detail, breakpoint, continue, jump back${tmuxNote}`, async () => {
+    const t = tmuxTerm(['replay', trace], 80, 24);
+    live.push(t);
+    let s = await until(t, 'the first frame', (x) => x.includes('event #0/41'));
+    const rows = s.split('\n');
+    expect(rows[22]).toContain(' event #0/41 · set-up · t0 │ 1F 0V · first fault #40 │');
+    expect(s).toMatch(/│F fault V violation ▲ cursor · 1 col = 1 event/);
+    expect(s).toMatch(/│▲·{39}F\s*│/);
+    t.send('w');
+    s = await until(t, 'the reason w cannot act', (x) => x.includes('w works in the state pane'));
+    t.send('b');
+    await until(t, 'the breakpoint prompt', (x) => x.includes('break on'));
+    t.send('IOMMU_HWPT_ALLOC\r');
+    await until(t, 'the breakpoint', (x) => x.includes('breakpoint 2: IOMMU_HWPT_ALLOC'));
+    t.send('c');
+    s = await until(t, 'event 10', (x) => x.includes('event #10/41 · scenario step 4'));
+    expect(s).toContain('breakpoint 2 (IOMMU_HWPT_ALLOC) at event #10');
+    t.send('c');
+    await until(t, 'event 25', (x) => x.includes('event #25/41'));
+    t.send('c');
+    s = await until(t, 'the fault', (x) => x.includes('event #40/41'));
+    expect(s).toContain('breakpoint 1 (any fault) at event #40');
+    t.send('C');
+    await until(t, 'event 25', (x) => x.includes('event #25/41'));
+    t.send('\x0f');
+    await until(t, 'back at 40', (x) => x.includes('event #40/41') && x.includes('back to event #40'));
+    t.send('\r');
+    s = await until(t, 'the detail', (x) => x.includes('event #40 · scenario step 18 · tick 18 · fault'));
+    expect(s).toMatch(/reason\s+0x59/);
+    t.send('\x1b');
+    await until(t, 'the detail to close', (x) => !x.includes('event #40 · scenario step 18 · tick 18'));
+    t.send('q');
+    await until(t, 'exit', () => t.exited());
+  });
 });

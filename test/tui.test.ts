@@ -10,10 +10,9 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
   it('opens at step 0 with every pane drawn', async () => {
     const ui = await openUi(dwq);
     const t = ui.text();
-    for (const label of ['events (41)', 'state after step 0', 'diff: state -1 → 0', 'timeline']) expect(t).toContain(label);
+    for (const label of ['events (41)', 'state after event #0', 'diff: #-1 → #0', 'timeline']) expect(t).toContain(label);
     expect(ui.cursorRow()).toMatch(/▶\s+0 t0\s+platform/);
-    expect(ui.status()).toContain('dwq-gpasid [pasid=translated] │ step 0 / 41');
-    expect(ui.status()).toContain('first fault 40');
+    expect(ui.status()).toContain(' event #0/41 · set-up · t0 │ 1F 0V · first fault #40 │ dwq-gpasid [pasid=translated] │');
     ui.close();
   });
 
@@ -24,7 +23,7 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     expect(ui.cursorRow()).toMatch(/▶\s+3 /);
     await ui.press('k', KEY.down, KEY.down, KEY.up);
     expect(ui.d.cursor).toBe(3);
-    expect(ui.status()).toContain('step 3 / 41');
+    expect(ui.status()).toContain('event #3/41 · scenario step ');
     await ui.press(KEY.pgdn);
     const page = ui.d.cursor - 3;
     expect(page).toBeGreaterThan(10);
@@ -39,7 +38,7 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     await ui.press('5', 'j');
     expect(ui.d.cursor).toBe(17);
     await ui.press(':');
-    expect(ui.status()).toContain('go to step');
+    expect(ui.status()).toContain('go to (#event, +N, -N, s<scenario step>, t<tick>');
     await ui.type('26');
     expect(ui.d.cursor).toBe(26);
     expect(ui.cursorRow()).toContain('pasid-write');
@@ -52,10 +51,10 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     expect(ui.d.cursor).toBe(40);
     expect(ui.cursorRow()).toContain('fault');
     expect(ui.cursorRow()).toContain('FAULT iommu 0x59 SM: Present bit in PASID');
-    expect(ui.status()).toContain('first fault, step 40: FAULT iommu 0x59 SM: Present bit in PASID Table Entry is clear: 00:02.0 PASID 5');
+    expect(ui.status()).toContain('first fault, event #40 (scenario step 18): FAULT iommu 0x59 SM: Present bit in PASID Table Entry is clear: 00:02.0 PASID 5');
     const t = ui.text();
-    expect(t).toContain('state after step 40');
-    expect(t).toContain('step 40 fault: no state change');
+    expect(t).toContain('state after event #40');
+    expect(t).toContain('event #40 fault: no state change');
     // The PASID table of 00:02.0 is selected: entries 0 and 1, no 5.
     expect(t).toMatch(/›\s+▾ 00:02\.0 \(2\)/);
     expect(t).toMatch(/ 1\s+P=1 PGTT=NESTED DID=4/);
@@ -67,8 +66,8 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
   it('the diff pane shows the PASID-table change of a step, keyed by cell', async () => {
     const ui = await openUi(dwq, 26);
     let t = ui.text();
-    expect(t).toContain('diff: state 25 → 26');
-    expect(t).toContain('step 26 pasid-write: 1 cell changed');
+    expect(t).toContain('diff: #25 → #26');
+    expect(t).toContain('event #26 pasid-write: 1 cell changed');
     expect(t).toContain('+ pasid 00:02.0/1');
     expect(t).toMatch(/P=1 PGTT=NESTED DID=4 FLPTR=0x200000/);
     // ...and highlights the written cell in the state pane.
@@ -91,13 +90,13 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     await ui.press('w');
     expect(ui.d.cursor).toBe(33);
     expect(ui.cursorRow()).toContain('wq-config');
-    expect(ui.status()).toContain('step 33 wrote wq 00:02.0/wq0');
+    expect(ui.status()).toContain('event #33 (scenario step 16) wrote wq 00:02.0/wq0');
     expect(ui.text()).toMatch(/›\s+wq0\s+enabled=1 mode=dedicated pasid=5/);
     await ui.press('w');
     expect(ui.d.cursor).toBe(ui.r.lastWriter({ section: 'wq', key: '00:02.0/wq0' }, 32));
     expect(ui.d.cursor).toBe(0);
     await ui.press('w');
-    expect(ui.status()).toContain('no event at or before step 0 wrote wq 00:02.0/wq0');
+    expect(ui.status()).toContain('no event at or before #0 wrote wq 00:02.0/wq0');
     ui.close();
   });
 
@@ -122,7 +121,7 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     await ui.press('g', '/');
     await ui.type('dma pasid:5');
     expect(ui.d.cursor).toBe(39);
-    expect(ui.status()).toContain('match at step 39: DMA write 00:02.0 PASID 5 0x400000 -> blocked');
+    expect(ui.status()).toContain('match at event #39 (scenario step 18): DMA write 00:02.0 PASID 5 0x400000 -> blocked');
     await ui.press('g', '/');
     await ui.type('rid:00:02.0 fault');
     expect(ui.d.cursor).toBe(40);
@@ -183,18 +182,20 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
   it('p plays forward and any key stops it', async () => {
     const ui = await openUi(dwq);
     await ui.press('5', '0', 'p');
-    expect(ui.status()).toContain('playing 50/s');
+    expect(ui.status()).toContain('▶ playing 50/s — any key stops');
     await new Promise((res) => setTimeout(res, 150));
     await ui.press('x');
     const stopped = ui.d.cursor;
     expect(stopped).toBeGreaterThan(1);
-    expect(ui.status()).toContain(`stopped at step ${stopped}`);
+    expect(ui.status()).toContain(`stopped at event #${stopped}`);
     await new Promise((res) => setTimeout(res, 100));
     expect(ui.d.cursor).toBe(stopped);
     await ui.press('0', 'p');
-    await new Promise((res) => setTimeout(res, 200));
+    for (let i = 0; i < 100 && ui.d.cursor < 40; i++) await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 20));
     expect(ui.d.cursor).toBe(40);
-    expect(ui.status()).toContain('played to step 40');
+    // The fault is the last event, and play stops at it (the "any fault" breakpoint).
+    expect(ui.status()).toContain('breakpoint 1 (any fault) at event #40 (scenario step 18): FAULT iommu 0x59');
     ui.close();
   });
 

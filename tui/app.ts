@@ -7,15 +7,25 @@ import type { EventKind, State, TraceEvent } from '../engine/types.js';
 import type { CellRef, Replayer, SearchQuery } from '../replayer/api.js';
 import { matches } from '../replayer/search.js';
 import { TraceError } from '../trace/format.js';
+import { neighbour } from '../replayer/replayer.js';
+import { aboutEvent, type About } from './about.js';
+import { Breakpoints, type Stop } from './breakpoints.js';
+import { GOTO_WORDS, kindWords, searchWords } from './complete.js';
+import { cellDetail, eventDetail, stepLabel } from './detail.js';
 import { diffStep, renderDiff, type StepDiff } from './diff.js';
 import { EventList } from './event-list.js';
-import { fit, paint } from './format.js';
+import { fit, paint, setColour } from './format.js';
+import { GOTO_LABEL, gotoTarget } from './goto.js';
 import { helpLines } from './help.js';
-import { actionFor, hints, PANES, type Action, type Pane } from './keymap.js';
-import { createPanes, focusStyle, inner, place, type Panes } from './layout.js';
+import { WriterHistory } from './history.js';
+import { JumpList } from './jumps.js';
+import { actionFor, hints, PANES, whyNot, type Action, type Pane } from './keymap.js';
+import { createPanes, focusStyle, inner, MIN_SIZE, place, showSmall, tooSmall, type Panes } from './layout.js';
+import { Marks } from './marks.js';
+import { Overlay } from './overlay.js';
 import { DEFAULT_SPEED, Player } from './play.js';
 import { Prompt } from './prompt.js';
-import { describe, kindsOf, parseQuery, searchAsync, type AsyncSearch } from './search.js';
+import { describe, kindsOf, parseQuery, scanAsync, searchAsync } from './search.js';
 import { ClaimCheck } from './claims.js';
 import { StatePane } from './state-pane.js';
 import { statusRows } from './status.js';
@@ -23,11 +33,18 @@ import { createScreen, type Screen, type TermStreams } from './term.js';
 import { Timeline } from './timeline.js';
 
 export interface DebuggerOptions extends TermStreams {
-  /** Step to open at (default 0). */
+  /** Event to open at (default 0). */
   at?: number;
+  /** The environment (NO_COLOR); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
-interface StepView { n: number; state: State; touched: CellRef[]; diff: StepDiff }
+interface StepView { n: number; state: State; touched: CellRef[]; diff: StepDiff; about: About; bad: boolean }
+
+/** A background job (search, continue, a scan for a scenario step): its progress is shown and Esc stops it. */
+interface Pending { job: { cancel(): void }; done: number; total: number; what: string }
+
+type OverlayKind = 'help' | 'detail' | 'breakpoints';
 
 type Key = Widgets.Events.IKeyEventArg;
 
@@ -48,12 +65,21 @@ export class Debugger {
   private readonly player = new Player();
   private view: StepView | null = null;
   private diffTop = 0;
-  private helpTop = 0;
-  private helpOpen = false;
+  private readonly overlay = new Overlay();
+  private overlayKind: OverlayKind | null = null;
+  private history: WriterHistory | null = null;
+  private readonly jumps = new JumpList();
+  private readonly marks = new Marks();
+  readonly breakpoints = new Breakpoints();
+  /** A key that waits for a letter: m (set a mark) or ' (go to one). */
+  private waitLetter: 'mark' | 'gotoMark' | null = null;
+  private playDir: 1 | -1 = 1;
+  /** Earlier entries of each prompt (Up/Down). */
+  private readonly prompts = { goto: [] as string[], search: [] as string[], filter: [] as string[], breakpoint: [] as string[] };
   private countPrefix = '';
   private message: { text: string; error: boolean } | null = null;
   private search: { text: string; query: SearchQuery } | null = null;
-  private pending: { job: AsyncSearch; done: number } | null = null;
+  private pending: Pending | null = null;
   private idleWaiters: (() => void)[] = [];
   private resolveDone!: () => void;
   private closed = false;
@@ -61,6 +87,7 @@ export class Debugger {
 
   constructor(readonly r: Replayer, opts: DebuggerOptions) {
     this.done = new Promise((res) => { this.resolveDone = res; });
+    setColour(opts.env ?? process.env);
     this.screen = createScreen(opts, `iotrace replay ${r.path}`);
     this.panes = createPanes(this.screen);
     this.timeline = new Timeline(r, { parent: this.screen });
@@ -91,7 +118,9 @@ export class Debugger {
     const touched = r.touched(n);
     const state = r.stateAt(n);
     const before = r.stateAt(n - 1);
-    this.view = { n, state, touched, diff: diffStep(before, state, touched) };
+    const ev = r.event(n);
+    const bad = ev.kind === 'fault' || ev.kind === 'violation';
+    this.view = { n, state, touched, diff: diffStep(before, state, touched), about: aboutEvent(r, n, ev, state), bad };
     return this.view;
   }
 
@@ -99,6 +128,9 @@ export class Debugger {
   render(): void {
     if (this.closed) return;
     const p = this.panes;
+    const small = tooSmall(this.screen);
+    showSmall(p, this.timeline.widget, small, paint(`terminal too small (needs ${MIN_SIZE.cols}x${MIN_SIZE.rows}, this one is ${String(this.screen.width)}x${String(this.screen.height)}); make it larger, or q to quit`, 'bold'));
+    if (small) { this.screen.render(); this.frames++; return; }
     place(this.screen, p, this.timeline.widget);
     focusStyle(p, this.timeline.widget, this.focus);
     const r = this.r;
@@ -119,27 +151,27 @@ export class Debugger {
     p.events.setLabel(` events (${r.count})${this.list.kinds ? ` · filter ${describe({ kinds: this.list.kinds })}` : ''} `);
     let rows: string[];
     try {
-      rows = this.list.render(this.cursor, el.w, el.h, q ? (e) => matches(e, q) : undefined);
+      rows = this.list.render(this.cursor, el.w, el.h, q ? (e) => matches(e, q) : undefined, (n) => this.marks.at(n));
     } catch (e) {
-      rows = [paint(fit(`step ${this.cursor}: cannot read the events here: ${this.damaged(e)}`, el.w), 'red-fg', 'bold')];
+      rows = [paint(fit(`event #${this.cursor}: cannot read the events here: ${this.damaged(e)}`, el.w), 'red-fg', 'bold')];
     }
     p.events.setContent(rows.join('\n'));
 
     const sl = inner(p.state);
     if (unreadable !== null) {
-      p.state.setLabel(` state after step ${this.cursor} `);
-      p.state.setContent(paint(fit(`cannot read step ${this.cursor}: ${unreadable}`, sl.w), 'red-fg', 'bold'));
+      p.state.setLabel(` state after event #${this.cursor} `);
+      p.state.setContent(paint(fit(`cannot read event #${this.cursor}: ${unreadable}`, sl.w), 'red-fg', 'bold'));
     } else if (v) {
-      p.state.setLabel(` state after step ${v.n} `);
-      const about = this.focus !== 'state' ? (ev as { rid?: unknown; pasid?: unknown } | null) : undefined;
-      p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h, about).join('\n'));
+      p.state.setLabel(` state after event #${v.n} `);
+      const follow = this.focus !== 'state' ? { about: v.about, bad: v.bad } : undefined;
+      p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h, follow).join('\n'));
     } else p.state.setContent('');
 
     const dl = inner(p.diff);
     if (unreadable !== null) p.diff.setContent('');
     else if (v && ev) {
-      p.diff.setLabel(` diff: state ${v.n - 1} → ${v.n} `);
-      const lines = renderDiff(v.diff, `step ${v.n} ${ev.kind}`, dl.w);
+      p.diff.setLabel(` diff: #${v.n - 1} → #${v.n} `);
+      const lines = renderDiff(v.diff, `event #${v.n} ${ev.kind}`, dl.w);
       this.diffTop = Math.max(0, Math.min(this.diffTop, lines.length - dl.h));
       p.diff.setContent(lines.slice(this.diffTop, this.diffTop + dl.h).join('\n'));
     } else p.diff.setContent('');
@@ -148,23 +180,17 @@ export class Debugger {
 
     const [top, bottom] = statusRows({
       trace: r.path, scenario: r.header.scenario.name, variant: variantText(r.header.variant), cursor: this.cursor, count: r.count,
-      tick: ev?.tick ?? null, firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: this.claims.label(),
+      tick: ev?.tick ?? null, step: ev?.step ?? null, thread: typeof ev?.thread === 'string' ? ev.thread : null,
+      firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: this.claims.label(),
       filter: this.list.kinds ? describe({ kinds: this.list.kinds }) : null, search: this.search ? this.search.text : null,
-      countPrefix: this.countPrefix, playing: this.player.playing ? this.player.speed : null, pane: this.focus,
+      breakpoints: this.breakpoints.isDefault ? null : this.breakpoints.enabled.length, countPrefix: this.countPrefix,
+      playing: this.player.playing ? { speed: this.player.speed, dir: this.playDir } : null, pane: this.focus,
     }, this.screen.width as number, {
-      prompt: this.prompt.active ? `${this.prompt.label}${this.prompt.text}█` : this.pending ? `searching ${describe(this.pending ? this.search?.query ?? {} : {})}… ${Math.floor((100 * this.pending.done) / Math.max(1, r.count))}% (Esc stops)` : undefined,
+      prompt: this.prompt.active ? this.prompt.line() : this.pending ? `${this.pending.what}… ${Math.floor((100 * this.pending.done) / Math.max(1, this.pending.total))}% (Esc stops)` : this.waitLetter ? (this.waitLetter === 'mark' ? 'mark: a letter names this event' : `go to mark: a letter${this.marks.text() ? ` (${this.marks.text()})` : ' (no marks yet: m + a letter sets one)'}`) : undefined,
       message: this.message?.text, error: this.message?.error, hints: hints(this.focus),
     });
     p.status.setContent(`${top}\n${bottom}`);
-
-    if (this.helpOpen) {
-      const hl = inner(p.help);
-      const lines = helpLines(hl.w);
-      this.helpTop = Math.max(0, Math.min(this.helpTop, lines.length - hl.h));
-      p.help.setContent(lines.slice(this.helpTop, this.helpTop + hl.h).join('\n'));
-      p.help.show();
-      p.help.setFront();
-    } else p.help.hide();
+    this.overlay.render(p.help);
 
     this.screen.render();
     this.frames++;
@@ -179,44 +205,46 @@ export class Debugger {
     this.diffTop = 0;
   }
 
-  private step(dir: 1 | -1, k: number): void { this.goTo(this.list.move(this.cursor, dir, k)); }
-
-  private nextMark(dir: 1 | -1): void {
-    const pick = (list: readonly number[]): number | null => {
-      if (dir === 1) { const i = upper(list, this.cursor); return list[i] ?? null; }
-      const i = upper(list, this.cursor - 1) - 1;
-      return i >= 0 ? (list[i] as number) : null;
-    };
-    const cands = [pick(this.r.faults), pick(this.r.violations)].filter((x): x is number => x !== null);
-    if (cands.length === 0) { this.say(`no fault or violation ${dir === 1 ? 'after' : 'before'} step ${this.cursor}`, true); return; }
-    const n = dir === 1 ? Math.min(...cands) : Math.max(...cands);
+  /** goTo that the jump list records (C-o comes back). */
+  jump(n: number): void {
+    const from = this.cursor;
     this.goTo(n);
-    this.say(`step ${n}: ${summarize(this.r.event(n))}`);
+    this.jumps.record(from, this.cursor);
   }
 
-  private runSearch(dir: 1 | -1): void {
-    const s = this.search;
-    if (!s) return;
+  /** "event #40 (scenario step 19): <summary>" */
+  private where(n: number): string {
+    const ev = this.r.event(n);
+    return `event #${n} (${stepLabel(ev.step)}): ${summarize(ev)}`;
+  }
+
+  private step(dir: 1 | -1, k: number): void { this.goTo(this.list.move(this.cursor, dir, k)); }
+
+  private nextMark(dir: 1 | -1, lists: readonly (readonly number[])[] = [this.r.faults, this.r.violations], what = 'fault or violation'): void {
+    const cands = lists.map((l) => neighbour(l, this.cursor, dir)).filter((x): x is number => x !== null);
+    if (cands.length === 0) { this.say(`no ${what} ${dir === 1 ? 'after' : 'before'} event #${this.cursor}`, true); return; }
+    const n = dir === 1 ? Math.min(...cands) : Math.max(...cands);
+    this.jump(n);
+    this.say(this.where(n));
+  }
+
+  /** Start a background job; `finish` runs with its answer unless it was stopped. */
+  private background<T>(what: string, total: number, start: (progress: (done: number) => void) => { promise: Promise<T>; cancel(): void }, finish: (x: T) => void): void {
     this.pending?.job.cancel();
-    const job = searchAsync(this.r, s.query, this.cursor, dir, (done) => { if (this.pending?.job === job) { this.pending.done = done; this.render(); } });
-    this.pending = { job, done: 0 };
-    const from = this.cursor;
-    void job.promise.then((n) => {
-      if (this.pending?.job !== job) return;
+    let p: Pending | null = null;
+    const job = start((done) => { if (this.pending === p && p) { p.done = done; this.render(); } });
+    p = { job, done: 0, total, what };
+    this.pending = p;
+    const mine = p;
+    void job.promise.then((x) => {
+      if (this.pending !== mine) return;
       this.pending = null;
-      try {
-        if (n === null) this.say(`no event matches ${describe(s.query)}`, true);
-        else {
-          this.goTo(n);
-          const wrapped = dir === 1 ? n <= from : n >= from;
-          this.say(`${wrapped ? '(wrapped) ' : ''}match at step ${n}: ${summarize(this.r.event(n))}`);
-        }
-      } catch (e) { this.damaged(e); }
+      try { finish(x); } catch (e) { this.damaged(e); }
       this.render();
       this.settle();
     }, (e: unknown) => {
-      // The search reached a damaged chunk: say so, stop searching, keep running.
-      if (this.pending?.job !== job) return;
+      // The scan reached a damaged chunk: say so, stop, keep running.
+      if (this.pending !== mine) return;
       this.pending = null;
       this.damaged(e);
       this.render();
@@ -224,15 +252,42 @@ export class Debugger {
     });
   }
 
+  private runSearch(dir: 1 | -1): void {
+    const s = this.search;
+    if (!s) return;
+    const from = this.cursor;
+    this.background(`searching ${describe(s.query)}`, this.r.count, (progress) => searchAsync(this.r, s.query, from, dir, progress), (n) => {
+      if (n === null) { this.say(`no event matches ${describe(s.query)}`, true); return; }
+      this.jump(n);
+      const wrapped = dir === 1 ? n <= from : n >= from;
+      this.say(`${wrapped ? '(wrapped) ' : ''}match at ${this.where(n)}`);
+    });
+  }
+
+  /** c / C: to the next breakpoint forward or backward (no wrap). */
+  private continueTo(dir: 1 | -1): void {
+    if (this.breakpoints.enabled.length === 0) { this.say('no breakpoint is on: b adds one, B turns them on and off', true); return; }
+    const from = this.cursor;
+    const land = (stop: Stop): void => {
+      if (!stop) { this.say(`no breakpoint ${dir === 1 ? 'after' : 'before'} event #${from}; stayed`, true); return; }
+      this.jump(stop.n);
+      this.say(`breakpoint ${stop.bp.id} (${stop.bp.text}) at ${this.where(stop.n)}`);
+    };
+    let total = dir === 1 ? this.r.count - from : from;
+    const job = this.breakpoints.next(this.r, from, dir, (done, all) => { total = all; if (this.pending) { this.pending.total = all; this.pending.done = done; this.render(); } });
+    if ('now' in job) { land(job.now); return; }
+    this.background(`continuing ${dir === 1 ? 'forward' : 'backward'} to a breakpoint`, total, () => job, land);
+  }
+
   private lastWriter(): void {
     const cell = this.statePane.selected;
     if (!cell) { this.say('select a cell (not a header) to find its last writer', true); return; }
     let n = this.r.lastWriter(cell, this.cursor);
     if (n === this.cursor) n = this.cursor > 0 ? this.r.lastWriter(cell, this.cursor - 1) : null;
-    if (n === null) { this.say(`no event at or before step ${this.cursor} wrote ${cell.section} ${cell.key}`, true); return; }
-    this.goTo(n);
+    if (n === null) { this.say(`no event at or before #${this.cursor} wrote ${cell.section} ${cell.key}`, true); return; }
+    this.jump(n);
     this.statePane.select(cell);
-    this.say(`step ${n} wrote ${cell.section} ${cell.key} (w again: the writer before)`);
+    this.say(`event #${n} (${stepLabel(this.r.event(n).step)}) wrote ${cell.section} ${cell.key} (w again: the writer before)`);
   }
 
   // ------------------------------------------------------------ keys
@@ -242,33 +297,97 @@ export class Debugger {
   /** A damaged chunk reached: put it in the status line and go on; any other error is a bug and propagates. */
   private damaged(e: unknown): string {
     if (!(e instanceof TraceError)) throw e;
-    this.say(`damaged trace: ${e.message}; other steps may still be read`, true);
+    this.say(`damaged trace: ${e.message}; other events may still be read`, true);
     return e.message;
   }
 
   private onKey(ch: string | undefined, key: Key): void {
-    if (this.closed || key.full === 'enter') return;
-    if (this.player.playing) { this.player.stop(); this.say(`stopped at step ${this.cursor}`); this.render(); return; }
+    if (this.closed || key.full === 'enter' || !key.full) return;
+    if (this.player.playing) { this.player.stop(); this.say(`stopped at event #${this.cursor}`); this.render(); return; }
     if (this.pending) {
-      if (key.full === 'escape' || key.full === 'C-c') { this.pending.job.cancel(); this.pending = null; this.say('search stopped'); this.render(); this.settle(); }
+      if (key.full === 'escape' || key.full === 'C-c') { this.say(`${this.pending.what}: stopped`); this.pending.job.cancel(); this.pending = null; this.render(); this.settle(); }
       return;
     }
     if (this.prompt.active) { try { this.prompt.key(ch, key); } catch (e) { this.damaged(e); } this.render(); return; }
-    if (this.helpOpen) {
-      if (['escape', '?', 'q', 'C-c'].includes(key.full)) this.helpOpen = false;
-      else if (key.full === 'j' || key.full === 'down') this.helpTop++;
-      else if (key.full === 'k' || key.full === 'up') this.helpTop = Math.max(0, this.helpTop - 1);
-      this.render();
+    this.message = null;
+    try {
+      if (this.waitLetter) this.letter(ch, key.full);
+      else if (this.overlay.open) this.overlayKey(key.full);
+      else this.dispatch(ch, key);
+    } catch (e) { this.damaged(e); }
+    if (!this.closed) this.render();
+  }
+
+  private dispatch(ch: string | undefined, key: Key): void {
+    if (ch && /^[0-9]$/.test(ch) && !key.ctrl && !key.meta) { this.countPrefix = (this.countPrefix + ch).slice(0, 10); return; }
+    const action = actionFor(key.full, this.focus);
+    if (!action) {
+      if (this.countPrefix) this.countPrefix = '';
+      else this.say(whyNot(key.full, this.focus), true);
       return;
     }
-    if (ch && /^[0-9]$/.test(ch) && !key.ctrl && !key.meta) { this.countPrefix = (this.countPrefix + ch).slice(0, 10); this.render(); return; }
-    const action = actionFor(key.full, this.focus);
-    if (!action) { if (this.countPrefix) { this.countPrefix = ''; this.render(); } return; }
     const count = this.countPrefix === '' ? null : Number(this.countPrefix);
     this.countPrefix = '';
-    this.message = null;
-    try { this.act(action, count); } catch (e) { this.damaged(e); }
-    if (!this.closed) this.render();
+    this.act(action, count);
+  }
+
+  /** The letter after m or '. */
+  private letter(ch: string | undefined, full: string): void {
+    const what = this.waitLetter;
+    this.waitLetter = null;
+    if (full === 'escape') return;
+    if (!Marks.valid(ch)) { this.say(`a mark is a letter a-z or A-Z, not ${full}`, true); return; }
+    if (what === 'mark') { this.marks.set(ch, this.cursor); this.say(`mark ${ch} at event #${this.cursor} ('${ch} comes back)`); return; }
+    const n = this.marks.get(ch);
+    if (n === null) { this.say(`no mark ${ch}${this.marks.text() ? ` (marks: ${this.marks.text()})` : ''}`, true); return; }
+    this.jump(n);
+    this.say(`mark ${ch}: ${this.where(n)}`);
+  }
+
+  private overlayKey(full: string): void {
+    const kind = this.overlayKind;
+    // In the detail of an event, [ and ] step and the detail follows.
+    if (kind === 'detail' && !this.history && (full === '[' || full === ']')) { this.step(full === ']' ? 1 : -1, 1); return; }
+    const closers = kind === 'help' ? ['?'] : kind === 'detail' ? ['i', 'return', 'linefeed'] : ['S-b'];
+    this.overlay.key(full, Math.max(1, inner(this.panes.help).h - 1), closers);
+    if (!this.overlay.open) this.closeOverlay();
+  }
+
+  private showOverlay(kind: OverlayKind, spec: Parameters<Overlay['show']>[0]): void {
+    this.closeOverlay();
+    this.overlayKind = kind;
+    this.overlay.show(spec);
+  }
+
+  private closeOverlay(): void {
+    this.overlay.close();
+    this.overlayKind = null;
+    this.history?.cancel();
+    this.history = null;
+    this.settle();
+  }
+
+  /** Enter / i: the detail of the selected cell (state pane) or of the event under the cursor. */
+  private detail(): void {
+    const r = this.r;
+    if (r.count === 0) { this.say('the trace holds no events', true); return; }
+    const cell = this.focus === 'state' ? this.statePane.selected : null;
+    if (cell) {
+      const at = this.cursor;
+      const state = r.stateAt(at);
+      const h = new WriterHistory(r, cell, at, () => { if (!this.closed) { this.render(); if (!h.running) this.settle(); } });
+      this.showOverlay('detail', { title: `cell ${cell.section} ${cell.key}`, lines: (w) => cellDetail(cell, at, state, h, w) });
+      this.history = h;
+      return;
+    }
+    this.showOverlay('detail', {
+      title: 'event detail ([ ] step, Esc closes)',
+      lines: (w) => {
+        const v = this.stepView();
+        const ev = r.event(this.cursor);
+        return eventDetail(ev, r.header.scenario, w, v ? { about: v.about, state: v.state } : null);
+      },
+    });
   }
 
   /** Perform one action (a count of null means none was typed). */
@@ -292,7 +411,7 @@ export class Debugger {
         return;
       }
       case 'top': case 'bottom': {
-        if (count !== null) { this.goTo(count); return; }
+        if (count !== null) { this.jump(count); return; }
         const first = action === 'top';
         if (f === 'state') { if (first) this.statePane.home(); else this.statePane.end(); }
         else if (f === 'diff') this.diffTop = first ? 0 : Number.MAX_SAFE_INTEGER;
@@ -310,8 +429,8 @@ export class Debugger {
       case 'firstFault': {
         const n = this.r.faults[0];
         if (n === undefined) { this.say('this trace has no fault', true); return; }
-        this.goTo(n);
-        this.say(`first fault, step ${n}: ${summarize(this.r.event(n))}`);
+        this.jump(n);
+        this.say(`first fault, ${this.where(n)}`);
         return;
       }
       case 'next': case 'prev': {
@@ -319,43 +438,73 @@ export class Debugger {
         if (this.search) this.runSearch(dir); else this.nextMark(dir);
         return;
       }
+      case 'nextViolation': case 'prevViolation':
+        this.nextMark(action === 'nextViolation' ? 1 : -1, [this.r.violations], 'violation');
+        return;
       case 'goto':
-        this.prompt.open({ label: 'go to step (N, +N, -N, first-fault, last): ', submit: (t) => this.gotoText(t) });
+        this.prompt.open({ label: GOTO_LABEL, history: this.prompts.goto, complete: () => GOTO_WORDS, submit: (t) => this.gotoText(t) });
         return;
       case 'search':
         this.prompt.open({
-          label: 'search /', initial: '', submit: (t) => {
+          label: 'search /', history: this.prompts.search, complete: (w) => searchWords(this.r.header.scenario, w), submit: (t) => {
             if (!t.trim()) { this.search = null; this.say('search cleared'); return; }
             this.search = { text: t.trim(), query: parseQuery(t) };
             this.runSearch(1);
           },
         });
         return;
-      case 'filter':
-        this.prompt.open({ label: 'show kinds or families (empty: all): ', initial: this.list.kinds?.join(' ') ?? '', submit: (t) => this.setFilter(t) });
+      case 'filter': {
+        const now = this.list.kinds?.join(' ');
+        this.prompt.open({
+          label: 'show kinds or families (empty: all): ', history: this.prompts.filter, complete: () => kindWords(),
+          hint: now ? `now: ${now} (Up recalls it)` : 'now: all kinds', submit: (t) => this.setFilter(t),
+        });
         return;
+      }
+      case 'breakpoint':
+        this.prompt.open({
+          label: 'break on (any fault, any violation, or a search: kind rid: pasid: IOCTL text): ', history: this.prompts.breakpoint,
+          complete: (w) => searchWords(this.r.header.scenario, w, true), submit: (t) => {
+            const bp = this.breakpoints.add(t);
+            if (typeof bp === 'string') this.say(bp, true);
+            else this.say(`breakpoint ${bp.id}: ${bp.text} (c continues to it, C back, B lists them)`);
+          },
+        });
+        return;
+      case 'breakpoints':
+        this.showOverlay('breakpoints', {
+          title: 'breakpoints', lines: () => this.breakpoints.lines(), focusRow: () => this.breakpoints.sel + 2,
+          key: (full) => {
+            if (full !== 'b') return this.breakpoints.key(full);
+            this.closeOverlay();
+            this.act('breakpoint', null);
+            return true;
+          },
+        });
+        return;
+      case 'continue': case 'reverseContinue': this.continueTo(action === 'continue' ? 1 : -1); return;
+      case 'jumpBack': case 'jumpForward': {
+        const n = action === 'jumpBack' ? this.jumps.older(this.cursor) : this.jumps.newer(this.cursor);
+        if (n === null) { this.say(action === 'jumpBack' ? 'no earlier jump to go back to' : 'nothing to go forward to (C-o goes back first)', true); return; }
+        this.goTo(n);
+        this.say(`${action === 'jumpBack' ? 'back' : 'forward'} to event #${n} (${this.jumps.sizes.back} back, ${this.jumps.sizes.forward} forward)`);
+        return;
+      }
+      case 'setMark': this.waitLetter = 'mark'; return;
+      case 'gotoMark': this.waitLetter = 'gotoMark'; return;
       case 'focusNext': case 'focusPrev': {
         const i = PANES.indexOf(f);
         this.focus = PANES[(i + (action === 'focusNext' ? 1 : PANES.length - 1)) % PANES.length] as Pane;
         return;
       }
       case 'enter':
-        if (f === 'state') this.statePane.toggle();
-        else if (f === 'events') this.focus = 'state';
+        if (f === 'state' && this.statePane.selectedRow?.type !== 'cell') this.statePane.toggle();
+        else this.detail();
         return;
+      case 'detail': this.detail(); return;
       case 'lastWriter': this.lastWriter(); return;
-      case 'play': {
-        const speed = count ?? (this.player.speed || DEFAULT_SPEED);
-        if (this.cursor >= this.r.count - 1) { this.say('at the last step; nothing to play', true); return; }
-        this.player.start(speed, (n) => {
-          const before = this.cursor;
-          try { this.step(1, n); } catch (e) { this.damaged(e); this.render(); return false; }
-          this.render();
-          return this.cursor !== before && this.cursor < this.r.count - 1;
-        }, () => { this.say(`played to step ${this.cursor}`); this.render(); });
-        return;
-      }
-      case 'help': this.helpOpen = true; this.helpTop = 0; return;
+      case 'play': case 'playBack': this.play(action === 'play' ? 1 : -1, count); return;
+      case 'help': this.showOverlay('help', { title: 'help', lines: (w) => helpLines(w) }); return;
       case 'escape':
         if (this.search) { this.search = null; this.say('search cleared; n/N visit faults and violations'); }
         else if (this.list.kinds) { this.list.setFilter(null); this.say('kind filter cleared'); }
@@ -364,16 +513,43 @@ export class Debugger {
     }
   }
 
+  /** p / r: play forward or backward, stopping at a breakpoint (tui/breakpoints.ts between). */
+  private play(dir: 1 | -1, count: number | null): void {
+    const speed = count ?? (this.player.speed || DEFAULT_SPEED);
+    if (dir === 1 ? this.cursor >= this.r.count - 1 : this.cursor <= 0) { this.say(dir === 1 ? 'at the last event; nothing to play' : 'at event #0; nothing to play back', true); return; }
+    this.playDir = dir;
+    let hit: Stop = null;
+    this.player.start(speed, (k) => {
+      const before = this.cursor;
+      try {
+        const to = this.list.move(before, dir, k);
+        hit = this.breakpoints.enabled.length ? this.breakpoints.between(this.r, before, to) : null;
+        this.goTo(hit ? hit.n : to);
+      } catch (e) { this.damaged(e); this.render(); return false; }
+      this.render();
+      return !hit && this.cursor !== before && (dir === 1 ? this.cursor < this.r.count - 1 : this.cursor > 0);
+    }, () => {
+      if (hit) this.say(`breakpoint ${hit.bp.id} (${hit.bp.text}) at ${this.where(hit.n)}`);
+      else this.say(`played ${dir === 1 ? 'forward' : 'backward'} to event #${this.cursor}`);
+      this.render();
+    });
+  }
+
   private gotoText(t: string): void {
-    const s = t.trim();
-    let n: number | null = null;
-    if (/^\d+$/.test(s)) n = Number(s);
-    else if (/^[+-]\d+$/.test(s)) n = this.cursor + Number(s);
-    else if (s === 'first-fault' || s === 'f') n = this.r.faults[0] ?? null;
-    else if (s === 'last' || s === '$') n = this.r.count - 1;
-    if (n === null) { this.say(`cannot go to "${s}"`, true); return; }
-    if (n < 0 || n >= this.r.count) this.say(`step ${n} is outside 0..${this.r.count - 1}; went to the nearest`, true);
-    this.goTo(n);
+    const g = gotoTarget(this.r, t, this.cursor);
+    if ('error' in g) { this.say(g.error, true); return; }
+    if ('scan' in g) {
+      this.background(`looking for ${g.what}`, this.r.count, (progress) => scanAsync(this.r, g.scan, -1, 1, this.r.count, progress), (n) => {
+        if (n === null) { this.say(`no event of ${g.what} in this trace`, true); return; }
+        this.jump(n);
+        this.say(this.where(n));
+      });
+      return;
+    }
+    const n = g.n;
+    if (n < 0 || n >= this.r.count) this.say(`event #${n} is outside #0..#${this.r.count - 1}; went to the nearest`, true);
+    else if (g.note) this.say(g.note);
+    this.jump(n);
   }
 
   private setFilter(t: string): void {
@@ -386,6 +562,7 @@ export class Debugger {
       kinds.push(...ks);
     }
     this.list.setFilter(kinds);
+    this.say(`showing ${describe({ kinds: this.list.kinds ?? [] })}`);
     const probe = this.r.count ? this.r.event(this.cursor) : null;
     if (probe && !this.list.visible(probe)) {
       const n = this.list.move(this.cursor, 1);
@@ -427,7 +604,7 @@ export class Debugger {
     diff.on('click', () => { this.focus = 'diff'; this.render(); });
     tl.on('click', (data: Widgets.Events.IMouseEventArg) => {
       this.focus = 'timeline';
-      this.goTo(this.timeline.stepAt(data.x - (tl.aleft as number) - 1));
+      this.jump(this.timeline.stepAt(data.x - (tl.aleft as number) - 1));
       this.render();
     });
   }
@@ -436,12 +613,15 @@ export class Debugger {
 
   /** Resolves once no background search is running. */
   idle(): Promise<void> {
-    if (!this.pending) return Promise.resolve();
+    if (!this.busy) return Promise.resolve();
     return new Promise((res) => this.idleWaiters.push(res));
   }
 
+  /** A search, continue or scan, or a detail's writer history, still running. */
+  private get busy(): boolean { return this.pending !== null || (this.history?.running ?? false); }
+
   private settle(): void {
-    if (this.pending) return;
+    if (this.busy) return;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
@@ -454,18 +634,12 @@ export class Debugger {
     this.player.stop();
     this.pending?.job.cancel();
     this.pending = null;
+    this.history?.cancel();
+    this.history = null;
     this.settle();
     this.screen.destroy();
     this.resolveDone();
   }
-}
-
-/** Index of the first element > x in an ascending list. */
-function upper(list: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if ((list[mid] as number) <= x) lo = mid + 1; else hi = mid; }
-  return lo;
 }
 
 const variantText = (v: Record<string, string>): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';

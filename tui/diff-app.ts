@@ -12,10 +12,11 @@ import { AlignedRows, type Row } from '../replayer/diff-rows.js';
 import { TraceError } from '../trace/format.js';
 import { diffStates } from '../replayer/state-diff.js';
 import type { TraceDiff } from '../replayer/trace-diff.js';
+import { aboutEvent } from './about.js';
 import { renderDiff } from './diff.js';
 import { DIFF_BINDINGS, DIFF_HINTS, DIFF_PANES, diffActionFor, type DiffAction, type DiffPane } from './diff-keys.js';
 import { DiffList } from './diff-list.js';
-import { fit, paint } from './format.js';
+import { borderColour, fit, paint } from './format.js';
 import { StatePane } from './state-pane.js';
 import { box, createScreen, esc, screenText, type Box, type Screen, type TermStreams } from './term.js';
 import { PassThrough, Writable } from 'node:stream';
@@ -31,7 +32,7 @@ const variantText = (v: Record<string, string>): string => Object.keys(v).map((k
 function pane(screen: Screen, label: string): Box {
   return box({
     parent: screen, label, tags: true, wrap: false, border: { type: 'line' },
-    style: { border: { fg: 'grey' }, label: { bold: true } } as Widgets.BoxOptions['style'],
+    style: { border: { fg: borderColour(false) }, label: { bold: true } } as Widgets.BoxOptions['style'],
   });
 }
 
@@ -66,7 +67,7 @@ export class DiffView {
     this.status = box({ parent: this.screen, tags: true, wrap: false, height: STATUS_ROWS });
     this.help = box({
       parent: this.screen, tags: true, wrap: false, hidden: true, label: ' help ', border: { type: 'line' },
-      style: { border: { fg: 'yellow' } } as Widgets.BoxOptions['style'],
+      style: { border: { fg: borderColour(true) } } as Widgets.BoxOptions['style'],
     });
     this.cursor = d.firstDivergence ? Math.min(this.rows.count - 1, d.commonPrefix) : 0;
     if (d.firstDivergence) this.say(`first divergence: A step ${d.firstDivergence.a}, B step ${d.firstDivergence.b}`);
@@ -96,7 +97,7 @@ export class DiffView {
     const hw = Math.min(width - 4, 100);
     set(this.help, 1, Math.floor((width - hw) / 2), hw, Math.max(6, height - 3));
     const boxes: Record<DiffPane, Box[]> = { rows: [this.A.list, this.B.list], stateA: [this.A.state], stateB: [this.B.state], diff: [this.cmp] };
-    for (const p of DIFF_PANES) for (const b of boxes[p]) (b.style as { border: { fg: string } }).border.fg = p === this.focus ? 'yellow' : 'grey';
+    for (const p of DIFF_PANES) for (const b of boxes[p]) (b.style as { border: { fg: string } }).border.fg = borderColour(p === this.focus);
   }
 
   /** A side's state at the row (after its last event at or before it) and the cells its event on this row wrote. */
@@ -130,7 +131,10 @@ export class DiffView {
             const cells = st.state.s as unknown as Record<string, Record<string, unknown>>;
             const differing = diff.entries.find((e) => cells[e.section]?.[e.key] !== undefined);
             if (differing) s.pane.select(differing);
-            else s.pane.follow(s.pane.rows(st.state, st.touched), own === null ? undefined : (s.r.event(own) as { rid?: unknown; pasid?: unknown }));
+            else if (own !== null) {
+              const ev = s.r.event(own);
+              s.pane.follow(s.pane.rows(st.state, st.touched), aboutEvent(s.r, own, ev, st.state), ev.kind === 'fault' || ev.kind === 'violation');
+            }
           }
           const sl = inner(s.state);
           s.state.setContent(s.pane.render(st.state, st.touched, sl.w, sl.h).join('\n'));

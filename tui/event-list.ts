@@ -93,8 +93,8 @@ export class EventList {
   /** The step drawn on row y of the last window, or null. */
   rowAt(y: number): number | null { return this.shown[y] ?? null; }
 
-  /** Tagged lines for the window: cursor row inverse, kind coloured by family, search hits marked. */
-  render(cursor: number, width: number, height: number, hit?: (ev: TraceEvent) => boolean): string[] {
+  /** Tagged lines for the window: cursor row inverse, kind coloured by family, search hits and marks shown. */
+  render(cursor: number, width: number, height: number, hit?: (ev: TraceEvent) => boolean, markOf?: (n: number) => string | null): string[] {
     const rows = this.window(cursor, height);
     if (rows.length === 0) return [paint(this.r.count === 0 ? 'the trace holds no events' : 'no event matches the kind filter', 'bold')];
     const seqW = Math.max(4, String(this.r.count - 1).length);
@@ -113,9 +113,12 @@ export class EventList {
         const text = `${ev === cursor ? '▶' : ' '} ${String(ev).padStart(seqW)} (unreadable: damaged chunk)`;
         return paint(fit(text, width), 'red-fg', ...(ev === cursor ? ['inverse'] : []));
       }
-      const mark = `${ev.seq === cursor ? '▶' : ' '}${hit?.(ev) ? '*' : ' '}`;
+      // Second column: * a search match, else the letter of a mark (m), else blank.
+      const mark = `${ev.seq === cursor ? '▶' : ' '}${hit?.(ev) ? '*' : markOf?.(ev.seq) ?? ' '}`;
       const head = `${mark}${String(ev.seq).padStart(seqW)} t${String(ev.tick).padEnd(5)} `;
-      const kind = ev.kind.padEnd(17).slice(0, 17);
+      // The kind column gives way at narrow widths, so an 80-column list keeps room for the summary.
+      const kw = width >= 70 ? 17 : Math.max(8, Math.min(17, width - head.length - 20));
+      const kind = ev.kind.padEnd(kw).slice(0, kw);
       const rest = Math.max(0, width - head.length - kind.length - 1);
       const text = fit(summarize(ev), rest);
       const bad = ev.kind === 'fault' || ev.kind === 'violation' || ev.kind === 'expect';

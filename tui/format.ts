@@ -37,9 +37,25 @@ export function fit(s: string, width: number): string {
   return `${s}${' '.repeat(width - total)}`;
 }
 
-/** Wrap already-escaped text in a blessed colour tag. */
+let colourOn = true;
+
+/**
+ * Colour on or off for every pane (https://no-color.org: NO_COLOR set and not
+ * empty turns it off). Without colour, bold, inverse and underline remain.
+ */
+export function setColour(env: NodeJS.ProcessEnv): void { colourOn = !env.NO_COLOR; }
+export const colour = (): boolean => colourOn;
+
+/**
+ * Border colours readable on dark and light themes: the terminal's own
+ * foreground for a pane without focus (blessed's grey is black on an
+ * 8-colour xterm), green for the focused one.
+ */
+export const borderColour = (focused: boolean): string => (focused && colourOn ? 'green' : 'default');
+
+/** Wrap already-escaped text in a blessed colour tag (colours dropped under NO_COLOR). */
 export const tag = (text: string, ...styles: string[]): string =>
-  styles.reduce((acc, st) => `{${st}}${acc}{/${st}}`, text);
+  styles.reduce((acc, st) => (!colourOn && /-(fg|bg)$/.test(st) ? acc : `{${st}}${acc}{/${st}}`), text);
 
 /** `tag` over raw text (escaped first). */
 export const paint = (text: string, ...styles: string[]): string => tag(esc(text), ...styles);
@@ -47,3 +63,31 @@ export const paint = (text: string, ...styles: string[]): string => tag(esc(text
 // A state cell as one line (addresses in 0x form, pgtt by name): engine/summary.ts, the same text as
 // `iotrace state` prints.
 export { cellText, fieldChanges } from '../engine/summary.js';
+
+/**
+ * Wrap raw text to `width` drawn columns (widths as fit() counts them),
+ * breaking after a blank where one is near, else mid-word; continuation
+ * lines start with `indent` blanks. Pieces are raw: paint() them.
+ */
+export function wrap(s: string, width: number, indent = 0): string[] {
+  const out: string[] = [];
+  const room = (first: boolean): number => Math.max(4, first ? width : width - indent);
+  let line = '';
+  let drawn = 0;
+  let lastBlank = -1;
+  for (const ch of s) {
+    if (ch === '\n') { out.push(line); line = ''; drawn = 0; lastBlank = -1; continue; }
+    const w = escapeText(ch).length;
+    if (drawn + w > room(out.length === 0)) {
+      if (lastBlank > line.length / 2) { out.push(line.slice(0, lastBlank)); line = line.slice(lastBlank + 1); }
+      else { out.push(line); line = ''; }
+      drawn = escapeText(line).length;
+      lastBlank = -1;
+    }
+    if (ch === ' ') lastBlank = line.length;
+    line += ch;
+    drawn += w;
+  }
+  out.push(line);
+  return out.map((l, i) => (i === 0 ? l : `${' '.repeat(indent)}${l}`));
+}

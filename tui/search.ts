@@ -97,31 +97,42 @@ export interface AsyncSearch {
 }
 
 /**
- * Search in slices of `slice` events, yielding to the event loop between
- * slices so the screen stays live (progress, Esc cancels). Wraps around once.
+ * The first n with pred true going `dir` from `from` (exclusive) up to `end`
+ * (exclusive), in slices of `slice` events that yield to the event loop
+ * between them, so the screen stays live (progress, Esc cancels).
  */
-export function searchAsync(r: Replayer, q: SearchQuery, from: number, dir: 1 | -1, onProgress: (done: number) => void, slice = 200_000): AsyncSearch {
+export function scanAsync(r: Replayer, pred: (ev: TraceEvent) => boolean, from: number, dir: 1 | -1, end: number, onProgress: (done: number) => void, slice = 200_000): AsyncSearch {
   let cancelled = false;
-  const pred = (ev: TraceEvent): boolean => matches(ev, q);
   const promise = (async (): Promise<number | null> => {
     let at = from;
     let done = 0;
-    let wrapped = false;
     await Promise.resolve(); // the caller holds the handle before any progress report
-    while (!cancelled && done < r.count) {
-      const { found, next } = scan(r, pred, at, dir, Math.min(slice, r.count - done));
+    while (!cancelled) {
+      const left = Math.abs(end - at) - 1;
+      if (left <= 0) return null;
+      const { found, next } = scan(r, pred, at, dir, Math.min(slice, left));
       if (found !== null) return found;
       done += Math.abs(next - at) - 1;
       at = next - dir;
-      if (next < 0 || next >= r.count) {
-        if (wrapped) return null;
-        wrapped = true;
-        at = dir === 1 ? -1 : r.count;
-      }
+      if (next < 0 || next >= r.count) return null;
       onProgress(done);
       await new Promise((res) => setImmediate(res));
     }
     return null;
   })();
   return { promise, cancel: () => { cancelled = true; } };
+}
+
+/** A search: from `from` to the end in `dir`, then once more from the other end back to `from` (it wraps once). */
+export function searchAsync(r: Replayer, q: SearchQuery, from: number, dir: 1 | -1, onProgress: (done: number) => void, slice = 200_000): AsyncSearch {
+  const pred = (ev: TraceEvent): boolean => matches(ev, q);
+  let job = scanAsync(r, pred, from, dir, dir === 1 ? r.count : -1, onProgress, slice);
+  let cancelled = false;
+  const promise = job.promise.then((n) => {
+    if (n !== null || cancelled) return n;
+    const base = Math.abs((dir === 1 ? r.count : -1) - from) - 1;
+    job = scanAsync(r, pred, dir === 1 ? -1 : r.count, dir, from + dir, (d) => onProgress(base + d), slice);
+    return job.promise;
+  });
+  return { promise, cancel: () => { cancelled = true; job.cancel(); } };
 }

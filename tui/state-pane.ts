@@ -7,6 +7,7 @@ import type { SectionName, State } from '../engine/types.js';
 import type { CellRef } from '../replayer/api.js';
 import { cellText, fit, paint } from './format.js';
 import { displayKey } from '../engine/summary.js';
+import type { About } from './about.js';
 
 export const SECTION_TITLES: Record<SectionName, string> = {
   host: 'hosts', iommu: 'IOMMUs', device: 'devices', 'pasid-dir': 'PASID directory', pasid: 'PASID table',
@@ -108,19 +109,26 @@ export class StatePane {
     return { section, key };
   }
 
+  /** The row under the selection as last drawn (a header or a cell), or null. */
+  get selectedRow(): Row | null { return this.rowsCache[this.selIndex] ?? null; }
+
   select(cell: CellRef): void { this.sel = cellId(cell.section, cell.key); }
 
   /**
-   * Select the first written cell that is on screen (unfolded); when the step
-   * wrote nothing (a DMA, a fault), the PASID-table entry or the RID group it
-   * names, so a fault on PASID 5 shows that RID's table.
+   * Select what the step is about: for a fault or a violation the cell it
+   * concerns (tui/about.ts: the stale IOTLB line, the missing PASID entry's
+   * RID group); else the first written cell that is on screen (unfolded);
+   * when the step wrote nothing (a DMA), the PASID-table entry or the RID
+   * group it names.
    */
-  follow(rows: readonly Row[], about?: { rid?: unknown; pasid?: unknown }): void {
-    const r = rows.find((x) => x.type === 'cell' && x.written);
-    if (r) { this.sel = r.id; return; }
-    if (typeof about?.rid !== 'string') return;
-    const want = [cellId('pasid', `${about.rid}/${String(about.pasid)}`), `g\u0000pasid\u0000${about.rid}`];
-    const hit = want.map((id) => rows.find((x) => x.id === id)).find((x) => x !== undefined);
+  follow(rows: readonly Row[], about: About, bad: boolean): void {
+    const pick = (): Row | undefined => {
+      const written = rows.find((x) => x.type === 'cell' && x.written);
+      if (written && !bad) return written;
+      const want = [about.cell ? cellId(about.cell.section, about.cell.key) : null, about.group ? `g\u0000${about.group.section}\u0000${about.group.group}` : null];
+      return want.map((id) => (id === null ? undefined : rows.find((x) => x.id === id))).find((x) => x !== undefined) ?? written;
+    };
+    const hit = pick();
     if (hit) this.sel = hit.id;
   }
 
@@ -146,11 +154,11 @@ export class StatePane {
     return row ?? null;
   }
 
-  /** Draw; `about`, when given, first moves the selection to what the step wrote or names (see follow). */
-  render(state: State, written: readonly CellRef[], width: number, height: number, about?: { rid?: unknown; pasid?: unknown } | null): string[] {
+  /** Draw; `follow`, when given, first moves the selection to what the step is about (see follow). */
+  render(state: State, written: readonly CellRef[], width: number, height: number, follow?: { about: About; bad: boolean }): string[] {
     const rows = this.rows(state, written);
     this.rowsCache = rows;
-    if (about !== undefined) this.follow(rows, about ?? undefined);
+    if (follow) this.follow(rows, follow.about, follow.bad);
     if (rows.length === 0) return [paint('(empty state)', 'bold')];
     let i = this.sel === null ? -1 : rows.findIndex((r) => r.id === this.sel);
     if (i < 0) i = Math.max(0, Math.min(this.selIndex, rows.length - 1));
@@ -179,7 +187,7 @@ function line(row: Row, width: number, selected: boolean): string {
     styles = row.written ? ['yellow-fg'] : ['cyan-fg'];
   } else {
     const indent = row.grouped ? '       ' : '     ';
-    const value = row.removed ? '(removed by this step)' : cellText(row.section, row.value);
+    const value = row.removed ? '(removed by this event)' : cellText(row.section, row.value);
     text = `${indent}${row.label.padEnd(8)} ${value}`;
     styles = row.removed ? ['red-fg', 'bold'] : row.written ? ['yellow-fg', 'bold'] : [];
   }

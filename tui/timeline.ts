@@ -6,6 +6,7 @@
 // thread (s), read from its sched events.
 import type { Replayer } from '../replayer/api.js';
 import type { Widgets } from 'blessed';
+import { borderColour, colour, tag } from './format.js';
 import { sparkline, type SparklineWidget } from './term.js';
 
 /** Traces up to this many events get their scheduling switches marked (the scan reads every event). */
@@ -20,7 +21,8 @@ export class Timeline {
   constructor(private readonly r: Replayer, options: Widgets.BoxOptions) {
     this.widget = sparkline({
       ...options, label: ' timeline ', tags: true, border: { type: 'line' },
-      style: { fg: 'red', border: { fg: 'grey' } } as Widgets.BoxOptions['style'],
+      // contrib draws the title white by default: invisible on a light theme; the terminal's own colour instead.
+      style: { fg: colour() ? 'red' : 'default', titleFg: 'default', border: { fg: borderColour(false) }, label: { bold: true } } as Widgets.BoxOptions['style'],
     });
   }
 
@@ -94,12 +96,13 @@ export class Timeline {
     if (key === this.drawn) return;
     this.drawn = key;
     const per = this.r.count / cols;
-    const title = `faults+violations per column (1 column = ${per < 1.5 ? '1 step' : `${Math.round(per)} steps`}); F fault, V violation${this.r.header.scenario.threads ? ', s thread switch' : ''}, ▲ cursor`;
+    // One short line, so an 80-column timeline keeps its legend, bars and markers (? explains them).
+    const title = `F fault V violation${this.r.header.scenario.threads ? ' s switch' : ''} ▲ cursor · 1 col = ${per < 1.5 ? '1 event' : `${Math.round(per)} events`}`;
     this.widget.setData([title], [this.density]);
     // contrib draws: blank line, title, sparkline, blank line. Keep title and
     // sparkline; put the marker row in place of the trailing blank.
     const c = this.column(cursor);
-    const marks = this.marks.map((m, i) => (i === c ? '{yellow-fg}{bold}▲{/bold}{/yellow-fg}' : m === 'F' ? '{red-fg}F{/red-fg}' : m === 'V' ? '{magenta-fg}V{/magenta-fg}' : m === 's' ? '{cyan-fg}s{/cyan-fg}' : '·')).join('');
+    const marks = this.marks.map((m, i) => (i === c ? tag('▲', 'bold', 'yellow-fg') : m === 'F' ? tag('F', 'red-fg') : m === 'V' ? tag('V', 'magenta-fg') : m === 's' ? tag('s', 'cyan-fg') : '·')).join('');
     const content = (this.widget as unknown as { content: string }).content.replace(/^\r\n/, '').replace(/\r\n\r\n$/, '');
     this.widget.setContent(`${content}\n${marks}`);
   }
