@@ -240,7 +240,7 @@ describe('the replay debugger over a forged footer', () => {
     const first = truth.faults[0] as number;
     truth.close();
     const ui = await openUi(forged);
-    expect(ui.status()).toContain(`first fault ${first}`);
+    expect(ui.status()).toContain(`first fault #${first}`);
     expect(ui.status()).toContain('1F 0V');
     expect(ui.status()).toContain('INDEX FALSE');
     await ui.press('f');
