@@ -101,6 +101,11 @@ describe('a damaged chunk reached by navigation', () => {
     expect(ui.d.cursor).toBe(bad.first + 1);
     expect(ui.status()).toMatch(/damaged trace: .*checksum|damaged/);
     expect(ui.text()).toContain(`cannot read`);
+    // The detail of an unreadable event says so, and the keys still work (issue 15).
+    await ui.press('i');
+    expect(ui.text()).toContain(`cannot read event #${bad.first + 1}:`);
+    await ui.press(KEY.esc, 'c');
+    expect(ui.status()).toMatch(/breakpoint 1 \(any fault\)|damaged/);
     // Still alive: move away from the damage and everything draws again.
     await ui.press('g');
     expect(ui.d.cursor).toBe(0);

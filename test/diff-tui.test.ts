@@ -41,13 +41,13 @@ describe('diff TUI: dwq-gpasid pasid=identity (A) vs pasid=translated (B)', () =
   it('opens at the first divergence with both lists, both states and A vs B drawn', async () => {
     const ui = await openUi(id, tr);
     const t = ui.text();
-    for (const label of ['A: dwq-gpasid [pasid=identity] 40 events', 'B: dwq-gpasid [pasid=translated] 41 events', 'state A after step 21', 'state B after step 21', 'A vs B at row 21']) expect(t).toContain(label);
+    for (const label of ['A: dwq-gpasid [pasid=identity] 40 events', 'B: dwq-gpasid [pasid=translated] 41 events', 'state A after event #21', 'state B after event #21', 'A vs B at row 21']) expect(t).toContain(label);
     const [left, right] = ui.cursorRows();
     expect(left).toMatch(/▶~\s+21 kcall\s+guest_pasid_alloc\(vm="vm0"\) = 0 pasid=1/);
     expect(right).toMatch(/▶~\s+21 kcall\s+guest_pasid_alloc\(vm="vm0"\) = 0 pasid=5/);
     expect(t).toContain('A and B agree here');
     expect(ui.status()).toContain('row 21 / 41');
-    expect(ui.status()).toContain('first divergence: A step 21, B step 21');
+    expect(ui.status()).toContain('first divergence: A event #21, B event #21');
     ui.close();
   });
 
@@ -80,7 +80,7 @@ describe('diff TUI: dwq-gpasid pasid=identity (A) vs pasid=translated (B)', () =
     // Row 40: the fault, only in B; A's side shows nothing there.
     expect(ui.cursorRows()[1]).toMatch(/▶\+\s+40 fault\s+FAULT iommu 0x59 SM: Present bit in PASID Table Entry is clear/);
     expect(ui.cursorRows()[0]).not.toMatch(/fault/);
-    expect(ui.text()).toContain('state A after step 39 (no event on this row)');
+    expect(ui.text()).toContain('state A after event #39 (no event on this row)');
     await ui.press('n');
     expect(ui.status()).toContain('no difference after row 40');
     await ui.press('N');

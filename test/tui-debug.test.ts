@@ -224,6 +224,26 @@ describe('breakpoints and continue', () => {
   });
 });
 
+describe('a long continue', () => {
+  it('scans in the background with its progress; Esc stops it where it was', async () => {
+    const big = record(tmp(), 'stress', {}, 450_000);
+    const ui = await openUi(big);
+    await ui.press('B', ' ', KEY.esc, 'b');
+    await ui.type('"no such text anywhere"');
+    await ui.send('c');
+    let s = '';
+    for (let i = 0; i < 200 && !/continuing forward to a breakpoint… \d+% \(Esc stops\)/.test(s); i++) { await new Promise((res) => setTimeout(res, 5)); s = ui.status(); }
+    expect(s).toMatch(/continuing forward to a breakpoint… \d+% \(Esc stops\)/);
+    await ui.press(KEY.esc);
+    expect(ui.status()).toContain('continuing forward to a breakpoint: stopped');
+    expect(ui.d.cursor).toBe(0);
+    // Run to its end: no breakpoint after, stayed.
+    await ui.press('c');
+    expect(ui.status()).toContain('no breakpoint after event #0; stayed');
+    ui.close();
+  }, 60_000);
+});
+
 describe('prompts and keys that cannot act', () => {
   it('history with Up/Down, Tab completion of fields, RIDs and kinds; t starts empty with the filter as a hint', async () => {
     const ui = await openUi(dwq);

@@ -40,6 +40,8 @@ export interface Ui {
   out(): string;
   /** Send keys (each string is one keypress / sequence), letting the UI handle each. */
   press(...keys: string[]): Promise<void>;
+  /** Send keys without waiting for background work (a search, a continue) to finish. */
+  send(...keys: string[]): Promise<void>;
   /** Type text into a prompt, then Enter. */
   type(text: string): Promise<void>;
   text(): string;
@@ -63,6 +65,7 @@ export async function openUi(path: string, at?: number, cols = 140, rows = 44, e
     d, r,
     out: () => written,
     async press(...keys) { for (const k of keys) { input.write(k); await tick(); await tick(); } await d.idle(); await tick(); },
+    async send(...keys) { for (const k of keys) { input.write(k); await tick(); await tick(); } },
     async type(text) { await ui.press(...[...text], KEY.enter); },
     text: () => lines().join('\n'),
     lines,

@@ -383,9 +383,12 @@ export class Debugger {
     this.showOverlay('detail', {
       title: 'event detail ([ ] step, Esc closes)',
       lines: (w) => {
-        const v = this.stepView();
-        const ev = r.event(this.cursor);
-        return eventDetail(ev, r.header.scenario, w, v ? { about: v.about, state: v.state } : null);
+        try {
+          const v = this.stepView();
+          return eventDetail(r.event(this.cursor), r.header.scenario, w, v ? { about: v.about, state: v.state } : null);
+        } catch (e) {
+          return [paint(`cannot read event #${this.cursor}: ${this.damaged(e)}`, 'red-fg', 'bold')];
+        }
       },
     });
   }

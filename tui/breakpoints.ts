@@ -17,6 +17,9 @@ export interface Breakpoint { id: number; text: string; target: BreakTarget; ena
 const FAULT_WORDS = new Set(['fault', 'faults', 'any fault']);
 const VIOLATION_WORDS = new Set(['violation', 'violations', 'any violation']);
 
+/** Events a continue scans between two turns of the event loop: small enough that Esc answers within a few frames. */
+export const CONTINUE_SLICE = 50_000;
+
 export type Stop = { n: number; bp: Breakpoint } | null;
 
 /** A continue: answered at once (`now`, from the index alone), or by a background scan. */
@@ -71,7 +74,7 @@ export class Breakpoints {
    * The first event after `from` (dir 1) or before it (dir -1) that a breakpoint
    * stops at, no wrap. Synchronous when only index breakpoints are on.
    */
-  next(r: Replayer, from: number, dir: 1 | -1, onProgress: (done: number, total: number) => void, slice = 200_000): ContinueJob {
+  next(r: Replayer, from: number, dir: 1 | -1, onProgress: (done: number, total: number) => void, slice = CONTINUE_SLICE): ContinueJob {
     const stop = this.indexStop(r, from, dir);
     const queries = this.enabled.filter((b) => b.target.kind === 'query');
     const result = (n: number | null): Stop => {

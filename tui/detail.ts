@@ -101,7 +101,7 @@ function explanation(ev: TraceEvent): string[] {
 }
 
 /** The lines of a cell's detail: its value whole at the cursor and the writers found so far, newest first. */
-export function cellDetail(cell: CellRef, at: number, state: State, writers: { list: { n: number; text: string }[]; done: boolean; more: boolean }, width: number): string[] {
+export function cellDetail(cell: CellRef, at: number, state: State, writers: { list: { n: number; text: string }[]; done: boolean; more: boolean; error: string | null }, width: number): string[] {
   const out: string[] = [head(`${cell.section} ${displayKey(cell.section, cell.key)} after event #${at}`)];
   const v = (state.s[cell.section] as Record<string, unknown>)[cell.key];
   if (v === undefined) para(out, 'absent (no such cell after this event)', width);
@@ -109,7 +109,8 @@ export function cellDetail(cell: CellRef, at: number, state: State, writers: { l
   else para(out, cellText(cell.section, v), width);
   out.push('', head('written by (newest first)'));
   for (const w of writers.list) for (const l of wrap(`#${w.n}  ${w.text}`, width - 2, 4)) out.push(paint(`  ${l}`));
-  if (!writers.done) out.push(paint('  looking further back…', 'yellow-fg'));
+  if (writers.error !== null) para(out, `the trace is damaged further back (${writers.error}): older writers cannot be read`, width, 'red-fg');
+  else if (!writers.done) out.push(paint('  looking further back…', 'yellow-fg'));
   else if (writers.list.length === 0) out.push(paint(`  no event at or before #${at} wrote it`));
   else if (writers.more) out.push(paint(`  (the ${writers.list.length} newest; w on the cell walks back further)`));
   return out;

@@ -16,7 +16,7 @@ import { aboutEvent } from './about.js';
 import { renderDiff } from './diff.js';
 import { DIFF_BINDINGS, DIFF_HINTS, DIFF_PANES, diffActionFor, type DiffAction, type DiffPane } from './diff-keys.js';
 import { DiffList } from './diff-list.js';
-import { borderColour, fit, paint } from './format.js';
+import { borderColour, fit, paint, setColour } from './format.js';
 import { StatePane } from './state-pane.js';
 import { box, createScreen, esc, screenText, type Box, type Screen, type TermStreams } from './term.js';
 import { PassThrough, Writable } from 'node:stream';
@@ -58,6 +58,7 @@ export class DiffView {
 
   constructor(a: Replayer, b: Replayer, private readonly d: TraceDiff, io: TermStreams) {
     this.done = new Promise((res) => { this.resolveDone = res; });
+    setColour(process.env); // NO_COLOR, as the debugger
     this.screen = createScreen(io, `iotrace diff ${a.path} ${b.path}`);
     this.rows = new AlignedRows(d.segments);
     this.list = new DiffList(this.rows);
@@ -70,7 +71,7 @@ export class DiffView {
       style: { border: { fg: borderColour(true) } } as Widgets.BoxOptions['style'],
     });
     this.cursor = d.firstDivergence ? Math.min(this.rows.count - 1, d.commonPrefix) : 0;
-    if (d.firstDivergence) this.say(`first divergence: A step ${d.firstDivergence.a}, B step ${d.firstDivergence.b}`);
+    if (d.firstDivergence) this.say(`first divergence: A event #${d.firstDivergence.a}, B event #${d.firstDivergence.b}`);
     else this.say('A and B hold the same events');
     this.screen.program.hideCursor();
     this.screen.on('keypress', (_ch: string | undefined, key: Key) => this.onKey(key));
@@ -124,7 +125,7 @@ export class DiffView {
         const sb = this.sideState(B, row.bUpTo, row.b);
         const diff = diffStates(sa.state, sb.state);
         for (const [s, st, upTo, own] of [[A, sa, row.aUpTo, row.a], [B, sb, row.bUpTo, row.b]] as const) {
-          s.state.setLabel(` state ${s === A ? 'A' : 'B'} after step ${upTo}${own === null ? ' (no event on this row)' : ''} `);
+          s.state.setLabel(` state ${s === A ? 'A' : 'B'} after event #${upTo}${own === null ? ' (no event on this row)' : ''} `);
           const focusHere = (s === A && this.focus === 'stateA') || (s === B && this.focus === 'stateB');
           if (!focusHere) {
             // Select the first cell where A and B differ that this side has; else what the row's event wrote.

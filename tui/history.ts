@@ -22,12 +22,15 @@ export class WriterHistory {
 
   private turn(at: number): void {
     let n: number | null;
-    try { n = at < 0 ? null : this.r.lastWriter(this.cell, at); } catch (e) {
+    try {
+      n = at < 0 ? null : this.r.lastWriter(this.cell, at);
+      if (n !== null) this.list.push({ n, text: summarize(this.r.event(n)) });
+    } catch (e) {
+      // A damaged chunk on the way back: the writers found so far, and why the list ends there.
       if (!(e instanceof TraceError)) throw e;
       this.error = e.message;
       n = null;
     }
-    if (n !== null) this.list.push({ n, text: summarize(this.r.event(n)) });
     if (n === null || this.list.length >= HISTORY_MAX) {
       this.done = true;
       this.more = n !== null && n > 0;
