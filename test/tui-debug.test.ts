@@ -280,6 +280,10 @@ describe('prompts and keys that cannot act', () => {
     expect(ui.status()).toContain('h ← works in the timeline pane');
     await ui.press('z');
     expect(ui.status()).toContain('z is not a key here (events pane); ? lists them all');
+    await ui.press('k');
+    expect(ui.status()).toContain('at the first event (#0)');
+    await ui.press('G', 'j');
+    expect(ui.status()).toContain('at the last event (#40)');
     ui.close();
   });
 

@@ -218,7 +218,15 @@ export class Debugger {
     return `event #${n} (${stepLabel(ev.step)}): ${summarize(ev)}`;
   }
 
-  private step(dir: 1 | -1, k: number): void { this.goTo(this.list.move(this.cursor, dir, k)); }
+  private step(dir: 1 | -1, k: number): void {
+    const from = this.cursor;
+    this.goTo(this.list.move(from, dir, k));
+    // A key that cannot move says why (the ends, or a filter with nothing further).
+    if (this.cursor === from && this.r.count > 0 && !this.player.playing) {
+      const end = dir === 1 ? from >= this.r.count - 1 : from <= 0;
+      this.say(end ? (dir === 1 ? `at the last event (#${from})` : 'at the first event (#0)') : `no ${dir === 1 ? 'later' : 'earlier'} event of the filtered kinds (t changes the filter)`, true);
+    }
+  }
 
   private nextMark(dir: 1 | -1, lists: readonly (readonly number[])[] = [this.r.faults, this.r.violations], what = 'fault or violation'): void {
     const cands = lists.map((l) => neighbour(l, this.cursor, dir)).filter((x): x is number => x !== null);
