@@ -8,7 +8,9 @@
 #
 # Usage: scripts/capture-qemu-trace.sh [-o OUTDIR] [--arch x86_64|aarch64] [--legacy] [--no-timestamp]
 #   OUTDIR (default ./capture-out) receives qemu-vtd.log or qemu-smmuv3.log (QEMU's log backend),
-#   guest-ftrace.txt (the guest's /sys/kernel/tracing/trace) and console.log (the guest's console).
+#   guest-ftrace.txt (the guest's /sys/kernel/tracing/trace) and console.log (the guest's console); on
+#   x86_64 with trace-cmd installed, also guest-trace.dat (the same buffer, saved in the guest by
+#   `trace-cmd extract`) and guest-trace-cmd.txt (`trace-cmd report` of it on the host).
 #   --arch aarch64  virt board with iommu=smmuv3 and Debian's arm64 kernel and busybox (apt-get download,
 #                   needs `dpkg --add-architecture arm64 && apt-get update` once, and qemu-system-arm)
 #   --legacy        VT-d legacy mode (root/context entries) instead of scalable mode (x86_64)
@@ -16,10 +18,10 @@
 # Exits 1 with a message when a tool is missing, the guest does not finish, or no fault was recorded.
 #
 # Captured with Debian 12 packages (apt-get install -y qemu-system-x86 qemu-system-arm linux-image-amd64
-# busybox-static cpio kmod):
+# busybox-static cpio kmod trace-cmd):
 #   QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3), qemu-system-x86_64 and -aarch64
 #   linux-image-amd64 6.1.192-3 (kernel 6.1.0-57-amd64); linux-image-6.1.0-57-arm64 6.1.192-3 (arm64)
-#   BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1), amd64 and arm64
+#   BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1), amd64 and arm64; trace-cmd 3.1.6 (amd64)
 # The exact QEMU command lines, as the script runs them ($TMP: the script's temp dir; $OUT: OUTDIR):
 #   timeout 900 qemu-system-x86_64 -machine q35,kernel-irqchip=split \
 #     -device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on -accel tcg -smp 1 -m 256M \
@@ -101,6 +103,18 @@ kernel=$base/boot/vmlinuz-$kver
 # The initramfs: static busybox, the NVMe and e1000e driver modules with their dependencies (in the
 # order modprobe would load them), and /init below.
 cp "$busybox" "$root/bin/busybox"
+# x86_64 with trace-cmd on the host: the guest also gets trace-cmd and its libraries (from ldd), to save
+# its ring buffer as a trace.dat, which the host turns into `trace-cmd report` text.
+tracecmd=
+if [ "$arch" = x86_64 ] && command -v trace-cmd >/dev/null; then
+  tracecmd=$(command -v trace-cmd)
+  mkdir -p "$root/usr/bin"
+  cp "$tracecmd" "$root/usr/bin/trace-cmd"
+  ldd "$tracecmd" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+fi
 : >"$root/modules.order"
 for m in e1000e nvme; do
   modprobe -d "$base" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
@@ -192,6 +206,15 @@ if [ "$(cat /trace-tty)" = console ]; then
 else
   stty -F /dev/$(cat /trace-tty) -onlcr
   cat $T/trace >/dev/$(cat /trace-tty)
+  # The same buffer again as trace-cmd's binary trace.dat (extract consumes the buffer, so it runs after
+  # the cat above), written to the start of the NVMe disk: over a serial port, its 1 MB would add some
+  # 8 million interrupt-remapping lines to QEMU's log.
+  if [ -x /usr/bin/trace-cmd ]; then
+    mkdir -p /tmp
+    /usr/bin/trace-cmd extract -o /tmp/trace.dat >/dev/null 2>&1 || echo "=== trace-cmd extract failed"
+    echo "=== trace.dat bytes $(wc -c </tmp/trace.dat)"
+    dd if=/tmp/trace.dat of=$disk bs=64k conv=sync,fsync 2>/dev/null
+  fi
 fi
 sync
 echo "=== iotrace capture done"
@@ -233,5 +256,13 @@ grep -qE 'vtd_dmar_fault |smmuv3_record_event ' "$log" ||
   die "no DMA fault in $log: the TX ring write did not take (see 'read back' in $out/console.log); rerun"
 [ "$arch" = x86_64 ] ||
   sed -n '/^=== iotrace trace begin/,/^=== iotrace trace end/p' "$out/console.log" | sed '1d;$d' >"$out/guest-ftrace.txt"
+if [ -n "$tracecmd" ]; then
+  bytes=$(sed -n 's/^=== trace.dat bytes \([0-9]*\).*/\1/p' "$out/console.log")
+  [ -n "$bytes" ] || die "the guest wrote no trace.dat: see $out/console.log"
+  head -c "$bytes" "$tmp/disk.img" >"$out/guest-trace.dat" &&
+    trace-cmd report -i "$out/guest-trace.dat" >"$out/guest-trace-cmd.txt" 2>"$out/trace-cmd-report.err" ||
+    die "trace-cmd report failed: see $out/trace-cmd-report.err"
+  echo "capture-qemu-trace.sh: wrote $out/guest-trace-cmd.txt ($(wc -l <"$out/guest-trace-cmd.txt") lines, trace-cmd report of guest-trace.dat)"
+fi
 echo "capture-qemu-trace.sh: wrote $log ($(wc -l <"$log") lines)," \
   "$out/guest-ftrace.txt ($(wc -l <"$out/guest-ftrace.txt") lines), $out/console.log"
