@@ -58,8 +58,8 @@ function drained(): Promise<void> {
   });
 }
 
-/** Write text to stdout; waits while a pipe is full; throws OutputClosed / OutputError. */
-export async function write(text: string): Promise<void> {
+/** Write text (or bytes: a binary export) to stdout; waits while a pipe is full; throws OutputClosed / OutputError. */
+export async function write(text: string | Uint8Array): Promise<void> {
   check();
   if (!process.stdout.write(text)) await drained();
   check();
