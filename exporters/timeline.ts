@@ -251,7 +251,7 @@ export class Timeline {
 
 /**
  * A cell's events in runs of one step each (a scheduling decision is a run
- * of its own), each run's closing ioctl or kernel call moved to its front.
+ * of its own), each run's last ioctl or kernel call moved to its front.
  */
 function runs(cell: Entry[]): Entry[][] {
   const out: Entry[][] = [];
@@ -263,8 +263,10 @@ function runs(cell: Entry[]): Entry[][] {
     (out[out.length - 1] as Entry[]).push(e);
   }
   for (const run of out) {
-    const last = run[run.length - 1] as Entry;
-    if (run.length > 1 && isTrigger(last.ev)) { run.pop(); run.unshift(last); }
+    // The step's own ioctl or call is its last one: what follows it (a violation, an expectation) it caused too.
+    let i = run.length - 1;
+    while (i >= 0 && !isTrigger((run[i] as Entry).ev)) i--;
+    if (i > 0) run.unshift(...run.splice(i, 1));
   }
   return out;
 }
