@@ -4,7 +4,8 @@
 // @msgpack/msgpack encoder / decoder), in alternating repetitions; it prints
 // medians, ratios, wall and CPU time and the load average, since the
 // machine is shared. BENCHMARKS.md keeps the latest figures.
-//   node dist/bench/run.js [--scale N] [--ratio-scale N] [--reps N] [--skip-big]
+//   node dist/bench/run.js [--scale N] [--ratio-scale N] [--reps N] [--skip-big] [--export-scale N]
+// (--export-scale: the export benchmark's trace, bench/export.ts; default 100000, 0 skips it)
 //   node dist/bench/run.js --probe <trace> [--samples N]   (one random-step probe process)
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { recordToFile } from '../recorder/record.js';
 import { DEFAULT_CHUNK_EVENTS, TraceWriter } from '../recorder/writer.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { loadScenario } from '../scenarios/index.js';
+import { exportBench, stressTrace } from './export.js';
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN; };
 const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
@@ -290,8 +292,8 @@ function writers(sc: Scenario, p: (f: string) => string, reps: number, count: nu
   return n;
 }
 
-function main(): void {
-  const { values } = parseArgs({ options: { scale: { type: 'string' }, 'ratio-scale': { type: 'string' }, reps: { type: 'string' }, probe: { type: 'string' }, samples: { type: 'string' }, read: { type: 'string' }, format: { type: 'string' }, 'skip-big': { type: 'boolean' } } });
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { scale: { type: 'string' }, 'ratio-scale': { type: 'string' }, reps: { type: 'string' }, probe: { type: 'string' }, samples: { type: 'string' }, read: { type: 'string' }, format: { type: 'string' }, 'skip-big': { type: 'boolean' }, 'export-scale': { type: 'string' } } });
   if (values.probe) { probe(values.probe, Number(values.samples ?? 1000)); return; }
   if (values.read) { readMode(values.read, values.format ?? 'trace', Number(values.reps ?? 3)); return; }
   const scale = Number(values.scale ?? 10_000_000);
@@ -341,8 +343,11 @@ function main(): void {
     console.log(`open ${m('openMs').toFixed(1)} ms, RSS after open ${m('rssOpenMB').toFixed(0)} MB (process start ${m('rssBeforeMB').toFixed(0)} MB), after 1000 random steps ${m('rssAfterMB').toFixed(0)} MB`);
     console.log(`random step: p50 ${m('p50').toFixed(2)} ms, p99 ${m('p99').toFixed(2)} ms, max ${m('max').toFixed(1)} ms (medians over ${reps} processes; p99 per process ${probes.map((q) => (q.p99 ?? NaN).toFixed(2)).join(', ')})`);
   }
+  // 5. Export rates: Perfetto protobuf vs Chrome JSON vs JSON lines over one trace (bench/export.ts).
+  const exportScale = Number(values['export-scale'] ?? 100_000);
+  if (exportScale > 0) await exportBench(stressTrace(exportScale, dir), reps, dir);
   console.log(`load average at the end ${load()}`);
   rmSync(dir, { recursive: true, force: true });
 }
 
-main();
+await main();

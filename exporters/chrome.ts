@@ -6,7 +6,7 @@
 // Timestamps are microseconds (the format's unit), so ns are fractions.
 import type { ArgValue } from '../engine/types.js';
 import { jsonText } from '../safe/escape.js';
-import type { Metadata, Sink, Slice, Track } from './timeline.js';
+import { annotations, type Metadata, type Sink, type Slice, type Track } from './timeline.js';
 
 /** Events held before drain() hands them on. */
 const FLUSH_EVENTS = 4096;
@@ -30,8 +30,9 @@ export class ChromeSink implements Sink {
   slice(s: Slice): void {
     const { pid, tid } = s.track;
     const ts = us(s.ts);
-    if (s.dur === null) this.push({ name: s.name, cat: s.cat, ph: 'i', s: 't', ts, pid, tid, args: s.args });
-    else this.push({ name: s.name, cat: s.cat, ph: 'X', ts, dur: us(s.dur), pid, tid, args: s.args });
+    const args = s.event ? annotations(s.event) : s.fields ?? {};
+    if (s.dur === null) this.push({ name: s.name, cat: s.cat, ph: 'i', s: 't', ts, pid, tid, args });
+    else this.push({ name: s.name, cat: s.cat, ph: 'X', ts, dur: us(s.dur), pid, tid, args });
     // A flow event binds to the slice around it on the same thread: put it inside this one.
     const at = us(s.ts + (s.dur ?? 0) / 2);
     for (const f of s.flows) this.push({ name: 'flow', cat: 'flow', ph: f.first ? 's' : 't', id: f.id, ts: at, pid, tid, ...(f.first ? {} : { bp: 'e' }) });

@@ -1,7 +1,8 @@
 // What a slice or instant is called in a timeline export: by what it is
 // (IOMMU_HWPT_ALLOC, FAULT 0x59 SM: Present bit in PASID Table Entry is
 // clear, IOTLB inval pasid), short enough to read on a track and to group
-// by in Perfetto's aggregation; the event's fields go beside it.
+// by in Perfetto's aggregation (so no addresses: few distinct names, which
+// the Perfetto export interns); the event's fields go beside it.
 import { hex, pgttName } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
 
@@ -39,7 +40,7 @@ function nameOf(ev: TraceEvent): string {
     case 'expect': return ev.ok ? 'expectation met' : 'EXPECTATION FAILED';
     case 'pasid-write': return ev.after === null ? `PASID ${ev.pasid} clear` : `PASID ${ev.pasid} ${ev.before === null ? 'set' : 'update'} ${pgttName(ev.after.pgtt)}`;
     case 'pasid-table-alloc': return `PASID table alloc dir ${ev.dir}`;
-    case 'pt-write': return `PTE ${ev.after === null ? 'unmap' : ev.before === null ? 'map' : 'update'} ${hex(ev.page * 4096)}`;
+    case 'pt-write': return `PTE ${ev.after === null ? 'unmap' : ev.before === null ? 'map' : 'update'}`;
     case 'pt-root': return ev.owner === null ? 'page table free' : 'page table alloc';
     case 'dirty': return ev.dirty ? 'dirty bit set' : 'dirty bit clear';
     case 'kvm-pasid-map': return ev.hpasid === null ? `PASID unmap guest ${ev.gpasid}` : `PASID map guest ${ev.gpasid} -> host ${ev.hpasid}`;
@@ -70,7 +71,7 @@ function nameOf(ev: TraceEvent): string {
     case 'device-assign': return ev.vm === null ? `release ${ev.rid}` : `assign ${ev.rid}`;
     case 'device-table': return ev.guestTable === null ? 'PASID table host owned' : 'PASID table guest owned';
     case 'iommufd-obj': return `${ev.op} ${ev.type} ${ev.id}`;
-    case 'ioas-map': return `IOAS ${ev.ioas} ${ev.hpa === null ? 'unmap' : 'map'} ${hex(ev.iova)}`;
+    case 'ioas-map': return `IOAS ${ev.ioas} ${ev.hpa === null ? 'unmap' : 'map'}`;
     case 'iommufd-ctx': return ev.accountMode === null ? 'context reset' : `account per ${ev.accountMode}`;
     case 'vdev-map': return `virt_id ${ev.virtId} ${ev.rid === null ? 'erase' : `-> ${ev.rid}`}`;
     case 'eventq': return `event queue ${ev.queue} ${ev.why}`;

@@ -22,6 +22,8 @@ const WATCHED: Record<string, (key: string, cell: unknown) => Omit<CounterId, 'k
   ioasid: (_key, cell) => ({ group: 'kernel', id: '', name: `IOASIDs in use: set ${String((cell as { set?: unknown } | undefined)?.set ?? '?')}` }),
 };
 
+const NONE: readonly never[] = [];
+
 export class Occupancy {
   /** section -> key -> counter key. */
   private readonly shadow = new Map<string, Map<string, string>>();
@@ -47,18 +49,26 @@ export class Occupancy {
    * Apply the event to the state (engine/apply.ts, the one place state
    * changes) and return the counters it changed, with their new values.
    */
-  apply(state: State, ev: TraceEvent): { id: CounterId; value: number }[] {
-    const changed = new Set<string>();
-    apply(state, ev, (section, key) => {
-      const keys = this.shadow.get(section);
-      if (!keys) return;
-      const was = keys.get(key);
-      const cell = (state.s[section as SectionName] as Record<string, unknown>)[key];
-      if (was !== undefined) { this.bump(was, -1); keys.delete(key); changed.add(was); }
-      if (cell !== undefined) changed.add(this.add(section, key, cell));
-    });
-    return [...changed].map((key) => ({ id: this.ids.get(key) as CounterId, value: this.counts.get(key) ?? 0 }));
+  apply(state: State, ev: TraceEvent): readonly { id: CounterId; value: number }[] {
+    this.state = state;
+    apply(state, ev, this.touch);
+    if (this.changed.size === 0) return NONE;
+    const out = [...this.changed].map((key) => ({ id: this.ids.get(key) as CounterId, value: this.counts.get(key) ?? 0 }));
+    this.changed.clear();
+    return out;
   }
+
+  private state: State | null = null;
+  private readonly changed = new Set<string>();
+  /** apply()'s touch: one function for every event (the export's hot path allocates none). */
+  private readonly touch = (section: SectionName, key: string): void => {
+    const keys = this.shadow.get(section);
+    if (!keys) return;
+    const was = keys.get(key);
+    const cell = ((this.state as State).s[section] as Record<string, unknown>)[key];
+    if (was !== undefined) { this.bump(was, -1); keys.delete(key); this.changed.add(was); }
+    if (cell !== undefined) this.changed.add(this.add(section, key, cell));
+  };
 
   private add(section: string, key: string, cell: unknown): string {
     const c = (WATCHED[section] as (typeof WATCHED)[string])(key, cell);

@@ -31,48 +31,59 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 export function place(ev: TraceEvent, state: State, scenario: string): Place {
   const f = ev as unknown as Record<string, unknown>;
   const rid = str(f.rid);
-  const iommuOf = (r: string | null): string => (r !== null ? str(state.s.device[r]?.iommu) : null) ?? 'unknown';
-  const iommu = (track: string): Place => ({ group: 'iommu', id: str(f.iommu) ?? iommuOf(rid), track });
-  const device = (track: string): Place => ({ group: 'device', id: rid ?? 'unknown', track });
-  const vm = (track: string): Place => ({ group: 'vm', id: str(f.vm) ?? 'unknown', track });
-  const kernel = (track: string): Place => ({ group: 'kernel', id: '', track });
-  const file = (): Place => ({ group: 'files', id: '', track: str(f.fd) ?? 'unknown' });
-  const scene = (track: string): Place => ({ group: 'scenario', id: scenario, track });
+  const g = GROUP_OF.get(ev.kind);
+  // The common kinds by table: no closure or lookup beyond the group's id (this runs once per exported event).
+  if (g !== undefined) {
+    const [group, track] = g;
+    switch (group) {
+      case 'files': return { group, id: '', track: str(f.fd) ?? 'unknown' };
+      case 'iommu': return { group, id: str(f.iommu) ?? iommuOf(state, rid), track };
+      case 'device': return { group, id: rid ?? 'unknown', track };
+      case 'vm': return { group, id: str(f.vm) ?? 'unknown', track };
+      default: return { group, id: '', track };
+    }
+  }
   switch (ev.kind) {
-    case 'ioctl': case 'iommufd-obj': case 'ioas-map': case 'iommufd-ctx': case 'vdev-map': case 'eventq': return file();
-    case 'kcall': return kernel('kernel calls');
-    case 'pasid-write': case 'pasid-table-alloc': return iommu('PASID table');
-    case 'iotlb-fill': return iommu('IOTLB');
-    case 'pasid-cache-fill': return iommu('PASID cache');
-    case 'iotlb-inval': case 'pasid-cache-inval': return iommu('invalidation queue');
-    case 'atc-fill': case 'atc-inval': return device('ATC');
-    case 'dma': return device('DMA');
     case 'fault':
-      if (ev.source !== 'cpu' && rid !== null) return device('DMA');
-      return str(f.vm) !== null ? vm('CPU faults') : kernel('CPU faults');
-    case 'violation': return rid !== null ? device('DMA') : kernel('invariants');
-    case 'config-write': case 'config-read': return device('config space');
-    case 'bind': case 'wq-config': case 'mdev-pasid-map': case 'device-assign': case 'device-table': return device('assignment & binding');
-    case 'enqcmd': return str(f.vm) !== null ? vm(`vCPU ${String(f.vcpu)}`) : { group: 'cpu', id: '', track: `CPU ${String(f.vcpu)}` };
-    case 'msr-write': return vm(`vCPU ${String(f.vcpu)}`);
-    case 'kvm-pasid-map': case 'kvm-wbinvd': case 'kvm-vfio': return vm('KVM');
-    case 'guest-pasid-write': case 'guest-inval': return vm('guest vIOMMU');
-    case 'vm-host': case 'migrate': return vm('lifecycle');
-    case 'ioasid-alloc': case 'ioasid-free': case 'ioasid-set': case 'ioasid-mode': case 'notify': case 'deferred': return kernel('IOASID allocator');
+      if (ev.source !== 'cpu' && rid !== null) return { group: 'device', id: rid, track: 'DMA' };
+      return str(f.vm) !== null ? { group: 'vm', id: str(f.vm) as string, track: 'CPU faults' } : { group: 'kernel', id: '', track: 'CPU faults' };
+    case 'violation': return rid !== null ? { group: 'device', id: rid, track: 'DMA' } : { group: 'kernel', id: '', track: 'invariants' };
+    case 'enqcmd': return str(f.vm) !== null ? { group: 'vm', id: str(f.vm) as string, track: `vCPU ${String(f.vcpu)}` } : { group: 'cpu', id: '', track: `CPU ${String(f.vcpu)}` };
+    case 'msr-write': return { group: 'vm', id: str(f.vm) ?? 'unknown', track: `vCPU ${String(f.vcpu)}` };
     case 'pt-write': case 'pt-root': case 'dirty': {
       const root = typeof f.root === 'number' ? f.root : -1;
       const owner = str(state.s['pt-root'][String(root)]?.owner) ?? str(f.owner);
       return { group: 'pt', id: '', track: owner ?? `root 0x${root.toString(16)}` };
     }
-    case 'sched': return scene('scheduler');
-    case 'expect': return scene(stepTrack(ev.thread));
-    case 'platform': return scene(stepTrack(undefined));
+    case 'sched': return { group: 'scenario', id: scenario, track: 'scheduler' };
+    case 'expect': return { group: 'scenario', id: scenario, track: stepTrack(ev.thread) };
+    case 'platform': return { group: 'scenario', id: scenario, track: stepTrack(undefined) };
     default: {
       // Kinds of imported traces (context-cache-*) and any later kind: by the IOMMU or device it names.
       const kind = String(f.kind);
-      if (str(f.iommu) !== null) return iommu(kind.startsWith('context-cache-inval') ? 'invalidation queue' : kind.startsWith('context-cache') ? 'context cache' : 'events');
-      if (rid !== null) return device('events');
-      return kernel('other');
+      if (str(f.iommu) !== null) return { group: 'iommu', id: str(f.iommu) as string, track: kind.startsWith('context-cache-inval') ? 'invalidation queue' : kind.startsWith('context-cache') ? 'context cache' : 'events' };
+      if (rid !== null) return { group: 'device', id: rid, track: 'events' };
+      return { group: 'kernel', id: '', track: 'other' };
     }
   }
 }
+
+/** The IOMMU a device sits behind, by the state. */
+const iommuOf = (state: State, rid: string | null): string => (rid !== null ? str(state.s.device[rid]?.iommu) : null) ?? 'unknown';
+
+/** Kinds whose group and track follow from the kind alone (the group's id from the event's iommu/rid/vm/fd). */
+const GROUP_OF = new Map<string, [GroupKind, string]>(Object.entries({
+  ioctl: ['files', ''], 'iommufd-obj': ['files', ''], 'ioas-map': ['files', ''], 'iommufd-ctx': ['files', ''], 'vdev-map': ['files', ''], eventq: ['files', ''],
+  kcall: ['kernel', 'kernel calls'],
+  'pasid-write': ['iommu', 'PASID table'], 'pasid-table-alloc': ['iommu', 'PASID table'],
+  'iotlb-fill': ['iommu', 'IOTLB'], 'pasid-cache-fill': ['iommu', 'PASID cache'],
+  'iotlb-inval': ['iommu', 'invalidation queue'], 'pasid-cache-inval': ['iommu', 'invalidation queue'],
+  'atc-fill': ['device', 'ATC'], 'atc-inval': ['device', 'ATC'], dma: ['device', 'DMA'],
+  'config-write': ['device', 'config space'], 'config-read': ['device', 'config space'],
+  bind: ['device', 'assignment & binding'], 'wq-config': ['device', 'assignment & binding'], 'mdev-pasid-map': ['device', 'assignment & binding'],
+  'device-assign': ['device', 'assignment & binding'], 'device-table': ['device', 'assignment & binding'],
+  'kvm-pasid-map': ['vm', 'KVM'], 'kvm-wbinvd': ['vm', 'KVM'], 'kvm-vfio': ['vm', 'KVM'],
+  'guest-pasid-write': ['vm', 'guest vIOMMU'], 'guest-inval': ['vm', 'guest vIOMMU'], 'vm-host': ['vm', 'lifecycle'], migrate: ['vm', 'lifecycle'],
+  'ioasid-alloc': ['kernel', 'IOASID allocator'], 'ioasid-free': ['kernel', 'IOASID allocator'], 'ioasid-set': ['kernel', 'IOASID allocator'],
+  'ioasid-mode': ['kernel', 'IOASID allocator'], notify: ['kernel', 'IOASID allocator'], deferred: ['kernel', 'IOASID allocator'],
+} satisfies Record<string, [GroupKind, string]>));

@@ -12,7 +12,6 @@ const MAX_NESTED = 1 << 28;
 export class ProtoWriter {
   private buf: Buffer;
   private pos = 0;
-  private readonly scratch = Buffer.allocUnsafe(8);
 
   constructor(size = 1 << 16) { this.buf = Buffer.allocUnsafe(size); }
 
@@ -52,15 +51,28 @@ export class ProtoWriter {
 
   /** A fixed64 field; n a safe non-negative integer. */
   fixed64(field: number, n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`fixed64 ${n} is not a safe non-negative integer`);
     this.tag(field, WIRE.fixed64);
-    this.room(8);
-    this.scratch.writeBigUInt64LE(BigInt(n));
-    this.scratch.copy(this.buf, this.pos);
+    const buf = this.room(8);
+    buf.writeUInt32LE(n % 0x100000000, this.pos);
+    buf.writeUInt32LE(Math.floor(n / 0x100000000), this.pos + 4);
     this.pos += 8;
   }
 
   string(field: number, s: string): void {
     this.tag(field, WIRE.len);
+    // Short ASCII (names, RIDs, errnos: nearly every string here) byte by byte: no native call.
+    if (s.length < 128) {
+      const buf = this.room(s.length + 1);
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === s.length) { buf[this.pos] = s.length; this.pos = p; return; }
+    }
     const bytes = Buffer.byteLength(s);
     this.rawVarint(bytes);
     this.room(bytes);
@@ -69,11 +81,21 @@ export class ProtoWriter {
 
   /** A nested message: `body` writes its fields. */
   message(field: number, body: () => void): void {
+    const at = this.begin(field);
+    body();
+    this.end(at);
+  }
+
+  /** Open a nested message (its fields follow); end() with what this returns closes it. No closure: the hot path. */
+  begin(field: number): number {
     this.tag(field, WIRE.len);
     this.room(LEN_BYTES);
     const at = this.pos;
     this.pos += LEN_BYTES;
-    body();
+    return at;
+  }
+
+  end(at: number): void {
     const n = this.pos - at - LEN_BYTES;
     if (n >= MAX_NESTED) throw new RangeError(`a nested message of ${n} bytes, more than ${MAX_NESTED}`);
     this.buf[at] = (n & 0x7f) | 0x80;
@@ -85,6 +107,12 @@ export class ProtoWriter {
   private tag(field: number, wire: number): void { this.rawVarint(field * 8 + wire); }
 
   private rawVarint(n: number): void {
+    if (n >>> 0 === n) {
+      const buf = this.room(5);
+      while (n >= 0x80) { buf[this.pos++] = (n & 0x7f) | 0x80; n >>>= 7; }
+      buf[this.pos++] = n;
+      return;
+    }
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint ${n} is not a safe non-negative integer`);
     this.room(10);
     while (n >= 0x80) {
@@ -94,10 +122,13 @@ export class ProtoWriter {
     this.buf[this.pos++] = n;
   }
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+  /** The buffer, with room for n more bytes at pos. */
+  private room(n: number): Buffer {
+    if (this.pos + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    return this.buf;
   }
 }

@@ -36,7 +36,10 @@ export interface Slice {
   ts: number;
   /** ns; null: an instant. */
   dur: number | null;
-  args: Record<string, ArgValue>;
+  /** The event drawn (its fields are the slice's arguments, with its summary), or null for a step or the metadata. */
+  event: TraceEvent | null;
+  /** The arguments of a slice that is not an event. */
+  fields: Record<string, ArgValue> | null;
   flows: FlowRef[];
 }
 
@@ -56,7 +59,9 @@ export interface Sink {
 const SPAN = 1000;
 export const MAX_CELL = 1000;
 
-interface Entry { ev: TraceEvent; where: Place; counters: { id: CounterId; value: number }[]; shown: boolean }
+interface Group { track: Track; children: Map<string, Track> }
+
+interface Entry { ev: TraceEvent; where: Place; counters: readonly { id: CounterId; value: number }[]; shown: boolean }
 
 /** An export's one-line refusal (exit 2): an event that does not apply to the state. */
 export class ExportError extends Error {
@@ -77,7 +82,8 @@ export function annotations(ev: TraceEvent): Record<string, ArgValue> {
   return out;
 }
 
-function hexed(key: string, v: ArgValue): ArgValue {
+/** A field's value as an annotation shows it: an address field's number in 0x form, everything inside likewise. */
+export function hexed(key: string, v: ArgValue): ArgValue {
   if (typeof v === 'number') return isAddressField(key) && Number.isSafeInteger(v) && v >= 0 ? `0x${v.toString(16)}` : v;
   if (Array.isArray(v)) return v.map((x) => hexed(key, x));
   if (v !== null && typeof v === 'object') {
@@ -105,7 +111,7 @@ export class Timeline {
   private readonly occupancy: Occupancy;
   /** The counters' values in the state before the first event. */
   private readonly seed: { id: CounterId; value: number }[];
-  private readonly tracks = new Map<string, Track>();
+  private readonly groups = new Map<GroupKind, Map<string, Group>>();
   private readonly counterShown = new Map<string, boolean>();
   private readonly entryFlow = new Map<string, number>();
   private readonly imported: boolean;
@@ -116,6 +122,7 @@ export class Timeline {
   private nextFlow = 1;
   private started = false;
   private pids = 0;
+  private uuids = 0;
   private tids = 0;
 
   constructor(private readonly header: TraceHeader, private readonly state: State, private readonly sink: Sink,
@@ -149,7 +156,7 @@ export class Timeline {
   /** The metadata as an instant, and the counters' values, where the export starts. */
   private start(ts: number): void {
     this.started = true;
-    this.sink.slice({ track: this.slices({ group: 'scenario', id: this.scenario, track: 'trace' }), name: `trace ${this.meta.title}`, cat: 'metadata', ts, dur: null, args: this.meta.fields, flows: [] });
+    this.sink.slice({ track: this.slices({ group: 'scenario', id: this.scenario, track: 'trace' }), name: `trace ${this.meta.title}`, cat: 'metadata', ts, dur: null, event: null, fields: this.meta.fields, flows: [] });
     for (const c of this.seed) if (c.value !== 0 && this.showsCounter(c.id)) this.sink.counter(this.counterTrack(c.id), ts, c.value);
   }
 
@@ -164,8 +171,10 @@ export class Timeline {
       const runStart = start + slot * w;
       const runEnd = start + (slot + run.length) * w;
       const head = run[0] as Entry;
-      const shown = run.filter((e) => e.shown);
-      if (!this.imported && head.ev.kind !== 'sched' && shown.length > 0) {
+      let shown = 0;
+      let firstShown: Entry | null = null;
+      for (const e of run) if (e.shown) { shown++; firstShown ??= e; }
+      if (!this.imported && head.ev.kind !== 'sched' && shown > 0) {
         const step = head.ev.step;
         // A threaded run's step numbers are not indexes of `steps`: those are named by number only.
         const spec = head.ev.thread === undefined ? this.header.scenario.steps[step] : undefined;
@@ -174,21 +183,21 @@ export class Timeline {
         if (typeof spec?.note === 'string') args.note = spec.note;
         this.sink.slice({
           track: this.slices({ group: 'scenario', id: this.scenario, track: stepTrack(head.ev.thread) }), name: stepName(step, spec),
-          cat: 'step', ts: runStart, dur: Math.max(0, runEnd - 1 - runStart), args, flows: [],
+          cat: 'step', ts: runStart, dur: Math.max(0, runEnd - 1 - runStart), event: null, fields: args, flows: [],
         });
       }
-      const chain = shown.length >= 2 && head.ev.kind !== 'sched' ? this.nextFlow++ : null;
+      const chain = shown >= 2 && head.ev.kind !== 'sched' ? this.nextFlow++ : null;
       for (const e of run) {
         const ts = start + slot * w;
         slot++;
         for (const c of e.counters) if (this.showsCounter(c.id)) this.sink.counter(this.counterTrack(c.id), ts, c.value);
         if (!e.shown) continue;
         const flows: FlowRef[] = [];
-        if (chain !== null) { flows.push({ id: chain, first: e === shown[0] }); }
+        if (chain !== null) flows.push({ id: chain, first: e === firstShown });
         const entry = this.entryFlowOf(e.ev);
         if (entry) flows.push(entry);
         const dur = isInstant(e.ev) ? null : e === head && isTrigger(e.ev) ? Math.max(0, runEnd - 1 - ts) : Math.max(0, w - 2);
-        this.sink.slice({ track: this.slices(e.where), name: sliceName(e.ev), cat: String(e.ev.kind), ts, dur, args: annotations(e.ev), flows });
+        this.sink.slice({ track: this.slices(e.where), name: sliceName(e.ev), cat: String(e.ev.kind), ts, dur, event: e.ev, fields: null, flows });
       }
     }
     this.cursor = start + Math.max(span, cell.length * w);
@@ -218,35 +227,32 @@ export class Timeline {
     return shown;
   }
 
-  private group(kind: GroupKind, id: string, title?: string): Track {
-    const key = `${kind}\0${id}`;
-    let t = this.tracks.get(key);
+  /** A group's track and its children by name (slice tracks and counters have distinct names). */
+  private group(kind: GroupKind, id: string, title?: string): Group {
+    let ids = this.groups.get(kind);
+    if (!ids) { ids = new Map(); this.groups.set(kind, ids); }
+    let g = ids.get(id);
+    if (!g) {
+      g = { track: { uuid: ++this.uuids, parent: null, name: title ?? GROUP_TITLE[kind](id), kind: 'group', pid: ++this.pids, tid: 0 }, children: new Map() };
+      ids.set(id, g);
+      this.sink.track(g.track);
+    }
+    return g;
+  }
+
+  private child(g: Group, name: string, kind: 'slices' | 'counter'): Track {
+    let t = g.children.get(name);
     if (!t) {
-      const pid = ++this.pids;
-      t = { uuid: this.tracks.size + 1, parent: null, name: title ?? GROUP_TITLE[kind](id), kind: 'group', pid, tid: 0 };
-      this.tracks.set(key, t);
+      t = { uuid: ++this.uuids, parent: g.track.uuid, name, kind, pid: g.track.pid, tid: ++this.tids };
+      g.children.set(name, t);
       this.sink.track(t);
     }
     return t;
   }
 
-  private child(g: Track, key: string, name: string, kind: 'slices' | 'counter'): Track {
-    let t = this.tracks.get(key);
-    if (!t) {
-      t = { uuid: this.tracks.size + 1, parent: g.uuid, name, kind, pid: g.pid, tid: ++this.tids };
-      this.tracks.set(key, t);
-      this.sink.track(t);
-    }
-    return t;
-  }
+  private slices(p: Place): Track { return this.child(this.group(p.group, p.id), p.track, 'slices'); }
 
-  private slices(p: Place): Track {
-    return this.child(this.group(p.group, p.id), `${p.group}\0${p.id}\0${p.track}`, p.track, 'slices');
-  }
-
-  private counterTrack(c: CounterId): Track {
-    return this.child(this.group(c.group, c.id), `counter\0${c.key}`, c.name, 'counter');
-  }
+  private counterTrack(c: CounterId): Track { return this.child(this.group(c.group, c.id), c.name, 'counter'); }
 }
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyState } from '../engine/state.js';
 import type { EventKind, State, TraceEvent } from '../engine/types.js';
 import { exportTrace } from '../exporters/export.js';
-import { F } from '../exporters/perfetto.js';
+import { F, SEQ, TYPE } from '../exporters/perfetto.js';
 import { ProtoWriter } from '../exporters/protobuf.js';
 import type { Replayer, TraceHeader } from '../replayer/api.js';
 import { TraceReplayer } from '../replayer/replayer.js';
@@ -60,7 +60,13 @@ describe('the encoder and exporters/perfetto.proto agree', () => {
   const id = (type: string, field: string): number | undefined => root.lookupType(`perfetto.protos.${type}`).fields[field]?.id;
 
   it('every field number the writer uses is the .proto field of that name', () => {
-    const names: Record<keyof typeof F, string> = { trace: 'Trace', packet: 'TracePacket', trackDescriptor: 'TrackDescriptor', processDescriptor: 'ProcessDescriptor', trackEvent: 'TrackEvent', debugAnnotation: 'DebugAnnotation' };
+    const names: Record<keyof typeof F, string> = {
+      trace: 'Trace', packet: 'TracePacket', internedData: 'InternedData', interned: 'EventName', trackDescriptor: 'TrackDescriptor', processDescriptor: 'ProcessDescriptor', trackEvent: 'TrackEvent', debugAnnotation: 'DebugAnnotation',
+    };
+    for (const t of ['EventCategory', 'DebugAnnotationName']) for (const [field, n] of Object.entries(F.interned)) expect(id(t, field), `${t}.${field}`).toBe(n);
+    const flags = root.lookupEnum('perfetto.protos.TracePacket.SequenceFlags').values;
+    expect(flags).toMatchObject({ SEQ_INCREMENTAL_STATE_CLEARED: SEQ.incrementalStateCleared, SEQ_NEEDS_INCREMENTAL_STATE: SEQ.needsIncrementalState });
+    expect(root.lookupEnum('perfetto.protos.TrackEvent.Type').values).toMatchObject({ TYPE_SLICE_BEGIN: TYPE.sliceBegin, TYPE_SLICE_END: TYPE.sliceEnd, TYPE_INSTANT: TYPE.instant, TYPE_COUNTER: TYPE.counter });
     for (const [group, fields] of Object.entries(F)) {
       for (const [field, n] of Object.entries(fields)) expect(id(names[group as keyof typeof F], field), `${group}.${field}`).toBe(n);
     }
