@@ -15,6 +15,8 @@
 #                   needs `dpkg --add-architecture arm64 && apt-get update` once, and qemu-system-arm)
 #   --legacy        VT-d legacy mode (root/context entries) instead of scalable mode (x86_64)
 #   --no-timestamp  QEMU's log lines without the "<tid>@<sec>.<usec>:" prefix (no -msg timestamp=on)
+#   --ats           (x86_64) also a virtio-blk disk with ATS behind a PCIe root port, intel-iommu
+#                   device-iotlb=on: the guest enables ATS and sends device-TLB invalidations
 # Exits 1 with a message when a tool is missing, the guest does not finish, or no fault was recorded.
 #
 # Captured with Debian 12 packages (apt-get install -y qemu-system-x86 qemu-system-arm linux-image-amd64
@@ -31,7 +33,9 @@
 #     -drive if=none,id=d0,file=$TMP/disk.img,format=raw -device nvme,serial=iotrace0,drive=d0 \
 #     -device e1000e,mac=52:54:00:12:34:56 \
 #     -serial stdio -serial file:$OUT/guest-ftrace.txt -trace 'vtd_*' -D $OUT/qemu-vtd.log -msg timestamp=on
-#   (--legacy: x-scalable-mode=off; --no-timestamp: without -msg timestamp=on)
+#   (--legacy: x-scalable-mode=off; --no-timestamp: without -msg timestamp=on; --ats: intel-iommu also
+#   device-iotlb=on, and -device pcie-root-port,id=rp1,chassis=1 -drive if=none,id=d1,file=$TMP/disk2.img,format=raw
+#   -device virtio-blk-pci,bus=rp1,drive=d1,iommu_platform=on,ats=on,disable-legacy=on)
 #   timeout 900 qemu-system-aarch64 -machine virt,iommu=smmuv3 -cpu cortex-a57 -accel tcg -smp 1 -m 256M \
 #     -display none -monitor none -no-reboot -nic none \
 #     -kernel $TMP/arm64/x/boot/vmlinuz-6.1.0-57-arm64 -initrd $TMP/initramfs.cpio.gz \
@@ -45,13 +49,15 @@ out=./capture-out
 arch=x86_64
 scalable=on
 stamp=on
+ats=off
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) out="${2:?-o needs a directory}"; shift 2 ;;
     --arch) arch="${2:?--arch needs x86_64 or aarch64}"; shift 2 ;;
     --legacy) scalable=off; shift ;;
+    --ats) ats=on; shift ;;
     --no-timestamp) stamp=off; shift ;;
-    *) echo "capture-qemu-trace.sh: unknown argument '$1' (usage: [-o OUTDIR] [--arch x86_64|aarch64] [--legacy] [--no-timestamp])" >&2; exit 2 ;;
+    *) echo "capture-qemu-trace.sh: unknown argument '$1' (usage: [-o OUTDIR] [--arch x86_64|aarch64] [--legacy] [--no-timestamp] [--ats])" >&2; exit 2 ;;
   esac
 done
 
@@ -62,6 +68,7 @@ case "$arch" in
   aarch64) qemu=qemu-system-aarch64; need $qemu "qemu-system-arm" ;;
   *) die "unknown --arch '$arch' (x86_64 or aarch64)" ;;
 esac
+[ "$ats" = off ] || [ "$arch" = x86_64 ] || die "--ats is for x86_64 only"
 need cpio cpio
 need modprobe kmod
 need depmod kmod
@@ -116,7 +123,9 @@ if [ "$arch" = x86_64 ] && command -v trace-cmd >/dev/null; then
   done
 fi
 : >"$root/modules.order"
-for m in e1000e nvme; do
+drivers="e1000e nvme"
+[ "$ats" = on ] && drivers="$drivers virtio_pci virtio_blk"
+for m in $drivers; do
   modprobe -d "$base" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | awk '!seen[$0]++' | while read -r ko; do
   cp "$ko" "$root/lib/modules/"
@@ -146,6 +155,13 @@ mark "nvme read 1 MiB direct"
 dd if=$disk of=/dev/null bs=64k count=16 iflag=direct
 mark "nvme write 256 KiB direct"
 dd if=/dev/zero of=$disk bs=64k count=4 oflag=direct conv=fsync
+
+if [ -b /dev/vda ]; then
+  mark "virtio-blk (ATS) read 512 KiB direct"
+  dd if=/dev/vda of=/dev/null bs=64k count=8 iflag=direct
+  mark "virtio-blk (ATS) write 128 KiB direct"
+  dd if=/dev/zero of=/dev/vda bs=64k count=2 oflag=direct conv=fsync
+fi
 
 nic=$(ls /sys/class/net | grep -v '^lo$' | head -1)
 mark "e1000e up ($nic)"
@@ -228,6 +244,14 @@ if [ "$arch" = x86_64 ]; then
   echo ttyS1 >"$root/trace-tty"
   log=$out/qemu-vtd.log
   board=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=$scalable)
+  if [ "$ats" = on ]; then
+    truncate -s 16M "$tmp/disk2.img"
+    board=(-machine q35,kernel-irqchip=split
+      -device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=$scalable,device-iotlb=on
+      -device pcie-root-port,id=rp1,chassis=1
+      -drive if=none,id=d1,file="$tmp/disk2.img",format=raw
+      -device virtio-blk-pci,bus=rp1,drive=d1,iommu_platform=on,ats=on,disable-legacy=on)
+  fi
   cmdline="console=ttyS0 intel_iommu=on $cmdline"
   serial=(-serial stdio -serial file:"$out/guest-ftrace.txt")
   events='vtd_*'

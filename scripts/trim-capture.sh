@@ -2,10 +2,11 @@
 # Trim the raw logs of scripts/capture-qemu-trace.sh into small test fixtures, by whole lines only
 # (no line is edited). test/fixtures/import/README.md says which runs the committed fixtures came from.
 #
-# Usage: scripts/trim-capture.sh qemu RAW.log OUT.log HEAD FAULT_BEFORE FAULT_AFTER TAIL IR_KEEP
+# Usage: scripts/trim-capture.sh qemu RAW.log OUT.log HEAD BEFORE AFTER TAIL IR_KEEP [ANCHOR]
 #          keeps, of the lines that are not interrupt remapping (vtd_ir_*, vtd_warn_ir_vector: one set
-#          per timer tick, 90% of the raw log), the first HEAD, FAULT_BEFORE before to FAULT_AFTER after
-#          the first vtd_dmar_fault, and the last TAIL; of the interrupt-remapping lines, the first IR_KEEP.
+#          per timer tick, 90% of the raw log), the first HEAD, BEFORE before to AFTER after the first
+#          line matching the awk regex ANCHOR (default: the first fault, vtd_dmar_fault or
+#          smmuv3_record_event), and the last TAIL; of the interrupt-remapping lines, the first IR_KEEP.
 #        scripts/trim-capture.sh ftrace RAW.txt OUT.txt HEAD AFTER_MARK
 #          keeps the '#' header, the first HEAD event lines, and each trace_marker line with the AFTER_MARK
 #          lines that follow it.
@@ -18,14 +19,15 @@ kind=$1 raw=$2 out=$3
 shift 3
 case "$kind" in
   qemu)
-    [ $# -eq 5 ] || die "qemu needs HEAD FAULT_BEFORE FAULT_AFTER TAIL IR_KEEP"
-    awk -v head="$1" -v before="$2" -v after="$3" -v tail="$4" -v irkeep="$5" '
+    [ $# -eq 5 ] || [ $# -eq 6 ] || die "qemu needs HEAD BEFORE AFTER TAIL IR_KEEP [ANCHOR]"
+    awk -v head="$1" -v before="$2" -v after="$3" -v tail="$4" -v irkeep="$5" \
+        -v anchor="${6:-(vtd_dmar_fault|smmuv3_record_event) }" '
       { line[NR] = $0; ir[NR] = ($0 ~ /:?vtd_(ir_|warn_ir_vector)/) }
       END {
         n = 0
-        for (i = 1; i <= NR; i++) if (!ir[i]) { n++; pos[n] = i; if (!fault && line[i] ~ /(vtd_dmar_fault|smmuv3_record_event) /) fault = n }
+        for (i = 1; i <= NR; i++) if (!ir[i]) { n++; pos[n] = i; if (!at && line[i] ~ anchor) at = n }
         for (k = 1; k <= n; k++)
-          if (k <= head || k > n - tail || (fault && k >= fault - before && k <= fault + after)) keep[pos[k]] = 1
+          if (k <= head || k > n - tail || (at && k >= at - before && k <= at + after)) keep[pos[k]] = 1
         kept = 0
         for (i = 1; i <= NR; i++) if (ir[i] && kept < irkeep) { keep[i] = 1; kept++ }
         for (i = 1; i <= NR; i++) if (keep[i]) print line[i]
