@@ -3,7 +3,8 @@
 // them), so the count in the event is always what apply removes.
 //
 // Selective descriptors (a page range in one DID and PASID) look their lines
-// up directly; only wider ones scan the section, and then by key prefix.
+// up directly; a live run answers wider ones from an index of the lines.
+import { slashPrefixes, WHOLE_SECTION_KEY } from './indexes.js';
 import { k, page } from './keys.js';
 import type { EventOf, SectionName, State } from './types.js';
 
@@ -60,7 +61,17 @@ type Indexed = 'iotlb' | 'atc';
  * and nothing depends on it: the event carries their count, the state hash is
  * a sum over cells, deleting leaves the other keys' order as it was).
  */
-interface LineIndex { pages: Map<string, number[]>; leaves: Map<string, Set<string>> }
+interface LineIndex {
+  pages: Map<string, number[]>;
+  leaves: Map<string, Set<string>>;
+  /**
+   * PASID-cache entries (key iommu/rid/pasid) by what a 0x7 descriptor
+   * selects: for each key prefix ending in '/', the keys under it, and those
+   * of one DID, one PASID (the key's last number), or both (pcTags()).
+   */
+  pc: Map<string, Set<string>>;
+  pcTags: Map<string, string[]>;
+}
 const LINES = new WeakMap<State, LineIndex>();
 
 /** First index in the sorted `a` whose value is >= x. */
@@ -83,9 +94,10 @@ function lowerBound(a: number[], x: number): number {
  * drops there too.
  */
 export function indexCacheLines(state: State): (section: SectionName, key: string) => void {
-  const index: LineIndex = { pages: new Map(), leaves: new Map() };
+  const index: LineIndex = { pages: new Map(), leaves: new Map(), pc: new Map(), pcTags: new Map() };
   LINES.set(state, index);
   const hook = (section: SectionName, key: string): void => {
+    if (section === 'pasid-cache') { retagPasidCache(index, key, state.s['pasid-cache'][key]?.did); return; }
     if (section !== 'iotlb' && section !== 'atc') return;
     const cut = key.lastIndexOf('/') + 1;
     const leaf = `${section}:${key.slice(0, cut)}`;
@@ -119,8 +131,31 @@ export function indexCacheLines(state: State): (section: SectionName, key: strin
       }
     }
   };
-  for (const name of ['iotlb', 'atc'] as const) for (const key in state.s[name]) hook(name, key);
+  for (const name of ['iotlb', 'atc', 'pasid-cache'] as const) for (const key in state.s[name]) hook(name, key);
   return hook;
+}
+
+/** `p`, `p\0d<did>`, `p\0p<pasid>`, `p\0d<did>\0p<pasid>` for every prefix p of the key: what pasidCacheVictims() selects by. */
+function pcTags(key: string, did: number | undefined): string[] {
+  if (did === undefined) return [];
+  const pasid = lastNumber(key);
+  const out: string[] = [];
+  for (const p of slashPrefixes(key)) {
+    out.push(p);
+    if (!Number.isNaN(did)) out.push(`${p}\0d${did}`);
+    if (!Number.isNaN(pasid)) out.push(`${p}\0p${pasid}`);
+    if (!Number.isNaN(did) && !Number.isNaN(pasid)) out.push(`${p}\0d${did}\0p${pasid}`);
+  }
+  return out;
+}
+
+function retagPasidCache(index: LineIndex, key: string, did: number | undefined): void {
+  const next = pcTags(key, did);
+  const old = index.pcTags.get(key) ?? [];
+  if (old.length === next.length && old.every((t, i) => t === next[i])) return;
+  for (const t of old) { const set = index.pc.get(t); set?.delete(key); if (set?.size === 0) index.pc.delete(t); }
+  for (const t of next) { let set = index.pc.get(t); if (!set) index.pc.set(t, (set = new Set())); set.add(key); }
+  if (next.length > 0) index.pcTags.set(key, next); else index.pcTags.delete(key);
 }
 
 /** The keys under `prefix` whose page is in [addr's page, + npages), or every key under it when addr is null. */
@@ -129,7 +164,7 @@ function scan(state: State, name: Indexed, prefix: string, addr: number | null, 
   const index = LINES.get(state);
   if (index) {
     // What the scan below tells a state that records its reads (explore/): the whole section (engine/indexes.ts, WHOLE_SECTION_KEY).
-    void (state.s[name] as Record<string, unknown>)['*'];
+    void (state.s[name] as Record<string, unknown>)[WHOLE_SECTION_KEY];
     const whole = `${name}:${prefix}`;
     const leaves = index.pages.has(whole) ? [whole] : index.leaves.get(whole) ?? [];
     const first = addr === null ? -Infinity : page(addr);
@@ -179,6 +214,15 @@ export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inv
   if (known) return known;
   const pc = state.s['pasid-cache'];
   const prefix = `${q.iommu}/`;
+  const byDid = q.granularity !== 'global' && q.did !== null;
+  const byPasid = q.granularity === 'pasid';
+  const index = LINES.get(state);
+  if (index) {
+    // The entries the loop below keeps, from the index (the order differs; nothing depends on it, as for scan()).
+    void (pc as Record<string, unknown>)[WHOLE_SECTION_KEY];
+    if ((byDid && Number.isNaN(q.did)) || (byPasid && (q.pasid === null || Number.isNaN(q.pasid)))) return [];
+    return [...(index.pc.get(`${prefix}${byDid ? `\0d${q.did}` : ''}${byPasid ? `\0p${q.pasid}` : ''}`) ?? [])];
+  }
   const out: string[] = [];
   for (const key in pc) {
     if (!key.startsWith(prefix)) continue;

@@ -4,6 +4,7 @@
 import { apply, type Touch } from './apply.js';
 import { indexCacheLines } from './caches.js';
 import { indexAllocators } from './indexes.js';
+import { indexQueues } from './iommufd/queue-index.js';
 import { MAX_EVENTS_PER_STEP, ScenarioRunError } from './limits.js';
 import type { Variant } from './scenario.js';
 import type { EventBody, SectionName, State, TraceEvent } from './types.js';
@@ -36,9 +37,11 @@ export class Ctx {
     const lines = indexCacheLines(state);
     // So do the allocators' indexes (engine/indexes.ts): an allocation and the quota check cost O(log n), not a pass over a section.
     const allocs = indexAllocators(state);
+    // And the event queues' records (engine/iommufd/queue-index.ts): a delivery, a read, an answer cost O(log n).
+    const queues = indexQueues(state);
     this.markDirty = touch
-      ? (section, key) => { this.dirty.add(section); lines(section, key); allocs(section, key); touch(section, key); }
-      : (section, key) => { this.dirty.add(section); lines(section, key); allocs(section, key); };
+      ? (section, key) => { this.dirty.add(section); lines(section, key); allocs(section, key); queues(section, key); touch(section, key); }
+      : (section, key) => { this.dirty.add(section); lines(section, key); allocs(section, key); queues(section, key); };
     this.onEvent = onEvent;
   }
 

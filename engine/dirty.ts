@@ -4,7 +4,7 @@
 // descriptors); IOMMU_HWPT_GET_DIRTY_BITMAP reads and clears them
 // (engine/iommufd/hwpt.ts). Kept in the `dirty` section, key root/page.
 import type { Ctx } from './ctx.js';
-import { allocIndex, pagesIn } from './indexes.js';
+import { allocIndex, pagesIn, rootsOfIoas } from './indexes.js';
 import { k, page, PAGE_SIZE } from './keys.js';
 import type { Rid, State } from './types.js';
 
@@ -40,19 +40,24 @@ export function recordDirty(ctx: Ctx, rid: Rid, pasid: number, addr: number): vo
   ctx.emit({ kind: 'dirty', root: t.root, page: t.page, rid, dirty: true });
 }
 
-/** The dirty pages of one table, in page order. */
-export function dirtyPages(state: State, root: number): number[] {
+/** The dirty pages of one table, in page order; only those in [lo, hi) when given (a superset of them on a bare state). */
+export function dirtyPages(state: State, root: number, lo = 0, hi = Infinity): number[] {
   const prefix = `${root}/`;
   // A live run's index has each table's dirty pages sorted (engine/indexes.ts); a bare state scans.
   const ix = allocIndex(state);
-  const indexed = ix ? pagesIn(ix, 'dirty', prefix, 0, Infinity) : null;
+  const indexed = ix ? pagesIn(ix, 'dirty', prefix, lo, hi) : null;
   if (indexed) return indexed;
   return Object.keys(state.s.dirty).filter((key) => key.startsWith(prefix)).map((key) => Number(key.slice(prefix.length))).sort((a, b) => a - b);
 }
 
 /** Clear dirty bits of a table in [iova, iova + length) (all when length is null); returns the pages cleared. */
 export function clearDirty(ctx: Ctx, root: number, iova = 0, length: number | null = null): number[] {
-  const cleared = dirtyPages(ctx.state, root).filter((pg) => length === null || (pg * PAGE_SIZE >= iova && pg * PAGE_SIZE < iova + length));
+  const inRange = (pg: number): boolean => length === null || (pg * PAGE_SIZE >= iova && pg * PAGE_SIZE < iova + length);
+  // The pages the filter can keep, widened by one page each side against rounding: the filter decides.
+  const bounded = length !== null && Number.isFinite(iova) && Number.isFinite(iova + length);
+  const lo = bounded ? Math.max(0, Math.floor(iova / PAGE_SIZE) - 1) : 0;
+  const hi = bounded ? Math.ceil((iova + (length as number)) / PAGE_SIZE) + 1 : Infinity;
+  const cleared = dirtyPages(ctx.state, root, lo, hi).filter(inRange);
   for (const pg of cleared) ctx.emit({ kind: 'dirty', root, page: pg, rid: null, dirty: false });
   return cleared;
 }
@@ -71,6 +76,9 @@ export function setDirtyRecording(ctx: Ctx, root: number, on: boolean): void {
  */
 export function dropDirtyUnmapped(ctx: Ctx, fd: string, ioas: number, iova: number, length: number): void {
   const want = `${fd}/${ioas}`;
-  const roots = Object.keys(ctx.state.s['pt-root']).filter((r) => ctx.state.s['pt-root'][r]?.ioas === want).map(Number).sort((a, b) => a - b);
+  // A live run's index has the tables of each IOAS (engine/indexes.ts); a bare state filters every table root.
+  const ix = allocIndex(ctx.state);
+  const keys = ix ? [...rootsOfIoas(ix, want)] : Object.keys(ctx.state.s['pt-root']).filter((r) => ctx.state.s['pt-root'][r]?.ioas === want);
+  const roots = keys.map(Number).sort((a, b) => a - b);
   for (const root of roots) clearDirty(ctx, root, iova, length);
 }

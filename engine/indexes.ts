@@ -30,204 +30,12 @@
 //  * page tables and dirty bits (key root/page): per root the pages present,
 //    so a wide pt-unmap and a dirty-bitmap read cost what they touch.
 import { k, parts } from './keys.js';
+import { CountedIds, IdSet } from './idset.js';
 import { compareKeys } from './state.js';
 import type { IoasidCell, IoasidSetCell, IommufdCell, SectionName, State } from './types.js';
 
-/** 32^(level+1): the ids a trie node of `level` covers. */
-const span = (level: number): number => 2 ** (5 * (level + 1));
-
-interface Node {
-  /** Level 0: the ids present (bit i: base + i). Above: the children that are full. */
-  mask: number;
-  /** Ids present under this node. */
-  n: number;
-  /** Children (levels above 0 only). */
-  kids: Array<Node | undefined> | null;
-}
-
-const ctz = (x: number): number => 31 - Math.clz32(x & -x);
-
-/**
- * A set of non-negative safe integers that finds the lowest id absent from
- * it at or after any id in O(log n): a 32-way trie whose inner nodes keep a
- * mask of their full children (the xarray's free mark, inverted). Up to 11
- * levels cover 2^53.
- */
-export class IdSet {
-  private root: Node | null = null;
-  private level = 0;
-  size = 0;
-
-  has(id: number): boolean {
-    if (this.root === null || id >= span(this.level)) return false;
-    let node: Node | undefined = this.root;
-    for (let level = this.level; level > 0; level--) {
-      node = node.kids?.[Math.floor(id / span(level - 1)) % 32];
-      if (!node) return false;
-    }
-    return ((node.mask >>> (id % 32)) & 1) === 1;
-  }
-
-  add(id: number): void {
-    if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`IdSet: ${id} is not a non-negative safe integer`);
-    if (this.has(id)) return;
-    if (this.root === null) { this.root = { mask: 0, n: 0, kids: null }; this.level = 0; }
-    while (id >= span(this.level)) {
-      const old = this.root as Node;
-      this.level++;
-      this.root = { mask: old.n === span(this.level - 1) ? 1 : 0, n: old.n, kids: old.n > 0 ? [old] : [] };
-    }
-    const path: Node[] = [];
-    let node = this.root as Node;
-    for (let level = this.level; level > 0; level--) {
-      path.push(node);
-      const c = Math.floor(id / span(level - 1)) % 32;
-      const kids = (node.kids ??= []);
-      let kid = kids[c];
-      if (!kid) kids[c] = kid = { mask: 0, n: 0, kids: null };
-      node = kid;
-    }
-    node.mask = (node.mask | (1 << (id % 32))) | 0;
-    node.n++;
-    // Up the path: counts, and the full bit of each child that just filled.
-    for (let i = path.length - 1; i >= 0; i--) {
-      const parent = path[i] as Node;
-      parent.n++;
-      const level = this.level - i;
-      const c = Math.floor(id / span(level - 1)) % 32;
-      const kid = parent.kids?.[c];
-      if (kid && kid.n === span(level - 1)) parent.mask = (parent.mask | (1 << c)) | 0;
-    }
-    this.size++;
-  }
-
-  delete(id: number): void {
-    if (!this.has(id)) return;
-    const path: Node[] = [];
-    let node = this.root as Node;
-    for (let level = this.level; level > 0; level--) {
-      path.push(node);
-      node = (node.kids as Array<Node | undefined>)[Math.floor(id / span(level - 1)) % 32] as Node;
-    }
-    node.mask = (node.mask & ~(1 << (id % 32))) | 0;
-    node.n--;
-    for (let i = path.length - 1; i >= 0; i--) {
-      const parent = path[i] as Node;
-      parent.n--;
-      const level = this.level - i;
-      const c = Math.floor(id / span(level - 1)) % 32;
-      parent.mask = (parent.mask & ~(1 << c)) | 0;
-      if (parent.kids?.[c]?.n === 0) parent.kids[c] = undefined;
-    }
-    this.size--;
-    if (this.size === 0) { this.root = null; this.level = 0; }
-  }
-
-  /** The lowest id >= from (a non-negative integer) that is not in the set. */
-  firstFree(from: number): number {
-    if (this.root === null || from >= span(this.level)) return from;
-    return this.search(this.root, this.level, 0, from) ?? span(this.level);
-  }
-
-  private search(node: Node, level: number, base: number, from: number): number | null {
-    if (level === 0) {
-      const free = ~node.mask & (-1 << (from - base));
-      return free === 0 ? null : base + ctz(free);
-    }
-    const cs = span(level - 1);
-    for (let c = Math.floor((from - base) / cs); c < 32; c++) {
-      if (((node.mask >>> c) & 1) === 1) continue;
-      const kidBase = base + c * cs;
-      const at = Math.max(from, kidBase);
-      const kid = node.kids?.[c];
-      if (!kid) return at;
-      const r = this.search(kid, level - 1, kidBase, at);
-      if (r !== null) return r;
-    }
-    return null;
-  }
-
-  /** The lowest id in the set, or null when it is empty. */
-  min(): number | null {
-    let node = this.root;
-    if (node === null) return null;
-    let base = 0;
-    for (let level = this.level; level > 0; level--) {
-      const cs = span(level - 1);
-      const kids: Array<Node | undefined> = node.kids ?? [];
-      let c = 0;
-      while (c < 32 && !kids[c]) c++;
-      base += c * cs;
-      node = kids[c] as Node;
-    }
-    return base + ctz(node.mask);
-  }
-
-  /** The highest id in the set, or null when it is empty. */
-  max(): number | null {
-    let node = this.root;
-    if (node === null) return null;
-    let base = 0;
-    for (let level = this.level; level > 0; level--) {
-      const cs = span(level - 1);
-      const kids: Array<Node | undefined> = node.kids ?? [];
-      let c = 31;
-      while (c > 0 && !kids[c]) c--;
-      base += c * cs;
-      node = kids[c] as Node;
-    }
-    return base + 31 - Math.clz32(node.mask);
-  }
-
-  /** The ids in [lo, hi), ascending. */
-  range(lo: number, hi: number): number[] {
-    const out: number[] = [];
-    const walk = (node: Node, level: number, base: number): void => {
-      if (base >= hi || base + span(level) <= lo) return;
-      if (level === 0) {
-        for (let i = Math.max(0, lo - base); i < 32 && base + i < hi; i++) if ((node.mask >>> i) & 1) out.push(base + i);
-        return;
-      }
-      const cs = span(level - 1);
-      for (let c = 0; c < 32; c++) { const kid = node.kids?.[c]; if (kid) walk(kid, level - 1, base + c * cs); }
-    };
-    if (this.root !== null) walk(this.root, this.level, 0);
-    return out;
-  }
-
-  /** The ids in ascending order (tests). */
-  *values(): Generator<number> {
-    if (this.root === null) return;
-    const walk = function* (node: Node, level: number, base: number): Generator<number> {
-      if (level === 0) { for (let i = 0; i < 32; i++) if ((node.mask >>> i) & 1) yield base + i; return; }
-      const cs = span(level - 1);
-      for (let c = 0; c < 32; c++) { const kid = node.kids?.[c]; if (kid) yield* walk(kid, level - 1, base + c * cs); }
-    };
-    yield* walk(this.root, this.level, 0);
-  }
-}
-
-/** An IdSet that counts how many times each id was added (a multiset). */
-class CountedIds {
-  readonly ids = new IdSet();
-  private readonly counts = new Map<number, number>();
-  // An id no allocator could hand out (negative, fractional, past 2^53) never equals a candidate: left out.
-  add(id: number): void {
-    if (!Number.isSafeInteger(id) || id < 0) return;
-    const n = this.counts.get(id) ?? 0;
-    this.counts.set(id, n + 1);
-    if (n === 0) this.ids.add(id);
-  }
-  delete(id: number): void {
-    if (!Number.isSafeInteger(id) || id < 0) return;
-    const n = this.counts.get(id) ?? 0;
-    if (n <= 1) { this.counts.delete(id); this.ids.delete(id); } else this.counts.set(id, n - 1);
-  }
-  get empty(): boolean { return this.counts.size === 0; }
-}
-
 /** Every prefix of `key` that ends in '/' (what `key.startsWith(x + '/')` can match). */
-function slashPrefixes(key: string): string[] {
+export function slashPrefixes(key: string): string[] {
   const out: string[] = [];
   for (let i = key.indexOf('/'); i !== -1; i = key.indexOf('/', i + 1)) out.push(key.slice(0, i + 1));
   return out;
@@ -299,6 +107,10 @@ export interface AllocIndex {
   /** iommufd key prefix -> ids of the objects directly under it that no object holds (users 0): the next leaf iommufd_fops_release() destroys. */
   idle: Map<string, IdSet>;
   idleKeys: Set<string>;
+  /** `${prefix}\0${tag}` -> ids of the iommufd objects directly under the prefix (key prefix + id) with that tag (objectTags()). */
+  tagged: Map<string, IdSet>;
+  /** What each iommufd key was tagged with (under its direct prefix). */
+  objectTags: Map<string, string[]>;
   /** RID -> keys of the DEVICE objects bound to it (every iommufd), and what each key was indexed under. */
   devicesByRid: Map<string, Set<string>>;
   deviceRid: Map<string, string>;
@@ -320,6 +132,15 @@ export interface AllocIndex {
   /** PASID-entry key prefix ending in '/' -> the entries present without PGSNP under it (integer tails, other keys). */
   open: Map<string, { ids: IdSet; odd: Set<string> }>;
   openKeys: Set<string>;
+  /** PASID-entry key prefix ending in '/' -> how many entries under it are present (p), and the keys counted. */
+  present: Map<string, number>;
+  presentKeys: Set<string>;
+  /** pt-root cell's ioas -> the root keys naming it, and what each root key was indexed under. */
+  rootsByIoas: Map<string, Set<string>>;
+  rootIoas: Map<string, string>;
+  /** cpu-pasid key's first part (the VM) -> its keys, and what each key was indexed under. */
+  cpuByVm: Map<string, Set<string>>;
+  cpuVm: Map<string, string>;
   /** 'pt' and 'dirty' (key root/page): per root prefix the pages present; keys of another shape counted (pagesIn() then defers to the scan). */
   pages: Record<PageSection, { byPrefix: Map<string, IdSet>; odd: number; keys: Set<string> }>;
 }
@@ -448,8 +269,83 @@ function touchSet(ix: AllocIndex, state: State, key: string): void {
   judge(ix, state, key);
 }
 
+/** `${name}:${v}` for a number attribute (what `attrs.x === v` can match), else null. */
+function numTag(name: string, v: unknown): string | null {
+  return typeof v === 'number' && !Number.isNaN(v) ? `${name}:${v}` : null;
+}
+
+/**
+ * The tags an iommufd object is found by: what the handlers look objects up
+ * by (engine/iommufd/*.ts, engine/drivers/smmuv3.ts). A tag never decides an
+ * answer on its own: a query returns the objects with the tag and the caller
+ * applies its own filter (objectsWith()), so a tag need only be implied by it.
+ */
+export const TAG = {
+  type: (type: string): string => `type:${type}`,
+  /** A HWPT_PAGING's IOAS (iopt_table_add_domain(): the domains of an IOAS). */
+  ioas: (id: unknown): string | null => numTag('ioas', id),
+  /** A HWPT_PAGING's IOAS and the IOMMU its domain was allocated on (the drivers of an IOAS's domains). */
+  domainOn: (ioas: unknown, iommu: unknown): string | null => (typeof iommu === 'string' ? numTag('domain', ioas)?.concat('/', iommu) ?? null : null),
+  /** A HWPT_NESTED's nest parent. */
+  parent: (id: unknown): string | null => numTag('parent', id),
+  /** A HWPT_NESTED's vIOMMU (the VMID's stage-1 domains). */
+  nestedOn: (id: unknown): string | null => numTag('nestedOn', id),
+  /** A DEVICE attached (attrs pasid/N) to this HWPT at some PASID. */
+  attached: (hwpt: unknown): string | null => numTag('attached', hwpt),
+  /** A DEVICE's RID. */
+  rid: (rid: unknown): string | null => (typeof rid === 'string' ? `rid:${rid}` : null),
+  /** A live (not tombstone) VDEVICE's DEVICE. */
+  vdevOf: (dev: unknown): string | null => numTag('vdevOf', dev),
+  /** A VEVENTQ's vIOMMU. */
+  veventqOn: (viommu: unknown): string | null => numTag('veventqOn', viommu),
+  /** A FAULT / vEVENTQ whose fd is open, and its fd number. */
+  openQueue: 'openQueue',
+  efd: (efd: unknown): string | null => numTag('efd', efd),
+} as const;
+
+function objectTags(cell: IommufdCell | undefined): string[] {
+  if (!cell) return [];
+  const a = cell.attrs;
+  const out = new Set<string | null>([TAG.type(cell.type)]);
+  if (cell.type === 'HWPT_PAGING') { out.add(TAG.ioas(a.ioas)); out.add(TAG.domainOn(a.ioas, a.iommu)); }
+  if (cell.type === 'HWPT_NESTED') { out.add(TAG.parent(a.parent)); out.add(TAG.nestedOn(a.viommu)); }
+  if (cell.type === 'DEVICE') {
+    out.add(TAG.rid(a.rid));
+    for (const name in a) if (name.startsWith('pasid/')) out.add(TAG.attached(a[name]));
+  }
+  if (cell.type === 'VDEVICE' && a.leaked !== true) out.add(TAG.vdevOf(a.dev));
+  if (cell.type === 'VEVENTQ') out.add(TAG.veventqOn(a.viommu));
+  if ((cell.type === 'FAULT' || cell.type === 'VEVENTQ') && a.open === true) { out.add(TAG.openQueue); out.add(TAG.efd(a.efd)); }
+  out.delete(null);
+  return [...out as Set<string>].sort();
+}
+
+/** Re-tag one iommufd key under its direct prefix (only keys prefix + id are tagged: objectsTagged() defers to the scan otherwise). */
+function retag(ix: AllocIndex, key: string, cell: IommufdCell | undefined): void {
+  const cut = key.lastIndexOf('/') + 1;
+  const plain = cell !== undefined && key.slice(cut) === String(cell.id) && Number.isSafeInteger(cell.id) && cell.id >= 0;
+  const next = plain ? objectTags(cell) : [];
+  const old = ix.objectTags.get(key) ?? [];
+  if (old.length === next.length && old.every((t, i) => t === next[i])) return;
+  const prefix = key.slice(0, cut);
+  const oldId = ix.objectIds.get(key);
+  for (const t of old) {
+    const ids = ix.tagged.get(`${prefix}\0${t}`);
+    if (oldId !== undefined) ids?.delete(oldId);
+    if (ids?.size === 0) ix.tagged.delete(`${prefix}\0${t}`);
+  }
+  for (const t of next) {
+    let ids = ix.tagged.get(`${prefix}\0${t}`);
+    if (!ids) ix.tagged.set(`${prefix}\0${t}`, (ids = new IdSet()));
+    ids.add((cell as IommufdCell).id);
+  }
+  if (next.length > 0) ix.objectTags.set(key, next); else ix.objectTags.delete(key);
+}
+
 function touchObject(ix: AllocIndex, state: State, key: string): void {
   const cell: IommufdCell | undefined = state.s.iommufd[key];
+  // before objectIds moves on: retag() removes the old tags under the id they were indexed with
+  retag(ix, key, cell);
   const rid = cell?.type === 'DEVICE' && typeof cell.attrs.rid === 'string' ? cell.attrs.rid : undefined;
   const wasRid = ix.deviceRid.get(key);
   if (rid !== wasRid) {
@@ -555,8 +451,14 @@ function touchDeferred(ix: AllocIndex, state: State, key: string): void {
   for (const p of prefixes) for (const b of [...(ix.bindsByDeferred.get(p) ?? [])]) judgeBind(ix, state, b);
 }
 
+function touchRoot(ix: AllocIndex, state: State, key: string): void {
+  const ioas = state.s['pt-root'][key]?.ioas;
+  rekey(ix.rootsByIoas, ix.rootIoas, key, typeof ioas === 'string' ? ioas : undefined);
+}
+
 function touchCpuPasid(ix: AllocIndex, state: State, key: string): void {
   const cell = state.s['cpu-pasid'][key];
+  rekey(ix.cpuByVm, ix.cpuVm, key, cell ? parts(key)[0] : undefined);
   const was = ix.cpuHpasid.get(key);
   if (was === cell?.hpasid) return;
   if (was !== undefined) { removeFrom(ix.cpuByHpasid, was, key); ix.cpuHpasid.delete(key); }
@@ -565,6 +467,14 @@ function touchCpuPasid(ix: AllocIndex, state: State, key: string): void {
 
 function touchPasid(ix: AllocIndex, state: State, key: string): void {
   const cell = state.s.pasid[key];
+  const p = cell?.p === true;
+  if (p !== ix.presentKeys.has(key)) {
+    if (p) ix.presentKeys.add(key); else ix.presentKeys.delete(key);
+    for (const prefix of slashPrefixes(key)) {
+      const n = (ix.present.get(prefix) ?? 0) + (p ? 1 : -1);
+      if (n > 0) ix.present.set(prefix, n); else ix.present.delete(prefix);
+    }
+  }
   const open = !!cell?.p && !cell?.pgsnp;
   if (open === ix.openKeys.has(key)) return;
   if (open) ix.openKeys.add(key);
@@ -578,6 +488,14 @@ function touchPasid(ix: AllocIndex, state: State, key: string): void {
     if (open) { if (plain) entry.ids.add(n); else entry.odd.add(key); } else if (plain) entry.ids.delete(n); else entry.odd.delete(key);
     if (entry.ids.size === 0 && entry.odd.size === 0) ix.open.delete(p);
   }
+}
+
+/** Index `key` under `value` in a map of key sets, remembering what it was indexed under. */
+function rekey(by: Map<string, Set<string>>, was: Map<string, string>, key: string, value: string | undefined): void {
+  const old = was.get(key);
+  if (old === value) return;
+  if (old !== undefined) { removeFrom(by, old, key); was.delete(key); }
+  if (value !== undefined) { addTo(by, value, key); was.set(key, value); }
 }
 
 function touchPage(ix: AllocIndex, state: State, section: PageSection, key: string): void {
@@ -604,6 +522,7 @@ function build(state: State): AllocIndex {
     bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
     bindsByPasid: new Map(), bindPasid: new Map(), cpuByHpasid: new Map(), cpuHpasid: new Map(), open: new Map(), openKeys: new Set(),
     pages: { pt: { byPrefix: new Map(), odd: 0, keys: new Set() }, dirty: { byPrefix: new Map(), odd: 0, keys: new Set() } },
+    tagged: new Map(), objectTags: new Map(), present: new Map(), presentKeys: new Set(), rootsByIoas: new Map(), rootIoas: new Map(), cpuByVm: new Map(), cpuVm: new Map(),
   };
   // Sets first, so that each IOASID judges the sets it counts against; deferred work before the bindings that read it.
   for (const key in state.s['ioasid-set']) touchSet(ix, state, key);
@@ -613,6 +532,7 @@ function build(state: State): AllocIndex {
   for (const key in state.s.bind) touchBind(ix, state, key);
   for (const key in state.s['cpu-pasid']) touchCpuPasid(ix, state, key);
   for (const key in state.s.pasid) touchPasid(ix, state, key);
+  for (const key in state.s['pt-root']) touchRoot(ix, state, key);
   for (const key in state.s.pt) touchPage(ix, state, 'pt', key);
   for (const key in state.s.dirty) touchPage(ix, state, 'dirty', key);
   return ix;
@@ -639,6 +559,7 @@ export function indexAllocators(state: State): (section: SectionName, key: strin
       case 'deferred': touchDeferred(ix, state, key); break;
       case 'cpu-pasid': touchCpuPasid(ix, state, key); break;
       case 'pt': case 'dirty': touchPage(ix, state, section, key); break;
+      case 'pt-root': touchRoot(ix, state, key); break;
       default: break;
     }
   };
@@ -753,6 +674,42 @@ export function pagesIn(ix: AllocIndex, section: PageSection, prefix: string, lo
   return ps.byPrefix.get(prefix)?.range(lo, hi) ?? [];
 }
 
+/**
+ * The ids of the iommufd objects directly under `prefix` (a fd and '/') that
+ * carry `tag` (TAG), ascending (key order); null when the index cannot tell
+ * (no tag for the value asked, or a key under the prefix that is not prefix +
+ * id): the caller then scans.
+ */
+export function objectsTagged(ix: AllocIndex, prefix: string, tag: string | null): number[] | null {
+  if (tag === null || (ix.objectsOdd.get(prefix) ?? 0) > 0) return null;
+  seen(ix, 'iommufd');
+  const ids = ix.tagged.get(`${prefix}\0${tag}`);
+  return ids ? [...ids.values()] : [];
+}
+
+/** The number of iommufd objects under `prefix` with `tag`, or null (as objectsTagged()). */
+export function countTagged(ix: AllocIndex, prefix: string, tag: string | null): number | null {
+  if (tag === null || (ix.objectsOdd.get(prefix) ?? 0) > 0) return null;
+  seen(ix, 'iommufd');
+  return ix.tagged.get(`${prefix}\0${tag}`)?.size ?? 0;
+}
+
+/** Whether any iommufd object is under `prefix`, or null when some key under it is not prefix + id. */
+export function anyObjectUnder(ix: AllocIndex, prefix: string): boolean | null {
+  if ((ix.objectsOdd.get(prefix) ?? 0) > 0) return null;
+  seen(ix, 'iommufd');
+  return ix.objects.has(prefix);
+}
+
+/** How many PASID entries under `prefix` (a key prefix ending in '/') are present. */
+export const presentUnder = (ix: AllocIndex, prefix: string): number => { seen(ix, 'pasid'); return ix.present.get(prefix) ?? 0; };
+
+/** The pt-root keys whose cell names `ioas` (fd/id), in no particular order. */
+export const rootsOfIoas = (ix: AllocIndex, ioas: string): Iterable<string> => { seen(ix, 'pt-root'); return ix.rootsByIoas.get(ioas) ?? []; };
+
+/** The cpu-pasid keys whose first part is `vm`, in key order. */
+export const cpuPasidsOfVm = (ix: AllocIndex, vm: string): string[] => { seen(ix, 'cpu-pasid'); return [...(ix.cpuByVm.get(vm) ?? [])].sort(compareKeys); };
+
 /** The keys of the DEVICE objects bound to `rid` (any iommufd), in key order. */
 export const deviceKeysOf = (ix: AllocIndex, rid: string): string[] => { seen(ix, 'iommufd'); return [...(ix.devicesByRid.get(rid) ?? [])].sort(compareKeys); };
 
@@ -810,6 +767,11 @@ export function indexDiff(state: State): string[] {
     bindsByPasid: [...ix.bindsByPasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
     cpuByHpasid: [...ix.cpuByHpasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
     open: [...ix.open].map(([x, e]) => [x, [...e.ids.values()], [...e.odd].sort()]).sort(),
+    tagged: [...ix.tagged].map(([x, ids]) => [x, [...ids.values()]]).sort(),
+    objectTags: [...ix.objectTags].sort(),
+    present: [...ix.present].sort(),
+    rootsByIoas: [...ix.rootsByIoas].map(([x, keys]) => [x, [...keys].sort()]).sort(),
+    cpuByVm: [...ix.cpuByVm].map(([x, keys]) => [x, [...keys].sort()]).sort(),
   });
   const a = norm(live);
   const b = norm(fresh);

@@ -4,7 +4,8 @@
 // rebuilt from the state alone, and its answers equal the scans it replaced.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, IdSet, indexDiff, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, WHOLE_SECTION_KEY, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { IdSet } from '../engine/idset.js';
+import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, indexDiff, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, WHOLE_SECTION_KEY, setCount, spaceFirstFree } from '../engine/indexes.js';
 import { Ctx } from '../engine/ctx.js';
 import { outstanding } from '../engine/ioasid.js';
 import { nextId } from '../engine/iommufd/object.js';

@@ -7,6 +7,8 @@
 // with coherent walks) follow the platform's `nesting` / `dirtyTracking`.
 import type { Ctx } from '../ctx.js';
 import { invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
+import { TAG } from '../indexes.js';
+import { objectsWith } from '../iommufd/object.js';
 import { k } from '../keys.js';
 import { u64 } from '../op.js';
 import type { Args, Errno, IommuCell, IommufdCell, State } from '../types.js';
@@ -175,9 +177,8 @@ function convertUserCmd(state: State, viommu: IommufdCell, c: ReturnType<typeof 
 
 /** The domain ids (the model's VMID-tagged stage-1 IOTLB lines) of the nested HWPTs on this vIOMMU. */
 function vmidDomains(state: State, viommu: IommufdCell): number[] {
-  const prefix = `${viommu.fd}/`;
-  return Object.keys(state.s.iommufd).filter((key) => key.startsWith(prefix))
-    .map((key) => state.s.iommufd[key]).filter((o): o is IommufdCell => o !== undefined && o.type === 'HWPT_NESTED' && o.attrs.viommu === viommu.id)
+  // A live run's index has the nested HWPTs of each vIOMMU (engine/indexes.ts); a bare state filters every object of the fd.
+  return objectsWith(state, viommu.fd, TAG.nestedOn(viommu.id), (o) => o.type === 'HWPT_NESTED' && o.attrs.viommu === viommu.id)
     .map((o) => o.id).sort((a, b) => a - b);
 }
 

@@ -15,14 +15,14 @@
 //   ctxClosed      the iommufd file was closed while this device was bound (its context lives on, see closeFd)
 import type { Ctx } from '../ctx.js';
 import { clearEntry, device, installEntry, invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
-import { allocIndex, deviceKeysOf } from '../indexes.js';
+import { allocIndex, deviceKeysOf, presentUnder, TAG } from '../indexes.js';
 import { k } from '../keys.js';
 import { updateWbinvd } from '../kvm.js';
 import type { Fields, IoctlSpec } from '../op.js';
 import { compareKeys } from '../state.js';
 import type { Errno, IommufdCell, Rid, State } from '../types.js';
 import { entryFor, HWPT_ALLOC_PASID, hwptPagingAlloc } from './hwpt.js';
-import { create, destroyObj, done, err, getObject, obj, objects, update, type IoctlResult } from './object.js';
+import { create, destroyObj, done, err, firstWith, getObject, hasObjectOfType, obj, objectsWith, update, type IoctlResult } from './object.js';
 import { autoRespondFaults, eventFdsOpen } from './eventq.js';
 import { ioptCanAddDomain, ioptCanReserveDevice } from './ioas.js';
 import { releaseCtx } from './main.js';
@@ -45,7 +45,7 @@ function devicesOf(state: State, rid: Rid): IommufdCell[] {
 
 /** The DEVICE bound to this RID in one iommufd. */
 export function deviceOf(state: State, fd: string, rid: Rid): IommufdCell | undefined {
-  return objects(state, fd).find((o) => o.type === 'DEVICE' && o.attrs.rid === rid);
+  return firstWith(state, fd, TAG.rid(rid), (o) => o.type === 'DEVICE' && o.attrs.rid === rid);
 }
 
 /** The DEVICE a VFIO device fd is bound to, in whichever iommufd it was bound (df->iommufd). */
@@ -69,8 +69,7 @@ function attachedPasids(o: IommufdCell): number[] {
 
 export function attachedDevices(state: State, fd: string, hwpt: number): { rid: Rid; pasid: number }[] {
   const out: { rid: Rid; pasid: number }[] = [];
-  for (const o of objects(state, fd)) {
-    if (o.type !== 'DEVICE') continue;
+  for (const o of objectsWith(state, fd, TAG.attached(hwpt), (x) => x.type === 'DEVICE')) {
     for (const [key, v] of Object.entries(o.attrs)) {
       if (key.startsWith('pasid/') && v === hwpt) out.push({ rid: o.attrs.rid as Rid, pasid: Number(key.slice(6)) });
     }
@@ -166,6 +165,9 @@ function ownerKind(state: State, h: IommufdCell): 'vtd' | 'smmuv3' | undefined {
 /** SMMUv3 master->cd_table.used_ssids: a CD installed at a PASID other than 0 (an iommufd PASID attach, an SVA bond). */
 function ssidsInUse(state: State, rid: Rid): boolean {
   const prefix = `${rid}/`;
+  // A live run counts the present entries under each RID (engine/indexes.ts): all of them but PASID 0's.
+  const ix = allocIndex(state);
+  if (ix) return presentUnder(ix, prefix) - (state.s.pasid[k.pasid(rid, IOMMU_NO_PASID)]?.p === true ? 1 : 0) > 0;
   return Object.keys(state.s.pasid).some((key) => key.startsWith(prefix) && key !== k.pasid(rid, IOMMU_NO_PASID) && state.s.pasid[key]?.p === true);
 }
 
@@ -314,8 +316,7 @@ function decideChangePt(state: State, dev: IommufdCell, pasid: number, ptId: unk
   if (pt.type === 'IOAS') {
     // iommufd_device_auto_get_domain(): the IOAS's automatic domains in list order; -EINVAL means "incompatible,
     // try the next one", any other error is returned
-    for (const h of objects(state, dev.fd)) {
-      if (h.type !== 'HWPT_PAGING' || h.attrs.auto !== true || h.attrs.ioas !== pt.id) continue;
+    for (const h of objectsWith(state, dev.fd, TAG.ioas(pt.id), (o) => o.type === 'HWPT_PAGING' && o.attrs.auto === true && o.attrs.ioas === pt.id)) {
       const r = check(h);
       if (r === 'EINVAL') continue;
       if (r === 'same') return { kind: 'hwpt', h, same: true };
@@ -458,7 +459,7 @@ export function detachAt(ctx: Ctx, dev: IommufdCell, pasid: number, patch: Iommu
  * unbound. Returns whether a device holds the context.
  */
 export function holdCtx(ctx: Ctx, fd: string): boolean {
-  const devs = objects(ctx.state, fd).filter((o) => o.type === 'DEVICE');
+  const devs = objectsWith(ctx.state, fd, TAG.type('DEVICE'), (o) => o.type === 'DEVICE');
   for (const d of devs) if (d.attrs.ctxClosed !== true) update(ctx, d, d.refs, { ...d.attrs, ctxClosed: true });
   return devs.length > 0;
 }
@@ -479,8 +480,7 @@ export function deviceUnbind(ctx: Ctx, _fd: string, rid: Rid): IoctlResult {
   // anything iommufd still has attached (not through VFIO's bookkeeping) goes too
   const left = obj(ctx.state, fd, dev.id) ?? dev;
   for (const key of Object.keys(left.attrs).filter((x) => x.startsWith('pasid/')).sort(compareKeys)) detachAt(ctx, left, Number(key.slice(6)));
-  for (const v of objects(ctx.state, fd)) {
-    if (v.type !== 'VDEVICE' || v.attrs.dev !== dev.id || v.attrs.leaked === true) continue;
+  for (const v of objectsWith(ctx.state, fd, TAG.vdevOf(dev.id), (x) => x.type === 'VDEVICE' && x.attrs.dev === dev.id && x.attrs.leaked !== true)) {
     removeVdevice(ctx, v);
     update(ctx, v, [], { ...v.attrs, leaked: true });
   }
@@ -490,7 +490,7 @@ export function deviceUnbind(ctx: Ctx, _fd: string, rid: Rid): IoctlResult {
   // the last device of a closed iommufd drops its reference on the context (iommufd_device_destroy():
   // iommufd_ctx_put()); the release, iommufd_fops_release(), runs when no open FAULT / vEVENTQ fd holds one either
   // (iommufd_eventq_init() took one; the last eventq-close releases otherwise)
-  if (closed && !objects(ctx.state, fd).some((o) => o.type === 'DEVICE') && !eventFdsOpen(ctx.state, fd)) releaseCtx(ctx, fd);
+  if (closed && !hasObjectOfType(ctx.state, fd, 'DEVICE') && !eventFdsOpen(ctx.state, fd)) releaseCtx(ctx, fd);
   return done();
 }
 

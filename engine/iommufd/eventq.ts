@@ -11,12 +11,13 @@
 import type { Ctx } from '../ctx.js';
 import { isStage2, SMMU_VEVENT_IDS } from '../drivers/smmuv3-viommu.js';
 import { device, lookupEntry, RID_PASID, walkEntry } from '../iommu.js';
-import { allocIndex, deviceKeysOf } from '../indexes.js';
+import { allocIndex, deviceKeysOf, TAG } from '../indexes.js';
 import { page, PAGE_SIZE } from '../keys.js';
 import { optNum, optStr, type Fields, type IoctlSpec, type OpSpec, type Outcome } from '../op.js';
 import { compareKeys } from '../state.js';
 import type { Args, ArgValue, Errno, EventqCell, IommufdCell, Rid, State } from '../types.js';
-import { create, done, err, getObject, nextId, obj, objects, update, type IoctlResult } from './object.js';
+import { queueView, type Rec } from './queue-index.js';
+import { create, done, err, firstWith, getObject, hasObjectOfType, nextId, obj, objectsWith, update, type IoctlResult } from './object.js';
 import { enumName, enumValue, vdeviceOf } from './viommu.js';
 import { releaseCtx } from './main.js';
 
@@ -37,6 +38,12 @@ export const VEVENTQ_FLAG_LOST_EVENTS = 1 << 0;
 /** enum iommu_veventq_type. */
 export const VEVENTQ_TYPES: Readonly<Record<string, number>> = { DEFAULT: 0, ARM_SMMUV3: 1, TEGRA241_CMDQV: 2 };
 const INT_MAX = 0x7fffffff;
+/**
+ * VEVENTQ_MAX_DEPTH, drivers/iommu/iommufd/eventq.c ("An arbitrary upper bound for veventq_depth that fits all
+ * existing HWs"; commit "iommufd: Set veventq_depth upper bound", 2026, in the stable trees): the most vEVENTs a
+ * queue holds before it reports LOST_EVENTS, so the most records one vEVENTQ keeps.
+ */
+export const VEVENTQ_MAX_DEPTH = 1 << 19;
 
 /** The model's fd numbers for event-queue files (the kernel hands out the lowest unused fd of the process). */
 const efdOf = (id: number): number => 100 + id;
@@ -44,16 +51,8 @@ const flagsOf = (v: ArgValue | undefined): number => (typeof v === 'number' ? v 
 
 // ---------------------------------------------------------------- records
 
-interface Rec { idx: number; cell: EventqCell }
-
-/** A queue's records in arrival order. */
-export function queueRecords(state: State, fd: string, queue: number): Rec[] {
-  const prefix = `${fd}/${queue}/`;
-  return Object.keys(state.s.eventq).filter((key) => key.startsWith(prefix)).sort(compareKeys)
-    .map((key) => ({ idx: Number(key.slice(prefix.length)), cell: state.s.eventq[key] as EventqCell }));
-}
-
-const nextIdx = (recs: Rec[]): number => (recs.length === 0 ? 0 : (recs[recs.length - 1] as Rec).idx + 1);
+/** The index of the next record: one past the tail's (engine/iommufd/queue-index.ts keeps the records). */
+const nextIdx = (last: Rec | undefined): number => (last === undefined ? 0 : last.idx + 1);
 
 function putRecord(ctx: Ctx, fd: string, queue: number, idx: number, record: EventqCell | null, why: string): void {
   ctx.emit({ kind: 'eventq', fd, queue, idx, record, why });
@@ -77,9 +76,10 @@ export function veventqAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const type = enumValue(a.type, VEVENTQ_TYPES);
   // iommufd_veventq_alloc(), eventq.c: flags, __reserved must be 0, type DEFAULT is reserved -> -EOPNOTSUPP
   if (flagsOf(a.flags) !== 0 || flagsOf(a.__reserved) !== 0 || type === VEVENTQ_TYPES.DEFAULT) return err('EOPNOTSUPP');
-  // iommufd_veventq_alloc(): veventq_depth == 0 -> -EINVAL (no upper bound)
+  // iommufd_veventq_alloc(): veventq_depth == 0 or above VEVENTQ_MAX_DEPTH -> -EINVAL (the __u32: a negative
+  // number is above it too)
   const depth = optNum(a, 'veventq_depth') ?? 0;
-  if (depth === 0) return err('EINVAL');
+  if (depth === 0 || depth < 0 || depth > VEVENTQ_MAX_DEPTH) return err('EINVAL');
   // iommufd_get_viommu(), iommufd_private.h -> -ENOENT
   const viommu = getObject(state, fd, a.viommu_id, 'VIOMMU');
   if (!viommu) return err('ENOENT');
@@ -93,7 +93,7 @@ export function veventqAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
 
 /** iommufd_viommu_find_veventq(), iommufd_private.h. */
 function veventqOf(state: State, fd: string, viommu: number, type: string): IommufdCell | null {
-  return objects(state, fd).find((o) => o.type === 'VEVENTQ' && o.attrs.viommu === viommu && o.attrs.type === type) ?? null;
+  return firstWith(state, fd, TAG.veventqOn(viommu), (o) => o.type === 'VEVENTQ' && o.attrs.viommu === viommu && o.attrs.type === type) ?? null;
 }
 
 // ---------------------------------------------------------------- delivery
@@ -150,8 +150,7 @@ function iopfReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, writ
   if (!hwpt) return false;
   const fault = faultOfHwpt(state, hwpt);
   if (!fault) return false;
-  const recs = queueRecords(state, fault.fd, fault.id);
-  const idx = nextIdx(recs);
+  const idx = nextIdx(queueView(state, fault.fd, fault.id).last());
   // iommufd_compose_fault_message(): flags, dev_id (the DEVICE's object id), pasid, grpid, perm, addr; length 0.
   // grpid: the model numbers page-request groups by arrival (9-bit PRG index).
   putRecord(ctx, fault.fd, fault.id, idx, {
@@ -207,12 +206,12 @@ function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, wr
 function reportEvent(ctx: Ctx, fd: string, viommu: number, type: string, data: EventqCell['data']): Errno | null {
   const q = veventqOf(ctx.state, fd, viommu, type);
   if (!q) return 'EOPNOTSUPP';
-  const recs = queueRecords(ctx.state, fd, q.id);
-  const numEvents = recs.filter((r) => r.cell.type === 'vevent').length;
-  const last = recs[recs.length - 1];
+  const view = queueView(ctx.state, fd, q.id);
+  const numEvents = view.vevents();
+  const last = view.last();
   if (last?.cell.type === 'lost') putRecord(ctx, fd, q.id, last.idx, null, 'LOST_EVENTS header moved');
   const sequence = q.attrs.sequence as number;
-  const idx = nextIdx(recs);
+  const idx = nextIdx(last);
   if (numEvents >= (q.attrs.depth as number)) putRecord(ctx, fd, q.id, idx, { type: 'lost', data: { flags: VEVENTQ_FLAG_LOST_EVENTS, sequence } }, 'queue full');
   else putRecord(ctx, fd, q.id, idx, { type: 'vevent', data: { flags: 0, sequence, ...data } }, 'vEVENT');
   const cur = obj(ctx.state, fd, q.id) ?? q;
@@ -244,10 +243,7 @@ export function autoRespondFaults(ctx: Ctx, fd: string, hwptId: number, devId: n
   if (!hwpt) return;
   const fault = faultOfHwpt(ctx.state, hwpt);
   if (!fault) return;
-  for (const r of queueRecords(ctx.state, fd, fault.id)) {
-    const d = r.cell.data;
-    if (d.hwpt === hwptId && d.dev_id === devId && d.attach_pasid === pasid) putRecord(ctx, fd, fault.id, r.idx, null, 'auto response INVALID');
-  }
+  for (const r of queueView(ctx.state, fd, fault.id).ofHandle(hwptId, devId, pasid)) putRecord(ctx, fd, fault.id, r.idx, null, 'auto response INVALID');
 }
 
 /**
@@ -258,13 +254,16 @@ export function autoRespondFaults(ctx: Ctx, fd: string, hwptId: number, devId: n
 export function dropQueue(ctx: Ctx, o: IommufdCell): void {
   if (o.type !== 'FAULT' && o.type !== 'VEVENTQ') return;
   const why = o.type === 'FAULT' ? 'destroyed: answered INVALID' : 'destroyed';
-  for (const r of queueRecords(ctx.state, o.fd, o.id)) putRecord(ctx, o.fd, o.id, r.idx, null, why);
+  for (const r of queueView(ctx.state, o.fd, o.id).all()) putRecord(ctx, o.fd, o.id, r.idx, null, why);
 }
 
+const isOpenQueue = (o: IommufdCell): boolean => (o.type === 'FAULT' || o.type === 'VEVENTQ') && o.attrs.open === true;
+
+/** The FAULT / vEVENTQ objects of this iommufd whose fd is open, in id order. */
+const openQueues = (state: State, fd: string): IommufdCell[] => objectsWith(state, fd, TAG.openQueue, isOpenQueue);
+
 /** Whether any FAULT / vEVENTQ fd of this iommufd is open. */
-export function eventFdsOpen(state: State, fd: string): boolean {
-  return objects(state, fd).some((o) => (o.type === 'FAULT' || o.type === 'VEVENTQ') && o.attrs.open === true);
-}
+export const eventFdsOpen = (state: State, fd: string): boolean => openQueues(state, fd).length > 0;
 
 /**
  * iommufd_eventq_init(), eventq.c: each event-queue file holds a reference on
@@ -274,8 +273,7 @@ export function eventFdsOpen(state: State, fd: string): boolean {
  */
 export function holdCtxByEventFds(ctx: Ctx, fd: string): boolean {
   let held = false;
-  for (const o of objects(ctx.state, fd)) {
-    if ((o.type !== 'FAULT' && o.type !== 'VEVENTQ') || o.attrs.open !== true) continue;
+  for (const o of openQueues(ctx.state, fd)) {
     held = true;
     if (o.attrs.ctxClosed !== true) update(ctx, o, o.refs, { ...o.attrs, ctxClosed: true });
   }
@@ -291,18 +289,11 @@ export const fdHeld = (o: IommufdCell): boolean => (o.type === 'FAULT' || o.type
 function openQueue(state: State, fd: string, f: Fields): IommufdCell | null {
   const efd = optNum(f, 'queue_fd');
   const id = optNum(f, 'queue');
-  return objects(state, fd).find((o) => (o.type === 'FAULT' || o.type === 'VEVENTQ') && o.attrs.open === true
-    && (efd !== null ? o.attrs.efd === efd : o.id === id)) ?? null;
+  const tag = efd !== null ? TAG.efd(efd) : TAG.openQueue;
+  return firstWith(state, fd, tag, (o) => isOpenQueue(o) && (efd !== null ? o.attrs.efd === efd : o.id === id)) ?? null;
 }
 
 interface FileResult { errno: Errno | null; out: Args }
-
-function lowestFreeCookie(recs: Rec[]): number {
-  const used = new Set(recs.map((r) => r.cell.data.cookie).filter((c) => typeof c === 'number' && c > 0));
-  let c = 1;
-  while (used.has(c)) c++;
-  return c;
-}
 
 const pgfault = (d: EventqCell['data']): Args => ({
   flags: d.flags ?? 0, dev_id: d.dev_id ?? 0, pasid: d.pasid ?? 0, grpid: d.grpid ?? 0, perm: d.perm ?? 0, addr: d.addr ?? 0, length: d.length ?? 0, cookie: d.cookie ?? 0,
@@ -315,15 +306,15 @@ const pgfault = (d: EventqCell['data']): Args => ({
  * lowest free from 1) to answer it by. A read that fits none returns 0.
  */
 function faultRead(ctx: Ctx, q: IommufdCell, count: number | null): FileResult {
-  const recs = queueRecords(ctx.state, q.fd, q.id);
-  const pending = recs.filter((r) => r.cell.data.cookie === 0);
-  const want = count ?? pending.length * PGFAULT_SIZE;
+  const view = queueView(ctx.state, q.fd, q.id);
+  const want = count ?? view.pendingCount() * PGFAULT_SIZE;
   if (want % PGFAULT_SIZE !== 0) return { errno: 'ESPIPE', out: {} };
   const records: Args[] = [];
   let done = 0;
-  for (const r of pending) {
+  // the groups in order: each one read leaves the pending ones (its cookie is set), so the next is the first pending again
+  for (let r = view.firstPending(); r !== undefined; r = view.firstPending()) {
     if (done >= want || PGFAULT_SIZE > want - done) break;
-    const cookie = lowestFreeCookie(queueRecords(ctx.state, q.fd, q.id));
+    const cookie = view.freeCookie();
     putRecord(ctx, q.fd, q.id, r.idx, { type: r.cell.type, data: { ...r.cell.data, cookie } }, 'read');
     records.push(pgfault({ ...r.cell.data, cookie }));
     done += PGFAULT_SIZE;
@@ -337,12 +328,13 @@ function faultRead(ctx: Ctx, q: IommufdCell, count: number | null): FileResult {
  * read frees its place in the queue (num_events--).
  */
 function veventqRead(ctx: Ctx, q: IommufdCell, count: number | null): FileResult {
-  const recs = queueRecords(ctx.state, q.fd, q.id);
+  const view = queueView(ctx.state, q.fd, q.id);
   const size = (r: Rec): number => VEVENT_HEADER_SIZE + (r.cell.type === 'lost' ? 0 : VEVENT_ARM_SMMUV3_SIZE);
-  const want = count ?? recs.reduce((n, r) => n + size(r), 0);
+  const want = count ?? view.all().reduce((n, r) => n + size(r), 0);
   const records: Args[] = [];
   let done = 0;
-  for (const r of recs) {
+  // the records in order: each one read leaves the queue, so the next is the head again
+  for (let r = view.first(); r !== undefined; r = view.first()) {
     if (done >= want || VEVENT_HEADER_SIZE > want - done) break;
     if (r.cell.type !== 'lost' && size(r) > want - done) break;
     putRecord(ctx, q.fd, q.id, r.idx, null, 'read');
@@ -376,7 +368,7 @@ function faultWrite(ctx: Ctx, q: IommufdCell, responses: Args[], count: number |
     const code = enumValue(resp.code, PAGE_RESP_CODES);
     if (code !== PAGE_RESP_CODES.SUCCESS && code !== PAGE_RESP_CODES.INVALID) { errno = 'EINVAL'; break; }
     const cookie = typeof resp.cookie === 'number' ? resp.cookie : -1;
-    const r = cookie > 0 ? queueRecords(ctx.state, q.fd, q.id).find((x) => x.cell.data.cookie === cookie) : undefined;
+    const r = cookie > 0 ? queueView(ctx.state, q.fd, q.id).withCookie(cookie) : undefined;
     if (!r) { errno = 'EINVAL'; break; }
     putRecord(ctx, q.fd, q.id, r.idx, null, `answered ${enumName(code, PAGE_RESP_CODES)}`);
     done += PAGE_RESPONSE_SIZE;
@@ -419,7 +411,7 @@ export const eventqOps: Record<string, OpSpec> = {
       // iommufd_eventq_fops_release(), eventq.c: drops the object's users reference and the context's; the last
       // reference on a context whose iommufd was closed runs iommufd_fops_release()
       update(ctx, q, q.refs, { ...q.attrs, open: false });
-      if (q.attrs.ctxClosed === true && !eventFdsOpen(ctx.state, q.fd) && !objects(ctx.state, q.fd).some((o) => o.type === 'DEVICE')) releaseCtx(ctx, q.fd);
+      if (q.attrs.ctxClosed === true && !eventFdsOpen(ctx.state, q.fd) && !hasObjectOfType(ctx.state, q.fd, 'DEVICE')) releaseCtx(ctx, q.fd);
       return { errno: null, out: {} };
     }),
   },
@@ -434,5 +426,3 @@ export const EVENTQ_IOCTLS: Record<string, IoctlSpec> = {
   },
 };
 
-/** The record cells of one queue object, in arrival order. */
-export const recordsOf = (state: State, o: IommufdCell): EventqCell[] => queueRecords(state, o.fd, o.id).map((r) => r.cell);

@@ -22,7 +22,8 @@ import { device, invalidateAtc, invalidateIotlb, RID_PASID } from '../iommu.js';
 import { U64_MAX, u64, type Fields, type IoctlSpec } from '../op.js';
 import type { ArgValue, Args, Errno, IommufdCell, Rid, State } from '../types.js';
 import { attachedDevices } from './device.js';
-import { create, done, err, getObject, objects, update, type IoctlResult } from './object.js';
+import { allocIndex, countTagged, objectsTagged, TAG } from '../indexes.js';
+import { create, done, err, getObject, hasObjects, obj, objectsWith, update, type IoctlResult } from './object.js';
 
 export const IOAS_MAP_FIXED_IOVA = 1 << 0;
 export const IOAS_MAP_WRITEABLE = 1 << 1;
@@ -89,8 +90,12 @@ function areas(state: State, fd: string, ioasId: number): Area[] {
 
 /** Every HWPT_PAGING built on the IOAS: each is a domain of its io_pagetable (iopt_table_add_domain()). */
 function domains(state: State, fd: string, ioasId: number): IommufdCell[] {
-  return objects(state, fd).filter((o) => o.type === 'HWPT_PAGING' && o.attrs.ioas === ioasId);
+  return objectsWith(state, fd, TAG.ioas(ioasId), (o) => o.type === 'HWPT_PAGING' && o.attrs.ioas === ioasId);
 }
+
+/** The HWPT_NESTEDs whose nest parent is this HWPT_PAGING. */
+const nestedOn = (state: State, fd: string, parent: number): IommufdCell[] =>
+  objectsWith(state, fd, TAG.parent(parent), (o) => o.type === 'HWPT_NESTED' && o.attrs.parent === parent);
 
 type Geometry = { readonly minPage: bigint; readonly apertureStart: bigint; readonly apertureEnd: bigint };
 
@@ -106,6 +111,29 @@ function hwptKind(state: State, h: IommufdCell): 'vtd' | 'smmuv3' {
   return (dev && kindOfIommu(state, state.s.device[dev.rid]?.iommu)) || 'vtd';
 }
 
+/**
+ * The drivers of the IOAS's domains, each once: all that its reserved ranges and its alignment depend on
+ * (every domain of one driver has the same geometry). A live run counts the domains per IOMMU
+ * (engine/indexes.ts): O(IOMMUs of the platform), not a pass over every domain.
+ */
+function domainKinds(state: State, fd: string, ioasId: number): ('vtd' | 'smmuv3')[] {
+  const ix = allocIndex(state);
+  const prefix = `${fd}/`;
+  const all = ix ? countTagged(ix, prefix, TAG.ioas(ioasId)) : null;
+  if (ix && all !== null) {
+    const kinds = new Set<'vtd' | 'smmuv3'>();
+    let n = 0;
+    for (const iommu of Object.keys(state.s.iommu).sort()) {
+      const c = countTagged(ix, prefix, TAG.domainOn(ioasId, iommu)) ?? 0;
+      const kind = kindOfIommu(state, iommu);
+      if (c > 0 && kind) { n += c; kinds.add(kind); }
+    }
+    // every domain on an IOMMU of the platform: else some kind comes from an attached device (hwptKind())
+    if (n === all) return [...kinds];
+  }
+  return [...new Set(domains(state, fd, ioasId).map((h) => hwptKind(state, h)))];
+}
+
 /** The paging domain's geometry, from the driver model (engine/drivers/*.ts). */
 function geometryOf(kind: 'vtd' | 'smmuv3'): Geometry {
   return kind === 'smmuv3' ? SMMUV3_PAGING_GEOMETRY : VTD_PAGING_GEOMETRY;
@@ -119,22 +147,42 @@ function resvRegionsOf(state: State, rid: Rid): readonly Range[] {
 
 /** Devices attached by RID (not by PASID) to a HWPT whose paging domain is on the IOAS (iommufd_hw_pagetable_attach()). */
 function ridsOn(state: State, fd: string, ioasId: number): Rid[] {
-  const paging = new Set(domains(state, fd, ioasId).map((h) => h.id));
-  const hwpts = objects(state, fd).filter((o) => paging.has(o.id) || (o.type === 'HWPT_NESTED' && paging.has(o.attrs.parent as number)));
+  // A live run goes from the fd's DEVICE objects (at most one per RID of the platform) to the HWPT each is
+  // attached to by RID, not from every domain of the IOAS to its devices.
+  const ix = allocIndex(state);
+  const devs = ix ? objectsTagged(ix, `${fd}/`, TAG.type('DEVICE')) : null;
+  if (devs) {
+    const onIoas = (h: IommufdCell | undefined): boolean => h?.type === 'HWPT_PAGING' && h.attrs.ioas === ioasId;
+    const found = new Set<Rid>();
+    for (const id of devs) {
+      const d = obj(state, fd, id);
+      if (d?.type !== 'DEVICE') continue;
+      for (const [key, v] of Object.entries(d.attrs)) {
+        if (!key.startsWith('pasid/') || Number(key.slice(6)) !== RID_PASID || typeof v !== 'number') continue;
+        const h = obj(state, fd, v);
+        if (onIoas(h) || (h?.type === 'HWPT_NESTED' && onIoas(obj(state, fd, h.attrs.parent as number)))) found.add(d.attrs.rid as Rid);
+      }
+    }
+    return [...found].sort();
+  }
+  // (the set of RIDs is sorted below: the order the HWPTs are visited in does not matter)
+  const paging = domains(state, fd, ioasId);
+  const hwpts = [...paging, ...paging.flatMap((h) => nestedOn(state, fd, h.id))];
   const rids = new Set<Rid>();
   for (const h of hwpts) for (const d of attachedDevices(state, fd, h.id)) if (d.pasid === RID_PASID) rids.add(d.rid);
   return [...rids].sort();
 }
 
 /** The IOAS's reserved interval tree: the selftest's ranges, each domain's outside-aperture, each attached device's regions. */
-export function reservedRanges(state: State, fd: string, ioas: IommufdCell): (Range & { owner: string })[] {
-  const out: (Range & { owner: string })[] = parseRanges(ioas.attrs.reserved).map((r) => ({ ...r, owner: 'test' }));
-  for (const h of domains(state, fd, ioas.id)) {
-    const g = geometryOf(hwptKind(state, h));
-    if (g.apertureStart !== 0n) out.push({ start: 0n, last: g.apertureStart - 1n, owner: `HWPT ${h.id}` });
-    if (g.apertureEnd !== U64_MAX) out.push({ start: g.apertureEnd + 1n, last: U64_MAX, owner: `HWPT ${h.id}` });
+export function reservedRanges(state: State, fd: string, ioas: IommufdCell): Range[] {
+  const out: Range[] = parseRanges(ioas.attrs.reserved);
+  // (one domain's outside-aperture per driver: the others' are the same ranges again)
+  for (const kind of domainKinds(state, fd, ioas.id)) {
+    const g = geometryOf(kind);
+    if (g.apertureStart !== 0n) out.push({ start: 0n, last: g.apertureStart - 1n });
+    if (g.apertureEnd !== U64_MAX) out.push({ start: g.apertureEnd + 1n, last: U64_MAX });
   }
-  for (const rid of ridsOn(state, fd, ioas.id)) for (const r of resvRegionsOf(state, rid)) out.push({ start: r.start, last: r.last, owner: rid });
+  for (const rid of ridsOn(state, fd, ioas.id)) for (const r of resvRegionsOf(state, rid)) out.push({ start: r.start, last: r.last });
   return out;
 }
 
@@ -148,7 +196,7 @@ const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
  */
 export function iovaAlignment(state: State, fd: string, ioas: IommufdCell): bigint {
   let align = hugePages(ioas) ? 1n : PAGE_SIZE;
-  for (const h of domains(state, fd, ioas.id)) align = maxBig(align, geometryOf(hwptKind(state, h)).minPage);
+  for (const kind of domainKinds(state, fd, ioas.id)) align = maxBig(align, geometryOf(kind).minPage);
   return align;
 }
 
@@ -325,8 +373,7 @@ function flushIoasUsers(ctx: Ctx, fd: string, ioasId: number, iova: number, leng
     // A nest parent's unmap flushes every nested domain on it whole: the IPA says nothing about the
     // stage-1 addresses cached (VT-d cache_tag_flush_range() on the parent's tags; SMMUv3 issues
     // CMDQ_OP_TLBI_NH_ALL after the stage-2 invalidation of a nest parent).
-    for (const n of objects(state, fd)) {
-      if (n.type !== 'HWPT_NESTED' || n.attrs.parent !== h.id) continue;
+    for (const n of nestedOn(state, fd, h.id)) {
       for (const dev of attachedDevices(state, fd, n.id)) {
         const cell = device(state, dev.rid);
         invalidateIotlb(ctx, cell.iommu, 'domain', n.id, null, null, null);
@@ -565,7 +612,7 @@ export function optionRlimitMode(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   if (op === BigInt(IOMMU_OPTION_OP_GET)) return done({ val64: mode === 'mm' ? 1 : 0 });
   if (op === BigInt(IOMMU_OPTION_OP_SET)) {
     // (capable(CAP_SYS_RESOURCE): EPERM otherwise)
-    if (objects(ctx.state, fd).length > 0) return err('EBUSY');
+    if (hasObjects(ctx.state, fd)) return err('EBUSY');
     const val = u64(a.val64) ?? 0n;
     if (val !== 0n && val !== 1n) return err('EINVAL');
     const next = val === 1n ? 'mm' : 'user';
@@ -594,7 +641,7 @@ export function optionHugePages(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   // iopt_disable_large_pages(), io_pagetable.c
   if (!hugePages(ioas)) return done({ val64: 0 });
   // Won't do it if domains already have pages mapped in them
-  if (domains(state, fd, ioas.id).length > 0 && areas(state, fd, ioas.id).length > 0) return err('EINVAL');
+  if (domainKinds(state, fd, ioas.id).length > 0 && areas(state, fd, ioas.id).length > 0) return err('EINVAL');
   // iopt_calculate_iova_alignment(): at least PAGE_SIZE now; a misaligned area refuses the upgrade
   const cur = iovaAlignment(state, fd, ioas);
   if (PAGE_SIZE > cur) {

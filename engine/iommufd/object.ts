@@ -2,7 +2,7 @@
 // xarray with XA_FLAGS_ALLOC1, typed lookups, and the events that create,
 // update and destroy an object. Every other iommufd file builds on these.
 import type { Ctx } from '../ctx.js';
-import { allocIndex, freeObjectId, objectKeysUnder } from '../indexes.js';
+import { allocIndex, anyObjectUnder, countTagged, freeObjectId, objectKeysUnder, objectsTagged, TAG } from '../indexes.js';
 import { k } from '../keys.js';
 import { compareKeys } from '../state.js';
 import type { Args, Errno, IommufdCell, IommufdType, State } from '../types.js';
@@ -37,6 +37,38 @@ export function objects(state: State, fd: string): IommufdCell[] {
   const keys = ix ? objectKeysUnder(ix, prefix) : null;
   return (keys ?? Object.keys(state.s.iommufd).filter((key) => key.startsWith(prefix)).sort(compareKeys))
     .map((key) => state.s.iommufd[key]).filter((o): o is IommufdCell => o !== undefined);
+}
+
+/**
+ * The objects of one iommufd that `keep` accepts, in id order. `tag` (TAG in
+ * engine/indexes.ts) must be implied by `keep`: a live run's index finds the
+ * objects with the tag at once and `keep` filters them; a bare state, or a
+ * tag the index cannot answer (null), filters every object of the fd.
+ */
+export function objectsWith(state: State, fd: string, tag: string | null, keep: (o: IommufdCell) => boolean): IommufdCell[] {
+  const ix = allocIndex(state);
+  const ids = ix ? objectsTagged(ix, `${fd}/`, tag) : null;
+  if (!ids) return objects(state, fd).filter(keep);
+  const out: IommufdCell[] = [];
+  for (const id of ids) { const o = obj(state, fd, id); if (o && keep(o)) out.push(o); }
+  return out;
+}
+
+/** The first object of one iommufd (id order) that `keep` accepts, found as objectsWith() finds them. */
+export const firstWith = (state: State, fd: string, tag: string | null, keep: (o: IommufdCell) => boolean): IommufdCell | undefined =>
+  objectsWith(state, fd, tag, keep)[0];
+
+/** Whether the iommufd has an object of `type`. */
+export function hasObjectOfType(state: State, fd: string, type: IommufdType): boolean {
+  const ix = allocIndex(state);
+  const n = ix ? countTagged(ix, `${fd}/`, TAG.type(type)) : null;
+  return n === null ? objects(state, fd).some((o) => o.type === type) : n > 0;
+}
+
+/** Whether the iommufd has any object (!xa_empty(&ictx->objects)). */
+export function hasObjects(state: State, fd: string): boolean {
+  const ix = allocIndex(state);
+  return (ix ? anyObjectUnder(ix, `${fd}/`) : null) ?? objects(state, fd).length > 0;
 }
 
 /** Object ids come from an xarray with XA_FLAGS_ALLOC1: the lowest free id from 1. */

@@ -9,7 +9,8 @@ import { k } from '../keys.js';
 import { u64, U64_MAX, type Fields, type IoctlSpec } from '../op.js';
 import type { ArgValue, IommufdCell, Rid, State, VdevCell } from '../types.js';
 import { HWPT_ALLOC_NEST_PARENT } from './hwpt.js';
-import { create, done, err, getObject, objects, type IoctlResult } from './object.js';
+import { TAG } from '../indexes.js';
+import { create, done, err, firstWith, getObject, type IoctlResult } from './object.js';
 
 /** enum iommu_viommu_type, include/uapi/linux/iommufd.h. */
 export const VIOMMU_TYPES: Readonly<Record<string, number>> = { DEFAULT: 0, ARM_SMMUV3: 1, TEGRA241_CMDQV: 2 };
@@ -70,13 +71,13 @@ const live = (o: IommufdCell): boolean => o.type === 'VDEVICE' && o.attrs.leaked
 
 /** The device's vDEVICE on this vIOMMU (the vSID a nested attach and a vEVENT need), or null. */
 export function vdeviceOf(state: State, fd: string, viommu: number, devId: number): number | null {
-  const o = objects(state, fd).find((x) => live(x) && x.attrs.viommu === viommu && x.attrs.dev === devId);
+  const o = firstWith(state, fd, TAG.vdevOf(devId), (x) => live(x) && x.attrs.viommu === viommu && x.attrs.dev === devId);
   return o ? o.id : null;
 }
 
 /** idev->vdev: the device's one vDEVICE, on whichever vIOMMU, or null. */
 export function vdeviceOfDevice(state: State, fd: string, devId: number): IommufdCell | null {
-  return objects(state, fd).find((x) => live(x) && x.attrs.dev === devId) ?? null;
+  return firstWith(state, fd, TAG.vdevOf(devId), (x) => live(x) && x.attrs.dev === devId) ?? null;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Ctx } from '../ctx.js';
 import { clearEntry, device, installEntry } from '../iommu.js';
 import { k, parts } from '../keys.js';
 import { fail, num, ok, optNum, str, type OpSpec } from '../op.js';
+import { allocIndex, cpuPasidsOfVm } from '../indexes.js';
 import { compareKeys } from '../state.js';
 
 function guestWqConfig(ctx: Ctx, vm: string, rid: string, wq: string, pasid: number): { errno: 'EINVAL' | 'ENOENT' | 'EPERM' | null } {
@@ -122,7 +123,9 @@ export const guestOps: Record<string, OpSpec> = {
       if (!vm) return fail('ENOENT');
       const from = vm.host;
       ctx.emit({ kind: 'migrate', vm: vmId, from, to: str(f, 'to'), phase: 'save' });
-      for (const key of Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
+      // A live run's index has each VM's translations (engine/indexes.ts); a bare state sorts every VM's.
+      const ix = allocIndex(ctx.state);
+      for (const key of ix ? cpuPasidsOfVm(ix, vmId) : Object.keys(ctx.state.s['cpu-pasid']).sort(compareKeys)) {
         const [owner, gpasid] = parts(key);
         if (owner === vmId) ctx.emit({ kind: 'kvm-pasid-map', vm: vmId, gpasid: Number(gpasid), hpasid: null });
       }
