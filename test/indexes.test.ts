@@ -5,20 +5,24 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IdSet } from '../engine/idset.js';
-import { allocIndex, freeObjectId, freeSetId, firstOpenEntry, indexDiff, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, WHOLE_SECTION_KEY, setCount, spaceFirstFree } from '../engine/indexes.js';
+import { allocIndex, cpuPasidsOfVm, freeObjectId, freeSetId, firstOpenEntry, indexDiff, presentUnder, rootsOfIoas, TAG, lastIdleObject, objectKeysUnder, pagesIn, outliving, overQuota, ownerLowest, WHOLE_SECTION_KEY, setCount, spaceFirstFree } from '../engine/indexes.js';
 import { Ctx } from '../engine/ctx.js';
+import { queueIndexDiff, queueView } from '../engine/iommufd/queue-index.js';
+import { pasidCacheVictims } from '../engine/caches.js';
+import { objectsWith } from '../engine/iommufd/object.js';
 import { outstanding } from '../engine/ioasid.js';
 import { nextId } from '../engine/iommufd/object.js';
 import { ptUnmap } from '../engine/memory.js';
 import { RunSession } from '../engine/run.js';
 import { combinations, type Scenario, type Step } from '../engine/scenario.js';
 import { compareKeys, emptyState } from '../engine/state.js';
-import type { State } from '../engine/types.js';
+import type { IommufdCell, State } from '../engine/types.js';
+import { WORKLOADS } from '../bench/scan-workloads.js';
 import { validateScenario } from '../engine/validate.js';
 import { caseFiles, CONFORMANCE_DIR } from '../conformance/runner.js';
 import { listScenarios, parseScenario } from '../scenarios/index.js';
 
-const INDEXED: ReadonlySet<string> = new Set(['ioasid', 'ioasid-set', 'iommufd', 'bind', 'pasid', 'deferred', 'cpu-pasid', 'pt', 'dirty']);
+const INDEXED: ReadonlySet<string> = new Set(['ioasid', 'ioasid-set', 'iommufd', 'bind', 'pasid', 'deferred', 'cpu-pasid', 'pt', 'dirty', 'pt-root', 'eventq', 'pasid-cache']);
 
 /** Run `sc` under `variant`, checking the index against a rebuild after every event; returns the events checked. */
 function checkRun(sc: Scenario, variant: Record<string, string>, extra?: (state: State) => void): number {
@@ -33,7 +37,7 @@ function checkRun(sc: Scenario, variant: Record<string, string>, extra?: (state:
       n++;
       if (problems.length > 0 || !wrote) return;
       wrote = false;
-      const diff = indexDiff(session.state as State);
+      const diff = [...indexDiff(session.state as State), ...queueIndexDiff(session.state as State)];
       if (diff.length > 0) problems.push(`event ${ev.seq} (${ev.kind}, step ${ev.step}): ${diff.join('; ')}`);
       extra?.(session.state as State);
     },
@@ -122,6 +126,47 @@ function bruteChecks(state: State): void {
   }
 }
 
+/** The new queries' answers against the same calls on the state without its indexes (a bare copy: every caller's scan). */
+function answerChecks(state: State): void {
+  const ix = allocIndex(state);
+  if (!ix) throw new Error('no index');
+  const bare = { s: state.s, seq: state.seq, tick: state.tick } as State;
+  const s = state.s;
+  const cells = Object.values(s.iommufd);
+  for (const fd of new Set(cells.map((o) => o.fd))) {
+    const preds: [string | null, (o: IommufdCell) => boolean][] = [[TAG.type('DEVICE'), (o) => o.type === 'DEVICE'], [TAG.openQueue, (o) => (o.type === 'FAULT' || o.type === 'VEVENTQ') && o.attrs.open === true]];
+    for (const o of cells) {
+      preds.push([TAG.ioas(o.id), (x) => x.type === 'HWPT_PAGING' && x.attrs.ioas === o.id], [TAG.parent(o.id), (x) => x.type === 'HWPT_NESTED' && x.attrs.parent === o.id],
+        [TAG.nestedOn(o.id), (x) => x.type === 'HWPT_NESTED' && x.attrs.viommu === o.id], [TAG.attached(o.id), (x) => x.type === 'DEVICE' && Object.entries(x.attrs).some(([name, v]) => name.startsWith('pasid/') && v === o.id)],
+        [TAG.vdevOf(o.id), (x) => x.type === 'VDEVICE' && x.attrs.leaked !== true && x.attrs.dev === o.id], [TAG.veventqOn(o.id), (x) => x.type === 'VEVENTQ' && x.attrs.viommu === o.id],
+        [TAG.rid(o.attrs.rid), (x) => x.type === 'DEVICE' && x.attrs.rid === o.attrs.rid], [TAG.efd(o.attrs.efd), (x) => (x.type === 'FAULT' || x.type === 'VEVENTQ') && x.attrs.open === true && x.attrs.efd === o.attrs.efd]);
+      for (const iommu of Object.keys(s.iommu)) preds.push([TAG.domainOn(o.id, iommu), (x) => x.type === 'HWPT_PAGING' && x.attrs.ioas === o.id && x.attrs.iommu === iommu]);
+    }
+    for (const [tag, keep] of preds) expect(objectsWith(state, fd, tag, keep), `${fd} ${tag}`).toEqual(objectsWith(bare, fd, tag, keep));
+  }
+  for (const rid of Object.keys(s.device)) expect(presentUnder(ix, `${rid}/`)).toBe(Object.keys(s.pasid).filter((key) => key.startsWith(`${rid}/`) && s.pasid[key]?.p === true).length);
+  for (const r of Object.values(s['pt-root'])) if (r.ioas) expect([...rootsOfIoas(ix, r.ioas)].sort()).toEqual(Object.keys(s['pt-root']).filter((x) => s['pt-root'][x]?.ioas === r.ioas).sort());
+  for (const vm of Object.keys(s.vm)) expect(cpuPasidsOfVm(ix, vm)).toEqual(Object.keys(s['cpu-pasid']).sort(compareKeys).filter((key) => key.split('/')[0] === vm));
+  for (const key of Object.keys(s.eventq)) {
+    const [fd, q] = key.split('/') as [string, string];
+    const live = queueView(state, fd, Number(q));
+    const scan = queueView(bare, fd, Number(q));
+    expect([live.first(), live.last(), live.all(), live.vevents(), live.pendingCount(), live.firstPending(), live.freeCookie()]).toEqual([scan.first(), scan.last(), scan.all(), scan.vevents(), scan.pendingCount(), scan.firstPending(), scan.freeCookie()]);
+    for (const r of scan.all()) {
+      const d = r.cell.data;
+      if (typeof d.cookie === 'number' && d.cookie > 0) expect(live.withCookie(d.cookie)).toEqual(scan.withCookie(d.cookie));
+      if (typeof d.hwpt === 'number' && typeof d.dev_id === 'number' && typeof d.attach_pasid === 'number') expect(live.ofHandle(d.hwpt, d.dev_id, d.attach_pasid)).toEqual(scan.ofHandle(d.hwpt, d.dev_id, d.attach_pasid));
+    }
+  }
+  const pc = Object.entries(s['pasid-cache']);
+  for (const iommu of Object.keys(s.iommu)) for (const granularity of ['global', 'domain', 'pasid'] as const) {
+    for (const did of [null, ...new Set(pc.map(([, c]) => c.did))]) for (const pasid of [null, ...new Set(pc.map(([key]) => Number(key.split('/').pop())))]) {
+      const q = { iommu, granularity, did, pasid };
+      expect(pasidCacheVictims(state, q).sort()).toEqual(pasidCacheVictims(bare, q).sort());
+    }
+  }
+}
+
 describe('IdSet', () => {
   it('agrees with a plain Set on random adds, deletes and lowest-free queries (small and 2^53-sized ids)', () => {
     let seed = 12345;
@@ -173,9 +218,15 @@ describe('the index equals a rebuild from the state after every event', () => {
     for (const file of caseFiles(CONFORMANCE_DIR)) {
       let sc: Scenario;
       try { sc = parseScenario(readFileSync(file, 'utf8'), file); } catch { continue; }
-      for (const v of combinations(sc)) events += checkRun(sc, v);
+      for (const v of combinations(sc)) events += checkRun(sc, v, answerChecks);
     }
     expect(events).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('every scan workload (bench/scan-workloads.ts) at N = 24; the answers are the scans\'', () => {
+    let events = 0;
+    for (const [name, w] of Object.entries(WORKLOADS)) events += checkRun(validateScenario({ name, description: name, platform: w.platform, steps: w.steps(24) }, name), {}, answerChecks);
+    expect(events).toBeGreaterThan(500);
   }, 120_000);
 
   it('a random mix of sets, quotas, allocations (lowest-free, cyclic, min/max, uncharged), frees, set frees, exits, SVA binds and unbinds, deferred clean-up, iommufd objects and closes, page-table maps and unmaps; the answers are the scans\'', () => {
@@ -235,5 +286,24 @@ describe('an answer from the index reads what the scan read (explore/ records fo
     ctx.beginStep(0);
     expect(ptUnmap(ctx, 0x1000, 0, 1024 * 4096)).toBe(0);
     expect(reads).toEqual(['ioasid', 'iommufd', 'pt']);
+  });
+
+  it('the iommufd, PASID-entry, table, KVM, event-queue and PASID-cache answers read their whole section too', () => {
+    const state = emptyState();
+    const reads: string[] = [];
+    for (const name of ['iommufd', 'pasid', 'pt-root', 'cpu-pasid', 'eventq', 'pasid-cache'] as const) {
+      const sec = state.s[name] as Record<string, unknown>;
+      (state.s as unknown as Record<string, unknown>)[name] = new Proxy(sec, { get: (o, p) => { if (p === WHOLE_SECTION_KEY) reads.push(name); return o[p as string]; } });
+    }
+    const ctx = new Ctx(state, {});
+    const ix = allocIndex(ctx.state);
+    if (!ix) throw new Error('no index');
+    expect(objectsWith(ctx.state, 'iommufd', TAG.type('DEVICE'), (o) => o.type === 'DEVICE')).toEqual([]);
+    expect(presentUnder(ix, '00:02.0/')).toBe(0);
+    expect([...rootsOfIoas(ix, 'iommufd/1')]).toEqual([]);
+    expect(cpuPasidsOfVm(ix, 'vm0')).toEqual([]);
+    expect(queueView(ctx.state, 'iommufd', 1).last()).toBeUndefined();
+    expect(pasidCacheVictims(ctx.state, { iommu: 'dmar0', granularity: 'global', did: null, pasid: null })).toEqual([]);
+    expect(reads).toEqual(['iommufd', 'pasid', 'pt-root', 'cpu-pasid', 'eventq', 'pasid-cache']);
   });
 });

@@ -76,10 +76,9 @@ export function veventqAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const type = enumValue(a.type, VEVENTQ_TYPES);
   // iommufd_veventq_alloc(), eventq.c: flags, __reserved must be 0, type DEFAULT is reserved -> -EOPNOTSUPP
   if (flagsOf(a.flags) !== 0 || flagsOf(a.__reserved) !== 0 || type === VEVENTQ_TYPES.DEFAULT) return err('EOPNOTSUPP');
-  // iommufd_veventq_alloc(): veventq_depth == 0 or above VEVENTQ_MAX_DEPTH -> -EINVAL (the __u32: a negative
-  // number is above it too)
+  // iommufd_veventq_alloc(): veventq_depth == 0 or above VEVENTQ_MAX_DEPTH -> -EINVAL
   const depth = optNum(a, 'veventq_depth') ?? 0;
-  if (depth === 0 || depth < 0 || depth > VEVENTQ_MAX_DEPTH) return err('EINVAL');
+  if (depth === 0 || depth > VEVENTQ_MAX_DEPTH) return err('EINVAL');
   // iommufd_get_viommu(), iommufd_private.h -> -ENOENT
   const viommu = getObject(state, fd, a.viommu_id, 'VIOMMU');
   if (!viommu) return err('ENOENT');

@@ -35,7 +35,7 @@ export interface QueueView {
   firstPending(): Rec | undefined;
   /** The lowest cookie from 1 no record holds (xa_alloc in fault->response). */
   freeCookie(): number;
-  /** The first record holding `cookie`. */
+  /** The first record holding `cookie` (one read() handed out: > 0). */
   withCookie(cookie: number): Rec | undefined;
   /** The records of one attach handle (hwpt, dev_id, attach_pasid), in order. */
   ofHandle(hwpt: number, dev: number, pasid: number): Rec[];

@@ -129,6 +129,12 @@ describe('event queues in state', () => {
     // one event, then one header that was moved to the tail with each new loss
     expect(Object.values(st.s.eventq).map((c) => [c.type, c.data.sequence])).toEqual([['vevent', 0], ['lost', 3]]);
   });
+
+  it('veventq_depth is bounded by VEVENTQ_MAX_DEPTH (1 << 19): one more, or the largest __u32, is EINVAL; the bound itself is a queue', () => {
+    const alloc = (depth: number): Step => ({ op: 'ioctl', cmd: 'IOMMU_VEVENTQ_ALLOC', args: { viommu_id: '$viommu', type: 'ARM_SMMUV3', veventq_depth: depth } });
+    const ioctls = ofKind(smmu([...nested(false), alloc(2 ** 19 + 1), alloc(2 ** 32 - 1), alloc(2 ** 19)]), 'ioctl').filter((e) => e.cmd === 'IOMMU_VEVENTQ_ALLOC');
+    expect(ioctls.map((e) => e.errno)).toEqual(['EINVAL', 'EINVAL', null]);
+  });
 });
 
 describe('event queues in a trace', () => {
