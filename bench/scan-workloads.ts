@@ -100,6 +100,15 @@ export const WORKLOADS: Record<string, Workload> = {
       ]).flat() as Step[],
     ],
   },
+  // FIXED_IOVA maps into one IOAS (iopt_check_iova()), then a DMA through each area (the HWPT_PAGING's second stage)
+  'IOMMU_IOAS_MAP (FIXED_IOVA) + DMA through the HWPT': {
+    platform: VTD,
+    steps: (n) => [
+      ...vtdBound, ioctl('VFIO_DEVICE_ATTACH_IOMMUFD_PT', { dev: '00:02.0', pt_id: '$ioas' }),
+      ...times(n / 2 | 0, (i) => ioctl('IOMMU_IOAS_MAP', { ioas_id: '$ioas', user_va: 0x100000, iova: 0x100000 + i * 0x1000, length: 0x1000 })),
+      ...times(n / 2 | 0, (i) => ({ op: 'dma', rid: '00:02.0', addr: 0x100000 + i * 0x1000 } as Step)),
+    ],
+  },
   // migration drops the VM's KVM PASID translations: once a sort of every VM's
   'migrate beside N KVM PASID translations': {
     platform: SMMU,

@@ -148,6 +148,28 @@ export class IdSet {
     return base + 31 - Math.clz32(node.mask);
   }
 
+  /** The highest id in the set that is <= x, or null. */
+  prev(x: number): number | null {
+    if (this.root === null || !(x >= 0)) return null;
+    return this.prevIn(this.root, this.level, 0, Math.min(Math.floor(x), span(this.level) - 1));
+  }
+
+  private prevIn(node: Node, level: number, base: number, x: number): number | null {
+    if (level === 0) {
+      const off = x - base;
+      const m = off >= 31 ? node.mask : node.mask & ((1 << (off + 1)) - 1);
+      return m === 0 ? null : base + 31 - Math.clz32(m);
+    }
+    const cs = span(level - 1);
+    for (let c = Math.floor((x - base) / cs); c >= 0; c--) {
+      const kid = node.kids?.[c];
+      if (!kid) continue;
+      const r = this.prevIn(kid, level - 1, base + c * cs, Math.min(x, base + (c + 1) * cs - 1));
+      if (r !== null) return r;
+    }
+    return null;
+  }
+
   /** The ids in [lo, hi), ascending. */
   range(lo: number, hi: number): number[] {
     const out: number[] = [];

@@ -1,7 +1,8 @@
-// Derived indexes of the allocators' state: what a live run asks on every
-// allocation and after every step, answered in O(log n) instead of a pass
-// over a whole section (issue 12, "small inputs, huge costs": 4000
-// `ioasid-alloc` steps took 3 s, 20 000 did not finish in two minutes).
+// Derived indexes of the allocators' and the iommufd object table's state:
+// what a live run asks on every allocation, lookup and after every step,
+// answered in O(log n) or O(answer) instead of a pass over a whole section
+// (issue 12, "small inputs, huge costs": 4000 `ioasid-alloc` steps took 3 s,
+// 20 000 did not finish in two minutes; 4000 IOMMU_HWPT_ALLOC took 2.7 s).
 //
 // Like the IOTLB / ATC line index (engine/caches.ts) these are caches of the
 // state, never a second source of truth: Ctx builds them from the state it
@@ -10,7 +11,8 @@
 // a bare state handed to a helper) is answered by the scans they replace.
 // Every answer is the scan's, exactly (test/indexes.test.ts compares the
 // index with one rebuilt from the state after every event of every built-in
-// scenario and conformance case):
+// scenario and conformance case, and the answers with a bare state's;
+// test/index-equivalence.test.ts runs everything with and without them):
 //  * IOASIDs: per space (the key up to its last '/'), the PASIDs allocated,
 //    in an IdSet that finds the lowest free one at or after any id (the
 //    lowest-free and the cyclic allocator, findFree); per key prefix ending
@@ -19,14 +21,21 @@
 //    (mm->pasid, exit_mm).
 //  * IOASID sets: per host (the key's first part), the sum of the quotas,
 //    the set IDs in use and the MM-type tokens; the sets over their quota.
-//  * iommufd objects: per key prefix ending in '/', the object ids (nextId).
+//  * iommufd objects: per key prefix ending in '/', the object ids (nextId);
+//    per direct prefix and tag (TAG: type, a HWPT's IOAS / IOMMU / parent /
+//    vIOMMU, the HWPT a DEVICE is attached to, a DEVICE's RID, a live
+//    vDEVICE's device, a vEVENTQ's vIOMMU, an open queue fd) the object ids,
+//    which engine/iommufd/object.ts' objectsWith() filters as the scan did.
 //  * bindings: the bind keys whose present PASID entry outlives its IOASID
 //    (the entry-outlives-ioasid invariant after each step), with what each
 //    depends on (its IOASID key, its host/pasid/ deferred-work prefix); per
 //    PASID the bind keys (the FREE notifier's boundRids); per host PASID the
 //    KVM PASID-translation keys (KVM's FREE subscriber).
 //  * PASID entries: per key prefix ending in '/', the entries present
-//    without PGSNP (the no-snoop invariant's first open entry of a device).
+//    without PGSNP (the no-snoop invariant's first open entry of a device),
+//    and how many are present (SMMUv3's used_ssids).
+//  * table roots by the IOAS they map (an unmap's dirty bits); KVM PASID
+//    translations by VM (migration).
 //  * page tables and dirty bits (key root/page): per root the pages present,
 //    so a wide pt-unmap and a dirty-bitmap read cost what they touch.
 import { k, parts } from './keys.js';
@@ -132,6 +141,10 @@ export interface AllocIndex {
   /** PASID-entry key prefix ending in '/' -> the entries present without PGSNP under it (integer tails, other keys). */
   open: Map<string, { ids: IdSet; odd: Set<string> }>;
   openKeys: Set<string>;
+  /** IOAS areas (`ioas-map`, key fd/ioas/iova): per direct prefix the IOVAs; per prefix the keys under it that are not prefix + IOVA. */
+  areas: Map<string, IdSet>;
+  areasOdd: Map<string, number>;
+  areaKeys: Set<string>;
   /** PASID-entry key prefix ending in '/' -> how many entries under it are present (p), and the keys counted. */
   present: Map<string, number>;
   presentKeys: Set<string>;
@@ -451,6 +464,28 @@ function touchDeferred(ix: AllocIndex, state: State, key: string): void {
   for (const p of prefixes) for (const b of [...(ix.bindsByDeferred.get(p) ?? [])]) judgeBind(ix, state, b);
 }
 
+function touchArea(ix: AllocIndex, state: State, key: string): void {
+  const present = state.s['ioas-map'][key] !== undefined;
+  if (present === ix.areaKeys.has(key)) return;
+  if (present) ix.areaKeys.add(key); else ix.areaKeys.delete(key);
+  const cut = key.lastIndexOf('/') + 1;
+  const tail = key.slice(cut);
+  const iova = Number(tail);
+  const plain = cut > 0 && Number.isSafeInteger(iova) && iova >= 0 && String(iova) === tail;
+  const prefixes = slashPrefixes(key);
+  // every shorter prefix sees a key that is not prefix + IOVA (so does the direct one when the tail is not one)
+  for (const p of plain ? prefixes.slice(0, -1) : prefixes) {
+    const n = (ix.areasOdd.get(p) ?? 0) + (present ? 1 : -1);
+    if (n > 0) ix.areasOdd.set(p, n); else ix.areasOdd.delete(p);
+  }
+  if (!plain) return;
+  const prefix = key.slice(0, cut);
+  let ids = ix.areas.get(prefix);
+  if (!ids) ix.areas.set(prefix, (ids = new IdSet()));
+  if (present) ids.add(iova); else ids.delete(iova);
+  if (ids.size === 0) ix.areas.delete(prefix);
+}
+
 function touchRoot(ix: AllocIndex, state: State, key: string): void {
   const ioas = state.s['pt-root'][key]?.ioas;
   rekey(ix.rootsByIoas, ix.rootIoas, key, typeof ioas === 'string' ? ioas : undefined);
@@ -522,7 +557,7 @@ function build(state: State): AllocIndex {
     bindDeps: new Map(), bindsByIoasid: new Map(), bindsByDeferred: new Map(), deferredPrefixes: new Map(), deferredKeys: new Set(), outlive: new Set(),
     bindsByPasid: new Map(), bindPasid: new Map(), cpuByHpasid: new Map(), cpuHpasid: new Map(), open: new Map(), openKeys: new Set(),
     pages: { pt: { byPrefix: new Map(), odd: 0, keys: new Set() }, dirty: { byPrefix: new Map(), odd: 0, keys: new Set() } },
-    tagged: new Map(), objectTags: new Map(), present: new Map(), presentKeys: new Set(), rootsByIoas: new Map(), rootIoas: new Map(), cpuByVm: new Map(), cpuVm: new Map(),
+    areas: new Map(), areasOdd: new Map(), areaKeys: new Set(), tagged: new Map(), objectTags: new Map(), present: new Map(), presentKeys: new Set(), rootsByIoas: new Map(), rootIoas: new Map(), cpuByVm: new Map(), cpuVm: new Map(),
   };
   // Sets first, so that each IOASID judges the sets it counts against; deferred work before the bindings that read it.
   for (const key in state.s['ioasid-set']) touchSet(ix, state, key);
@@ -533,6 +568,7 @@ function build(state: State): AllocIndex {
   for (const key in state.s['cpu-pasid']) touchCpuPasid(ix, state, key);
   for (const key in state.s.pasid) touchPasid(ix, state, key);
   for (const key in state.s['pt-root']) touchRoot(ix, state, key);
+  for (const key in state.s['ioas-map']) touchArea(ix, state, key);
   for (const key in state.s.pt) touchPage(ix, state, 'pt', key);
   for (const key in state.s.dirty) touchPage(ix, state, 'dirty', key);
   return ix;
@@ -560,6 +596,7 @@ export function indexAllocators(state: State): (section: SectionName, key: strin
       case 'cpu-pasid': touchCpuPasid(ix, state, key); break;
       case 'pt': case 'dirty': touchPage(ix, state, section, key); break;
       case 'pt-root': touchRoot(ix, state, key); break;
+      case 'ioas-map': touchArea(ix, state, key); break;
       default: break;
     }
   };
@@ -701,6 +738,18 @@ export function anyObjectUnder(ix: AllocIndex, prefix: string): boolean | null {
   return ix.objects.has(prefix);
 }
 
+/**
+ * The IOVAs of the areas under `prefix` (fd/ioas/), ascending (the key order of
+ * prefix + IOVA); null when some key under it is not prefix + IOVA (the caller
+ * then scans).
+ */
+export function areaIovas(ix: AllocIndex, prefix: string): IdSet | null {
+  if ((ix.areasOdd.get(prefix) ?? 0) > 0) return null;
+  seen(ix, 'ioas-map');
+  return ix.areas.get(prefix) ?? EMPTY;
+}
+const EMPTY = new IdSet();
+
 /** How many PASID entries under `prefix` (a key prefix ending in '/') are present. */
 export const presentUnder = (ix: AllocIndex, prefix: string): number => { seen(ix, 'pasid'); return ix.present.get(prefix) ?? 0; };
 
@@ -767,6 +816,8 @@ export function indexDiff(state: State): string[] {
     bindsByPasid: [...ix.bindsByPasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
     cpuByHpasid: [...ix.cpuByHpasid].map(([x, keys]) => [x, [...keys].sort()]).sort(),
     open: [...ix.open].map(([x, e]) => [x, [...e.ids.values()], [...e.odd].sort()]).sort(),
+    areas: [...ix.areas].map(([x, ids]) => [x, [...ids.values()]]).sort(),
+    areasOdd: [...ix.areasOdd].sort(),
     tagged: [...ix.tagged].map(([x, ids]) => [x, [...ids.values()]]).sort(),
     objectTags: [...ix.objectTags].sort(),
     present: [...ix.present].sort(),

@@ -1,6 +1,7 @@
 // IOMMU hardware: PASID tables (VT-d scalable mode, or SMMUv3 CD tables),
 // the PASID cache and IOTLB, and the DMA translation walk. Caches are filled
 // only by translations here and emptied only by invalidation descriptors.
+import { areaContaining } from './areas.js';
 import { atcVictims, iotlbVictims, pasidCacheVictims, rememberVictims } from './caches.js';
 import type { Ctx } from './ctx.js';
 import { recordDirty } from './dirty.js';
@@ -77,14 +78,8 @@ export function device(state: State, rid: Rid): DeviceCell {
 function ptLookup(state: State, root: number, addr: number, rootCell = state.s['pt-root'][String(root)]): { pa: number; write: boolean; bad?: 'invalid' | 'reserved' } | null {
   if (rootCell?.ioas) {
     // HWPT_PAGING: the IOAS mappings are the second stage.
-    const prefix = `${rootCell.ioas}/`;
-    for (const key of Object.keys(state.s['ioas-map'])) {
-      if (!key.startsWith(prefix)) continue;
-      const iova = Number(key.slice(prefix.length));
-      const m = state.s['ioas-map'][key];
-      if (m && addr >= iova && addr < iova + m.length) return { pa: m.hpa + (addr - iova), write: m.write };
-    }
-    return null;
+    const a = areaContaining(state, `${rootCell.ioas}/`, addr);
+    return a ? { pa: a.cell.hpa + (addr - a.iova), write: a.cell.write } : null;
   }
   const pte = state.s.pt[k.pt(root, page(addr))];
   if (!pte) return null;

@@ -9,6 +9,7 @@ import { allocIndex, cpuPasidsOfVm, freeObjectId, freeSetId, firstOpenEntry, ind
 import { Ctx } from '../engine/ctx.js';
 import { queueIndexDiff, queueView } from '../engine/iommufd/queue-index.js';
 import { pasidCacheVictims } from '../engine/caches.js';
+import { areaContaining, areaIntersects, areasUnder } from '../engine/areas.js';
 import { objectsWith } from '../engine/iommufd/object.js';
 import { outstanding } from '../engine/ioasid.js';
 import { nextId } from '../engine/iommufd/object.js';
@@ -22,7 +23,7 @@ import { validateScenario } from '../engine/validate.js';
 import { caseFiles, CONFORMANCE_DIR } from '../conformance/runner.js';
 import { listScenarios, parseScenario } from '../scenarios/index.js';
 
-const INDEXED: ReadonlySet<string> = new Set(['ioasid', 'ioasid-set', 'iommufd', 'bind', 'pasid', 'deferred', 'cpu-pasid', 'pt', 'dirty', 'pt-root', 'eventq', 'pasid-cache']);
+const INDEXED: ReadonlySet<string> = new Set(['ioasid', 'ioasid-set', 'iommufd', 'bind', 'pasid', 'deferred', 'cpu-pasid', 'pt', 'dirty', 'pt-root', 'eventq', 'pasid-cache', 'ioas-map']);
 
 /** Run `sc` under `variant`, checking the index against a rebuild after every event; returns the events checked. */
 function checkRun(sc: Scenario, variant: Record<string, string>, extra?: (state: State) => void): number {
@@ -158,9 +159,23 @@ function answerChecks(state: State): void {
       if (typeof d.hwpt === 'number' && typeof d.dev_id === 'number' && typeof d.attach_pasid === 'number') expect(live.ofHandle(d.hwpt, d.dev_id, d.attach_pasid)).toEqual(scan.ofHandle(d.hwpt, d.dev_id, d.attach_pasid));
     }
   }
+  for (const key of Object.keys(s['ioas-map'])) {
+    const prefix = key.slice(0, key.lastIndexOf('/') + 1);
+    expect(areasUnder(state, prefix)).toEqual(areasUnder(bare, prefix));
+    for (const a of areasUnder(bare, prefix)) {
+      for (const addr of [0, a.iova - 1, a.iova, a.iova + a.cell.length - 1, a.iova + a.cell.length]) expect(areaContaining(state, prefix, addr)).toEqual(areaContaining(bare, prefix, addr));
+      for (const [lo, hi] of [[0n, BigInt(a.iova)], [BigInt(a.iova + a.cell.length), 2n ** 64n - 1n], [BigInt(a.iova) - 1n, BigInt(a.iova) - 1n], [BigInt(a.iova + a.cell.length), BigInt(a.iova + a.cell.length)]] as const) {
+        if (lo < 0n || hi < lo) continue;
+        const brute = areasUnder(bare, prefix).some((x) => BigInt(x.iova) <= hi && lo <= BigInt(x.iova) + BigInt(x.cell.length) - 1n);
+        expect(areaIntersects(state, prefix, lo, hi)).toBe(brute);
+      }
+    }
+  }
   const pc = Object.entries(s['pasid-cache']);
   for (const iommu of Object.keys(s.iommu)) for (const granularity of ['global', 'domain', 'pasid'] as const) {
-    for (const did of [null, ...new Set(pc.map(([, c]) => c.did))]) for (const pasid of [null, ...new Set(pc.map(([key]) => Number(key.split('/').pop())))]) {
+    const pasidOf = (key: string): number => Number(key.split('/').pop());
+    const pairs: [number | null, number | null][] = [[null, null], ...pc.flatMap(([key, c]): [number | null, number | null][] => [[c.did, null], [null, pasidOf(key)], [c.did, pasidOf(key)]])];
+    for (const [did, pasid] of pairs) {
       const q = { iommu, granularity, did, pasid };
       expect(pasidCacheVictims(state, q).sort()).toEqual(pasidCacheVictims(bare, q).sort());
     }
@@ -288,10 +303,10 @@ describe('an answer from the index reads what the scan read (explore/ records fo
     expect(reads).toEqual(['ioasid', 'iommufd', 'pt']);
   });
 
-  it('the iommufd, PASID-entry, table, KVM, event-queue and PASID-cache answers read their whole section too', () => {
+  it('the iommufd, PASID-entry, table, KVM, event-queue, PASID-cache and IOAS-area answers read their whole section too', () => {
     const state = emptyState();
     const reads: string[] = [];
-    for (const name of ['iommufd', 'pasid', 'pt-root', 'cpu-pasid', 'eventq', 'pasid-cache'] as const) {
+    for (const name of ['iommufd', 'pasid', 'pt-root', 'cpu-pasid', 'eventq', 'pasid-cache', 'ioas-map'] as const) {
       const sec = state.s[name] as Record<string, unknown>;
       (state.s as unknown as Record<string, unknown>)[name] = new Proxy(sec, { get: (o, p) => { if (p === WHOLE_SECTION_KEY) reads.push(name); return o[p as string]; } });
     }
@@ -304,6 +319,7 @@ describe('an answer from the index reads what the scan read (explore/ records fo
     expect(cpuPasidsOfVm(ix, 'vm0')).toEqual([]);
     expect(queueView(ctx.state, 'iommufd', 1).last()).toBeUndefined();
     expect(pasidCacheVictims(ctx.state, { iommu: 'dmar0', granularity: 'global', did: null, pasid: null })).toEqual([]);
-    expect(reads).toEqual(['iommufd', 'pasid', 'pt-root', 'cpu-pasid', 'eventq', 'pasid-cache']);
+    expect(areaContaining(ctx.state, 'iommufd/1/', 0)).toBeUndefined();
+    expect(reads).toEqual(['iommufd', 'pasid', 'pt-root', 'cpu-pasid', 'eventq', 'pasid-cache', 'ioas-map']);
   });
 });

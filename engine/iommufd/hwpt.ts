@@ -4,6 +4,7 @@
 // dirty-tracking ioctls IOMMU_HWPT_SET_DIRTY_TRACKING / _GET_DIRTY_BITMAP.
 // Every check in the kernel's order, each cited; the driver rules live in
 // engine/drivers/vtd.ts and smmuv3.ts.
+import { areaContaining } from '../areas.js';
 import type { Ctx } from '../ctx.js';
 import { clearDirty, dirtyPages, setDirtyRecording } from '../dirty.js';
 import { armVsmmuAllocDomainNested, armVsmmuCacheInvalidate, SMMU_CMD_SIZE, SMMU_STE_SIZE, smmuDbmCapable, smmuDomainAllocPagingFlags } from '../drivers/smmuv3.js';
@@ -361,16 +362,7 @@ function checkIovaRange(iova: bigint, length: bigint, pageSize: bigint): Errno |
 }
 
 /** Whether the IOAS maps the 4 KiB page at pageIova (dirty bits exist only under mapped areas). */
-function mapped(state: State, fd: string, ioas: number, pageIova: number): boolean {
-  const prefix = `${fd}/${ioas}/`;
-  for (const key of Object.keys(state.s['ioas-map'])) {
-    if (!key.startsWith(prefix)) continue;
-    const start = Number(key.slice(prefix.length));
-    const m = state.s['ioas-map'][key];
-    if (m && pageIova >= start && pageIova < start + m.length) return true;
-  }
-  return false;
-}
+const mapped = (state: State, fd: string, ioas: number, pageIova: number): boolean => areaContaining(state, `${fd}/${ioas}/`, pageIova) !== undefined;
 
 /**
  * IOMMU_HWPT_GET_DIRTY_BITMAP: iommufd_hwpt_get_dirty_bitmap(),

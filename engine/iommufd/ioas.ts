@@ -14,6 +14,7 @@
 // All u64 arithmetic is done in BigInt, as the kernel's unsigned long (64-bit) arithmetic. The model's VMM
 // maps its memory with user_va == HPA (pages are never pinned from a real mm: EFAULT and the memlock
 // rlimit's ENOMEM are not modelled).
+import { areaIntersects, areasUnder } from '../areas.js';
 import type { Ctx } from '../ctx.js';
 import { dropDirtyUnmapped } from '../dirty.js';
 import { SMMUV3_PAGING_GEOMETRY, SMMUV3_RESV_REGIONS } from '../drivers/smmuv3.js';
@@ -75,18 +76,16 @@ function parseRanges(v: unknown): Range[] {
 
 /** The areas of an IOAS, ascending by IOVA (the area interval tree). */
 function areas(state: State, fd: string, ioasId: number): Area[] {
-  const prefix = `${fd}/${ioasId}/`;
-  const out: Area[] = [];
-  for (const key of Object.keys(state.s['ioas-map'])) {
-    if (!key.startsWith(prefix)) continue;
-    const m = state.s['ioas-map'][key];
-    if (!m) continue;
-    const iova = BigInt(Number(key.slice(prefix.length)));
+  return areasUnder(state, `${fd}/${ioasId}/`).map(({ key, iova, cell: m }) => {
+    const start = BigInt(iova);
     const length = BigInt(m.length);
-    out.push({ key, start: iova, last: iova + length - 1n, length, hpa: BigInt(m.hpa), write: m.write, writable: m.writable ?? m.write });
-  }
-  return out.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+    return { key, start, last: start + length - 1n, length, hpa: BigInt(m.hpa), write: m.write, writable: m.writable ?? m.write };
+  });
 }
+
+/** Whether an area of the IOAS intersects [start, last]: O(log n) from a live run's index (engine/areas.ts). */
+const areaIn = (state: State, fd: string, ioasId: number, start: bigint, last: bigint): boolean =>
+  areaIntersects(state, `${fd}/${ioasId}/`, start, last) ?? intersects(areas(state, fd, ioasId), start, last);
 
 /** Every HWPT_PAGING built on the IOAS: each is a domain of its io_pagetable (iopt_table_add_domain()). */
 function domains(state: State, fd: string, ioasId: number): IommufdCell[] {
@@ -277,7 +276,7 @@ function checkIova(state: State, fd: string, ioas: IommufdCell, iova: bigint, le
   // No reserved IOVA intersects the range
   if (intersects(reservedRanges(state, fd, ioas), iova, last)) return 'EINVAL';
   // Check that there is not already a mapping in the range
-  if (intersects(areas(state, fd, ioas.id), iova, last)) return 'EEXIST';
+  if (areaIn(state, fd, ioas.id, iova, last)) return 'EEXIST';
   return null;
 }
 
@@ -528,7 +527,7 @@ export function ioasAllowIovas(ctx: Ctx, fd: string, a: Fields): IoctlResult {
  * for every reservation the kernel adds: a domain's outside-aperture, a device's regions, the selftest's.
  */
 function reserveProblem(state: State, fd: string, ioas: IommufdCell, start: bigint, last: bigint): Errno | null {
-  if (intersects(areas(state, fd, ioas.id), start, last) || intersects(allowedOf(ioas), start, last)) return 'EADDRINUSE';
+  if (areaIn(state, fd, ioas.id, start, last) || intersects(allowedOf(ioas), start, last)) return 'EADDRINUSE';
   return null;
 }
 
