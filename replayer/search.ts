@@ -49,11 +49,19 @@ export function pasidsOf(ev: TraceEvent): number[] {
   return out;
 }
 
-/** Every RID an event carries: its own `rid`, and any `rid` inside its arguments, outputs or records. */
+/**
+ * Keys that name a device: its requester id (`rid`), and `dev`, the device a
+ * VFIO ioctl acts on (VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+ * VFIO_DEVICE_UNBIND, VFIO_ATTACH_IOASID, KVM_DEV_VFIO_FILE_ADD/DEL: the
+ * device's cdev or group file, which the model names by RID or mdev name).
+ */
+const RID_KEY = /^(?:rid|dev)$/;
+
+/** Every device an event names: its own `rid`, and any `rid` or `dev` inside its arguments, outputs or records. */
 export function ridsOf(ev: TraceEvent): string[] {
   const out: string[] = [];
   if (ev.kind === 'platform') return out;
-  collect(ev, /^rid$/, (x) => { if (typeof x === 'string') out.push(x.toLowerCase()); }, 0);
+  collect(ev, RID_KEY, (x) => { if (typeof x === 'string') out.push(x.toLowerCase()); }, 0);
   return out;
 }
 

@@ -67,6 +67,19 @@ describe('iotrace events filters', () => {
     for (const args of [['--kind', 'faults'], ['--rid', '2'], ['--pasid', 'five']]) expect(cli('events', T, ...args).stderr.split('\n')).toHaveLength(2);
   });
 
+  it('--rid and rid: find every VFIO ioctl naming the device (dev=), in the CLI and the TUI alike', () => {
+    const evs = JSON.parse(`[${cli('events', T, '--rid', '00:02.0', '--kind', 'ioctl', '--json').stdout.trim().split('\n').join(',')}]`) as { seq: number; cmd: string; args: { dev?: string } }[];
+    // Steps 3, 5 and 13 of dwq-gpasid: the bind and both attaches name the device only as dev="00:02.0".
+    expect(evs.map((e) => [e.seq, e.cmd])).toEqual([[7, 'VFIO_DEVICE_BIND_IOMMUFD'], [15, 'VFIO_DEVICE_ATTACH_IOMMUFD_PT'], [29, 'VFIO_DEVICE_ATTACH_IOMMUFD_PT']]);
+    expect(evs.every((e) => e.args.dev === '00:02.0')).toBe(true);
+    const r = TraceReplayer.open(T);
+    try {
+      const q = parseQuery('ioctl rid:00:02.0');
+      expect(r.events(0, r.count).filter((e) => matches(e, q)).map((e) => e.seq)).toEqual([7, 15, 29]);
+      expect(r.search(parseQuery('00:02.0 cmd:VFIO_DEVICE_BIND_IOMMUFD'), -1, 1)).toBe(7);
+    } finally { r.close(); }
+  });
+
   it('the TUI search and events select the same events (one matcher)', () => {
     const r = TraceReplayer.open(T);
     try {

@@ -22,7 +22,8 @@ Filters, all of which must hold (the TUI's / search uses the same matcher):
          translation, invalidation, fault, violation, kernel, guest);
          repeat or comma-separate for any of several
 --rid    a requester id, bus:dev.fn (00:02.0), or a mediated device's
-         name: the event's own or one in its arguments
+         name: the event's own, one in its arguments or outputs, or the
+         device a VFIO ioctl names (dev=)
 --pasid  a PASID (decimal or 0x hex) the event carries anywhere: host,
          guest, virtual, an IOASID or SMMU SSID, inside ioctl and kernel-call
          arguments and outputs, ENQCMD's MSR value
