@@ -1,5 +1,6 @@
 // A step's `expect`: what it must end in (errno, fault or success) and,
 // in the object form, what it must return. Checked by run.ts after each step.
+import type { Ctx } from './ctx.js';
 import { hex } from './summary.js';
 import { normalizeInt, u64, type Outcome } from './op.js';
 import { canonical } from './state.js';
@@ -157,6 +158,12 @@ export function expectationMet(e: string | ExpectSpec, o: Outcome): boolean {
   } else if (o.errno || o.fault) return false;
   for (const [key, want] of Object.entries(s.out ?? {})) if (!sameValue(want, o.out?.[key])) return false;
   return true;
+}
+
+/** The `expect` event a finished step owes when its outcome misses what it expects under `variant` (run.ts, threads.ts). */
+export function reportUnmet(ctx: Ctx, e: Expect | undefined, variant: Variant, o: Outcome): void {
+  const want = resolveExpect(e, variant);
+  if (want !== undefined && !expectationMet(want, o)) ctx.emit({ kind: 'expect', expected: expectText(want), actual: outcomeText(o, want), ok: false });
 }
 
 /** Whether the expectation under `variant` is a fault (so a fault at that step is not a surprise). */

@@ -3,7 +3,7 @@
 import { BUILDERS } from './builders/index.js';
 import { own } from './own.js';
 import { Ctx } from './ctx.js';
-import { expectationMet, expectText, outcomeText, resolveExpect } from './expect.js';
+import { reportUnmet } from './expect.js';
 import { InvariantChecker } from './invariants.js';
 import { normalizeFields, type Fields } from './op.js';
 import { ScenarioRunError } from './limits.js';
@@ -146,10 +146,7 @@ export class RunSession {
       try {
         const outcome = spec.run(ctx, normalizeFields(spec.fields, resolveStep(step, this.refs, index)));
         if (step.as) this.refs.set(step.as, outcome.value ?? null);
-        const want = resolveExpect(step.expect, this.variant);
-        if (want !== undefined && !expectationMet(want, outcome)) {
-          ctx.emit({ kind: 'expect', expected: expectText(want), actual: outcomeText(outcome, want), ok: false });
-        }
+        reportUnmet(ctx, step.expect, this.variant, outcome);
         this.checker.check(ctx);
       } catch (e) {
         // A bound of the model reached: one line naming the scenario, the step and its op.

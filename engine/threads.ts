@@ -21,7 +21,7 @@
 // resolved fields of its step, the continuation), so explore/ snapshots a
 // run by copying it beside a clone of the state.
 import type { Ctx } from './ctx.js';
-import { expectationMet, expectText, outcomeText, resolveExpect } from './expect.js';
+import { reportUnmet } from './expect.js';
 import type { InvariantChecker } from './invariants.js';
 import { ScenarioRunError } from './limits.js';
 import { normalizeFields, type Cont, type Fields, type Phase } from './op.js';
@@ -264,10 +264,7 @@ export class Threads {
         p.cont = null; p.fields = null; p.pos++;
         info.finished = true;
         if (step.as) { refs.set(step.as, outcome.value ?? null); info.refBound = step.as; }
-        const want = resolveExpect(step.expect, core.variant);
-        if (want !== undefined && !expectationMet(want, outcome)) {
-          ctx.emit({ kind: 'expect', expected: expectText(want), actual: outcomeText(outcome, want), ok: false });
-        }
+        reportUnmet(ctx, step.expect, core.variant, outcome);
       }
       core.checker.check(ctx);
     } catch (e) {
