@@ -64,7 +64,7 @@ describe('provenance chains', () => {
     expect(kids(c.rows, wq)[0]?.text).toMatch(/^scenario step 16: guest-wq-config .*it gets the guest PASID/);
     // The directory entry's writer goes back to the ioctl behind it.
     const dir = about(direct, 'pasid-dir', '00:02.0/0') as ChainRow;
-    expect(kids(c.rows, dir)[0]).toMatchObject({ seq: 15, text: expect.stringMatching(/^scenario step 5: ioctl .*by #15 VFIO_DEVICE_ATTACH_IOMMUFD_PT/) });
+    expect(kids(c.rows, dir)[0]).toMatchObject({ seq: 15, text: expect.stringMatching(/^scenario step 5: #15 VFIO_DEVICE_ATTACH_IOMMUFD_PT\(dev="00:02\.0" pt_id=3\) on vfio = 0/) });
     // Every row with a seq names a real event before the subject; every cell row's writer did write that cell.
     for (const row of c.rows) {
       if (row.seq !== null) expect(row.seq).toBeLessThanOrEqual(40);
@@ -106,7 +106,7 @@ describe('provenance chains', () => {
     expect(about(direct, 'pasid-cache', 'dmar0/00:03.0/1')?.seq).toBe(pcFill.seq);
     // ...and further back: the entry sva-bind wrote, behind iommu_sva_bind_device().
     const entryRow = about(direct, 'pasid-dir', '00:03.0/0') as ChainRow;
-    expect(kids(c.rows, entryRow)[0]?.text).toMatch(/^scenario step 1: sva-bind .*\(by #\d+ iommu_sva_bind_device\(rid="00:03\.0" owner="proc-0"\) = 0/);
+    expect(kids(c.rows, entryRow)[0]?.text).toMatch(/^scenario step 1: #\d+ iommu_sva_bind_device\(rid="00:03\.0" owner="proc-0"\) = 0/);
   });
 
   it('the translation alone, re-run with the inputs its dma event records, reads what the step read for it', () => {

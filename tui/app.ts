@@ -18,9 +18,10 @@ import { fit, paint, setColour } from './format.js';
 import { GOTO_LABEL, gotoTarget } from './goto.js';
 import { helpLines } from './help.js';
 import { WriterHistory } from './history.js';
+import { Investigate } from './investigate.js';
 import { JumpList } from './jumps.js';
 import { actionFor, hints, PANES, whyNot, type Action, type Pane } from './keymap.js';
-import { createPanes, focusStyle, inner, MIN_SIZE, place, showSmall, tooSmall, type Panes } from './layout.js';
+import { createPanes, focusStyle, inner, MIN_SIZE, place, showSmall, STATUS_ROWS, TIMELINE_ROWS, tooSmall, type Panes } from './layout.js';
 import { Marks } from './marks.js';
 import { Overlay } from './overlay.js';
 import { DEFAULT_SPEED, Player } from './play.js';
@@ -84,6 +85,8 @@ export class Debugger {
   private resolveDone!: () => void;
   private closed = false;
   private readonly claims: ClaimCheck;
+  /** P, W, x, e: the services below the TUI (provenance, watch, what-if). */
+  private readonly inv: Investigate;
 
   constructor(readonly r: Replayer, opts: DebuggerOptions) {
     this.done = new Promise((res) => { this.resolveDone = res; });
@@ -93,6 +96,16 @@ export class Debugger {
     this.timeline = new Timeline(r, { parent: this.screen });
     this.list = new EventList(r);
     this.cursor = Math.max(0, Math.min(r.count - 1, opts.at ?? 0));
+    this.inv = new Investigate({
+      r, screen: this.screen,
+      cursor: () => this.cursor,
+      cell: () => (this.focus === 'state' ? this.statePane.selected : null),
+      jump: (n, cell) => { this.jump(n); if (cell) this.statePane.select(cell); },
+      say: (text, error) => this.say(text, error),
+      prompt: (label, submit) => this.prompt.open({ label, submit }),
+      render: () => this.render(),
+      mainRows: () => Math.max(6, (this.screen.height as number) - TIMELINE_ROWS - STATUS_ROWS),
+    });
     this.screen.program.hideCursor();
     this.screen.on('keypress', (ch: string | undefined, key: Key) => this.onKey(ch, key));
     this.screen.on('resize', () => this.render());
@@ -126,7 +139,7 @@ export class Debugger {
 
   /** Draw one frame (synchronously). */
   render(): void {
-    if (this.closed) return;
+    if (this.closed || this.inv.covering) return;
     const p = this.panes;
     const small = tooSmall(this.screen);
     showSmall(p, this.timeline.widget, small, paint(`terminal too small (needs ${MIN_SIZE.cols}x${MIN_SIZE.rows}, this one is ${String(this.screen.width)}x${String(this.screen.height)}); make it larger, or q to quit`, 'bold'));
@@ -186,11 +199,12 @@ export class Debugger {
       breakpoints: this.breakpoints.isDefault ? null : this.breakpoints.enabled.length, countPrefix: this.countPrefix,
       playing: this.player.playing ? { speed: this.player.speed, dir: this.playDir } : null, pane: this.focus,
     }, this.screen.width as number, {
-      prompt: this.prompt.active ? this.prompt.line() : this.pending ? `${this.pending.what}… ${Math.floor((100 * this.pending.done) / Math.max(1, this.pending.total))}% (Esc stops)` : this.waitLetter ? (this.waitLetter === 'mark' ? 'mark: a letter names this event' : `go to mark: a letter${this.marks.text() ? ` (${this.marks.text()})` : ' (no marks yet: m + a letter sets one)'}`) : undefined,
+      prompt: this.prompt.active ? this.prompt.line() : this.pending ? `${this.pending.what}… ${Math.floor((100 * this.pending.done) / Math.max(1, this.pending.total))}% (Esc stops)` : this.inv.progress() ?? (this.waitLetter ? (this.waitLetter === 'mark' ? 'mark: a letter names this event' : `go to mark: a letter${this.marks.text() ? ` (${this.marks.text()})` : ' (no marks yet: m + a letter sets one)'}`) : undefined),
       message: this.message?.text, error: this.message?.error, hints: hints(this.focus),
     });
     p.status.setContent(`${top}\n${bottom}`);
     this.overlay.render(p.help);
+    this.inv.draw(this.screen.width as number);
 
     this.screen.render();
     this.frames++;
@@ -316,6 +330,7 @@ export class Debugger {
       if (key.full === 'escape' || key.full === 'C-c') { this.say(`${this.pending.what}: stopped`); this.pending.job.cancel(); this.pending = null; this.render(); this.settle(); }
       return;
     }
+    if (this.inv.key(ch, key)) { this.render(); return; }
     if (this.prompt.active) { try { this.prompt.key(ch, key); } catch (e) { this.damaged(e); } this.render(); return; }
     this.message = null;
     try {
@@ -514,6 +529,10 @@ export class Debugger {
         return;
       case 'detail': this.detail(); return;
       case 'lastWriter': this.lastWriter(); return;
+      case 'provenance': this.inv.provenance(); return;
+      case 'watchForward': this.inv.watchForward(); return;
+      case 'whatIfDrop': this.inv.whatIfDrop(); return;
+      case 'whatIfEdit': this.inv.whatIfEdit(); return;
       case 'play': case 'playBack': this.play(action === 'play' ? 1 : -1, count); return;
       case 'help': this.showOverlay('help', { title: 'help', lines: (w) => helpLines(w) }); return;
       case 'escape':
@@ -624,8 +643,9 @@ export class Debugger {
 
   /** Resolves once no background search is running. */
   idle(): Promise<void> {
-    if (!this.busy) return Promise.resolve();
-    return new Promise((res) => this.idleWaiters.push(res));
+    const mine = this.inv.idle();
+    if (!this.busy) return mine;
+    return Promise.all([mine, new Promise<void>((res) => this.idleWaiters.push(res))]).then(() => undefined);
   }
 
   /** A search, continue or scan, or a detail's writer history, still running. */
@@ -642,6 +662,7 @@ export class Debugger {
     if (this.closed) return;
     this.closed = true;
     this.claims.stop();
+    this.inv.close();
     this.player.stop();
     this.pending?.job.cancel();
     this.pending = null;

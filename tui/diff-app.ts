@@ -56,10 +56,16 @@ export class DiffView {
   private resolveDone!: () => void;
   private closed = false;
 
-  constructor(a: Replayer, b: Replayer, private readonly d: TraceDiff, io: TermStreams) {
+  /** Drawn on the replay debugger's screen (a what-if, tui/investigate.ts): quit takes its boxes off and leaves the screen. */
+  private readonly embedded: boolean;
+  private readonly onKeypress = (_ch: string | undefined, key: Key): void => this.onKey(key);
+  private readonly onResize = (): void => this.render();
+
+  constructor(a: Replayer, b: Replayer, private readonly d: TraceDiff, io: TermStreams | { screen: Screen }) {
     this.done = new Promise((res) => { this.resolveDone = res; });
     setColour(process.env); // NO_COLOR, as the debugger
-    this.screen = createScreen(io, `iotrace diff ${a.path} ${b.path}`);
+    this.embedded = 'screen' in io;
+    this.screen = 'screen' in io ? io.screen : createScreen(io, `iotrace diff ${a.path} ${b.path}`);
     this.rows = new AlignedRows(d.segments);
     this.list = new DiffList(this.rows);
     this.A = { r: a, list: pane(this.screen, ' A '), state: pane(this.screen, ' state A '), pane: new StatePane() };
@@ -74,8 +80,8 @@ export class DiffView {
     if (d.firstDivergence) this.say(`first divergence: A event #${d.firstDivergence.a}, B event #${d.firstDivergence.b}`);
     else this.say('A and B hold the same events');
     this.screen.program.hideCursor();
-    this.screen.on('keypress', (_ch: string | undefined, key: Key) => this.onKey(key));
-    this.screen.on('resize', () => this.render());
+    this.screen.on('keypress', this.onKeypress);
+    this.screen.on('resize', this.onResize);
     this.render();
   }
 
@@ -180,7 +186,7 @@ export class DiffView {
 
   // ------------------------------------------------------------ keys
 
-  private say(text: string, error = false): void { this.message = { text, error }; }
+  say(text: string, error = false): void { this.message = { text, error }; }
 
   private onKey(key: Key): void {
     if (this.closed) return;
@@ -266,7 +272,11 @@ export class DiffView {
   quit(): void {
     if (this.closed) return;
     this.closed = true;
-    this.screen.destroy();
+    if (this.embedded) {
+      this.screen.removeListener('keypress', this.onKeypress);
+      this.screen.removeListener('resize', this.onResize);
+      for (const b of [this.A.list, this.A.state, this.B.list, this.B.state, this.cmp, this.status, this.help]) b.destroy();
+    } else this.screen.destroy();
     this.resolveDone();
   }
 }

@@ -12,7 +12,9 @@ export type Action =
   | 'help' | 'escape' | 'quit'
   // the debugger's debugger keys (issue 15): tui/detail.ts, jumps.ts, marks.ts, breakpoints.ts
   | 'detail' | 'nextViolation' | 'prevViolation' | 'jumpBack' | 'jumpForward' | 'setMark' | 'gotoMark'
-  | 'breakpoint' | 'breakpoints' | 'continue' | 'reverseContinue' | 'playBack';
+  | 'breakpoint' | 'breakpoints' | 'continue' | 'reverseContinue' | 'playBack'
+  // the services below the TUI (issue 15): tui/investigate.ts
+  | 'provenance' | 'watchForward' | 'whatIfDrop' | 'whatIfEdit';
 
 export interface Binding {
   /** blessed key names (key.full), e.g. 'j', 'down', 'S-tab', 'C-c'. */
@@ -57,6 +59,10 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ['return', 'linefeed'], label: 'Enter', action: 'enter', help: 'events, diff, timeline: the event\'s detail · state: a cell\'s detail, a header folds' },
   { keys: ['i'], label: 'i', action: 'detail', help: 'detail: the event whole (fields, scenario step, explanation) or, in state, the cell and its writers' },
   { keys: ['w'], label: 'w', action: 'lastWriter', help: 'state: jump to the event that last wrote the selected cell; again for the one before', panes: ['state'] },
+  { keys: ['S-p'], label: 'P', action: 'provenance', help: 'provenance chain of the event (state pane: of the selected cell): each cause a row, Enter goes there' },
+  { keys: ['S-w'], label: 'W', action: 'watchForward', help: 'state: run forward to the next event that writes the selected cell (w is the backward one)' },
+  { keys: ['x'], label: 'x', action: 'whatIfDrop', help: 'what if: re-record the scenario without this event\'s scenario step, diff it beside this trace' },
+  { keys: ['e'], label: 'e', action: 'whatIfEdit', help: 'what if: re-record with one field of this event\'s scenario step edited (field=value), diff it' },
   { keys: ['p'], label: 'p', action: 'play', help: 'play forward (N p: N events/s, default 10, 0 = as fast as it draws); stops at breakpoints; any key stops' },
   { keys: ['r'], label: 'r', action: 'playBack', help: 'play backward (N r as for p); stops at breakpoints' },
   { keys: ['?'], label: '?', action: 'help', help: 'this help' },
