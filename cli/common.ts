@@ -151,7 +151,7 @@ export function reportError(e: unknown): number {
   // A scenario that reached a bound of the model while running (engine/limits.ts): bad input too.
   if (e instanceof ScenarioRunError) { errorLine(e.message); return EXIT.usage; }
   // TraceError (a bad trace), RecordLimitError (a recording the reader would refuse) and every errno: bad input.
-  if (e instanceof Error && (e.name === 'TraceError' || e.name === 'RecordLimitError' || e.name === 'ScheduleError' || (e as NodeJS.ErrnoException).code !== undefined)) {
+  if (e instanceof Error && (e.name === 'TraceError' || e.name === 'RecordLimitError' || e.name === 'ScheduleError' || e.name === 'WhatIfError' || (e as NodeJS.ErrnoException).code !== undefined)) {
     errorLine(e.message);
     return EXIT.usage;
   }

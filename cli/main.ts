@@ -18,6 +18,7 @@ const COMMANDS: Record<string, string> = {
   export: 'a trace as JSON lines or Chrome trace-event JSON (Perfetto)',
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
   diff: 'compare two traces: first divergence, state diff there, differences by kind',
+  whatif: 'a trace\'s scenario re-recorded without a step or with a field edited, diffed with it',
   explore: 'search the schedules of a threaded scenario for a failing one (races)',
   shrink: 'the smallest scenario (and schedule) that still fails the same way',
   conformance: 'run a folder of expect-carrying scenarios (default: the kernel selftest, ported)',

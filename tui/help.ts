@@ -19,6 +19,10 @@ export const NOTES: readonly string[] = [
   'Kind filter (t): kinds or families separated by spaces; empty shows every event again.',
   'A count before a key repeats it (5j), goes to an event (120g), or sets the play speed (50p).',
   'Timeline: bars are faults + violations per column; F fault, V violation, s thread switch, ▲ cursor.',
+  'P: why this event happened (state pane: why the cell holds this): each row a cell its decision read,',
+  '  with the event that wrote it and, below, that writer\'s own causes; j/k, Space/h/l fold, Enter goes there.',
+  'W: forward to the next write of the selected cell (w is backward). x / e: re-record the scenario without',
+  '  this event\'s scenario step, or with one field of it set (field=value), and diff it beside this trace.',
   'Mouse: the wheel scrolls, a click selects an event or a state row (a header folds),',
   '  a click on the timeline jumps there.',
 ];

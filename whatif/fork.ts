@@ -18,7 +18,7 @@ import { slug } from '../safe/slug.js';
 export type WhatIfChange = { drop: number } | { edit: number; field: string; value: ArgValue };
 
 /** A change that cannot be made: one line naming the step and field. */
-export class WhatIfError extends Error {}
+export class WhatIfError extends Error { override name = 'WhatIfError'; }
 
 /** A recording longer than this many times the original (and at least this bound) is stopped. */
 const GROWTH = 4;
@@ -66,7 +66,7 @@ export function forkScenario(original: Scenario, change: WhatIfChange): Scenario
     obj[path[path.length - 1] as string] = change.value;
   }
   const name = `${original.name} (what if: ${'drop' in change ? `without step ${index}` : `step ${index} ${change.field}=${JSON.stringify(change.value)}`})`;
-  return validateScenario({ ...sc, name }, `what-if of ${original.name}, scenario step ${index}${where.thread ? ` (thread ${where.thread})` : ''}`);
+  return validateScenario({ ...sc, name }, `what-if of ${original.name}${where.thread ? ` (step ${index} is in thread ${where.thread})` : ''}`);
 }
 
 export interface WhatIfOptions {
