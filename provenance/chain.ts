@@ -12,6 +12,7 @@ import { threadSteps } from '../engine/threads.js';
 import type { TraceEvent } from '../engine/types.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
 import { Decisions, type Decision } from './decision.js';
+import { writerIndexOf, type WriterIndex } from './writers.js';
 
 export interface ChainRow {
   /** Indent level: a row's causes are the rows below it one level deeper. */
@@ -58,9 +59,23 @@ export function stepText(sc: Scenario, index: number, action: TraceEvent | null 
 
 export class Provenance {
   readonly decisions: Decisions;
+  /** Who wrote each cell (provenance/writers.ts), built on the first chain; null for a Replayer that is not a trace file. */
+  readonly writers: WriterIndex | null;
 
-  constructor(readonly r: Replayer, private readonly writerOf: (cell: CellRef, at: number) => number | null = (c, at) => r.lastWriter(c, at)) {
+  constructor(readonly r: Replayer) {
     this.decisions = new Decisions(r);
+    this.writers = writerIndexOf(r);
+  }
+
+  /** The last event at or before `at` that wrote the cell: from the index once built, else the replayer's scan. */
+  lastWriter(cell: CellRef, at: number): number | null {
+    return this.writers?.complete ? this.writers.lastWriter(cell, at) : this.r.lastWriter(cell, at);
+  }
+
+  /** While the index is being built: how far, for a progress line; else null. */
+  indexing(): string | null {
+    const w = this.writers;
+    return w && w.usable && !w.complete ? `indexing who wrote each cell (once per trace): ${Math.floor((100 * w.built) / Math.max(1, w.chunks))}%` : null;
   }
 
   /** The chain of event `seq` (synchronous; chainSteps yields between causes for a caller that must stay live). */
@@ -75,6 +90,8 @@ export class Provenance {
    * causes, never a direct one; the rows come out depth first, as a tree.
    */
   *chainSteps(subject: { seq: number } | { cell: CellRef; at: number }, limits: ChainLimits = {}): Generator<void, Chain> {
+    // The writer index first (one pass over the trace, a chunk per step): every row below asks it.
+    if (this.writers?.usable) while (!this.writers.complete && this.writers.step()) yield;
     const maxRows = limits.rows ?? ROWS;
     const maxDepth = limits.depth ?? DEPTH;
     const r = this.r;
@@ -104,7 +121,7 @@ export class Provenance {
         if (rd.key === WHOLE_SECTION_KEY) continue;
         const cell = { section: rd.section, key: rd.key };
         const own = ownWriter(dec, rd);
-        const writer = own ?? this.writerOf(cell, dec.base);
+        const writer = own ?? this.lastWriter(cell, dec.base);
         const value = own !== null ? `(written by #${own} in this decision)` : cellText(rd.section, (r.stateAt(dec.base).s[rd.section] as Record<string, unknown>)[rd.key]);
         const head = `${rd.section} ${displayKey(rd.section, rd.key)} = ${value}`;
         if (writer === null) { if (!add(node, { depth, seq: null, cell, text: `${head}  (never written)` })) return; continue; }
@@ -130,7 +147,7 @@ export class Provenance {
       const { cell, at } = subject;
       const value = cellText(cell.section, (r.stateAt(at).s[cell.section] as Record<string, unknown>)[cell.key]);
       title = `${cell.section} ${displayKey(cell.section, cell.key)} = ${value} after #${at}`;
-      const writer = this.writerOf(cell, at);
+      const writer = this.lastWriter(cell, at);
       const top = add(root, { depth: 0, seq: writer, cell, text: writer === null ? `${title}  (never written)` : `${title}  ← #${writer} ${summarize(r.event(writer))}` });
       if (top && writer !== null) { seen.add(writer); queue.push({ node: top, seq: writer }); }
     }

@@ -11,6 +11,8 @@ import type { TraceEvent } from '../engine/types.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { loadScenario } from '../scenarios/index.js';
 import { Provenance, type ChainRow } from '../provenance/chain.js';
+import { nextWrite } from '../provenance/watch.js';
+import { WriterIndex } from '../provenance/writers.js';
 import { recordTo, stressScenario, tmp } from './trace-helpers.js';
 
 const golden = (name: string): string => join(process.cwd(), 'traces', `${name}.iotrace`);
@@ -41,6 +43,30 @@ export function staleIotlbScenario(): Scenario {
   ];
   return sc;
 }
+
+describe('the writer index', () => {
+  it('answers lastWriter and the next write as the replayer\'s scans do, for every cell written, from many points', () => {
+    const dir = tmp();
+    const { path } = recordTo(dir, 'stress', stressScenario(6_000));
+    const r = replayer(path);
+    const ix = new WriterIndex(r);
+    while (ix.step()) { /* one chunk a step */ }
+    expect(ix.complete).toBe(true);
+    const cells = new Map<string, { section: Parameters<typeof r.lastWriter>[0]['section']; key: string }>();
+    for (let n = 0; n < r.count; n += 97) for (const c of r.touched(n)) cells.set(`${c.section} ${c.key}`, c);
+    cells.set('pasid never', { section: 'pasid', key: '00:09.0/7' });
+    expect(cells.size).toBeGreaterThan(20);
+    let checked = 0;
+    for (const cell of cells.values()) {
+      for (const at of [0, 300, 1_000, 2_500, r.count - 1]) {
+        expect(ix.lastWriter(cell, at), `${cell.section} ${cell.key} at ${at}`).toBe(r.lastWriter(cell, at));
+        expect(ix.nextWriter(cell, at), `${cell.section} ${cell.key} after ${at}`).toBe(nextWrite(r, cell, at));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+});
 
 describe('provenance chains', () => {
   it('dwq-gpasid 0x59: the DWQ carried guest PASID 5 because the guest programmed it (wq-config, step 16); no entry 5 was ever written', () => {

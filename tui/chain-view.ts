@@ -157,7 +157,8 @@ export class ChainView {
     this.sel = Math.max(0, Math.min(this.sel, vis.length - 1));
     if (this.sel < this.top) this.top = this.sel;
     if (this.sel >= this.top + h - 1) this.top = this.sel - h + 2;
-    const state = this.building ? ` building… ${this.building.rows} causes (Esc stops)` : this.chain && !this.chain.complete ? ' (cut short: see the last row)' : '';
+    const indexing = this.building ? this.prov.indexing() : null;
+    const state = indexing ? ` ${indexing} (Esc stops)` : this.building ? ` building… ${this.building.rows} steps (Esc stops)` : this.chain && !this.chain.complete ? ' (cut short: see the last row)' : '';
     b.setLabel(` provenance of ${this.subject} · ${this.chain ? `${this.chain.rows.length} rows` : ''}${state} `);
     const lines: string[] = [];
     if (!this.chain) lines.push(paint(fit(this.building ? 'working out what the decisions read…' : 'stopped', w), 'grey-fg'));

@@ -95,6 +95,8 @@ export class Investigate {
     const cell = this.host.cell();
     if (!cell) { this.host.say('W works on a state cell: Tab to the state pane and select one (not a header)', true); return; }
     const from = this.host.cursor();
+    const ix = this.chain.prov.writers;
+    if (ix?.complete) { this.watched(ix.nextWriter(cell, from), cell, from); return; }
     const watch: { job: WatchJob | null; cell: CellRef; done: number } = { job: null, cell, done: 0 };
     // The first slice runs inside this call: progress before the job is known goes to the same record.
     const job = nextWriteAsync(this.host.r, cell, from, (done) => { watch.done = done; if (this.watch === watch) this.host.render(); });
@@ -103,11 +105,15 @@ export class Investigate {
     void job.promise.then((n) => {
       if (this.watch?.job !== job) return;
       this.watch = null;
-      if (n === null) this.host.say(`no event after #${from} writes ${cell.section} ${cell.key}`, true);
-      else { this.host.jump(n, cell); this.host.say(`#${n} writes ${cell.section} ${cell.key} next (W again: the write after; w: the one before)`); }
+      this.watched(n, cell, from);
       this.host.render();
       this.settle();
     }, (e: unknown) => { this.watch = null; this.host.say(`W: ${e instanceof Error ? e.message : String(e)}`, true); this.host.render(); this.settle(); });
+  }
+
+  private watched(n: number | null, cell: CellRef, from: number): void {
+    if (n === null) this.host.say(`no event after #${from} writes ${cell.section} ${cell.key}`, true);
+    else { this.host.jump(n, cell); this.host.say(`#${n} writes ${cell.section} ${cell.key} next (W again: the write after; w: the one before)`); }
   }
 
   // ------------------------------------------------------------ x / e
