@@ -20,8 +20,8 @@ import { normalizeFields } from '../engine/op.js';
 import { OPS } from '../engine/ops/index.js';
 import { own } from '../engine/own.js';
 import { resolveStep, RunSession } from '../engine/run.js';
-import type { Scenario, Step } from '../engine/scenario.js';
-import { scheduleOf, threadSteps } from '../engine/threads.js';
+import { stepAt } from '../engine/scenario.js';
+import { scheduleOf } from '../engine/threads.js';
 import type { TraceEvent } from '../engine/types.js';
 import type { Replayer } from '../replayer/api.js';
 import { sameEvent } from '../replayer/identity.js';
@@ -47,13 +47,6 @@ export type DecisionOf = Decision | { why: string };
 const GROUP = 8;
 /** Steps of a scenario are re-run for their "$ref"s only when the whole trace is at most this long. */
 const REFS_RUN_MAX = 500_000;
-
-function stepOf(sc: Scenario, index: number): Step | null {
-  if (index < 0) return null;
-  if (index < sc.steps.length) return sc.steps[index] ?? null;
-  for (const list of threadSteps(sc).values()) for (const ts of list) if (ts.index === index) return ts.step;
-  return null;
-}
 
 const hasRefs = (v: unknown): boolean =>
   typeof v === 'string' ? v.startsWith('$') : v !== null && typeof v === 'object' ? Object.values(v).some(hasRefs) : false;
@@ -89,7 +82,7 @@ export class Decisions {
     const r = this.r;
     const sc = r.header.scenario;
     if (sc.generate) return { why: `the steps of ${sc.name} are generated (builder ${sc.generate.builder}), the trace keeps none to re-run` };
-    const step = stepOf(sc, ev.step);
+    const step = stepAt(sc, ev.step)?.step ?? null;
     if (!step) return { why: `scenario step ${ev.step} is not in the trace's scenario` };
     const spec = own(OPS, step.op);
     if (!spec) return { why: `scenario step ${ev.step}: unknown op ${step.op}` };
