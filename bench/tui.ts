@@ -127,6 +127,47 @@ async function main(): Promise<void> {
     console.log(`${'goto a random step (:N Enter)'.padEnd(40)} n=200   p50 ${ms(pct(times, 50))}  p99 ${ms(pct(times, 99))}  max ${ms(Math.max(...times))}`);
   }
 
+  // Issue 15: P (provenance chain) at faults spread over the trace, timed to the keypress's frame (the chain's first
+  // slice, then it goes on in the background) and to the chain being complete; the first P also builds the writer
+  // index (one pass over the trace). Esc closes it. Then W (next write of the cell the state pane selected at the
+  // fault) from the index.
+  {
+    const sample = r.faults.filter((_, i) => i % Math.max(1, Math.floor(r.faults.length / 100)) === 0).slice(0, 100);
+    const at = async (n: number): Promise<void> => { d.goTo(n); d.render(); await tick(); };
+    await at(sample[0] as number);
+    let t0 = performance.now();
+    const firstKey = await press(d, term.input, 'P');
+    await d.idle();
+    const firstAll = performance.now() - t0;
+    await press(d, term.input, '\x1b');
+    console.log(`${'P, first (writer index + chain)'.padEnd(40)} keypress ${ms(firstKey)}, complete ${ms(firstAll)}`);
+    const keys: number[] = [];
+    const whole: number[] = [];
+    const esc: number[] = [];
+    for (const f of sample) {
+      await at(f);
+      t0 = performance.now();
+      keys.push(await press(d, term.input, 'P'));
+      await d.idle();
+      whole.push(performance.now() - t0);
+      esc.push(await press(d, term.input, '\x1b'));
+    }
+    console.log(`${'provenance chain (P), keypress'.padEnd(40)} n=${String(keys.length).padEnd(5)} p50 ${ms(pct(keys, 50))}  p99 ${ms(pct(keys, 99))}  max ${ms(Math.max(...keys))}`);
+    console.log(`${'provenance chain (P), complete'.padEnd(40)} n=${String(whole.length).padEnd(5)} p50 ${ms(pct(whole, 50))}  p99 ${ms(pct(whole, 99))}  max ${ms(Math.max(...whole))}`);
+    console.log(`${'close the chain (Esc)'.padEnd(40)} n=${String(esc.length).padEnd(5)} p50 ${ms(pct(esc, 50))}  p99 ${ms(pct(esc, 99))}  max ${ms(Math.max(...esc))}`);
+    const w: number[] = [];
+    for (const f of sample) {
+      await at(f);
+      await press(d, term.input, '\t');
+      t0 = performance.now();
+      await press(d, term.input, 'W');
+      await d.idle();
+      w.push(performance.now() - t0);
+      await press(d, term.input, '\x1b[Z');
+    }
+    console.log(`${'next write of the cell (W), complete'.padEnd(40)} n=${String(w.length).padEnd(5)} p50 ${ms(pct(w, 50))}  p99 ${ms(pct(w, 99))}  max ${ms(Math.max(...w))}`);
+  }
+
   // 3. Memory while playing PLAY_STEPS steps, one step per frame, as fast as frames draw; play stops at
   // breakpoints, so the one it starts with ("any fault") is turned off for this.
   for (const b of d.breakpoints.list) b.enabled = false;

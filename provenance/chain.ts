@@ -107,6 +107,7 @@ export class Provenance {
       if (!add(node, { depth, seq: action, text: stepText(r.header.scenario, ev.step, action !== null && action !== seq ? r.event(action) : null) })) return;
       const dec = this.decisions.of(seq);
       if (!('seqs' in dec)) { add(node, { depth, seq: null, text: `(its reads are not re-derived: ${dec.why})` }); return; }
+      if (dec.resumed) add(node, { depth, seq: null, text: `(this segment of the step resumed after ${dec.resumed}: the cells below are what it read from there)` });
       const reads = readsBefore(dec, seq);
       for (const rd of reads) {
         if (rd.key === WHOLE_SECTION_KEY) continue;

@@ -4,19 +4,20 @@
 // reads are then the ones the recording made, not a guess.
 //
 // Two scopes, the widest that can be re-run:
-//   step     the scenario step (or, in a threaded run, the segment that starts
-//            it): its op from the trace header's scenario, with "$ref"s
-//            resolved as they stood before it; what it read before each event.
+//   step     the scenario step: its op from the trace header's scenario, with
+//            "$ref"s resolved as they stood before it; what it read before each
+//            event. In a threaded run, the segment (sched to sched) holding the
+//            event, the earlier segments of its step re-run first so that the
+//            continuation it resumes from is the one the recording had.
 //   dma, enqcmd  one translation, when the step cannot be re-run (a generated
-//            scenario keeps no steps in its header, a thread resumed from a
-//            yield point keeps its continuation nowhere): the engine's dma() /
+//            scenario keeps no steps in its header): the engine's dma() /
 //            enqcmd() with the inputs the `dma` / `enqcmd` event records, from
 //            the state before the first event it emitted.
 import { enqcmd } from '../engine/cpu.js';
 import { reportUnmet } from '../engine/expect.js';
 import { dma } from '../engine/iommu.js';
 import { InvariantChecker } from '../engine/invariants.js';
-import { normalizeFields } from '../engine/op.js';
+import { normalizeFields, type Cont, type Phase } from '../engine/op.js';
 import { OPS } from '../engine/ops/index.js';
 import { own } from '../engine/own.js';
 import { resolveStep, RunSession } from '../engine/run.js';
@@ -86,27 +87,18 @@ export class Decisions {
     if (!step) return { why: `scenario step ${ev.step} is not in the trace's scenario` };
     const spec = own(OPS, step.op);
     if (!spec) return { why: `scenario step ${ev.step}: unknown op ${step.op}` };
-    // The recorded events of the step (a threaded run: of the segment that started it).
-    let first: number;
-    let last: number;
-    let resumed: string | undefined;
+    // The recorded events of the step; a threaded run: its segments up to the subject's, each from its sched event.
+    let segs: { first: number; last: number; at: string }[];
     if (ev.thread !== undefined) {
-      const seg = this.segmentOf(ev.seq);
-      if (!seg) return { why: 'no sched event starts this segment' };
-      let start = seg;
-      if (start.at !== 'step') {
-        resumed = start.at;
-        const back = this.segmentStart(ev.thread, ev.step, start.sched);
-        if (!back) return { why: `the segment resumed at ${start.at}; the one that started step ${ev.step} is not found` };
-        start = back;
-      }
-      first = start.sched + 1;
-      last = start.end;
+      const found = this.segmentsTo(ev);
+      if (typeof found === 'string') return { why: found };
+      segs = found;
     } else {
-      first = ev.seq;
-      last = ev.seq;
+      let first = ev.seq;
+      let last = ev.seq;
       while (first > 0 && this.sameStep(r.event(first - 1), ev)) first--;
       while (last + 1 < r.count && this.sameStep(r.event(last + 1), ev)) last++;
+      segs = [{ first, last, at: 'step' }];
     }
     let refs = new Map<string, number | null>();
     if (hasRefs(step)) {
@@ -114,25 +106,53 @@ export class Decisions {
       if (!known) return { why: `scenario step ${ev.step} uses "$ref"s and the trace is too long (over ${REFS_RUN_MAX} events) to re-run for them` };
       refs = new Map(known);
     }
-    const recorded = r.events(first, last + 1);
-    const rs = new ReadingState(r.stateAt(first - 1));
-    const ctx = new ReadingCtx(rs, r.header.variant, ev);
-    const checker = new InvariantChecker();
-    let checkFrom = 0;
-    try {
-      const f = normalizeFields(spec.fields, resolveStep(step, refs, ev.step));
-      if (ev.thread !== undefined && spec.phased) {
-        const p = spec.phased.start(ctx, f);
-        if ('done' in p) reportUnmet(ctx, step.expect, r.header.variant, p.done);
-      } else reportUnmet(ctx, step.expect, r.header.variant, spec.run(ctx, f));
-      checkFrom = ctx.out.length;
-      checker.check(ctx);
-    } catch (e) {
-      return { why: `re-running scenario step ${ev.step} failed: ${e instanceof Error ? e.message : String(e)}` };
+    // Each segment re-run on the state its sched event left (the other threads' events in between are recorded
+    // facts, folded in by the replayer): the start from the op's first phase, each later one resumed from the
+    // continuation the re-run itself reached, so a step suspended at a yield point is re-run as it ran.
+    let cont: Cont | null = null;
+    let f;
+    try { f = normalizeFields(spec.fields, resolveStep(step, refs, ev.step)); } catch (e) { return { why: `scenario step ${ev.step}: ${e instanceof Error ? e.message : String(e)}` }; }
+    for (const [k, seg] of segs.entries()) {
+      const rs = new ReadingState(r.stateAt(seg.first - 1));
+      const ctx = new ReadingCtx(rs, r.header.variant, ev);
+      let checkFrom = 0;
+      let done = false;
+      try {
+        let p: Phase;
+        if (k > 0 && spec.phased && cont) p = spec.phased.resume(ctx, f, cont);
+        else if (ev.thread !== undefined && spec.phased) p = spec.phased.start(ctx, f);
+        else p = { done: spec.run(ctx, f) };
+        if ('done' in p) { done = true; reportUnmet(ctx, step.expect, r.header.variant, p.done); } else cont = p.yield;
+        checkFrom = ctx.out.length;
+        new InvariantChecker().check(ctx);
+      } catch (e) {
+        return { why: `re-running scenario step ${ev.step} failed: ${e instanceof Error ? e.message : String(e)}` };
+      }
+      const seqs = match(ctx.out, r.events(seg.first, seg.last + 1), seg.first, checkFrom);
+      if (!seqs) return { why: `re-running scenario step ${ev.step}${k > 0 ? ` from ${seg.at}` : ''} does not give the recorded events (engine ${r.header.engine})` };
+      if (k === segs.length - 1) return { how: 'step', step: ev.step, seqs, base: seg.first - 1, reads: rs.reads, writes: rs.writes, ...(k > 0 ? { resumed: seg.at } : {}) };
+      if (done) return { why: `scenario step ${ev.step} finished before the segment that holds #${ev.seq}` };
     }
-    const seqs = match(ctx.out, recorded, first, checkFrom);
-    if (!seqs) return { why: `re-running scenario step ${ev.step} does not give the recorded events (engine ${r.header.engine})` };
-    return { how: 'step', step: ev.step, seqs, base: first - 1, reads: rs.reads, writes: rs.writes, ...(resumed ? { resumed } : {}) };
+    return { why: 'no segment' };
+  }
+
+  /** The segments of a threaded step, from the one that started it to the one holding `ev`: a reason when not found. */
+  private segmentsTo(ev: TraceEvent): { first: number; last: number; at: string }[] | string {
+    const r = this.r;
+    const target = this.segmentOf(ev.seq);
+    if (!target) return 'no sched event starts this segment';
+    const start = target.at === 'step' ? target : this.segmentStart(ev.thread as string, ev.step, target.sched);
+    if (!start) return `the segment resumed at ${target.at}; the one that started step ${ev.step} is not found`;
+    const out = [{ first: start.sched + 1, last: start.end, at: start.at }];
+    for (let s = start.end + 1; s <= target.sched; s++) {
+      const e = r.event(s);
+      if (e.kind !== 'sched' || e.thread !== ev.thread) continue;
+      const seg = this.segmentOf(s);
+      if (!seg || seg.at === 'step') return `thread ${ev.thread} started another step before #${ev.seq}`;
+      out.push({ first: seg.sched + 1, last: seg.end, at: seg.at });
+      s = seg.end;
+    }
+    return out;
   }
 
   private sameStep(a: TraceEvent, b: TraceEvent): boolean { return a.step === b.step && a.thread === b.thread && a.kind !== 'platform'; }

@@ -161,6 +161,22 @@ describe('provenance chains', () => {
     expect(about(direct, 'pt', '2097152/1024')).toMatchObject({ seq: 47, text: expect.stringMatching(/pa=0x3000/) });
   });
 
+  it('a threaded race (race-quota, check-then-charge): the overrun is read after vcpu1 resumed past its quota check', () => {
+    const r = replayer(golden('race-quota--locking=check-then-charge'));
+    const v = r.violations[0] as number;
+    const p = new Provenance(r);
+    const d = p.decisions.of(v);
+    expect('seqs' in d && d.resumed).toMatch(/ioasid_alloc\(\): quota checked/);
+    const c = p.chainOfEvent(v);
+    const direct = kids(c.rows, c.rows[0] as ChainRow);
+    expect(direct[0]?.text).toMatch(/^scenario step \d+ \[thread vcpu1\]: #\d+ \[vcpu1\] ioasid_alloc\(set="vm0" owner="vm0"\) = 0 pasid=3/);
+    expect(direct[1]?.text).toMatch(/resumed after ioasid_alloc\(\): quota checked/);
+    // The charge and the check read the set (its quota, 2) and vcpu0's allocation, made while vcpu1 was suspended.
+    expect(about(direct, 'ioasid-set', 'host0/vm0')?.text).toMatch(/quota=2/);
+    const vcpu0 = r.events(0, v).find((e) => e.kind === 'ioasid-alloc' && e.thread === 'vcpu0' && (e as { pasid: number }).pasid === 2) as TraceEvent;
+    expect(c.rows.some((x) => x.seq === vcpu0.seq)).toBe(true);
+  });
+
   it('a generated trace: the step cannot be re-run (the header keeps no steps), the DMA can; a cell chain starts at its writer', () => {
     const dir = tmp();
     const { path } = recordTo(dir, 'stress', stressScenario(20_000));

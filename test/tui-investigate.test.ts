@@ -49,6 +49,19 @@ describe('P: the provenance chain', () => {
   });
 });
 
+describe('P at 80x24', () => {
+  it('fits: the label, the subject, its direct causes and the keys line, every row 80 columns', async () => {
+    ui = await openUi(T, 40, 80, 24);
+    await ui.press('P');
+    const lines = ui.lines();
+    expect(lines.every((l) => l.length <= 80)).toBe(true);
+    expect(lines[0]).toMatch(/^┌─ provenance of #40 · \d+ rows/);
+    expect(ui.text()).toMatch(/▸ wq 00:02\.0\/wq0 = enabled=1 mode=dedicated pasid=5/);
+    expect(ui.text()).toMatch(/j\/k move +Space\/h\/l fold +Enter go to the event/);
+    expect(ui.status()).toMatch(/1F 0V/);
+  });
+});
+
 describe('W: watch forward', () => {
   it('w back from #33 to the platform (#0), then W forward to #33 again; again: no later write', async () => {
     ui = await openUi(T, 33, 160, 48);
