@@ -1,7 +1,7 @@
 // iotrace export through the built binary (issue 16 part 1): jsonl by
 // default, perfetto decoded with the .proto, Chrome JSON with the same
 // names, tracks, flows and metadata, and --from/--to/--kind for all three.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,18 @@ const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
 const T = join(process.cwd(), 'traces', 'dwq-gpasid--pasid=translated.iotrace');
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'buffer', timeout: 60_000 });
 const text = (b: Buffer): string => b.toString('utf8');
+const hasPty = spawnSync('python3', ['-c', 'import pty']).status === 0;
+
+/** The binary in a pseudo-terminal (test/pty-run.py): stdout and stderr are the terminal. */
+async function inPty(cwd: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn('python3', [join(process.cwd(), 'test', 'pty-run.py'), '120', '40', process.execPath, BIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => { out += d; });
+  child.stdin.end();
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  return { code, out };
+}
 
 interface ChromeEvent { ph: string; name: string; cat?: string; pid: number; tid: number; ts?: number; dur?: number; id?: number; args?: Record<string, unknown> }
 interface Chrome { metadata: Record<string, unknown>; traceEvents: ChromeEvent[] }
@@ -81,6 +93,20 @@ describe('iotrace export', () => {
     expect(inside(slice(38)).some((id) => inside(slice(26)).includes(id))).toBe(true);
     // Counters per IOMMU and device.
     expect(c.traceEvents.filter((e) => e.ph === 'C').map((e) => `${proc.get(e.pid)}/${e.name}=${String((e.args as { value: number }).value)}`)).toEqual(['kernel/IOASIDs in use: set system=1', 'IOMMU dmar0/PASID-cache entries=1', 'IOMMU dmar0/IOTLB entries=1', 'device 00:02.0/ATC entries=1']);
+  });
+
+  it('in a terminal: progress on stderr while it exports, cleared at the end; a Perfetto trace is not written to the terminal', async () => {
+    if (!hasPty) return;
+    const dir = mkdtempSync(join(tmpdir(), 'iotrace-export-'));
+    expect(cli('record', 'stress', '--scale', '20000', '-o', join(dir, 'big.iotrace')).status).toBe(0);
+    const r = await inPty(dir, 'export', 'big.iotrace', '--format', 'perfetto', '-o', 'big.pftrace');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/export: \d+% \(\d+ of \d+ events\)/);
+    expect(r.out.endsWith('\r\x1b[K')).toBe(true);
+    expect(decode(readFileSync(join(dir, 'big.pftrace'))).slices.length).toBeGreaterThan(20_000);
+    const tty = await inPty(dir, 'export', 'big.iotrace', '--format', 'perfetto');
+    expect(tty.code).toBe(2);
+    expect(tty.out).toMatch(/^iotrace: a Perfetto trace is binary: give -o FILE or redirect stdout\r?\n$/);
   });
 
   it('bad usage is one line, exit 2', () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyState } from '../engine/state.js';
 import type { EventKind, State, TraceEvent } from '../engine/types.js';
 import { exportTrace } from '../exporters/export.js';
+import { ExportError } from '../exporters/timeline.js';
 import { F, SEQ, TYPE } from '../exporters/perfetto.js';
 import { ProtoWriter } from '../exporters/protobuf.js';
 import type { Replayer, TraceHeader } from '../replayer/api.js';
@@ -226,6 +227,36 @@ describe('export --format perfetto of a recorded trace', () => {
       expect(bySeq(empty).size).toBe(0);
       expect(empty.slices.filter((s) => s.cat === 'metadata')).toHaveLength(1);
     });
+  });
+});
+
+describe('export of events a recording never makes', () => {
+  const header = { format: 2, engine: 'test', scenario: { name: 'forged', description: '', platform: { iommus: [], devices: [] }, steps: [] }, variant: {}, seed: 0 } as unknown as TraceHeader;
+  const fake = (events: TraceEvent[]) => ({ header, count: events.length, events: (a: number, b: number) => events.slice(a, b), stateAt: () => emptyState() }) as unknown as Replayer;
+
+  it('more distinct names than an interning table holds are written out, each still decoding to its own', async () => {
+    const n = 66_000;
+    const events = Array.from({ length: n }, (_, i) => ({ seq: i, tick: i, step: i, kind: 'kcall', fn: `f${i}`, args: {}, errno: null, out: {} })) as unknown as TraceEvent[];
+    const d = await perfetto(fake(events));
+    const names = [...bySeq(d).values()].map((s) => s.name);
+    expect(names).toHaveLength(n);
+    expect(names.every((name, i) => name === `f${i}`)).toBe(true);
+  });
+
+  it('an event that does not apply to the state is an ExportError naming it, not a crash', async () => {
+    const bad = [{ seq: 0, tick: 0, step: -1, kind: 'platform', platform: null }] as unknown as TraceEvent[];
+    await expect(perfetto(fake(bad))).rejects.toThrow(/^event 0 \(platform\) does not apply to the state: /);
+    await expect(perfetto(fake(bad))).rejects.toBeInstanceOf(ExportError);
+  });
+
+  it('a forged tick (negative, fractional, a string) joins the time of the event before it', async () => {
+    const events = [
+      { seq: 0, tick: 5, step: 0, kind: 'kcall', fn: 'a', args: {}, errno: null, out: {} },
+      { seq: 1, tick: -3, step: 1, kind: 'kcall', fn: 'b', args: {}, errno: null, out: {} },
+      { seq: 2, tick: 'x', step: 2, kind: 'kcall', fn: 'c', args: {}, errno: null, out: {} },
+    ] as unknown as TraceEvent[];
+    const s = bySeq(await perfetto(fake(events)));
+    expect([0, 1, 2].map((i) => s.get(i)?.ts)).toEqual([5000, 5333, 5666]);
   });
 });
 
