@@ -44,6 +44,13 @@ export function place(ev: TraceEvent, state: State, scenario: string): Place {
     }
   }
   switch (ev.kind) {
+    case 'kcall': {
+      // An imported log's queue work with no state (QEMU's vtd_process_inv_desc, smmuv3_cmdq_consume; the kernel's
+      // qi_submit of a wait descriptor) names its IOMMU: on that IOMMU's queue, other calls that name one beside it.
+      const on = str((f.args as Record<string, unknown> | null | undefined)?.iommu);
+      if (on === null) return { group: 'kernel', id: '', track: 'kernel calls' };
+      return { group: 'iommu', id: on, track: /inv|cmdq|qi_/.test(String(f.fn)) ? 'invalidation queue' : 'calls' };
+    }
     case 'fault':
       if (ev.source !== 'cpu' && rid !== null) return { group: 'device', id: rid, track: 'DMA' };
       return str(f.vm) !== null ? { group: 'vm', id: str(f.vm) as string, track: 'CPU faults' } : { group: 'kernel', id: '', track: 'CPU faults' };
@@ -74,7 +81,6 @@ const iommuOf = (state: State, rid: string | null): string => (rid !== null ? st
 /** Kinds whose group and track follow from the kind alone (the group's id from the event's iommu/rid/vm/fd). */
 const GROUP_OF = new Map<string, [GroupKind, string]>(Object.entries({
   ioctl: ['files', ''], 'iommufd-obj': ['files', ''], 'ioas-map': ['files', ''], 'iommufd-ctx': ['files', ''], 'vdev-map': ['files', ''], eventq: ['files', ''],
-  kcall: ['kernel', 'kernel calls'],
   'pasid-write': ['iommu', 'PASID table'], 'pasid-table-alloc': ['iommu', 'PASID table'],
   'iotlb-fill': ['iommu', 'IOTLB'], 'pasid-cache-fill': ['iommu', 'PASID cache'],
   'iotlb-inval': ['iommu', 'invalidation queue'], 'pasid-cache-inval': ['iommu', 'invalidation queue'],

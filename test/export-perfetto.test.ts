@@ -267,6 +267,8 @@ describe('export --format perfetto of an imported trace', () => {
     { seq: 0, tick: 1, step: 1, kind: 'iotlb-fill', iommu: 'dmar0', did: 1, pasid: 0, page: 4, pa: 8192, write: true, ...obs(1, 2000) },
     { seq: 1, tick: 2, step: 2, kind: 'iotlb-inval', iommu: 'dmar0', desc: 2, granularity: 'domain', did: 1, pasid: null, addr: null, npages: null, dropped: 1, ...obs(2, 5_000_000) },
     { seq: 2, tick: 3, step: 3, kind: 'iotlb-fill', iommu: 'dmar0', did: 1, pasid: 0, page: 5, pa: 8192, write: true, ...obs(3, null) },
+    { seq: 3, tick: 4, step: 4, kind: 'kcall', fn: 'vtd_process_inv_desc', args: { iommu: 'dmar0', type: 'inv_wait' }, errno: null, out: {}, ...obs(4, 6_000_000) },
+    { seq: 4, tick: 5, step: 5, kind: 'kcall', fn: 'iommufd_backend_connect', args: { fd: 'iommufd3' }, errno: null, out: {}, ...obs(5, 7_000_000) },
   ] as unknown as TraceEvent[];
   const fake = { header, count: events.length, events: (a: number, b: number) => events.slice(a, b), stateAt: () => emptyState() } as unknown as Replayer;
 
@@ -282,6 +284,9 @@ describe('export --format perfetto of an imported trace', () => {
     const meta = d.slices.find((x) => x.cat === 'metadata') as DSlice;
     expect(meta.name).toBe('trace qemu:vtd.log (imported)');
     expect(meta.args).toMatchObject({ 'imported.tool': 'qemu', 'imported.file': 'vtd.log', 'imported.t0': '12.5' });
+    // Queue work that names its IOMMU sits on its queue; other calls with the kernel's.
+    expect(trackPath(d, s.get(3)?.track as number)).toBe('IOMMU dmar0/invalidation queue');
+    expect(trackPath(d, s.get(4)?.track as number)).toBe('kernel/kernel calls');
     // No scenario steps to draw for a log.
     expect(d.slices.some((x) => x.cat === 'step')).toBe(false);
   });
