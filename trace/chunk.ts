@@ -86,12 +86,22 @@ export function encodeChunk(events: readonly TraceEvent[], hash: Uint8Array): Ui
   // is matched by its whole key order (one comparison per key); a new order
   // whose fields equal an existing layout's joins that layout.
   const layouts: Layout[] = [];
-  const byKind: Record<string, Shape[]> = Object.create(null) as Record<string, Shape[]>;
+  // The kinds seen so far and their key orders: a short list searched by identity (a chunk has a few dozen kinds at most), cheaper than a keyed lookup per event.
+  const kinds: string[] = [];
+  const kindShapes: Shape[][] = [];
+  let lastKind: string | null = null;
+  let lastShapes: Shape[] = [];
   for (let i = 0; i < n; i++) {
     const ev = events[i] as TraceEvent;
     const kind = ev.kind;
-    let shapes = byKind[kind];
-    if (!shapes) byKind[kind] = shapes = [];
+    let shapes = lastShapes;
+    if (kind !== lastKind) {
+      let k = 0;
+      while (k < kinds.length && kinds[k] !== kind) k++;
+      if (k === kinds.length) { kinds.push(kind); kindShapes.push([]); }
+      shapes = lastShapes = kindShapes[k] as Shape[];
+      lastKind = kind;
+    }
     let li = -1;
     for (let c = 0; c < shapes.length; c++) {
       const sh = shapes[c] as Shape;
@@ -1051,26 +1061,20 @@ function fastDecodeDoc(payload: Uint8Array): { meta: ChunkMeta; events: TraceEve
   const RL = runLen;
   const RT = runTick;
   const RS = runStep;
-  let r = 0;
-  let left = 0;
+  // Run by run (the reference refuses an empty run and runs that cover more or fewer events than the count).
   let tick = 0;
   let step = 0;
-  for (let i = 0; i < n; i++) {
-    if (left === 0) {
-      if (r >= nRuns) return null;
-      left = RL[r] as number;
-      if (left < 1) return null;
-      tick += RT[r] as number;
-      step += RS[r] as number;
-      r++;
-      // Int32Array: the event literal then stores small integers, not boxed doubles; larger ticks go to the reference decoder.
-      if ((tick | 0) !== tick || (step | 0) !== step) return null;
-    }
-    left--;
-    T[i] = tick;
-    S[i] = step;
+  let i = 0;
+  for (let r = 0; r < nRuns; r++) {
+    const len = RL[r] as number;
+    if (!(len >= 1) || len > n - i) return null;
+    tick += RT[r] as number;
+    step += RS[r] as number;
+    // Int32Array: the event literal then stores small integers, not boxed doubles; larger ticks go to the reference decoder.
+    if ((tick | 0) !== tick || (step | 0) !== step) return null;
+    for (const e = i + len; i < e; i++) { T[i] = tick; S[i] = step; }
   }
-  if (left !== 0 || r !== nRuns) return null;
+  if (i !== n) return null;
   // Layout of every event, then the events grouped by layout.
   const counts = new Int32Array(nl + 1);
   if (!layoutIndices(layoutCol, n, nl, counts)) return null;
