@@ -184,7 +184,8 @@ describe('damage', () => {
     const sc = loadScenario('dwq-gpasid');
     const { path } = recordTo(dir, 'dwq-every-cut', sc, { pasid: 'translated' }, { chunkEvents: 4, checkpointEvery: 8 });
     await everyCut(path, engineEvents(sc, { pasid: 'translated' }), 11);
-  });
+  // ~11 000 cuts, each opened and read back (and info --json on a sample): a correctness sweep, not a speed goal; 20-30 s idle, 80-120 s at load 15.
+  }, 300_000);
 
   it('a flipped byte inside a chunk keeps the chunks before it and names the offset', () => {
     const bytes = Buffer.from(readFileSync(stressPath));

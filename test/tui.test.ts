@@ -183,7 +183,8 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     const ui = await openUi(dwq);
     await ui.press('5', '0', 'p');
     expect(ui.status()).toContain('▶ playing 50/s — any key stops');
-    await new Promise((res) => setTimeout(res, 150));
+    // Wait for play to move (by the cursor, not by a fixed delay: a loaded machine runs timers late).
+    for (let i = 0; i < 500 && ui.d.cursor <= 1; i++) await new Promise((res) => setTimeout(res, 20));
     await ui.press('x');
     const stopped = ui.d.cursor;
     expect(stopped).toBeGreaterThan(1);
@@ -191,7 +192,7 @@ describe('replay debugger on dwq-gpasid (pasid=translated)', () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(ui.d.cursor).toBe(stopped);
     await ui.press('0', 'p');
-    for (let i = 0; i < 100 && ui.d.cursor < 40; i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 500 && ui.d.cursor < 40; i++) await new Promise((res) => setTimeout(res, 20));
     await new Promise((res) => setTimeout(res, 20));
     expect(ui.d.cursor).toBe(40);
     // The fault is the last event, and play stops at it (the "any fault" breakpoint).
