@@ -109,6 +109,15 @@ export const WORKLOADS: Record<string, Workload> = {
       ...times(n / 2 | 0, (i) => ({ op: 'dma', rid: '00:02.0', addr: 0x100000 + i * 0x1000 } as Step)),
     ],
   },
+  // N/2 FIXED_IOVA maps, then each area unmapped (iopt_unmap_iova_range(): the areas of the range, not of the IOAS)
+  'IOMMU_IOAS_UNMAP of each of N/2 areas': {
+    platform: VTD,
+    steps: (n) => [
+      ...vtdBound,
+      ...times(n / 2 | 0, (i) => ioctl('IOMMU_IOAS_MAP', { ioas_id: '$ioas', user_va: 0x100000, iova: 0x100000 + i * 0x1000, length: 0x1000 })),
+      ...times(n / 2 | 0, (i) => ioctl('IOMMU_IOAS_UNMAP', { ioas_id: '$ioas', iova: 0x100000 + i * 0x1000, length: 0x1000 })),
+    ],
+  },
   // migration drops the VM's KVM PASID translations: once a sort of every VM's
   'migrate beside N KVM PASID translations': {
     platform: SMMU,

@@ -37,6 +37,25 @@ export function areasUnder(state: State, prefix: string): AreaCell[] {
   return out.sort((x, y) => (x.iova < y.iova ? -1 : x.iova > y.iova ? 1 : 0));
 }
 
+/**
+ * The areas under `prefix` that intersect [start, last] (u64), ascending, from
+ * the index: the last one starting at or below `start`, then those starting in
+ * the range; null when the run keeps no index for the IOAS (the caller then
+ * filters every area).
+ */
+export function areasIntersecting(state: State, prefix: string, start: bigint, last: bigint): AreaCell[] | null {
+  const ix = allocIndex(state);
+  const iovas = ix ? areaIovas(ix, prefix) : null;
+  if (!iovas) return null;
+  const num = (b: bigint): number => (b > MAX_SAFE ? Number.MAX_SAFE_INTEGER : Number(b));
+  const out: AreaCell[] = [];
+  const first = at(state, prefix, iovas.prev(num(start)));
+  if (first && BigInt(first.iova) < start && BigInt(first.iova) + BigInt(first.cell.length) - 1n >= start) out.push(first);
+  // IOVAs are safe integers here: those in [start, last] are the ones in [num(start), num(last) + 1)
+  if (start <= MAX_SAFE) for (const iova of iovas.range(num(start), num(last) + 1)) { const a = at(state, prefix, iova); if (a) out.push(a); }
+  return out;
+}
+
 /** The area under `prefix` that holds `addr`, or undefined. */
 export function areaContaining(state: State, prefix: string, addr: number): AreaCell | undefined {
   const ix = allocIndex(state);

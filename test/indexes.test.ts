@@ -9,7 +9,7 @@ import { allocIndex, cpuPasidsOfVm, freeObjectId, freeSetId, firstOpenEntry, ind
 import { Ctx } from '../engine/ctx.js';
 import { queueIndexDiff, queueView } from '../engine/iommufd/queue-index.js';
 import { pasidCacheVictims } from '../engine/caches.js';
-import { areaContaining, areaIntersects, areasUnder } from '../engine/areas.js';
+import { areaContaining, areaIntersects, areasIntersecting, areasUnder } from '../engine/areas.js';
 import { objectsWith } from '../engine/iommufd/object.js';
 import { outstanding } from '../engine/ioasid.js';
 import { nextId } from '../engine/iommufd/object.js';
@@ -164,10 +164,11 @@ function answerChecks(state: State): void {
     expect(areasUnder(state, prefix)).toEqual(areasUnder(bare, prefix));
     for (const a of areasUnder(bare, prefix)) {
       for (const addr of [0, a.iova - 1, a.iova, a.iova + a.cell.length - 1, a.iova + a.cell.length]) expect(areaContaining(state, prefix, addr)).toEqual(areaContaining(bare, prefix, addr));
-      for (const [lo, hi] of [[0n, BigInt(a.iova)], [BigInt(a.iova + a.cell.length), 2n ** 64n - 1n], [BigInt(a.iova) - 1n, BigInt(a.iova) - 1n], [BigInt(a.iova + a.cell.length), BigInt(a.iova + a.cell.length)]] as const) {
+      for (const [lo, hi] of [[0n, BigInt(a.iova)], [0n, 2n ** 64n - 1n], [BigInt(a.iova) + 1n, BigInt(a.iova) + 1n], [BigInt(a.iova + a.cell.length), 2n ** 64n - 1n], [BigInt(a.iova) - 1n, BigInt(a.iova) - 1n], [BigInt(a.iova + a.cell.length), BigInt(a.iova + a.cell.length)]] as const) {
         if (lo < 0n || hi < lo) continue;
         const brute = areasUnder(bare, prefix).some((x) => BigInt(x.iova) <= hi && lo <= BigInt(x.iova) + BigInt(x.cell.length) - 1n);
         expect(areaIntersects(state, prefix, lo, hi)).toBe(brute);
+        expect(areasIntersecting(state, prefix, lo, hi)).toEqual(areasUnder(bare, prefix).filter((x) => BigInt(x.iova) <= hi && lo <= BigInt(x.iova) + BigInt(x.cell.length) - 1n));
       }
     }
   }

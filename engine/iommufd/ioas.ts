@@ -14,7 +14,7 @@
 // All u64 arithmetic is done in BigInt, as the kernel's unsigned long (64-bit) arithmetic. The model's VMM
 // maps its memory with user_va == HPA (pages are never pinned from a real mm: EFAULT and the memlock
 // rlimit's ENOMEM are not modelled).
-import { areaIntersects, areasUnder } from '../areas.js';
+import { areaIntersects, areasIntersecting, areasUnder, type AreaCell } from '../areas.js';
 import type { Ctx } from '../ctx.js';
 import { dropDirtyUnmapped } from '../dirty.js';
 import { SMMUV3_PAGING_GEOMETRY, SMMUV3_RESV_REGIONS } from '../drivers/smmuv3.js';
@@ -76,12 +76,18 @@ function parseRanges(v: unknown): Range[] {
 
 /** The areas of an IOAS, ascending by IOVA (the area interval tree). */
 function areas(state: State, fd: string, ioasId: number): Area[] {
-  return areasUnder(state, `${fd}/${ioasId}/`).map(({ key, iova, cell: m }) => {
-    const start = BigInt(iova);
-    const length = BigInt(m.length);
-    return { key, start, last: start + length - 1n, length, hpa: BigInt(m.hpa), write: m.write, writable: m.writable ?? m.write };
-  });
+  return areasUnder(state, `${fd}/${ioasId}/`).map(toArea);
 }
+
+function toArea({ key, iova, cell: m }: AreaCell): Area {
+  const start = BigInt(iova);
+  const length = BigInt(m.length);
+  return { key, start, last: start + length - 1n, length, hpa: BigInt(m.hpa), write: m.write, writable: m.writable ?? m.write };
+}
+
+/** The areas of an IOAS that intersect [start, last], ascending: O(log n + k) from a live run's index (engine/areas.ts). */
+const areasIn = (state: State, fd: string, ioasId: number, start: bigint, last: bigint): Area[] =>
+  areasIntersecting(state, `${fd}/${ioasId}/`, start, last)?.map(toArea) ?? areas(state, fd, ioasId).filter((x) => x.last >= start && x.start <= last);
 
 /** Whether an area of the IOAS intersects [start, last]: O(log n) from a live run's index (engine/areas.ts). */
 const areaIn = (state: State, fd: string, ioasId: number, start: bigint, last: bigint): boolean =>
@@ -389,8 +395,7 @@ function flushIoasUsers(ctx: Ctx, fd: string, ioasId: number, iova: number, leng
  */
 function unmapRange(ctx: Ctx, fd: string, ioas: IommufdCell, start: bigint, last: bigint): { errno: Errno | null; unmapped: bigint } {
   let unmapped = 0n;
-  for (const area of areas(ctx.state, fd, ioas.id)) {
-    if (area.last < start || area.start > last) continue;
+  for (const area of areasIn(ctx.state, fd, ioas.id, start, last)) {
     // (area->pages == NULL, a racing map, or area->num_locks, a HW queue's pin: EBUSY — neither arises here)
     if (area.start < start || area.last > last) return { errno: 'ENOENT', unmapped };
     ctx.emit({ kind: 'ioas-map', fd, ioas: ioas.id, iova: Number(area.start), length: Number(area.length), hpa: null, write: false });
