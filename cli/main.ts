@@ -15,7 +15,7 @@ const COMMANDS: Record<string, string> = {
   events: 'list a trace\'s events',
   state: 'the hardware state at a step',
   verify: 're-run a trace\'s scenario and compare the events',
-  export: 'a trace as JSON lines or Chrome trace-event JSON (Perfetto)',
+  export: 'a trace as JSON lines, a native Perfetto trace or Chrome trace-event JSON',
   matrix: 'every variant combination of a scenario: faults, violations, expectations',
   diff: 'compare two traces: first divergence, state diff there, differences by kind',
   whatif: 'a trace\'s scenario re-recorded without a step or with a field edited, diffed with it',
