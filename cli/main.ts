@@ -11,6 +11,7 @@ const COMMANDS: Record<string, string> = {
   start: 'record a scenario (default: the headline one) and open it at its first fault',
   replay: 'the replay debugger (terminal UI) over a trace',
   record: 'record a scenario run into a binary trace',
+  import: 'a real QEMU trace log or kernel ftrace text as a trace',
   info: 'a trace\'s header, counts, faults, damage',
   events: 'list a trace\'s events',
   state: 'the hardware state at a step',

@@ -1,6 +1,6 @@
 // The one place state changes: fold an event into the state. The recorder,
 // the replayer and the engine's own decision logic all go through here.
-import { atcVictims, iotlbVictims, pasidCacheVictims } from './caches.js';
+import { atcVictims, contextCacheVictims, iotlbVictims, pasidCacheVictims } from './caches.js';
 import { k } from './keys.js';
 import type { SectionName, Sections, State, TraceEvent } from './types.js';
 import { platformCells } from './platform.js';
@@ -75,6 +75,12 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
       break;
     case 'pasid-cache-inval':
       drop(state, 'pasid-cache', pasidCacheVictims(state, ev), touch);
+      break;
+    case 'context-cache-fill':
+      put(state, 'context-cache', k.contextCache(ev.iommu, ev.rid), ev.entry, touch);
+      break;
+    case 'context-cache-inval':
+      drop(state, 'context-cache', contextCacheVictims(state, ev), touch);
       break;
     case 'atc-fill':
       put(state, 'atc', k.atc(ev.rid, ev.pasid, ev.page), { pa: ev.pa, write: ev.write }, touch);

@@ -232,6 +232,32 @@ export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inv
   return out;
 }
 
+/** Bus, device and function of a RID "bb:dd.f" as one 16-bit source id. */
+function sourceId(rid: string): number {
+  const m = /^([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(rid);
+  return m ? (parseInt(m[1] as string, 16) << 8) | (parseInt(m[2] as string, 16) << 3) | Number(m[3]) : -1;
+}
+
+/**
+ * Context cache (key iommu/rid): 0x1 descriptor. Device-selective drops the
+ * RIDs whose source id matches once the function-mask low bits are ignored
+ * (FM 0: one function, 1/2/3: ignore 1/2/3 low bits of the function, VT-d spec 6.5.2.1).
+ */
+export function contextCacheVictims(state: State, q: Pick<EventOf<'context-cache-inval'>, 'iommu' | 'granularity' | 'did' | 'rid' | 'fm'>): string[] {
+  const cc = state.s['context-cache'];
+  const prefix = `${q.iommu}/`;
+  const want = q.rid === null ? -1 : sourceId(q.rid);
+  const mask = ~((1 << (q.fm ?? 0)) - 1) & 0xffff;
+  const out: string[] = [];
+  for (const key in cc) {
+    if (!key.startsWith(prefix)) continue;
+    if (q.granularity === 'domain' && cc[key]?.did !== q.did) continue;
+    if (q.granularity === 'device' && (sourceId(key.slice(prefix.length)) & mask) !== (want & mask)) continue;
+    out.push(key);
+  }
+  return out;
+}
+
 /** Device TLB (key rid/pasid/page): 0x3 device-IOTLB, 0x8 PASID-based device-IOTLB, SMMU ATC_INV. */
 export function atcVictims(state: State, q: Pick<EventOf<'atc-inval'>, 'rid' | 'granularity' | 'pasid' | 'addr' | 'npages'>): string[] {
   const known = remembered(state, q);

@@ -13,6 +13,7 @@ export const k = {
   pasidDir: (rid: Rid, dir: number) => `${rid}/${dir}`,
   iotlb: (iommu: string, did: number, pasid: number, pg: number) => `${iommu}/${did}/${pasid}/${pg}`,
   pasidCache: (iommu: string, rid: Rid, pasid: number) => `${iommu}/${rid}/${pasid}`,
+  contextCache: (iommu: string, rid: Rid) => `${iommu}/${rid}`,
   atc: (rid: Rid, pasid: number, pg: number) => `${rid}/${pasid}/${pg}`,
   wq: (rid: Rid, wq: string) => `${rid}/${wq}`,
   vcpu: (vm: string, vcpu: number) => `${vm}/${vcpu}`,

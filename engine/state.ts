@@ -3,7 +3,7 @@ import type { SectionName, Sections, State } from './types.js';
 
 /** Section order for rendering, hashing and encoding: hardware first, then kernel. */
 export const SECTION_NAMES: readonly SectionName[] = [
-  'host', 'iommu', 'device', 'pasid-dir', 'pasid', 'pasid-cache', 'iotlb', 'atc', 'wq',
+  'host', 'iommu', 'device', 'pasid-dir', 'pasid', 'pasid-cache', 'context-cache', 'iotlb', 'atc', 'wq',
   'vcpu', 'cpu-pasid', 'vm', 'ioasid-set', 'ioasid', 'deferred', 'bind', 'mdev-pasid', 'vpasid', 'iommufd', 'iommufd-ctx', 'ioas-map',
   'vdev', 'eventq', 'pt-root', 'pt', 'dirty', 'mem',
 ];

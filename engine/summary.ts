@@ -124,8 +124,10 @@ const pasidText = (p: number | null): string => (p === null ? 'no PASID' : `PASI
 export function summarize(ev: TraceEvent): string {
   try {
     const text = describe(ev);
+    // An imported event says which of its fields the source line did not carry (importers/: their values are placeholders).
+    const unknown = Array.isArray(ev.obs?.unknown) && ev.obs.unknown.length ? ` [not in the log: ${ev.obs.unknown.join(', ')}]` : '';
     // An event of a threaded run says whose step produced it (engine/threads.ts).
-    if (typeof text === 'string') return typeof ev.thread === 'string' && ev.kind !== 'sched' ? `[${ev.thread}] ${text}` : text;
+    if (typeof text === 'string') return `${typeof ev.thread === 'string' && ev.kind !== 'sched' ? `[${ev.thread}] ` : ''}${text}${unknown}`;
   } catch { /* below */ }
   let json: string;
   try { json = JSON.stringify(ev); } catch { json = '?'; }
@@ -153,6 +155,8 @@ function describe(ev: TraceEvent): string {
     case 'iotlb-inval': return `IOTLB inval (desc ${hex(ev.desc)}, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}${ev.addr !== null ? ` ${hex(ev.addr)}+${ev.npages}p` : ''}: dropped ${ev.dropped}`;
     case 'pasid-cache-fill': return `PASID cache fill ${ev.iommu} ${ev.rid} PASID ${ev.pasid} DID ${ev.entry.did}`;
     case 'pasid-cache-inval': return `PASID-cache inval (desc 0x7, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}: dropped ${ev.dropped}`;
+    case 'context-cache-fill': return `context cache fill ${ev.iommu} ${ev.rid}${ev.entry.did !== null ? ` DID ${ev.entry.did}` : ''} ${ev.entry.scalable ? 'PASID dir' : 'SLPTPTR'} ${hex(ev.entry.root)}`;
+    case 'context-cache-inval': return `context-cache inval (desc 0x1, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.rid !== null ? ` ${ev.rid}${ev.fm ? ` FM ${ev.fm}` : ''}` : ''}: dropped ${ev.dropped}`;
     case 'atc-fill': return `ATC fill ${ev.rid} PASID ${ev.pasid} ${hex(ev.page * 4096)} -> ${hex(ev.pa)}`;
     case 'atc-inval': return `ATC inval (${ev.granularity}) ${ev.rid}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}${ev.addr !== null ? ` ${hex(ev.addr)}+${ev.npages}p` : ''}: dropped ${ev.dropped}`;
     case 'fault': return `FAULT ${ev.source} ${hex(ev.reason)} ${ev.name}: ${ev.rid ?? ''} ${pasidText(ev.pasid)}${ev.addr !== null ? ` addr ${hex(ev.addr)}` : ''}${ev.vm ? ` (${ev.vm})` : ''}`;
@@ -189,6 +193,7 @@ const FAMILY: Record<EventKind, Family> = {
   platform: 'kernel', ioctl: 'ioctl', kcall: 'ioctl', 'pasid-write': 'table', 'pasid-table-alloc': 'table', 'pt-write': 'table', 'pt-root': 'table', dirty: 'table',
   'kvm-pasid-map': 'table', 'msr-write': 'guest', 'wq-config': 'table', enqcmd: 'translation', dma: 'translation',
   'iotlb-fill': 'translation', 'iotlb-inval': 'invalidation', 'pasid-cache-fill': 'translation', 'pasid-cache-inval': 'invalidation',
+  'context-cache-fill': 'translation', 'context-cache-inval': 'invalidation',
   'atc-fill': 'translation', 'atc-inval': 'invalidation', fault: 'fault', 'ioasid-alloc': 'kernel', 'ioasid-free': 'kernel',
   'ioasid-set': 'kernel', 'ioasid-mode': 'kernel', notify: 'kernel', deferred: 'kernel', bind: 'kernel', 'mdev-pasid-map': 'table',
   'guest-pasid-write': 'guest', 'guest-inval': 'guest', 'config-write': 'table', 'config-read': 'guest', migrate: 'kernel', 'vm-host': 'kernel',

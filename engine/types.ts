@@ -159,6 +159,14 @@ export interface TlbCell { pa: number; write: boolean }
 
 export interface PasidCacheCell { did: number; pgtt: PasidEntry['pgtt']; flptr: number; slptptr: number }
 
+/**
+ * A context-cache line (VT-d context entry cached for a RID): what an imported
+ * log tells of it (QEMU's vtd_iotlb_cc_update). Legacy mode: `root` is the
+ * second-level page-table pointer, `tt` the translation type, `did` the domain;
+ * scalable mode: `root` is the PASID directory pointer, `tt` and `did` null (each PASID entry has its own).
+ */
+export interface ContextCacheCell { did: number | null; tt: number | null; root: number; scalable: boolean }
+
 export interface VcpuCell { /** IA32_PASID MSR (0xd93): PASID in bits 19:0, valid bit 31. */ pasid: number | null }
 
 export interface CpuPasidCell { hpasid: number }
@@ -270,6 +278,8 @@ export interface Sections {
   iotlb: Record<string, TlbCell>;
   /** key iommu/rid/pasid */
   'pasid-cache': Record<string, PasidCacheCell>;
+  /** key iommu/rid (imported traces: what the log shows of the context cache) */
+  'context-cache': Record<string, ContextCacheCell>;
   /** key rid/pasid/page (device TLB) */
   atc: Record<string, TlbCell>;
   /** key rid/wq */
@@ -330,6 +340,25 @@ export interface EventBase {
   step: number;
   /** The thread whose step produced the event: present only in a threaded run (engine/threads.ts). */
   thread?: string;
+  /** Present only in an imported trace (importers/): the source line this event was read from. */
+  obs?: Observed;
+}
+
+/**
+ * Where an imported event comes from: the source line (1-based number, as read,
+ * at most 4096 characters), its time in nanoseconds since the file's first
+ * timestamp (null: the line had none), QEMU's thread id or ftrace's pid, CPU
+ * and task, and the names of the event's fields the line did not carry (their
+ * values are placeholders, shown as unknown).
+ */
+export interface Observed {
+  line: number;
+  ts: number | null;
+  raw: string;
+  pid?: number;
+  cpu?: number;
+  task?: string;
+  unknown?: string[];
 }
 
 export type Family =
@@ -356,6 +385,9 @@ export type EventBody =
   | { kind: 'iotlb-inval'; iommu: string; desc: number; granularity: 'global' | 'domain' | 'pasid' | 'page'; did: number | null; pasid: number | null; addr: number | null; npages: number | null; dropped: number }
   | { kind: 'pasid-cache-fill'; iommu: string; rid: Rid; pasid: number; entry: PasidCacheCell }
   | { kind: 'pasid-cache-inval'; iommu: string; granularity: 'global' | 'domain' | 'pasid'; did: number | null; pasid: number | null; dropped: number }
+  | { kind: 'context-cache-fill'; iommu: string; rid: Rid; entry: ContextCacheCell }
+  /** VT-d 0x1 descriptor: global, domain-selective or device-selective (source id, function mask). */
+  | { kind: 'context-cache-inval'; iommu: string; granularity: 'global' | 'domain' | 'device'; did: number | null; rid: Rid | null; fm: number | null; dropped: number }
   | { kind: 'atc-fill'; rid: Rid; pasid: number; page: number; pa: number; write: boolean }
   | { kind: 'atc-inval'; rid: Rid; pasid: number | null; addr: number | null; npages: number | null; granularity: 'all' | 'pasid' | 'page'; dropped: number }
   | { kind: 'fault'; source: 'iommu' | 'cpu' | 'smmu'; reason: number; name: string; rid: Rid | null; pasid: number | null; addr: number | null; vm: string | null }

@@ -32,6 +32,8 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   'iotlb-inval': ['iommu', 'desc', 'granularity', 'did', 'pasid', 'addr', 'npages'],
   'pasid-cache-fill': ['iommu', 'rid', 'pasid'],
   'pasid-cache-inval': ['iommu', 'granularity', 'did', 'pasid'],
+  'context-cache-fill': ['iommu', 'rid'],
+  'context-cache-inval': ['iommu', 'granularity', 'did', 'rid', 'fm'],
   'atc-fill': ['rid', 'pasid', 'page'],
   'atc-inval': ['rid', 'granularity', 'pasid', 'addr', 'npages'],
   fault: ['source', 'reason', 'rid', 'pasid', 'addr'],
@@ -67,7 +69,8 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
   sched: ['thread', 'at'],
 };
 
-const BASE = new Set(['seq', 'tick', 'step']);
+// `obs` (an imported event's source line and time) says where an event was read, not what happened.
+const BASE = new Set(['seq', 'tick', 'step', 'obs']);
 
 /**
  * v with every Uint8Array (a msgpack bin) replaced by a tagged hex string,
@@ -107,7 +110,7 @@ export function identityOf(ev: TraceEvent): string {
   return s;
 }
 
-/** The fields (other than seq / tick / step) whose values differ; empty when the events are the same. */
+/** The fields (other than seq / tick / step / obs) whose values differ; empty when the events are the same. */
 export function changedFields(a: TraceEvent, b: TraceEvent): string[] {
   const fa = a as unknown as Record<string, unknown>;
   const fb = b as unknown as Record<string, unknown>;
@@ -124,7 +127,7 @@ export function changedFields(a: TraceEvent, b: TraceEvent): string[] {
 }
 
 /**
- * Same event, outcome included (seq / tick / step aside). The hot path of a
+ * Same event, outcome included (seq / tick / step / obs aside). The hot path of a
  * full diff: events decoded from the same layout share their key order, so
  * one pass over A's keys with === settles almost every pair.
  */
@@ -134,8 +137,8 @@ export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
   const fb = b as unknown as Record<string, unknown>;
   let n = 0;
   for (const k in fa) {
-    n++;
     if (BASE.has(k)) continue;
+    n++;
     const x = fa[k];
     const y = fb[k];
     if (x === y) continue;
@@ -143,6 +146,6 @@ export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
     if (part(x) !== part(y)) return false;
   }
   let m = 0;
-  for (const _ in fb) m++;
+  for (const k in fb) if (!BASE.has(k)) m++;
   return n === m;
 }

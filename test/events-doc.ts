@@ -28,6 +28,8 @@ export const KIND_DOC: Record<EventKind, string> = {
   'iotlb-inval': 'An IOTLB invalidation: descriptor, granularity and how many lines it dropped.',
   'pasid-cache-fill': 'A PASID-cache line is filled from the PASID table.',
   'pasid-cache-inval': 'A PASID-cache invalidation: granularity and how many lines it dropped.',
+  'context-cache-fill': 'A VT-d context-cache line seen filled (imported traces: QEMU\'s vtd_iotlb_cc_update): the RID\'s context entry as cached.',
+  'context-cache-inval': 'A VT-d context-cache invalidation (descriptor 0x1): global, domain- or device-selective (source id, function mask), and how many lines it dropped.',
   'atc-fill': "A device's ATC (ATS translation cache) line is filled.",
   'atc-inval': 'An ATC invalidation: granularity and how many entries it dropped.',
   fault: 'A fault: source (IOMMU, SMMU, CPU), reason code and its kernel name, RID, PASID, address, VM.',

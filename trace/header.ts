@@ -6,7 +6,34 @@ import { decoder } from './chunk.js';
 import { LIMITS, READABLE_VERSIONS, showValue, TraceError } from './format.js';
 import { MAX_MSGPACK_DEPTH } from './msgpack-guard.js';
 
-/** What a trace was recorded from: enough to re-run it. */
+/**
+ * Where an imported trace (importers/) was read from: the tool's log format,
+ * the source file's base name, size and SHA-256, what the importer could not
+ * take in (event names without a mapping, malformed lines) and the first
+ * timestamp, which every event's obs.ts counts from. Such a trace has no
+ * scenario to re-run: its header's scenario is the platform inferred from the
+ * log with no steps.
+ */
+export interface ImportSource {
+  tool: 'qemu' | 'ftrace';
+  file: string;
+  sha256: string;
+  bytes: number;
+  lines: number;
+  /** Line prefix forms seen: qemu 'tid@sec.usec', 'iso8601', 'bare'; ftrace 'trace', 'trace-cmd'. */
+  forms: string[];
+  /** The first timestamp as the file printed it, or null when no line had one. */
+  t0: string | null;
+  /** Event name -> lines the importer has no mapping for (unknown or not modelled). */
+  skipped: Record<string, number>;
+  /** Lines that restate the event of the line before (QEMU's vtd_inv_desc_* after vtd_inv_desc). */
+  folded: number;
+  malformed: number;
+  /** The first malformed lines: number and why. */
+  malformedLines: { line: number; why: string }[];
+}
+
+/** What a trace was recorded from: enough to re-run it (or, imported, where it was read from). */
 export interface TraceHeader {
   format: number;
   engine: string;
@@ -16,12 +43,17 @@ export interface TraceHeader {
   /** Format 2: the writer's events per chunk and K; every chunk and checkpoint interval must keep to them. */
   chunkEvents?: number;
   checkpointEvery?: number;
+  /** Present only on an imported trace. */
+  imported?: ImportSource;
 }
 
 const encoder = new Encoder();
 
 export function encodeHeader(h: TraceHeader): Uint8Array {
-  return encoder.encode({ format: h.format, engine: h.engine, scenario: h.scenario, variant: h.variant, seed: h.seed, chunkEvents: h.chunkEvents, checkpointEvery: h.checkpointEvery });
+  return encoder.encode({
+    format: h.format, engine: h.engine, scenario: h.scenario, variant: h.variant, seed: h.seed, chunkEvents: h.chunkEvents, checkpointEvery: h.checkpointEvery,
+    ...(h.imported ? { imported: h.imported } : {}),
+  });
 }
 
 /**
@@ -48,7 +80,7 @@ export function headerProblem(h: TraceHeader): string | null {
     }
     return null;
   };
-  const problem = walk(h.scenario, 'scenario', 1);
+  const problem = walk(h.scenario, 'scenario', 1) ?? (h.imported ? walk(h.imported, 'imported', 1) : null);
   if (problem) return problem;
   const bytes = encodeHeader(h).length;
   return bytes > LIMITS.blockBytes ? `the header would be ${bytes} bytes, more than ${LIMITS.blockBytes}` : null;
@@ -77,5 +109,24 @@ export function decodeHeader(payload: Uint8Array, offset: number): TraceHeader {
   const variant = d.variant;
   if (variant === null || typeof variant !== 'object' || Array.isArray(variant) || Object.values(variant).some((v) => typeof v !== 'string')) bad('variant');
   if (typeof d.seed !== 'number' || !Number.isInteger(d.seed) || d.seed < 0) bad('seed');
-  return { format, engine: d.engine as string, scenario: sc as Scenario, variant: variant as Record<string, string>, seed: d.seed as number, ...sizes };
+  const imported = d.imported === undefined ? undefined : importSource(d.imported, bad);
+  return { format, engine: d.engine as string, scenario: sc as Scenario, variant: variant as Record<string, string>, seed: d.seed as number, ...sizes, ...(imported ? { imported } : {}) };
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** The header's `imported` map, each field checked: a forged one is a bad header, never a crash further on. */
+function importSource(v: unknown, bad: (why: string) => never): ImportSource {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return bad('imported: not a map');
+  const m = v as Record<string, unknown>;
+  if (m.tool !== 'qemu' && m.tool !== 'ftrace') bad('imported.tool');
+  for (const f of ['file', 'sha256'] as const) if (typeof m[f] !== 'string') bad(`imported.${f}`);
+  for (const f of ['bytes', 'lines', 'folded', 'malformed'] as const) if (!isCount(m[f])) bad(`imported.${f}`);
+  if (!Array.isArray(m.forms) || m.forms.some((x) => typeof x !== 'string')) bad('imported.forms');
+  if (m.t0 !== null && typeof m.t0 !== 'string') bad('imported.t0');
+  const skipped = m.skipped;
+  if (skipped === null || typeof skipped !== 'object' || Array.isArray(skipped) || Object.values(skipped).some((n) => !isCount(n))) bad('imported.skipped');
+  const lines = m.malformedLines;
+  if (!Array.isArray(lines) || lines.some((x) => x === null || typeof x !== 'object' || !isCount((x as { line?: unknown }).line) || typeof (x as { why?: unknown }).why !== 'string')) bad('imported.malformedLines');
+  return m as unknown as ImportSource;
 }

@@ -11,7 +11,7 @@ import type { About } from './about.js';
 
 export const SECTION_TITLES: Record<SectionName, string> = {
   host: 'hosts', iommu: 'IOMMUs', device: 'devices', 'pasid-dir': 'PASID directory', pasid: 'PASID table',
-  'pasid-cache': 'PASID cache', iotlb: 'IOTLB', atc: 'ATC (device TLB)', wq: 'work queues', vcpu: 'vCPUs (IA32_PASID)',
+  'pasid-cache': 'PASID cache', 'context-cache': 'context cache', iotlb: 'IOTLB', atc: 'ATC (device TLB)', wq: 'work queues', vcpu: 'vCPUs (IA32_PASID)',
   'cpu-pasid': 'CPU PASID translation (KVM)', vm: 'VMs', 'ioasid-set': 'IOASID sets', ioasid: 'IOASIDs',
   deferred: 'deferred clean-up', bind: 'bindings', 'mdev-pasid': 'mdev PASID mediation', vpasid: 'guest vIOMMU PASID table',
   iommufd: 'iommufd objects', 'iommufd-ctx': 'iommufd contexts', 'ioas-map': 'IOAS mappings', vdev: 'vIOMMU devices', eventq: 'event queues (FAULT, vEVENTQ)', 'pt-root': 'page-table roots',
@@ -20,7 +20,7 @@ export const SECTION_TITLES: Record<SectionName, string> = {
 
 /** What the parts of a key are, after the group. */
 const KEY_PARTS: Partial<Record<SectionName, string>> = {
-  'pasid-dir': 'RID: dir', pasid: 'RID: PASID', iotlb: 'IOMMU: DID/PASID/address', 'pasid-cache': 'IOMMU: RID/PASID',
+  'pasid-dir': 'RID: dir', pasid: 'RID: PASID', iotlb: 'IOMMU: DID/PASID/address', 'pasid-cache': 'IOMMU: RID/PASID', 'context-cache': 'IOMMU: RID',
   atc: 'RID: PASID/address', wq: 'RID: WQ', vcpu: 'VM: vCPU', 'cpu-pasid': 'VM: guest PASID', 'ioasid-set': 'host: set',
   ioasid: 'space: PASID', iommufd: 'fd: id', 'iommufd-ctx': 'fd', 'ioas-map': 'fd: IOAS/IOVA', pt: 'root: address', dirty: 'root: address', bind: 'RID: PASID',
   'mdev-pasid': 'RID: vPASID', vpasid: 'VM: RID/PASID', vdev: 'fd: vIOMMU/virt_id', eventq: 'fd: queue/index', deferred: 'host: PASID/subscriber',
