@@ -7,8 +7,8 @@
 import { basename } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ENGINE_VERSION } from '../engine/run.js';
-import { emptyState } from '../engine/state.js';
-import type { IommuSpec, Platform, TraceEvent } from '../engine/types.js';
+import { emptyState, SECTION_NAMES } from '../engine/state.js';
+import type { IommuSpec, Platform, SectionName, TraceEvent } from '../engine/types.js';
 import { TraceWriter, type WriteSummary } from '../recorder/writer.js';
 import { FORMAT_VERSION } from '../trace/format.js';
 import type { ImportSource } from '../trace/header.js';
@@ -29,9 +29,10 @@ export interface LogFormat {
 /** Malformed lines kept by number in the header. */
 const MALFORMED_KEPT = 20;
 
-interface Pass { ctx: Ctx; source: Omit<ImportSource, 'file' | 'sha256' | 'bytes'> }
+/** What one pass over the file learns of it. */
+type Seen = Omit<ImportSource, 'file' | 'sha256' | 'bytes' | 'traced'>;
 
-async function pass(path: string, fmt: LogFormat, ctx: Ctx, onBytes?: (b: Buffer) => void): Promise<Pass['source']> {
+async function pass(path: string, fmt: LogFormat, ctx: Ctx, onBytes?: (b: Buffer) => void): Promise<Seen> {
   const skipped: Record<string, number> = Object.create(null) as Record<string, number>;
   const forms = new Set<string>();
   const malformedLines: ImportSource['malformedLines'] = [];
@@ -99,10 +100,12 @@ export interface ImportSummary extends WriteSummary { source: ImportSource }
 
 /** Import the log at `input` into a trace at `output`. */
 export async function importLog(input: string, output: string, fmt: LogFormat, onProgress?: (line: number) => void): Promise<ImportSummary> {
-  const first = new Ctx(emptyState());
+  // The sections the log's events write: the rest of the state is not in the log (unknown, not empty).
+  const traced = new Set<SectionName>();
+  const first = new Ctx(emptyState(), (section) => { traced.add(section); });
   const sum1 = hasher();
   const seen = await pass(input, fmt, first, sum1.update);
-  const source: ImportSource = { ...seen, file: basename(input), sha256: sum1.hex(), bytes: sum1.bytes() };
+  const source: ImportSource = { ...seen, traced: SECTION_NAMES.filter((s) => traced.has(s)), file: basename(input), sha256: sum1.hex(), bytes: sum1.bytes() };
   const platform = platformOf(first, fmt);
   const scenario = { name: `${fmt.tool}:${source.file}`, description: `imported from ${fmt.tool} log ${source.file} (sha256 ${source.sha256})`, platform, steps: [] };
   const writer = new TraceWriter(output, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant: {}, seed: 0, imported: source });

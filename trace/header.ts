@@ -31,6 +31,8 @@ export interface ImportSource {
   malformed: number;
   /** The first malformed lines: number and why. */
   malformedLines: { line: number; why: string }[];
+  /** State sections the log's events write (the platform's aside): the others are not in the log, so unknown rather than empty. */
+  traced: string[];
 }
 
 /** What a trace was recorded from: enough to re-run it (or, imported, where it was read from). */
@@ -122,7 +124,7 @@ function importSource(v: unknown, bad: (why: string) => never): ImportSource {
   if (m.tool !== 'qemu' && m.tool !== 'ftrace') bad('imported.tool');
   for (const f of ['file', 'sha256'] as const) if (typeof m[f] !== 'string') bad(`imported.${f}`);
   for (const f of ['bytes', 'lines', 'folded', 'malformed'] as const) if (!isCount(m[f])) bad(`imported.${f}`);
-  if (!Array.isArray(m.forms) || m.forms.some((x) => typeof x !== 'string')) bad('imported.forms');
+  for (const f of ['forms', 'traced'] as const) if (!Array.isArray(m[f]) || (m[f] as unknown[]).some((x) => typeof x !== 'string')) bad(`imported.${f}`);
   if (m.t0 !== null && typeof m.t0 !== 'string') bad('imported.t0');
   const skipped = m.skipped;
   if (skipped === null || typeof skipped !== 'object' || Array.isArray(skipped) || Object.values(skipped).some((n) => !isCount(n))) bad('imported.skipped');

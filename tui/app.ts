@@ -175,7 +175,8 @@ export class Debugger {
       p.state.setLabel(` state after event #${this.cursor} `);
       p.state.setContent(paint(fit(`cannot read event #${this.cursor}: ${unreadable}`, sl.w), 'red-fg', 'bold'));
     } else if (v) {
-      p.state.setLabel(` state after event #${v.n} `);
+      // An imported trace holds only what its log traced: the rest of the state is unknown, not empty.
+      p.state.setLabel(` state after event #${v.n}${r.header.imported ? ` · from a ${r.header.imported.tool} log: untraced sections unknown` : ''} `);
       const follow = this.focus !== 'state' ? { about: v.about, bad: v.bad } : undefined;
       p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h, follow).join('\n'));
     } else p.state.setContent('');
@@ -184,7 +185,7 @@ export class Debugger {
     if (unreadable !== null) p.diff.setContent('');
     else if (v && ev) {
       p.diff.setLabel(` diff: #${v.n - 1} → #${v.n} `);
-      const lines = renderDiff(v.diff, `event #${v.n} ${ev.kind}`, dl.w);
+      const lines = renderDiff(v.diff, `event #${v.n} ${ev.kind}`, dl.w, ev.obs);
       this.diffTop = Math.max(0, Math.min(this.diffTop, lines.length - dl.h));
       p.diff.setContent(lines.slice(this.diffTop, this.diffTop + dl.h).join('\n'));
     } else p.diff.setContent('');
@@ -192,7 +193,8 @@ export class Debugger {
     this.timeline.update(this.cursor);
 
     const [top, bottom] = statusRows({
-      trace: r.path, scenario: r.header.scenario.name, variant: variantText(r.header.variant), cursor: this.cursor, count: r.count,
+      trace: r.path, scenario: r.header.imported ? `${r.header.imported.tool} log ${r.header.imported.file}` : r.header.scenario.name,
+      variant: r.header.imported ? 'imported' : variantText(r.header.variant), cursor: this.cursor, count: r.count,
       tick: ev?.tick ?? null, step: ev?.step ?? null, thread: typeof ev?.thread === 'string' ? ev.thread : null,
       firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: this.claims.label(),
       filter: this.list.kinds ? describe({ kinds: this.list.kinds }) : null, search: this.search ? this.search.text : null,

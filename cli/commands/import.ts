@@ -2,10 +2,9 @@
 // that info, events, state, replay, diff and export read like a recorded one.
 import { basename } from 'node:path';
 import { statSync } from 'node:fs';
-import { FTRACE } from '../../importers/ftrace.js';
-import { importLog, type LogFormat } from '../../importers/import.js';
+import { FORMATS } from '../../importers/formats.js';
+import { importLog } from '../../importers/import.js';
 import { LineError } from '../../importers/ctx.js';
-import { QEMU } from '../../importers/qemu.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { refuseSameFile, withSignalCleanup } from '../../safe/files.js';
 import { insideDir, slug } from '../../safe/slug.js';
@@ -31,8 +30,6 @@ skipped; neither stops the import. Without -o the trace goes to the current
 folder as <log>.iotrace. The trace is written under a temporary name and
 renamed when whole. Exit 0, 2 on bad usage or an unreadable file.`;
 
-const FORMATS: Record<string, LogFormat> = { qemu: QEMU, ftrace: FTRACE };
-
 /** Skipped event names shown (the rest are counted in one line). */
 const SHOWN = 12;
 
@@ -40,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, json: { type: 'boolean' } }, 2);
   if (values.help) { console.log(HELP); return 0; }
   const [tool = '', input = ''] = positionals;
-  const fmt = Object.hasOwn(FORMATS, tool) ? FORMATS[tool] : undefined;
+  const fmt = Object.hasOwn(FORMATS, tool) ? FORMATS[tool as keyof typeof FORMATS] : undefined;
   if (!fmt) throw new UsageError(`import takes qemu or ftrace, got "${tool.slice(0, 40)}"`);
   let st;
   try { st = statSync(input); } catch (e) {

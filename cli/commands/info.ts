@@ -4,10 +4,13 @@ import { escapeText, jsonText } from '../../safe/escape.js';
 import { variantText, parse } from '../common.js';
 import { withTrace } from '../trace.js';
 import { paint } from '../term.js';
+import { importedLines } from '../imported.js';
 
 export const HELP = `usage: iotrace info <trace> [--deep] [--json]
 
-Prints the header (scenario, variant, seed, engine and format versions),
+Prints the header (scenario, variant, seed, engine and format versions; for
+an imported trace the tool, source file, its SHA-256 and what the importer
+skipped),
 counts per event kind, faults (and the first), violations, bytes, and whether
 the trace is whole (then every block's checksum and SHA-256 digest matched
 the index and the footer's counts agree with the events) or was recovered
@@ -32,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     const whole = r.truncated === null && check.whole;
     const info = {
       path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
+      ...(h.imported ? { imported: h.imported } : {}),
       events: check.events, faults: r.faults.length, firstFault: r.faults[0] ?? null, violations: r.violations.length,
       firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: check.events ? r.bytes / check.events : 0,
       checkpointEvery: r.checkpointEvery, whole, truncated: !whole, truncation: r.truncated ?? (check.damageAt !== null ? { offset: check.damageAt, reason: check.problems.find((p) => !p.startsWith('damaged:')) ?? '' } : null),
@@ -42,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) { console.log(jsonText(info)); return lies ? 1 : 0; }
     // Every string below comes from the file (or its name): escaped for the terminal.
     console.log(`trace      ${escapeText(r.path)}`);
-    console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
+    if (h.imported) for (const line of importedLines(h.imported)) console.log(line);
+    else console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
     console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);
     console.log(`events     ${check.events}`);
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);

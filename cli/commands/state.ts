@@ -1,5 +1,6 @@
 // iotrace state: the whole model state after a step, in a stable order.
-import { canonicalState } from '../../engine/state.js';
+import { canonicalState, SECTION_NAMES } from '../../engine/state.js';
+import type { SectionName } from '../../engine/types.js';
 import { cellText, displayKey } from '../../engine/summary.js';
 import { adoptCheck, checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
@@ -21,6 +22,9 @@ instead (at most K applies) and says the state rests on an unchecked
 checkpoint. first-fault and first-violation are found in the events
 themselves, not taken from the footer.`;
 
+/** Sections the platform event installs: for an imported trace, inferred from the log's names. */
+const PLATFORM_SECTIONS: ReadonlySet<SectionName> = new Set(['host', 'iommu', 'device', 'ioasid-set']);
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { at: { type: 'string' }, json: { type: 'boolean' }, 'from-checkpoint': { type: 'boolean' } }, 1);
   if (values.help) { console.log(HELP); return 0; }
@@ -32,11 +36,18 @@ export async function main(argv: string[]): Promise<number> {
     const c = canonicalState(fast ? r.stateAt(n) : r.replayedState(n));
     const unchecked = fast ? r.stateUnchecked(n) : null;
     const basis = fast ? (unchecked === null ? 'from the start or a checked checkpoint' : `from the checkpoint after event ${unchecked}, UNCHECKED`) : 'every event applied from the first';
+    // An imported trace holds what its log traced; the other sections are unknown, not empty (the platform's are inferred from the log's names).
+    const imported = r.header.imported;
+    const unknown = imported ? SECTION_NAMES.filter((s) => !imported.traced.includes(s) && !PLATFORM_SECTIONS.has(s)) : null;
     if (values.json) {
-      await println(jsonText({ step: n, tick: c.tick, basis: unchecked === null ? 'replayed' : 'unchecked-checkpoint', sections: Object.fromEntries(c.sections.map(([name, cells]) => [name, Object.fromEntries(cells)])) }));
+      await println(jsonText({ step: n, tick: c.tick, basis: unchecked === null ? 'replayed' : 'unchecked-checkpoint', ...(unknown ? { unknownSections: unknown } : {}), sections: Object.fromEntries(c.sections.map(([name, cells]) => [name, Object.fromEntries(cells)])) }));
       return 0;
     }
     const out = [`state after step ${n} (tick ${c.tick}; ${basis})`];
+    if (imported && unknown) {
+      out.push(`imported from a ${imported.tool} log: hosts, IOMMUs and devices are the names it uses (other fields the model's defaults);`);
+      out.push(`not in the log, so unknown (not empty): ${unknown.join(', ')}`);
+    }
     for (const [name, cells] of c.sections) {
       if (cells.length === 0) continue;
       out.push(`[${escapeText(name)}] ${cells.length}`);

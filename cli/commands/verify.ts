@@ -11,11 +11,12 @@ import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../trace/state-codec.js';
 import { checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, UsageError } from '../common.js';
+import { verifyImported } from '../verify-imported.js';
 import { withTrace } from '../trace.js';
 import { paint } from '../term.js';
 
-export const HELP = `usage: iotrace verify <trace> [--json] [--fail-on fault,violation,expect]
+export const HELP = `usage: iotrace verify <trace> [--json] [--fail-on fault,violation,expect] [--source <log>]
 
 Re-runs the scenario, variant and seed stored in the trace's header and
 checks that every event comes out identical and that the state hash after
@@ -26,7 +27,13 @@ against the state the events build. Exit 0 when all of it holds, 1 naming
 the first divergent event or false claim (or when the trace is damaged and
 only a prefix could be checked). --fail-on fault,violation,expect (any
 subset; default none) also exits 1 when the verified events hold such a
-finding: a CI job can re-check a recorded trace and gate on what it shows.`;
+finding: a CI job can re-check a recorded trace and gate on what it shows.
+
+An imported trace (iotrace import) has no scenario to re-run: verify checks
+every digest, footer count and checkpoint and says that the events
+themselves are unchecked; --source <log> names the log it was imported from,
+checks its SHA-256 against the header and imports it again to compare every
+event.`;
 
 interface Result { ok: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
 
@@ -40,11 +47,14 @@ function* recorded(r: { count: number; event(i: number): TraceEvent }): Generato
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, ...FAIL_ON_OPTION }, 1);
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, source: { type: 'string' }, ...FAIL_ON_OPTION }, 1);
   if (values.help) { console.log(HELP); return 0; }
   const failOn = failOnFlag(values['fail-on'], []);
   return withTrace(positionals[0], async (r) => {
     const h = r.header;
+    // Imported from a real log: nothing to re-run; the claims, and with --source the log itself, are checked.
+    if (h.imported) return verifyImported(r, h.imported, values.source, values.json === true);
+    if (values.source !== undefined) throw new UsageError('--source applies to an imported trace (iotrace import); this one was recorded from a scenario');
     const chunks = r.chunks;
     const res: Result = { ok: true, events: r.count, checked: 0, divergence: null, hashMismatch: null, engine: { trace: h.engine, now: ENGINE_VERSION }, truncated: r.truncated !== null, claims: [] };
     const state = emptyState();

@@ -1,0 +1,80 @@
+// verify on an imported trace (importers/): there is no scenario to re-run,
+// so it checks what can be checked and says what cannot. Always: every
+// block's checksum and SHA-256, the footer's counts, every checkpoint. With
+// --source <log>: that the log is the one imported (its SHA-256) and that
+// importing it again gives the same events, byte for byte.
+import { isDeepStrictEqual } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { summarize } from '../engine/summary.js';
+import { FORMATS } from '../importers/formats.js';
+import { importLog } from '../importers/import.js';
+import { checkTrace } from '../replayer/check.js';
+import { TraceReplayer } from '../replayer/replayer.js';
+import { escapeText, jsonText } from '../safe/escape.js';
+import type { ImportSource } from '../trace/header.js';
+import { importedLines } from './imported.js';
+import { paint } from './term.js';
+
+interface Divergence { step: number; trace: string | null; reimport: string | null }
+
+interface Result {
+  ok: boolean; imported: ImportSource; events: number; claims: string[];
+  source: null | { path: string; sha256: string; matches: boolean; divergence: Divergence | null };
+  unchecked: string[];
+}
+
+/** The first event where two traces differ, or null. */
+function firstDifference(a: TraceReplayer, b: TraceReplayer): Divergence | null {
+  const n = Math.max(a.count, b.count);
+  for (let i = 0; i < n; i += 4096) {
+    const wa = a.events(i, Math.min(a.count, i + 4096));
+    const wb = b.events(i, Math.min(b.count, i + 4096));
+    for (let k = 0; k < Math.max(wa.length, wb.length); k++) {
+      const x = wa[k];
+      const y = wb[k];
+      if (!x || !y || !isDeepStrictEqual(x, y)) return { step: i + k, trace: x ? `${x.kind}: ${summarize(x)}` : null, reimport: y ? `${y.kind}: ${summarize(y)}` : null };
+    }
+  }
+  return null;
+}
+
+export async function verifyImported(r: TraceReplayer, imported: ImportSource, sourcePath: string | undefined, json: boolean): Promise<number> {
+  const check = checkTrace(r, true);
+  const res: Result = { ok: true, imported, events: r.count, claims: check.problems.filter((p) => !p.startsWith('damaged:')), source: null, unchecked: [] };
+  if (sourcePath !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'iotrace-verify-'));
+    try {
+      const again = await importLog(sourcePath, join(dir, 'reimport.iotrace'), FORMATS[imported.tool]);
+      const matches = again.source.sha256 === imported.sha256;
+      const other = TraceReplayer.open(again.path);
+      try {
+        res.source = { path: sourcePath, sha256: again.source.sha256, matches, divergence: matches ? firstDifference(r, other) : null };
+      } finally {
+        other.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else {
+    res.unchecked.push('that the events are what the source log says: no scenario to re-run; give the log with --source to import it again and compare');
+  }
+  res.ok = res.claims.length === 0 && r.truncated === null && (res.source === null || (res.source.matches && res.source.divergence === null));
+  const code = res.ok ? 0 : 1;
+  if (json) { console.log(jsonText(res)); return code; }
+  for (const line of importedLines(imported)) console.log(line);
+  if (r.truncated) console.log(`${paint('DAMAGED', 'red')}: ${r.count} events read back; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
+  for (const p of res.claims) console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(p)}`);
+  if (res.claims.length === 0 && !r.truncated) console.log(`checked    every block's checksum and SHA-256, the footer's counts and every checkpoint agree with the ${r.count} events`);
+  const s = res.source;
+  if (s && !s.matches) console.log(`${paint('NOT THE SOURCE', 'red')}: ${escapeText(s.path)} has sha256 ${s.sha256}; the trace was imported from ${escapeText(imported.file)} with sha256 ${escapeText(imported.sha256)}`);
+  else if (s?.divergence) {
+    console.log(paint(`DIVERGES at step ${s.divergence.step}`, 'red'));
+    console.log(`  trace:     ${s.divergence.trace === null ? '(trace ends here)' : escapeText(s.divergence.trace)}`);
+    console.log(`  re-import: ${s.divergence.reimport === null ? '(re-import ends here)' : escapeText(s.divergence.reimport)}`);
+  } else if (s) console.log(`checked    ${escapeText(s.path)} is the source (same SHA-256) and importing it again gives the same ${r.count} events`);
+  for (const u of res.unchecked) console.log(`unchecked  ${u}`);
+  if (res.ok) console.log(`${paint('ok', 'green')}: every check that can be made holds`);
+  return code;
+}
