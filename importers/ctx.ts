@@ -80,11 +80,15 @@ export class Ctx {
     this.held.set(this.key, { body, unknown, obs: this.obs });
   }
 
-  /** The event this thread held back, now the current line's to complete. */
-  take(): EventBody | null {
+  /**
+   * The event this thread held back, for the current line to complete: `emit`
+   * writes the completed event at the line it was held from.
+   */
+  take(): { body: EventBody; emit(completed: EventBody, unknown?: string[]): void } | null {
     const h = this.held.get(this.key);
+    if (!h) return null;
     this.held.delete(this.key);
-    return h ? h.body : null;
+    return { body: h.body, emit: (completed, unknown) => this.push(completed, h.obs, unknown) };
   }
 
   /** Emit this thread's held event as it is (the dispatcher calls it before a line that does not take it). */

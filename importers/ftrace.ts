@@ -11,7 +11,7 @@ import { matcher, readFields } from './format.js';
 import { tracepoint } from './handler.js';
 import type { LogFormat } from './import.js';
 import { ridOfName, ridOfSid } from './rid.js';
-import { decodeDesc, descEvent } from './vtd-desc.js';
+import { decodeDesc, descEvent, descRid } from './vtd-desc.js';
 import type { Ctx } from './ctx.js';
 import type { Rid } from '../engine/types.js';
 
@@ -81,8 +81,8 @@ const ON: [string, Handler][] = [
   tracepoint('qi_submit', [['%s %s: 0x%llx 0x%llx 0x%llx 0x%llx', ['type', 'iommu', 'qw0', 'qw1', 'qw2', 'qw3']]], (f, c) => {
     const iommu = iommuOf(c, f.str('iommu'));
     const d = decodeDesc(f.big('qw0'), f.big('qw1'));
-    const sid = d.fields.sid;
-    if ((d.type === 0x3 || d.type === 0x8) && typeof sid === 'number') c.device(ridOfSid(sid), iommu);
+    const rid = descRid(d);
+    if (rid) c.device(rid, iommu);
     c.emit(descEvent(iommu, d, c.state, 'qi_submit'));
   }),
   // A page request from the device (PRI), as intel_prq_report() logs it: a recoverable I/O page fault.

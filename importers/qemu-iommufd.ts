@@ -26,7 +26,7 @@ function errnoOf(f: Fields): { errno: Errno | null; unknown: string[] } {
   if (!f.has('ret')) return { errno: null, unknown: [] };
   const ret = f.num('ret');
   if (ret === 0) return { errno: null, unknown: [] };
-  const known = ERRNO_NUMBERS[-ret];
+  const known = ret === -1 ? undefined : ERRNO_NUMBERS[-ret];
   return known && ERRNOS.includes(known) ? { errno: known, unknown: [] } : { errno: 'EIO', unknown: ['errno'] };
 }
 

@@ -9,7 +9,7 @@
 // no output address, so it is held until the result on the same thread gives it.
 import { SMMU_EVENT } from '../engine/iommu.js';
 import { k, page } from '../engine/keys.js';
-import type { EventBody, Rid } from '../engine/types.js';
+import type { Rid } from '../engine/types.js';
 import { iotlbVictims, contextCacheVictims } from '../engine/caches.js';
 import type { Ctx, Handler } from './ctx.js';
 import { qemuEvent } from './handler.js';
@@ -106,11 +106,12 @@ const ON: [string, Handler][] = [
     const hit = c.recall<Range>('hit');
     c.forget('hit');
     let via: 'walk' | 'iotlb' = 'walk';
-    if (held?.kind === 'iotlb-fill' && held.page === page(iova)) {
+    const fill = held?.body;
+    if (held && fill?.kind === 'iotlb-fill' && fill.page === page(iova)) {
       // IOMMU_RO 1, IOMMU_WO 2 (IOMMUAccessFlags): the line's permission.
-      c.emit({ ...held, pa: pa - (pa % 4096), write: (f.num('perm') & 2) !== 0 } as EventBody, ['pasid']);
+      held.emit({ ...fill, pa: pa - (pa % 4096), write: (f.num('perm') & 2) !== 0 }, ['pasid']);
     } else {
-      if (held) c.emit(held, ['pasid', 'pa', 'write']);
+      if (held && fill) held.emit(fill, ['pasid', 'pa', 'write']);
       if (hit && page(hit.addr) === page(iova)) via = 'iotlb';
     }
     c.emit({ kind: 'dma', rid, pasid: null, addr: iova, write: false, via, pa, ok: true }, held || via === 'iotlb' ? ['write'] : ['write', 'via']);

@@ -16,7 +16,7 @@ import type { Ctx, Handler } from './ctx.js';
 import type { Fields } from './format.js';
 import { qemuEvent } from './handler.js';
 import { ridOf, ridOfDevfn, ridOfSid } from './rid.js';
-import { decodeDesc, descEvent } from './vtd-desc.js';
+import { decodeDesc, descEvent, descRid } from './vtd-desc.js';
 
 /** QEMU's one vIOMMU, named as the guest kernel names it (the first DMAR unit). */
 export const VTD = 'dmar0';
@@ -114,8 +114,8 @@ const ON: [string, Handler][] = [
   qemuEvent(`vtd_inv_desc(const char *type, uint64_t hi, uint64_t lo) "invalidate desc type %s high 0x%"PRIx64" low 0x%"PRIx64`, (f, c) => {
     c.iommu(VTD, 'vtd');
     const d = decodeDesc(f.big('lo'), f.big('hi'));
-    const sid = d.fields.sid;
-    if ((d.type === 0x3 || d.type === 0x8) && typeof sid === 'number') c.device(ridOfSid(sid), VTD);
+    const rid = descRid(d);
+    if (rid) c.device(rid, VTD);
     c.emit(descEvent(VTD, d, c.state, 'vtd_process_inv_desc'));
     c.remember('desc', { type: d.type, g: String(d.fields.g ?? '') });
   }),

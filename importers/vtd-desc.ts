@@ -52,6 +52,13 @@ export function decodeDesc(qw0: bigint, qw1: bigint): Decoded {
   }
 }
 
+/** The device a descriptor names (device-selective context-cache, device-TLB), or null. */
+export function descRid(d: Decoded): string | null {
+  const sid = d.fields.sid;
+  if (typeof sid !== 'number') return null;
+  return d.type === 0x3 || d.type === 0x8 || (d.type === 0x1 && d.fields.g === 'device') ? ridOfSid(sid) : null;
+}
+
 /**
  * A device-TLB invalidation's range (VT-d spec 6.5.2.5): with S clear one
  * page; with S set the address's trailing one bits above bit 12 say the size
