@@ -5,7 +5,7 @@
 // Selective descriptors (a page range in one DID and PASID) look their lines
 // up directly; a live run answers wider ones from an index of the lines.
 import { slashPrefixes, WHOLE_SECTION_KEY } from './indexes.js';
-import { k, page } from './keys.js';
+import { k, page, sourceId } from './keys.js';
 import type { EventOf, SectionName, State } from './types.js';
 
 /**
@@ -230,12 +230,6 @@ export function pasidCacheVictims(state: State, q: Pick<EventOf<'pasid-cache-inv
     if (q.granularity !== 'pasid' || lastNumber(key) === q.pasid) out.push(key);
   }
   return out;
-}
-
-/** Bus, device and function of a RID "bb:dd.f" as one 16-bit source id. */
-function sourceId(rid: string): number {
-  const m = /^([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(rid);
-  return m ? (parseInt(m[1] as string, 16) << 8) | (parseInt(m[2] as string, 16) << 3) | Number(m[3]) : -1;
 }
 
 /**

@@ -32,5 +32,11 @@ export const k = {
   deferred: (host: string, pasid: number, subscriber: string) => `${host}/${pasid}/${subscriber}`,
 };
 
+/** A RID "bb:dd.f" as its 16-bit source id (bus 15:8, device 7:3, function 2:0), or -1 when it is not one. */
+export function sourceId(rid: Rid): number {
+  const m = /^([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(rid);
+  return m ? (parseInt(m[1] as string, 16) << 8) | (parseInt(m[2] as string, 16) << 3) | Number(m[3]) : -1;
+}
+
 /** Split a key into its '/'-separated parts (RIDs contain ':' and '.', never '/'). */
 export const parts = (key: string): string[] => key.split('/');

@@ -156,7 +156,7 @@ function describe(ev: TraceEvent): string {
     case 'pasid-cache-fill': return `PASID cache fill ${ev.iommu} ${ev.rid} PASID ${ev.pasid} DID ${ev.entry.did}`;
     case 'pasid-cache-inval': return `PASID-cache inval (desc 0x7, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}: dropped ${ev.dropped}`;
     case 'context-cache-fill': return `context cache fill ${ev.iommu} ${ev.rid}${ev.entry.did !== null ? ` DID ${ev.entry.did}` : ''} ${ev.entry.scalable ? 'PASID dir' : 'SLPTPTR'} ${hex(ev.entry.root)}`;
-    case 'context-cache-inval': return `context-cache inval (desc 0x1, ${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.rid !== null ? ` ${ev.rid}${ev.fm ? ` FM ${ev.fm}` : ''}` : ''}: dropped ${ev.dropped}`;
+    case 'context-cache-inval': return `context-cache inval (${ev.granularity}) ${ev.iommu}${ev.did !== null ? ` DID ${ev.did}` : ''}${ev.rid !== null ? ` ${ev.rid}${ev.fm ? ` FM ${ev.fm}` : ''}` : ''}: dropped ${ev.dropped}`;
     case 'atc-fill': return `ATC fill ${ev.rid} PASID ${ev.pasid} ${hex(ev.page * 4096)} -> ${hex(ev.pa)}`;
     case 'atc-inval': return `ATC inval (${ev.granularity}) ${ev.rid}${ev.pasid !== null ? ` PASID ${ev.pasid}` : ''}${ev.addr !== null ? ` ${hex(ev.addr)}+${ev.npages}p` : ''}: dropped ${ev.dropped}`;
     case 'fault': return `FAULT ${ev.source} ${hex(ev.reason)} ${ev.name}: ${ev.rid ?? ''} ${pasidText(ev.pasid)}${ev.addr !== null ? ` addr ${hex(ev.addr)}` : ''}${ev.vm ? ` (${ev.vm})` : ''}`;

@@ -22,8 +22,8 @@ export interface LogFormat {
   /** A parser for one pass over a file: the prefix of an event line, or a LineError; null for a header or a comment. */
   prefixer(): (text: string) => Prefix | null;
   handlers: Readonly<Record<string, Handler>>;
-  /** The IOMMU kind a device gets when no line names its IOMMU. */
-  defaultIommu: { name: string; kind: IommuSpec['kind'] };
+  /** The IOMMU a device sits behind when no line names one, or null: then such a device is left out of the platform. */
+  defaultIommu: { name: string; kind: IommuSpec['kind'] } | null;
 }
 
 /** Malformed lines kept by number in the header. */
@@ -81,10 +81,11 @@ async function pass(path: string, fmt: LogFormat, ctx: Ctx, onBytes?: (b: Buffer
 function platformOf(ctx: Ctx, fmt: LogFormat): Platform {
   const iommus = new Map(ctx.iommus);
   const first = [...iommus.keys()][0];
-  const devices = [...ctx.devices].map(([rid, iommu]) => {
-    const at = iommu ?? first ?? fmt.defaultIommu.name;
-    if (!iommus.has(at)) iommus.set(at, fmt.defaultIommu.kind);
-    return { rid, iommu: at };
+  const devices = [...ctx.devices].flatMap(([rid, iommu]) => {
+    const at = iommu ?? first ?? fmt.defaultIommu?.name;
+    if (at === undefined) return [];
+    if (!iommus.has(at)) iommus.set(at, fmt.defaultIommu?.kind ?? 'vtd');
+    return [{ rid, iommu: at }];
   });
   return { iommus: [...iommus].map(([id, kind]) => ({ id, kind })), devices };
 }

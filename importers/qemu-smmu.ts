@@ -8,7 +8,7 @@
 // its result (smmuv3_translate_success / _abort / _bypass); an insert prints
 // no output address, so it is held until the result on the same thread gives it.
 import { SMMU_EVENT } from '../engine/iommu.js';
-import { k, page } from '../engine/keys.js';
+import { k, page, sourceId } from '../engine/keys.js';
 import type { Rid } from '../engine/types.js';
 import { iotlbVictims, contextCacheVictims } from '../engine/caches.js';
 import type { Ctx, Handler } from './ctx.js';
@@ -59,7 +59,25 @@ const ON: [string, Handler][] = [
   qemuEvent(`smmuv3_cmdq_tlbi_nh(void) ""`, (_f, c) => c.fold()),
   qemuEvent(`smmuv3_cmdq_tlbi_nh_asid(uint16_t asid) "asid=%d"`, (_f, c) => c.fold()),
   qemuEvent(`smmuv3_cmdq_cfgi_ste(int streamid) "streamid= 0x%x"`, (_f, c) => c.fold()),
-  qemuEvent(`smmuv3_cmdq_cfgi_ste_range(int start, int end) "start=0x%x - end=0x%x"`, (_f, c) => c.fold()),
+  // CFGI_STE_RANGE drops the configuration of every stream in the range (smmuv3_invalidate_ste()); QEMU prints no line per stream.
+  qemuEvent(`smmuv3_cmdq_cfgi_ste_range(int start, int end) "start=0x%x - end=0x%x"`, (f, c) => {
+    const [start, end] = [f.num('start'), f.num('end')];
+    if (start === 0 && end >= 0xffff) {
+      const q = { iommu: SMMU, granularity: 'global' as const, did: null, rid: null, fm: null };
+      c.emit({ kind: 'context-cache-inval', ...q, dropped: contextCacheVictims(c.state, q).length });
+      return;
+    }
+    let any = false;
+    for (const key of Object.keys(c.state.s['context-cache']).sort()) {
+      const rid = key.startsWith(`${SMMU}/`) ? key.slice(SMMU.length + 1) : null;
+      const sid = rid ? sourceId(rid) : -1;
+      if (rid === null || sid < start || sid > end) continue;
+      const q = { iommu: SMMU, granularity: 'device' as const, did: null, rid, fm: 0 };
+      c.emit({ kind: 'context-cache-inval', ...q, dropped: contextCacheVictims(c.state, q).length });
+      any = true;
+    }
+    if (!any) c.fold();
+  }),
   qemuEvent(`smmuv3_cmdq_cfgi_cd(uint32_t sid) "sid=0x%x"`, (_f, c) => c.fold()),
   // smmuv3_s1_range_inval(): a TLBI by address, its whole range; smmu_iotlb_inv_iova after it restates it.
   qemuEvent(`smmuv3_s1_range_inval(int vmid, int asid, uint64_t addr, uint8_t tg, uint64_t num_pages, uint8_t ttl, bool leaf) "vmid=%d asid=%d addr=0x%"PRIx64" tg=%d num_pages=0x%"PRIx64" ttl=%d leaf=%d"`, (f, c) => {
@@ -90,8 +108,9 @@ const ON: [string, Handler][] = [
   }),
   qemuEvent(`smmu_iotlb_lookup_hit(uint16_t asid, uint64_t addr, uint32_t hit, uint32_t miss, uint32_t p) "IOTLB cache HIT asid=%d addr=0x%"PRIx64" hit=%d miss=%d hit rate=%d"`,
     (f, c) => { c.remember('hit', { asid: f.num('asid'), addr: f.num('addr') }); c.fold(); }),
+  // A miss starts a table walk: its address is the one a fault recorded after the walk is about.
   qemuEvent(`smmu_iotlb_lookup_miss(uint16_t asid, uint64_t addr, uint32_t hit, uint32_t miss, uint32_t p) "IOTLB cache MISS asid=%d addr=0x%"PRIx64" hit=%d miss=%d hit rate=%d"`,
-    (_f, c) => { c.forget('hit'); c.fold(); }),
+    (f, c) => { c.forget('hit'); c.remember('miss', { asid: f.num('asid'), addr: f.num('addr') }); c.fold(); }),
   qemuEvent(`smmu_iotlb_insert(uint16_t asid, uint64_t addr, uint8_t tg, uint8_t level) "IOTLB ++ asid=%d addr=0x%"PRIx64" tg=%d level=%d"`, (f, c) => {
     c.iommu(SMMU, 'smmuv3');
     c.forget('hit');
@@ -131,8 +150,16 @@ const ON: [string, Handler][] = [
     const name = f.str('type').replace(/^SMMU_EVT_/, '');
     const id = EVENTS[name];
     const abort = c.recall<{ rid: Rid; addr: number }>('abort');
+    const miss = c.recall<Range>('miss');
     c.forget('abort');
-    const addr = abort && abort.rid === rid ? abort.addr : null;
+    c.forget('miss');
+    let addr: number | null = null;
+    if (abort && abort.rid === rid) addr = abort.addr;
+    else if (miss) {
+      // A walk that failed after a miss (smmuv3_translate() records the event and no abort line): the blocked DMA.
+      addr = miss.addr;
+      c.emit({ kind: 'dma', rid, pasid: null, addr, write: false, via: 'walk', pa: null, ok: false }, ['write']);
+    }
     c.emit({ kind: 'fault', source: 'smmu', reason: id ?? 0, name: (id !== undefined ? SMMU_EVENT[id] : undefined) ?? name, rid, pasid: null, addr, vm: null },
       [...(id === undefined ? ['reason'] : []), ...(addr === null ? ['addr'] : [])]);
   }),

@@ -18,3 +18,4 @@ export function ridOfName(name: string): Rid | null {
   const m = /^(?:[0-9a-f]{4,8}:)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(name.trim());
   return m ? ridOf(parseInt(m[1] as string, 16), parseInt(m[2] as string, 16), Number(m[3])) : null;
 }
+

@@ -49,6 +49,9 @@ export interface TraceHeader {
   imported?: ImportSource;
 }
 
+/** How an imported trace is named where a recorded one shows its scenario and variant (status lines, diff sides), or null. */
+export const importedTitle = (h: TraceHeader): string | null => (h.imported ? `${h.imported.tool} log ${h.imported.file} (imported)` : null);
+
 const encoder = new Encoder();
 
 export function encodeHeader(h: TraceHeader): Uint8Array {

@@ -3,6 +3,7 @@
 // cursor's row and the keyed diff between the two. Built from the replay
 // debugger's parts: StatePane for each state, renderDiff for A vs B, the
 // screen and text helpers.
+import { importedTitle } from '../trace/header.js';
 import type { Widgets } from 'blessed';
 import { summarize } from '../engine/summary.js';
 import { emptyState } from '../engine/state.js';
@@ -122,8 +123,7 @@ export class DiffView {
       const h = inner(A.list).h;
       const shown = rows.count ? this.list.window(this.cursor, h) : [];
       // Labels are tag-parsed too: names from the trace go through esc().
-      A.list.setLabel(` A: ${esc(A.r.header.scenario.name)} [${esc(variantText(A.r.header.variant))}] ${A.r.count} events `);
-      B.list.setLabel(` B: ${esc(B.r.header.scenario.name)} [${esc(variantText(B.r.header.variant))}] ${B.r.count} events `);
+      for (const [name, S] of [['A', A], ['B', B]] as const) S.list.setLabel(` ${name}: ${esc(importedTitle(S.r.header) ?? `${S.r.header.scenario.name} [${variantText(S.r.header.variant)}]`)} ${S.r.count} events `);
       A.list.setContent(this.list.render('a', A.r, shown, this.cursor, inner(A.list).w).join('\n'));
       B.list.setContent(this.list.render('b', B.r, shown, this.cursor, inner(B.list).w).join('\n'));
       if (row) {

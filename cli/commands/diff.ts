@@ -2,6 +2,7 @@
 // part ways, and how the hardware differs there.
 import { cellText, displayKey, summarize } from '../../engine/summary.js';
 import type { TraceEvent } from '../../engine/types.js';
+import { importedTitle } from '../../trace/header.js';
 import { AlignedRows, type Row } from '../../replayer/diff-rows.js';
 import type { TraceReplayer } from '../../replayer/replayer.js';
 import type { StateDiff } from '../../replayer/state-diff.js';
@@ -97,7 +98,7 @@ export function hunks(rows: AlignedRows, context: number, max: number): Hunk[] {
 // Every string from a trace (names, kinds, summaries, keys, reasons) is escaped: the text form is for a terminal.
 const e = escapeText;
 
-const side = (r: TraceReplayer): string => `${e(r.header.scenario.name)} [${e(variantText(r.header.variant))}] seed ${r.header.seed}, ${r.count} events${r.truncated ? ` (damaged: ${e(r.truncated.reason)})` : ''}`;
+const side = (r: TraceReplayer): string => `${e(importedTitle(r.header) ?? `${r.header.scenario.name} [${variantText(r.header.variant)}] seed ${r.header.seed}`)}, ${r.count} events${r.truncated ? ` (damaged: ${e(r.truncated.reason)})` : ''}`;
 
 const evText = (ev: TraceEvent): string => `${String(ev.seq).padStart(7)} t${String(ev.tick).padEnd(5)} ${e(ev.kind).padEnd(17)} ${e(summarize(ev))}`;
 
@@ -181,7 +182,7 @@ const jsonState = (d: StateDiff) => ({
   cells: d.entries.map((e) => ({ section: e.section, key: e.key, op: e.op, a: e.before ?? null, b: e.after ?? null })),
 });
 
-const jsonSide = (r: TraceReplayer) => ({ path: r.path, scenario: r.header.scenario.name, variant: r.header.variant, seed: r.header.seed, events: r.count, truncated: r.truncated?.reason ?? null });
+const jsonSide = (r: TraceReplayer) => ({ path: r.path, scenario: r.header.scenario.name, variant: r.header.variant, seed: r.header.seed, ...(r.header.imported ? { imported: r.header.imported } : {}), events: r.count, truncated: r.truncated?.reason ?? null });
 
 export function toJson(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number) {
   const f = d.firstDivergence;
