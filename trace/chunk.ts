@@ -7,6 +7,7 @@ import type { TraceEvent } from '../engine/types.js';
 import { platformProblems } from '../engine/validate.js';
 import { COL, decodeColumn, MAX_DICT, MAX_WIDTH, newColumn, putArrayHeader, putBytes, putString, putValue, sinkReset, sinkTake, writeColumn, writeColumns } from './columns.js';
 import { LIMITS, MSGPACK_LIMITS, TraceError } from './format.js';
+import { isUtf8 } from 'node:buffer';
 import { Decoder } from '@msgpack/msgpack';
 import { GuardedDecoder, MAX_MSGPACK_DEPTH, msgpackShapeProblem } from './msgpack-guard.js';
 
@@ -479,6 +480,12 @@ function genericValue(open: number): unknown {
   const start = p;
   skipValue();
   if (bail) return undefined;
+  // A string that is not valid UTF-8 (a damaged byte): @msgpack/msgpack's decoders read such a sequence past the
+  // string's end, and its map-key cache can answer with an earlier string of the same bytes, so no second
+  // decoder can agree with it: left to the guarded decoder.
+  const b = buf[start] as number;
+  const head = b >= 0xa0 && b <= 0xbf ? 1 : b === 0xd9 ? 2 : b === 0xda ? 3 : b === 0xdb ? 5 : 0;
+  if (head && !isUtf8(buf.subarray(start + head, p))) { bail = true; return undefined; }
   if (msgpackShapeProblem(buf.subarray(start, p), MAX_MSGPACK_DEPTH - open) !== null) { bail = true; return undefined; }
   const it = rawDecoder.decodeMulti(buf.subarray(start));
   try {
