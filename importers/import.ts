@@ -28,6 +28,9 @@ export interface LogFormat {
 
 /** Malformed lines kept by number in the header. */
 const MALFORMED_KEPT = 20;
+/** Event names the header counts one by one; lines of any further name are counted under OTHER_NAMES. */
+export const MAX_SKIPPED_NAMES = 500;
+export const OTHER_NAMES = '(other names)';
 
 /** What one pass over the file learns of it. */
 type Seen = Omit<ImportSource, 'file' | 'sha256' | 'bytes' | 'traced'>;
@@ -58,7 +61,12 @@ async function pass(path: string, fmt: LogFormat, ctx: Ctx, onBytes?: (b: Buffer
     forms.add(p.form);
     if (p.ns !== null && t0 === null) { t0 = p.ns; t0Text = p.tsText; }
     const h = Object.hasOwn(fmt.handlers, p.event) ? fmt.handlers[p.event] : undefined;
-    if (!h) { skipped[p.event] = (skipped[p.event] ?? 0) + 1; return; }
+    if (!h) {
+      // A file of ever new names (not a real log) must not grow the header without bound: the rest are counted together.
+      const name = Object.hasOwn(skipped, p.event) || Object.keys(skipped).length < MAX_SKIPPED_NAMES ? p.event : OTHER_NAMES;
+      skipped[name] = (skipped[name] ?? 0) + 1;
+      return;
+    }
     const raw = text.length > MAX_RAW ? `${text.slice(0, MAX_RAW - 1)}…` : text;
     ctx.begin({
       line: n, ts: p.ns !== null && t0 !== null ? Number(p.ns - t0) : null, raw,

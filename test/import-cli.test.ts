@@ -169,6 +169,30 @@ describe.each(['guest-ftrace-scalable.txt', 'guest-ftrace-legacy.txt', 'guest-ft
   });
 });
 
+describe('import: bad usage and bad input', () => {
+  it('is one line and exit 2: an unknown tool, a missing file, a folder, the output as the input', () => {
+    for (const [args, msg] of [
+      [['import', 'perf', join(FIXTURES, 'qemu-vtd-legacy.log')], /import takes qemu or ftrace, got "perf"/],
+      [['import', 'qemu', join(dir, 'nope.log')], /nope\.log: no such file/],
+      [['import', 'qemu', dir], /not a regular file/],
+      [['import', 'qemu', join(FIXTURES, 'qemu-vtd-legacy.log'), '-o', join(FIXTURES, 'qemu-vtd-legacy.log')], /is the input/],
+    ] as const) {
+      const r = cli(dir, ...args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('without -o writes <log>.iotrace in the current folder and says how to open it', () => {
+    const cwd = tmp();
+    const r = cli(cwd, 'import', 'ftrace', join(FIXTURES, 'guest-ftrace-legacy.txt'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('to guest-ftrace-legacy.iotrace');
+    expect(r.stdout).toMatch(/next: iotrace replay guest-ftrace-legacy\.iotrace\n$/);
+  });
+});
+
 describe('iotrace diff and export on imported traces', () => {
   it('diff aligns two imports of the same machine in two modes by what happened, not by line or time', () => {
     const a = importFixture('qemu', 'qemu-vtd-scalable.log').path;

@@ -2,6 +2,7 @@
 // form, each family (vtd_*, smmuv3_*/smmu_*, iommufd_*), what is folded,
 // what is skipped by name, what is malformed (with its line number).
 import { describe, expect, it } from 'vitest';
+import { MAX_SKIPPED_NAMES, OTHER_NAMES } from '../importers/import.js';
 import { QEMU, qemuPrefix } from '../importers/qemu.js';
 import { bodies, importLines } from './import-helpers.js';
 
@@ -194,6 +195,12 @@ describe('iommufd_backend_* / iommufd_cdev_* (backends/iommufd.c, hw/vfio/iommuf
 });
 
 describe('lines the importer does not take', () => {
+  it('counts at most MAX_SKIPPED_NAMES names one by one, the rest together', async () => {
+    const { sum } = await importLines(QEMU, Array.from({ length: MAX_SKIPPED_NAMES + 20 }, (_, i) => `made_up_${i} x`));
+    expect(Object.keys(sum.source.skipped)).toHaveLength(MAX_SKIPPED_NAMES + 1);
+    expect(sum.source.skipped[OTHER_NAMES]).toBe(20);
+  });
+
   it('counts unknown events by name, reports a malformed line by number and goes on', async () => {
     const { events, sum } = await importLines(QEMU, [
       'vtd_reg_read addr 0x1c size 0x4',

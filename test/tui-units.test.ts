@@ -16,7 +16,7 @@ describe('search syntax', () => {
     expect(parseQuery('fault')).toEqual({ kinds: ['fault'] });
     expect(parseQuery('IOMMU_HWPT_ALLOC')).toEqual({ cmd: 'IOMMU_HWPT_ALLOC' });
     expect(parseQuery('00:02.0 pasid:5 dma')).toEqual({ rid: '00:02.0', pasid: 5, kinds: ['dma'] });
-    expect(parseQuery('kind:invalidation').kinds).toEqual(['iotlb-inval', 'pasid-cache-inval', 'atc-inval']);
+    expect(parseQuery('kind:invalidation').kinds).toEqual(['iotlb-inval', 'pasid-cache-inval', 'context-cache-inval', 'atc-inval']);
     expect(parseQuery('rid=00:03.0 cmd:ioasid_alloc')).toEqual({ rid: '00:03.0', cmd: 'ioasid_alloc' });
     expect(parseQuery('"dma write" 0x59 blocked')).toEqual({ text: 'dma write 0x59 blocked' });
   });
