@@ -116,8 +116,10 @@ const ON: [string, Handler][] = [
   tracepoint('attach_device_to_domain', [['IOMMU: device=%s', ['device']]], (f, c) => { deviceOf(c, f.str('device'), null); call(c, 'iommu_attach_device', { device: f.str('device') }); }),
   tracepoint('detach_device_from_domain', [['IOMMU: device=%s', ['device']]], (f, c) => { deviceOf(c, f.str('device'), null); call(c, 'iommu_detach_device', { device: f.str('device') }); }),
   tracepoint('add_device_to_group', [['IOMMU: groupID=%d device=%s', ['group', 'device']]], (f, c) => { deviceOf(c, f.str('device'), null); call(c, 'iommu_group_add_device', { group: f.num('group'), device: f.str('device') }); }),
-  // A line user space wrote to trace_marker (echo ... > /sys/kernel/tracing/trace_marker): kept in place, as a note.
+  // A line user space wrote to trace_marker (echo ... > /sys/kernel/tracing/trace_marker): kept in place, as a note;
+  // trace-cmd report prints it as the ftrace:print event, "print: tracing_mark_write: <text>".
   tracepoint('tracing_mark_write', [['%s', ['text']]], (f, c) => call(c, 'trace_marker', { text: f.str('text') })),
+  tracepoint('print', [['%s: %s', ['ip', 'text']]], (f, c) => call(c, 'trace_marker', { text: f.str('text') })),
   tracepoint('remove_device_from_group', [['IOMMU: groupID=%d device=%s', ['group', 'device']]], (f, c) => call(c, 'iommu_group_remove_device', { group: f.num('group'), device: f.str('device') })),
 ];
 

@@ -148,7 +148,7 @@ describe('import qemu qemu-smmuv3.log (QEMU 7.2 virt,iommu=smmuv3, -trace smmu*)
   });
 });
 
-describe.each(['guest-ftrace-scalable.txt', 'guest-ftrace-legacy.txt', 'guest-ftrace-arm64.txt'])('import ftrace %s (the guest kernel\'s tracefs)', (name) => {
+describe.each(['guest-ftrace-scalable.txt', 'guest-ftrace-legacy.txt', 'guest-ftrace-arm64.txt', 'guest-trace-cmd-scalable.txt'])('import ftrace %s (the guest kernel\'s tracefs, trace-cmd report)', (name) => {
   const log = lines(name);
   let t: Imported;
   beforeAll(() => { t = importFixture('ftrace', name); });
@@ -156,12 +156,12 @@ describe.each(['guest-ftrace-scalable.txt', 'guest-ftrace-legacy.txt', 'guest-ft
   it('every qi_submit descriptor is its invalidation, fields as the qwords give them', () => {
     const k = t.json.kinds;
     expect(t.json.source.malformed).toBe(0);
-    expect(k['iotlb-inval'] ?? 0).toBe(count(log, /qi_submit: (p_)?iotlb_inv /));
-    expect(k['pasid-cache-inval'] ?? 0).toBe(count(log, /qi_submit: pc_inv /));
-    expect(k['context-cache-inval'] ?? 0).toBe(count(log, /qi_submit: cc_inv /));
-    expect(k.kcall ?? 0).toBe(count(log, /(qi_submit: iec_inv|: map: |: unmap: |add_device_to_group|attach_device_to_domain|tracing_mark_write)/));
+    expect(k['iotlb-inval'] ?? 0).toBe(count(log, /qi_submit:\s+(p_)?iotlb_inv /));
+    expect(k['pasid-cache-inval'] ?? 0).toBe(count(log, /qi_submit:\s+pc_inv /));
+    expect(k['context-cache-inval'] ?? 0).toBe(count(log, /qi_submit:\s+cc_inv /));
+    expect(k.kcall ?? 0).toBe(count(log, /(qi_submit:\s+iec_inv|: map:\s|: unmap:\s|add_device_to_group|attach_device_to_domain|tracing_mark_write)/));
     log.forEach((l, i) => {
-      const m = /qi_submit: iotlb_inv \S+: 0x([0-9a-f]+) 0x([0-9a-f]+)/.exec(l);
+      const m = /qi_submit:\s+iotlb_inv \S+: 0x([0-9a-f]+) 0x([0-9a-f]+)/.exec(l);
       if (!m) return;
       const qw0 = BigInt(`0x${m[1]}`);
       expect(atLine(t.events, i + 1)[0]).toMatchObject({ kind: 'iotlb-inval', desc: 2, ...((qw0 >> 4n) & 3n) !== 1n ? { did: Number((qw0 >> 16n) & 0xffffn) } : {} });
