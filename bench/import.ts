@@ -3,11 +3,14 @@
 // translation, a page hit and its translation, an unmap's queued page
 // invalidation, its decode and the wait descriptor, the queue's register
 // lines), imported into a trace; lines/s and events/s, medians over the
-// repetitions, with the time to read the same file line by line as the floor.
+// repetitions, with the time to read the same file line by line as the floor
+// and the Chrome-JSON export of the imported trace (its own process) as the
+// baseline measured in the same run.
 //   node dist/bench/import.js [--lines N] [--reps N]   (also run by bench/run.ts)
 import { mkdtempSync, openSync, closeSync, writeSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { importLog } from '../importers/import.js';
@@ -56,7 +59,17 @@ export function qemuLog(path: string, lines: number): void {
   }
 }
 
-export interface ImportFigures { lines: number; events: number; bytes: number; ms: number; readMs: number; linesPerS: number; eventsPerS: number }
+export interface ImportFigures { lines: number; events: number; bytes: number; ms: number; readMs: number; linesPerS: number; eventsPerS: number; chromeMs: number; chromeEventsPerS: number }
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+/** `iotrace export <trace> --format chrome -o <out>` in its own process, as a user runs it: wall ms. */
+function chromeExport(trace: string, out: string): number {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [CLI, 'export', trace, '--format', 'chrome', '-o', out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
+  return performance.now() - t;
+}
 
 /** Import a generated log of `lines` lines `reps` times; the medians. */
 export async function importBench(lines: number, reps: number, dir: string): Promise<ImportFigures> {
@@ -65,6 +78,7 @@ export async function importBench(lines: number, reps: number, dir: string): Pro
   const bytes = statSync(log).size;
   const ms: number[] = [];
   const read: number[] = [];
+  const chrome: number[] = [];
   let events = 0;
   let n = 0;
   for (let r = 0; r < reps; r++) {
@@ -77,11 +91,15 @@ export async function importBench(lines: number, reps: number, dir: string): Pro
     const sum = await importLog(log, join(dir, 'bench-import.iotrace'), QEMU);
     ms.push(performance.now() - t);
     events = sum.events;
+    // The baseline of the same run: the Chrome-JSON export of the trace just imported.
+    chrome.push(chromeExport(sum.path, join(dir, 'bench-import.json')));
   }
   const m = median(ms);
-  const f = { lines: n / (2 * reps), events, bytes, ms: m, readMs: median(read), linesPerS: (n / (2 * reps)) / (m / 1000), eventsPerS: events / (m / 1000) };
+  const c = median(chrome);
+  const f = { lines: n / (2 * reps), events, bytes, ms: m, readMs: median(read), linesPerS: (n / (2 * reps)) / (m / 1000), eventsPerS: events / (m / 1000), chromeMs: c, chromeEventsPerS: events / (c / 1000) };
   console.log(`import qemu: ${f.lines} lines (${(bytes / 1e6).toFixed(1)} MB) -> ${events} events in ${m.toFixed(0)} ms (median of ${reps}): `
     + `${(f.linesPerS / 1e3).toFixed(0)} k lines/s, ${(f.eventsPerS / 1e3).toFixed(0)} k events/s; reading the file twice line by line ${f.readMs.toFixed(0)} ms`);
+  console.log(`export --format chrome of that trace: ${c.toFixed(0)} ms, ${(f.chromeEventsPerS / 1e3).toFixed(0)} k events/s; import / chrome export ${(f.eventsPerS / f.chromeEventsPerS).toFixed(2)}x`);
   return f;
 }
 
