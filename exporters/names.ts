@@ -52,6 +52,8 @@ function nameOf(ev: TraceEvent): string {
     case 'iotlb-inval': return `IOTLB inval ${ev.granularity}`;
     case 'pasid-cache-fill': return 'PASID-cache fill';
     case 'pasid-cache-inval': return `PASID-cache inval ${ev.granularity}`;
+    case 'context-cache-fill': return 'context-cache fill';
+    case 'context-cache-inval': return `context-cache inval ${ev.granularity}`;
     case 'atc-fill': return 'ATC fill';
     case 'atc-inval': return `ATC inval ${ev.granularity}`;
     case 'ioasid-alloc': return `IOASID alloc ${ev.pasid}`;

@@ -84,6 +84,7 @@ const GROUP_OF = new Map<string, [GroupKind, string]>(Object.entries({
   'pasid-write': ['iommu', 'PASID table'], 'pasid-table-alloc': ['iommu', 'PASID table'],
   'iotlb-fill': ['iommu', 'IOTLB'], 'pasid-cache-fill': ['iommu', 'PASID cache'],
   'iotlb-inval': ['iommu', 'invalidation queue'], 'pasid-cache-inval': ['iommu', 'invalidation queue'],
+  'context-cache-fill': ['iommu', 'context cache'], 'context-cache-inval': ['iommu', 'invalidation queue'],
   'atc-fill': ['device', 'ATC'], 'atc-inval': ['device', 'ATC'], dma: ['device', 'DMA'],
   'config-write': ['device', 'config space'], 'config-read': ['device', 'config space'],
   bind: ['device', 'assignment & binding'], 'wq-config': ['device', 'assignment & binding'], 'mdev-pasid-map': ['device', 'assignment & binding'],

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../engine/types.js';
 import { FIXTURES, tmp } from './import-helpers.js';
+import { decode, trackPath } from './perfetto-decode.js';
 import { KEY, openUi } from './tui-helpers.js';
 
 const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -206,6 +207,23 @@ describe('iotrace diff and export on imported traces', () => {
     expect(out.b.imported.file).toBe('qemu-vtd-legacy.log');
     // The boot's context-cache resets and first IEC descriptor are the same events in both, whatever their lines.
     expect(out.commonPrefix).toBeGreaterThanOrEqual(3);
+  });
+
+  it('export --format perfetto puts each event at the log\'s own time, the fault on its device\'s track', () => {
+    const p = importFixture('qemu', 'qemu-vtd-scalable.log');
+    const out = join(dir, 'vtd.pftrace');
+    const x = cli(dir, 'export', p.path, '--format', 'perfetto', '-o', out);
+    expect(x.status, x.stderr).toBe(0);
+    const d = decode(readFileSync(out));
+    const fault = p.events.find((e) => e.kind === 'fault') as TraceEvent;
+    const slice = d.slices.find((s) => s.args.seq === fault.seq);
+    // obs.ts: ns since the log's first timestamp, as QEMU printed them (microseconds); the blocked DMA of the same
+    // line comes first, and the exporter lays a line's events side by side within that microsecond.
+    const ts = fault.obs?.ts as number;
+    expect(ts % 1000).toBe(0);
+    expect(slice?.ts).toBeGreaterThan(ts);
+    expect(slice?.ts).toBeLessThan(ts + 1000);
+    expect(trackPath(d, slice?.track ?? -1)).toMatch(/00:03\.0/);
   });
 
   it('export keeps every event\'s source line', () => {
