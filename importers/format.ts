@@ -33,6 +33,13 @@ export class Fields {
 
   /** A field as a number; one past 2^53 (a 64-bit value QEMU printed whole) is refused, not rounded. */
   num(name: string): number {
+    // The common case without a bigint: up to 13 hex or 15 decimal digits are exact in a double.
+    const f = this.get(name);
+    if (f.conv === 'hex' || f.conv === 'int') {
+      const t = f.text;
+      const body = t.startsWith('0x') || t.startsWith('0X') ? t.slice(2) : t;
+      if (f.conv === 'hex' || body !== t ? /^[0-9a-fA-F]{1,13}$/.test(body) : /^[0-9]{1,15}$/.test(body)) return parseInt(body, f.conv === 'hex' || body !== t ? 16 : 10);
+    }
     const n = this.big(name);
     if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) throw new FieldError(`${this.event}: ${name} 0x${n.toString(16)} is wider than 53 bits`);
     return Number(n);

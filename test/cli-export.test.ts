@@ -60,7 +60,7 @@ describe('iotrace export', () => {
     expect(p.slices.filter((s) => s.cat !== 'step' && s.cat !== 'metadata').map((s) => s.args.seq)).toEqual(want);
     const c = JSON.parse(text(cli('export', T, '--format', 'chrome', ...args).stdout)) as Chrome;
     expect(c.traceEvents.filter((e) => (e.ph === 'X' || e.ph === 'i') && e.cat !== 'step' && e.cat !== 'metadata').map((e) => e.args?.seq)).toEqual(want);
-    expect(c.metadata).toMatchObject({ from: 30, to: 40, kinds: ['enqcmd', 'dma', 'iotlb-fill', 'pasid-cache-fill', 'atc-fill', 'fault'] });
+    expect(c.metadata).toMatchObject({ from: 30, to: 40, kinds: ['enqcmd', 'dma', 'iotlb-fill', 'pasid-cache-fill', 'context-cache-fill', 'atc-fill', 'fault'] });
     // A fault kind only: the window 30..40 holds none, so only the metadata instant.
     const f = JSON.parse(text(cli('export', T, '--format', 'chrome', '--from', '30', '--to', '40', '--kind', 'fault').stdout)) as Chrome;
     expect(f.traceEvents.filter((e) => e.ph === 'X' || (e.ph === 'i' && e.cat !== 'metadata'))).toEqual([]);
