@@ -31,6 +31,8 @@ export interface CheckResult {
   violations: number[];
   /** Checkpoint indexes that disagree with the events. */
   badCheckpoints: number[];
+  /** Deep only: a checkpoint or chunk state hash was compared with the state the events before it build and is false (certain, even if reading stops later). */
+  disproved: boolean;
   /** Each disagreement or damage, one line. */
   problems: string[];
   /** Where reading stopped (damage), or null. */
@@ -71,7 +73,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
   const ix = r.index;
   const res: CheckResult = {
     whole: r.truncated === null, claimsOk: true, deep, checkpointsOk: deep ? true : null, events: 0,
-    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], problems: [], stoppedAt: null, damageAt: null,
+    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], disproved: false, problems: [], stoppedAt: null, damageAt: null,
   };
   if (r.truncated) res.problems.push(`damaged: stopped at byte ${r.truncated.offset}: ${r.truncated.reason}`);
   const state = emptyState();
@@ -119,6 +121,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
     }
     if (deep && !Buffer.from(hasher.seal(state)).equals(Buffer.from(hash))) {
       res.checkpointsOk = false;
+      res.disproved = true;
       res.problems.push(`chunk ${c} (events ${ix.chunkFirsts[c]}..): its state hash is not the hash of the state its events build`);
     }
     // The checkpoints that follow this chunk.
@@ -127,6 +130,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
         const stored = r.checkpointAt(cp);
         if (deep && !sameState(stored, state)) {
           res.checkpointsOk = false;
+          res.disproved = true;
           res.badCheckpoints.push(cp);
           res.problems.push(`checkpoint after event ${ix.checkpointSeqs[cp]} (byte ${ix.checkpointOffsets[cp]}) holds a state the events do not build`);
         }

@@ -211,4 +211,27 @@ describe('found by the fuzz (2)', () => {
       expect(Object.values(res.kinds).reduce((x, y) => x + y, 0)).toBe(res.events);
     } finally { b.close(); }
   });
+
+  it('info --deep exits 1 for a false checkpoint even when a later event stops the deep pass (seed 1, case 201029)', async () => {
+    const dir = tmp();
+    const original = corpus.small.find((e) => e.name === 'iommufd-lifecycle')!;
+    const forged = join(dir, 'false-then-unappliable.iotrace');
+    const last = TraceReplayer.open(original.path);
+    const lastSeq = last.count - 1;
+    last.close();
+    // Checkpoint 0 holds a state that never happened; the last event does not apply, so the deep pass stops there.
+    writeFileSync(forged, forge(original.path, {
+      checkpoint: (i, st) => (i === 0 ? { ...st, tick: st.tick + 1 } : st),
+      chunk: (_c, evs) => evs.map((e) => (e.seq === lastSeq ? { ...e, kind: 'iommufd-obj', refs: null } as unknown as typeof e : e)),
+    }));
+    const b = TraceReplayer.open(forged);
+    try {
+      const res = checkTrace(b, true);
+      expect(res.disproved).toBe(true);
+      expect(res.stoppedAt).not.toBeNull();
+    } finally { b.close(); }
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'dist', 'cli', 'main.js'), 'info', '--deep', forged], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/CHECKPOINTS DISAGREE/);
+    expect(r.status).toBe(1);
+  });
 });

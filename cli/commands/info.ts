@@ -31,7 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     adoptCheck(r, check);
     const h = r.header;
     const kinds = Object.fromEntries(Object.keys(r.kinds).sort().map((k) => [k, r.kinds[k] ?? 0]));
-    const lies = !check.claimsOk && r.truncated === null && check.stoppedAt === null || check.checkpointsOk === false && check.stoppedAt === null;
+    // A false checkpoint found before damage stops the deep pass is still false: a finding, whatever comes after.
+    const lies = !check.claimsOk && r.truncated === null && check.stoppedAt === null || check.disproved;
     const whole = r.truncated === null && check.whole;
     const info = {
       path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
