@@ -281,7 +281,7 @@ function checkIova(state: State, fd: string, ioas: IommufdCell, iova: bigint, le
   if (last > U64_MAX) return 'EOVERFLOW'; // check_add_overflow()
   // No reserved IOVA intersects the range
   if (intersects(reservedRanges(state, fd, ioas), iova, last)) return 'EINVAL';
-  // Check that there is not already a mapping in the range
+  // iopt_check_iova(): there is not already a mapping in the range
   if (areaIn(state, fd, ioas.id, iova, last)) return 'EEXIST';
   return null;
 }
@@ -532,6 +532,7 @@ export function ioasAllowIovas(ctx: Ctx, fd: string, a: Fields): IoctlResult {
  * for every reservation the kernel adds: a domain's outside-aperture, a device's regions, the selftest's.
  */
 function reserveProblem(state: State, fd: string, ioas: IommufdCell, start: bigint, last: bigint): Errno | null {
+  // iopt_reserve_iova(): an area or an allowed range in the way -> -EADDRINUSE
   if (areaIn(state, fd, ioas.id, start, last) || intersects(allowedOf(ioas), start, last)) return 'EADDRINUSE';
   return null;
 }
@@ -615,7 +616,7 @@ export function optionRlimitMode(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const mode = ctx.state.s['iommufd-ctx'][fd]?.accountMode ?? 'user';
   if (op === BigInt(IOMMU_OPTION_OP_GET)) return done({ val64: mode === 'mm' ? 1 : 0 });
   if (op === BigInt(IOMMU_OPTION_OP_SET)) {
-    // (capable(CAP_SYS_RESOURCE): EPERM otherwise)
+    // iommufd_option_rlimit_mode(): capable(CAP_SYS_RESOURCE) (EPERM otherwise), then no object may exist yet
     if (hasObjects(ctx.state, fd)) return err('EBUSY');
     const val = u64(a.val64) ?? 0n;
     if (val !== 0n && val !== 1n) return err('EINVAL');
@@ -644,7 +645,7 @@ export function optionHugePages(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   if (val !== 0n) return err('EINVAL');
   // iopt_disable_large_pages(), io_pagetable.c
   if (!hugePages(ioas)) return done({ val64: 0 });
-  // Won't do it if domains already have pages mapped in them
+  // iopt_disable_large_pages(): won't do it if domains already have pages mapped in them
   if (domainKinds(state, fd, ioas.id).length > 0 && areas(state, fd, ioas.id).length > 0) return err('EINVAL');
   // iopt_calculate_iova_alignment(): at least PAGE_SIZE now; a misaligned area refuses the upgrade
   const cur = iovaAlignment(state, fd, ioas);
