@@ -212,6 +212,13 @@ describe('found by the fuzz (2)', () => {
     } finally { b.close(); }
   });
 
+  it('the debugger: x / e on a trace with no readable event say why, and a cell detail whose writers are found at once does not throw (seed 1, cases 208585, 210046)', async () => {
+    for (const index of [208585, 210046]) {
+      const r = await runCase(corpus, 1, index, file.path, { tui: 1, fault: 0, scale: 1 });
+      expect(r.failure, `case ${index}`).toBeNull();
+    }
+  });
+
   it('info --deep exits 1 for a false checkpoint even when a later event stops the deep pass (seed 1, case 201029)', async () => {
     const dir = tmp();
     const original = corpus.small.find((e) => e.name === 'iommufd-lifecycle')!;

@@ -17,8 +17,13 @@ export class WriterHistory {
   private timer: NodeJS.Immediate | null = null;
 
   constructor(private readonly r: Replayer, readonly cell: CellRef, at: number, private readonly onUpdate: () => void) {
+    // The first turn may finish at once: its update then comes after the constructor has returned (the caller's handle is set).
+    this.starting = true;
     this.turn(at);
+    this.starting = false;
   }
+
+  private starting = false;
 
   private turn(at: number): void {
     let n: number | null;
@@ -34,7 +39,7 @@ export class WriterHistory {
     if (n === null || this.list.length >= HISTORY_MAX) {
       this.done = true;
       this.more = n !== null && n > 0;
-      this.onUpdate();
+      if (this.starting) queueMicrotask(() => this.onUpdate()); else this.onUpdate();
       return;
     }
     this.timer = setImmediate(() => { this.timer = null; this.turn(n - 1); this.onUpdate(); });

@@ -9,6 +9,8 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Widgets } from 'blessed';
 import { summarize } from '../engine/summary.js';
+import type { TraceEvent } from '../engine/types.js';
+import { TraceError } from '../trace/format.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { diffTraces } from '../replayer/trace-diff.js';
@@ -118,15 +120,28 @@ export class Investigate {
 
   // ------------------------------------------------------------ x / e
 
+  /** The event at the cursor, or null having said why there is none to fork from (an empty trace, a damaged chunk). */
+  private forkEvent(key: string): TraceEvent | null {
+    const r = this.host.r;
+    if (r.count === 0) { this.host.say(`${key}: the trace holds no events`, true); return null; }
+    try { return r.event(this.host.cursor()); } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      this.host.say(`${key}: cannot read event #${this.host.cursor()}: ${e.message}`, true);
+      return null;
+    }
+  }
+
   whatIfDrop(): void {
-    const ev = this.host.r.event(this.host.cursor());
+    const ev = this.forkEvent('x');
+    if (!ev) return;
     if (ev.step < 0) { this.host.say('the platform set-up is not a scenario step: x drops the step of a later event', true); return; }
     this.runWhatIf({ drop: ev.step }, `without scenario step ${ev.step}`);
   }
 
   whatIfEdit(): void {
     const r = this.host.r;
-    const ev = r.event(this.host.cursor());
+    const ev = this.forkEvent('e');
+    if (!ev) return;
     if (ev.step < 0) { this.host.say('the platform set-up is not a scenario step: e edits the step of a later event', true); return; }
     this.host.say(stepText(r.header.scenario, ev.step));
     this.host.prompt(`what if scenario step ${ev.step} had (field=value): `, (text) => {
@@ -144,8 +159,19 @@ export class Investigate {
     recordWhatIf(r, change, { signal: abort.signal, onProgress: (n) => { job.events = n; this.host.render(); } }).then((res) => {
       this.whatIf = null;
       this.temps.push(dirname(res.path));
-      const b = TraceReplayer.open(res.path);
-      const d = diffTraces(r, b);
+      let b: TraceReplayer;
+      let d: ReturnType<typeof diffTraces>;
+      try {
+        b = TraceReplayer.open(res.path);
+        try { d = diffTraces(r, b); } catch (e) { b.close(); throw e; }
+      } catch (e) {
+        // The original's damaged chunks cannot be compared: said, as any damage is.
+        if (!(e instanceof TraceError)) throw e;
+        this.host.say(`what if ${what}: cannot compare with this trace: ${e.message}`, true);
+        this.host.render();
+        this.settle();
+        return;
+      }
       const view = new DiffView(r, b, d, { screen: this.host.screen });
       this.diff = { view, b };
       view.say(`what if ${what}: ${d.firstDivergence ? `first divergence A #${d.firstDivergence.a}, B #${d.firstDivergence.b}${d.firstDivergence.eventB ? ` (${summarize(d.firstDivergence.eventB)})` : ''}` : 'the same events'}${res.note ? `; ${res.note}` : ''} — q returns`);
