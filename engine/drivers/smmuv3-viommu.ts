@@ -28,7 +28,7 @@ export function armSmmuCanBackViommu(iommu: IommuCell, type: number): boolean {
  */
 export function armVsmmuInit(iommuId: string, parent: IommufdCell): Errno | null {
   const owner = parent.attrs.iommu;
-  // arm_vsmmu_init(): s2_parent->smmu != smmu -> -EINVAL
+  // arm_vsmmu_init(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c: s2_parent->smmu != smmu -> -EINVAL
   if (typeof owner === 'string' && owner !== iommuId) return 'EINVAL';
   return null;
 }

@@ -51,12 +51,12 @@ export function smmuDomainAllocPagingFlags(iommu: IommuCell, flags: number, user
   switch (flags) {
     case 0: return { stage: 'first', nestParent: false, dirtyOps: false };
     case NEST_PARENT:
-      // arm_smmu_domain_alloc_paging_flags(): a nest parent without FEAT_NESTING -> -EOPNOTSUPP
+      // arm_smmu_domain_alloc_paging_flags(), arm-smmu-v3.c: a nest parent without FEAT_NESTING -> -EOPNOTSUPP
       if (!smmuNesting(iommu)) return 'EOPNOTSUPP';
       return { stage: 'second', nestParent: true, dirtyOps: false };
     case DIRTY_TRACKING: case DIRTY_TRACKING | ALLOC_PASID: case ALLOC_PASID:
       return { stage: 'first', nestParent: false, dirtyOps: (flags & DIRTY_TRACKING) !== 0 };
-    // arm_smmu_domain_alloc_paging_flags(): NEST_PARENT with DIRTY_TRACKING or ALLOC_PASID -> -EOPNOTSUPP
+    // arm_smmu_domain_alloc_paging_flags(), arm-smmu-v3.c: NEST_PARENT with DIRTY_TRACKING or ALLOC_PASID -> -EOPNOTSUPP
     default: return 'EOPNOTSUPP';
   }
 }
@@ -104,7 +104,7 @@ export interface SmmuNested { s1: number; cfg: 'abort' | 'bypass' | 's1-trans'; 
  * S1_TRANS, or an EATS other than ABT / TRANS are -EIO.
  */
 export function armVsmmuAllocDomainNested(flags: number, user: UserData): Errno | SmmuNested {
-  // arm_vsmmu_alloc_domain_nested(): flags -> -EOPNOTSUPP
+  // arm_vsmmu_alloc_domain_nested(), arm-smmu-v3-iommufd.c: flags -> -EOPNOTSUPP
   if (flags) return 'EOPNOTSUPP';
   // iommu_copy_struct_from_user(&arg, user_data, IOMMU_HWPT_DATA_ARM_SMMUV3, ste), include/linux/iommu.h
   const data = copyStructFromUser(user, 'ARM_SMMUV3', SMMU_STE_SIZE, SMMU_STE_SIZE);
@@ -112,7 +112,7 @@ export function armVsmmuAllocDomainNested(flags: number, user: UserData): Errno 
   let [ste0, ste1] = vste(data);
   // arm_smmu_validate_vste(): V clear -> the vSTE is zeroed, accepted
   if (!(ste0 & STE0_V)) { ste0 = 0n; ste1 = 0n; return { s1: 0, cfg: 'abort', ats: false, ste0: '0x0', ste1: '0x0' }; }
-  // arm_smmu_validate_vste(): "EIO is reserved for invalid STE data": bits outside NESTING_ALLOWED -> -EIO
+  // arm_smmu_validate_vste(), arm-smmu-v3-iommufd.c: "EIO is reserved for invalid STE data": bits outside NESTING_ALLOWED -> -EIO
   if ((ste0 & ~STE0_NESTING_ALLOWED) || (ste1 & ~STE1_NESTING_ALLOWED)) return 'EIO';
   const cfg = (ste0 & STE0_CFG_MASK) >> STE0_CFG_SHIFT;
   // arm_smmu_validate_vste(): CFG not ABORT / BYPASS / S1_TRANS -> -EIO
