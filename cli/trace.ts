@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { TraceError } from '../trace/format.js';
 import { TraceReplayer } from '../replayer/replayer.js';
+import { adoptCheck, checkTrace } from '../replayer/check.js';
 import { kindAndText } from './term.js';
 import { UsageError } from './common.js';
 
@@ -30,6 +31,8 @@ export function openForCli(path: string | undefined): TraceReplayer {
 export function stepArg(r: TraceReplayer, value: string | undefined, flag: string): number {
   if (value === undefined) throw new UsageError(`${flag} is required`);
   let n: number;
+  // first-fault / first-violation: from the events, never the footer's unchecked lists (every caller: state, replay, ...).
+  if ((value === 'first-fault' || value === 'first-violation') && r.claims === 'unchecked') adoptCheck(r, checkTrace(r, false));
   if (value === 'first-fault') {
     const f = r.faults[0];
     if (f === undefined) throw new UsageError('the trace has no fault');

@@ -1,0 +1,64 @@
+// Red team B (redteam-lies): claims that forged-but-valid traces make false.
+// Each test asserts the true answer; on main these FAIL (they document the findings).
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadScenario } from '../scenarios/index.js';
+import { forge } from './forge.js';
+import { recordTo, tmp } from './trace-helpers.js';
+
+const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+let dir: string;
+let good: string;
+/** Event 2 (an iommufd-obj) gets refs: null: every block whole, but the event does not apply. */
+let noApply: string;
+beforeAll(() => {
+  dir = tmp();
+  good = recordTo(dir, 'good', loadScenario('dwq-gpasid'), { pasid: 'translated' }, { chunkEvents: 4, checkpointEvery: 8 }).path;
+  noApply = join(dir, 'noapply.iotrace');
+  writeFileSync(noApply, forge(good, { chunk: (_c, evs) => evs.map((ev) => (ev.seq === 2 ? { ...ev, refs: null } as typeof ev : ev)) }));
+});
+
+describe('an event that does not apply stops the deep check', () => {
+  it('info --deep still counts every event that reads back, and the fault after the stop', () => {
+    const plain = JSON.parse(cli('info', noApply, '--json').stdout) as { events: number; faults: number };
+    expect(plain.events).toBe(41);
+    expect(plain.faults).toBe(1);
+    const deep = JSON.parse(cli('info', noApply, '--deep', '--json').stdout) as { events: number; faults: number };
+    expect(deep.events).toBe(41);
+    expect(deep.faults).toBe(1);
+  });
+
+  it('the debugger keeps the fault the events hold and f jumps to it', async () => {
+    const { openUi } = await import('./tui-helpers.js');
+    const ui = await openUi(noApply);
+    expect(ui.status()).toContain('1F 0V');
+    await ui.press('f');
+    expect(ui.d.cursor).toBe(40);
+    ui.close();
+  });
+});
+
+
+describe('replay --at first-fault over a footer whose fault list is false', () => {
+  it('opens at the fault the events hold, not the footer\'s', async () => {
+    const { gapsOf } = await import('./forge.js');
+    const nf = join(dir, 'nf.iotrace');
+    writeFileSync(nf, forge(good, { footer: (d) => { d.faults = gapsOf([]); (d.kinds as Record<string, number>).fault = 0; } }));
+    const a = cli('replay', nf, '--at', 'first-fault', '--dump', '120x30');
+    expect(a.stderr).toBe('');
+    expect(a.status).toBe(0);
+    expect(a.stdout).toContain('state after event #40');
+    const moved = join(dir, 'moved.iotrace');
+    writeFileSync(moved, forge(good, { footer: (d) => { d.faults = gapsOf([5, 40]); (d.kinds as Record<string, number>).fault = 2; } }));
+    expect(cli('replay', moved, '--at', 'first-fault', '--dump', '120x30').stdout).toContain('state after event #40');
+    const v = join(dir, 'v.iotrace');
+    writeFileSync(v, forge(good, { footer: (d) => { d.violations = gapsOf([7]); (d.kinds as Record<string, number>).violation = 1; } }));
+    const rv = cli('replay', v, '--at', 'first-violation', '--dump', '120x30');
+    expect(rv.status).toBe(2);
+    expect(rv.stderr).toMatch(/no violation/);
+  });
+});
