@@ -206,8 +206,8 @@ describe('found by the fuzz (2)', () => {
       const res = checkTrace(b, true);
       expect(res.whole).toBe(false);
       expect(res.problems.join('\n')).toMatch(/event 3 \(iommufd-obj\) does not apply/);
-      const first = b.chunks[0]!;
-      expect(res.events).toBe(first.count);
+      // The deep pass stops at the event; the fast pass reads and counts every later chunk (redteam B, F9).
+      expect(res.events).toBe(b.count);
       expect(Object.values(res.kinds).reduce((x, y) => x + y, 0)).toBe(res.events);
     } finally { b.close(); }
   });
@@ -235,7 +235,7 @@ describe('found by the fuzz (2)', () => {
     try {
       const res = checkTrace(b, true);
       expect(res.disproved).toBe(true);
-      expect(res.stoppedAt).not.toBeNull();
+      expect(res.damageAt).not.toBeNull();
     } finally { b.close(); }
     const r = spawnSync(process.execPath, [join(process.cwd(), 'dist', 'cli', 'main.js'), 'info', '--deep', forged], { encoding: 'utf8' });
     expect(r.stdout).toMatch(/CHECKPOINTS DISAGREE/);

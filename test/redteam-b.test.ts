@@ -30,6 +30,9 @@ describe('an event that does not apply stops the deep check', () => {
     const deep = JSON.parse(cli('info', noApply, '--deep', '--json').stdout) as { events: number; faults: number };
     expect(deep.events).toBe(41);
     expect(deep.faults).toBe(1);
+    const text = cli('info', noApply, '--deep').stdout;
+    expect(text).toMatch(/every event reads back; damage at byte \d+: event 2 \(iommufd-obj\) does not apply/);
+    expect(text).not.toContain('CHECKPOINTS DISAGREE');
   });
 
   it('the debugger keeps the fault the events hold and f jumps to it', async () => {
@@ -60,5 +63,31 @@ describe('replay --at first-fault over a footer whose fault list is false', () =
     const rv = cli('replay', v, '--at', 'first-violation', '--dump', '120x30');
     expect(rv.status).toBe(2);
     expect(rv.stderr).toMatch(/no violation/);
+  });
+});
+
+describe('a footer whose state-hash chain is false (chunks, checkpoints and digests genuine)', () => {
+  it('info says the footer disagrees; verify names the footer, not the state', () => {
+    const h = join(dir, 'hashes.iotrace');
+    writeFileSync(h, forge(good, { footer: (d) => { const b = Buffer.from(d.hashes as Uint8Array); b[16 * 3]! ^= 1; d.hashes = b; } }));
+    const i = cli('info', h);
+    expect(i.status).toBe(1);
+    expect(i.stdout).toContain("footer's state hash for chunk 3");
+    expect(i.stdout).not.toContain("the footer's counts agree");
+    const v = cli('verify', h);
+    expect(v.status).toBe(1);
+    expect(v.stdout).not.toContain('the state they build does not');
+    expect(v.stdout).toMatch(/FALSE CLAIM: footer's state hash for chunk 3/);
+  });
+});
+
+describe('info over a footer that omits a fault', () => {
+  it('does not say the footer agrees in the same breath as FOOTER DISAGREES', async () => {
+    const { gapsOf } = await import('./forge.js');
+    const nf = join(dir, 'nf-info.iotrace');
+    writeFileSync(nf, forge(good, { footer: (d) => { d.faults = gapsOf([]); (d.kinds as Record<string, number>).fault = 0; } }));
+    const out = cli('info', nf).stdout;
+    expect(out).toContain('FOOTER DISAGREES');
+    expect(out).not.toContain("the footer's counts agree with the events");
   });
 });

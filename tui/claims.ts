@@ -26,7 +26,8 @@ export class ClaimCheck {
   label(): string {
     if (!this.it && !this.result) return '';
     if (!this.result) return 'index unchecked';
-    return this.result.claimsOk && this.result.checkpointsOk !== false ? '' : 'INDEX FALSE: counts from the events';
+    if (!this.result.claimsOk || this.result.checkpointsOk === false) return 'INDEX FALSE: counts from the events';
+    return this.result.checkpointsOk === null ? 'checkpoints unchecked past damage' : '';
   }
 
   /** Problems found, for the message line. */

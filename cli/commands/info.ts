@@ -57,9 +57,13 @@ export async function main(argv: string[]): Promise<number> {
     if (r.truncated) console.log(`${paint('DAMAGED', 'red')}    recovered ${r.count} events; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
     else if (!check.whole && check.stoppedAt !== null) console.log(`${paint('DAMAGED', 'red')}    ${check.events} events read back; stopped at byte ${check.stoppedAt}: ${escapeText(check.problems[check.problems.length - 1] ?? '')}`);
     else if (!check.whole) console.log(`${paint('DAMAGED', 'red')}    every event reads back; damage at byte ${check.damageAt}: ${escapeText(check.problems.find((p) => !p.startsWith('damaged:')) ?? '')}`);
-    else console.log(`whole      yes (every block's checksum${r.strongHashes ? ' and SHA-256' : ''} matches; the footer's counts agree with the events)`);
+    else console.log(`whole      yes (every block's checksum${r.strongHashes ? ' and SHA-256' : ''} matches${check.claimsOk ? '; the footer\'s counts agree with the events' : ''})`);
     if (!check.claimsOk && check.stoppedAt === null && r.truncated === null) console.log(`${paint('FOOTER DISAGREES', 'red')} with the events; the counts above are the events'`);
-    if (values.deep) console.log(check.checkpointsOk ? `checkpoints ${r.index.checkpointSeqs.length} checked: each is the state its events build` : `${paint('CHECKPOINTS DISAGREE', 'red')} with the events`);
+    if (values.deep) {
+      console.log(check.checkpointsOk ? `checkpoints ${r.index.checkpointSeqs.length} checked: each is the state its events build`
+        : check.checkpointsOk === null ? 'checkpoints UNCHECKED past the damage: the deep pass stopped there'
+          : `${paint('CHECKPOINTS DISAGREE', 'red')} with the events`);
+    }
     for (const p of check.problems) if (!p.startsWith('damaged:')) console.log(`  ! ${escapeText(p)}`);
     console.log('kinds');
     for (const [k, n] of Object.entries(kinds)) console.log(`  ${escapeText(k).padEnd(18)} ${n}`);
