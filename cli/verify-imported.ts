@@ -51,6 +51,17 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
       const other = TraceReplayer.open(again.path);
       try {
         res.source = { path: sourcePath, sha256: again.source.sha256, matches, divergence: matches ? firstDifference(r, other) : null };
+        // The header's account of the log (lines, forms, skipped names, malformed lines, traced sections) and the
+        // platform inferred from it are claims too: the re-import says what they are. The file's name may differ (a copy).
+        if (matches) {
+          const mine = r.header.imported as unknown as Record<string, unknown>;
+          const theirs = other.header.imported as unknown as Record<string, unknown> | undefined;
+          for (const k of Object.keys({ ...mine, ...theirs })) {
+            if (k === 'file' || isDeepStrictEqual(mine[k], theirs?.[k])) continue;
+            res.claims.push(`header says the log's ${k} is ${escapeText(JSON.stringify(mine[k]) ?? 'absent').slice(0, 120)}; importing it again gives ${escapeText(JSON.stringify(theirs?.[k]) ?? 'absent').slice(0, 120)}`);
+          }
+          if (!isDeepStrictEqual(r.header.scenario, other.header.scenario)) res.claims.push("header's scenario (the platform inferred from the log) is not the one importing it again gives");
+        }
       } finally {
         other.close();
       }

@@ -18,6 +18,8 @@ export interface Forgery {
   checkpoint?: (i: number, state: State) => State;
   /** Edit the footer map after offsets and digests were recomputed. */
   footer?: (doc: Record<string, unknown>) => void;
+  /** Edit the header map (re-encoded and re-framed). */
+  header?: (doc: Record<string, unknown>) => void;
   /** Edit the raw payload bytes of the E and S blocks before framing (digests follow the new bytes). */
   bytes?: (kind: 'E' | 'S', i: number, payload: Buffer) => Buffer;
 }
@@ -37,6 +39,11 @@ export function forge(path: string, f: Forgery): Buffer {
   for (const b of blocks) {
     if (b.type === BLOCK.footer) { footer = decoder.decode(b.payload) as Record<string, unknown>; continue; }
     let payload: Buffer = Buffer.from(b.payload);
+    if (b.type === BLOCK.header && f.header) {
+      const doc = decoder.decode(payload) as Record<string, unknown>;
+      f.header(doc);
+      payload = Buffer.from(encoder.encode(doc));
+    }
     if (b.type === BLOCK.events) {
       if (f.chunk) {
         const { meta, events } = decodeChunk(payload, 0);

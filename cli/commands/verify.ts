@@ -8,11 +8,12 @@ import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
 import type { TraceEvent } from '../../engine/types.js';
 import { validateScenario } from '../../engine/validate.js';
+import { resolveVariant } from '../../engine/scenario.js';
 import { StateHasher } from '../../trace/state-codec.js';
 import { chunkMeta } from '../../trace/chunk.js';
 import { checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, UsageError } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, UsageError, variantText } from '../common.js';
 import { verifyImported } from '../verify-imported.js';
 import { withTrace } from '../trace.js';
 import { paint } from '../term.js';
@@ -53,9 +54,12 @@ export async function main(argv: string[]): Promise<number> {
   const failOn = failOnFlag(values['fail-on'], []);
   return withTrace(positionals[0], async (r) => {
     const h = r.header;
+    // A header that says "imported" but holds a scenario with steps to run is not what the importer writes:
+    // re-run it like any recording instead of trusting the label to switch the re-run off.
+    const runnable = h.scenario.steps.length > 0 || h.scenario.generate !== undefined || h.scenario.threads !== undefined;
     // Imported from a real log: nothing to re-run; the claims, and with --source the log itself, are checked.
-    if (h.imported) return verifyImported(r, h.imported, values.source, values.json === true);
-    if (values.source !== undefined) throw new UsageError('--source applies to an imported trace (iotrace import); this one was recorded from a scenario');
+    if (h.imported && !runnable) return verifyImported(r, h.imported, values.source, values.json === true);
+    if (values.source !== undefined && !h.imported) throw new UsageError('--source applies to an imported trace (iotrace import); this one was recorded from a scenario');
     const chunks = r.chunks;
     const res: Result = { ok: true, events: r.count, checked: 0, divergence: null, hashMismatch: null, engine: { trace: h.engine, now: ENGINE_VERSION }, truncated: r.truncated !== null, claims: [] };
     const state = emptyState();
@@ -87,6 +91,13 @@ export async function main(argv: string[]): Promise<number> {
     // What the file claims besides its events (footer, digests, checkpoints), checked against them.
     const check = checkTrace(r, true);
     res.claims = check.problems.filter((p) => !p.startsWith('damaged:'));
+    // The header's own claims: the variant is one the scenario has (what record writes), and an imported label on a runnable scenario is false.
+    const resolved = resolveVariant(h.scenario, h.variant);
+    const axes = h.scenario.variants ?? {};
+    if (!isDeepStrictEqual({ ...h.variant }, resolved) || Object.entries(resolved).some(([a, v]) => !Object.hasOwn(axes[a] ?? {}, v))) {
+      res.claims.unshift(`header's variant ${variantText(h.variant)} is not a variant of scenario ${h.scenario.name} (axes: ${Object.keys(axes).join(', ') || 'none'}); the re-run used ${variantText(resolved)}`);
+    }
+    if (h.imported) res.claims.unshift(`header says imported from a ${h.imported.tool} log, but it holds a scenario with steps to run: re-run as a recording`);
     res.ok = !res.divergence && res.hashMismatch === null && !res.truncated && res.claims.length === 0;
     // --fail-on: the findings in the events that were checked (every one, when the trace verified).
     const counts = { fault: 0, violation: 0, expect: 0 };
