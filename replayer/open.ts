@@ -133,8 +133,15 @@ function checkLayout(fd: number, headerEnd: number, footerStart: number, ix: Ind
   let cp = 0;
   for (let c = 0; c < ix.chunkOffsets.length; c++) {
     if (ix.chunkOffsets[c] !== offset) throw new TraceError(`index puts chunk ${c} at byte ${ix.chunkOffsets[c]}, the blocks have it at ${offset}`, footerStart);
-    offset = blockEnd(fd, offset, footerStart, BLOCK.events);
+    const span: { first: number; count: number }[] = [];
+    offset = blockEnd(fd, offset, footerStart, BLOCK.events, span);
     const last = (ix.chunkFirsts[c + 1] ?? ix.events) - 1;
+    // The chunk's own first and count (the payload's first bytes) against the index: a footer whose chunkFirsts
+    // are off would otherwise make every chunk read as damage, though a forward scan reads them all.
+    const own = span[0];
+    if (own && (own.first !== ix.chunkFirsts[c] || own.first + own.count !== last + 1)) {
+      throw new TraceError(`index says chunk ${c} holds events ${ix.chunkFirsts[c]}..${last}, the chunk ${own.first}..${own.first + own.count - 1}`, footerStart);
+    }
     // Format 2 declares K: a checkpoint follows every chunk that ends at a multiple of it, so a state is never more than K applies away.
     if (every !== undefined && (last + 1) % every === 0 && ix.checkpointSeqs[cp] !== last) throw new TraceError(`index lists no checkpoint after event ${last} (K = ${every})`, footerStart);
     if (ix.checkpointSeqs[cp] === last) {
@@ -147,12 +154,35 @@ function checkLayout(fd: number, headerEnd: number, footerStart: number, ix: Ind
   if (offset !== footerStart) throw new TraceError(`${footerStart - offset} byte(s) between the last indexed block and the footer`, offset);
 }
 
-function blockEnd(fd: number, offset: number, limit: number, want: number): number {
+/** A chunk's `first` and `count` from the start of its payload (msgpack [first, count, ...]), or null when they are not in the plain form (the full decode judges). */
+function chunkSpan(b: Buffer): { first: number; count: number } | null {
+  if (b[0] !== 0x97) return null;
+  let p = 1;
+  const uint = (): number | null => {
+    const t = b[p];
+    if (t === undefined) return null;
+    if (t <= 0x7f) { p += 1; return t; }
+    const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
+    if (w === 0 || p + 1 + w > b.length) return null;
+    let v = 0;
+    for (let i = 0; i < w; i++) v = v * 256 + (b[p + 1 + i] as number);
+    p += 1 + w;
+    return Number.isSafeInteger(v) ? v : null;
+  };
+  const first = uint();
+  const count = first === null ? null : uint();
+  return first === null || count === null ? null : { first, count };
+}
+
+function blockEnd(fd: number, offset: number, limit: number, want: number, span?: { first: number; count: number }[]): number {
   if (offset + BLOCK_HEAD > limit) throw new TraceError('indexed block runs into the footer', offset);
-  const head = parseBlockHead(readAt(fd, offset, BLOCK_HEAD), offset);
+  // An events block: its payload's first bytes come in the same read (first and count, for the caller).
+  const bytes = readAt(fd, offset, span ? Math.min(BLOCK_HEAD + 24, limit - offset) : BLOCK_HEAD);
+  const head = parseBlockHead(bytes.subarray(0, BLOCK_HEAD), offset);
   if (head.type !== want) throw new TraceError(`expected block type 0x${want.toString(16)}, found 0x${head.type.toString(16)}`, offset);
   const end = offset + BLOCK_HEAD + head.length;
   if (end > limit) throw new TraceError('indexed block runs into the footer', offset);
+  if (span) { const own = chunkSpan(bytes.subarray(BLOCK_HEAD, Math.min(bytes.length, BLOCK_HEAD + head.length))); if (own) span.push(own); }
   return end;
 }
 

@@ -141,3 +141,23 @@ describe('export --from over a false checkpoint (F3)', () => {
 function forgeHeader(path: string, edit: (h: Record<string, unknown>) => void): Buffer {
   return forge(path, { header: edit });
 }
+
+describe('a footer whose chunkFirsts are off by one (F17)', () => {
+  it('is unusable at open: the trace reads the same as without its footer', async () => {
+    const { gapsOf } = await import('./forge.js');
+    const { TraceReplayer } = await import('../replayer/replayer.js');
+    const r0 = TraceReplayer.open(good);
+    const firsts = r0.index.chunkFirsts.slice();
+    const all = r0.events(0, r0.count);
+    r0.close();
+    firsts[1] = (firsts[1] as number) + 1;
+    const p = join(dir, 'firsts.iotrace');
+    writeFileSync(p, forge(good, { footer: (d) => { d.chunkFirsts = gapsOf(firsts); } }));
+    const r = TraceReplayer.open(p);
+    expect(r.truncated?.reason).toMatch(/footer unusable \(index says chunk 0 holds events 0\.\.4, the chunk 0\.\.3/);
+    expect(r.events(0, r.count)).toEqual(all);
+    r.close();
+    const j = JSON.parse(cli('info', p, '--json').stdout) as { events: number; faults: number };
+    expect(j).toMatchObject({ events: 41, faults: 1 });
+  });
+});
