@@ -4,7 +4,7 @@
 // file before checking it against LIMITS and the file size.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { TraceEvent } from '../engine/types.js';
-import { chunkMeta, decodeChunk } from '../trace/chunk.js';
+import { chunkMeta, chunkSpan, decodeChunk } from '../trace/chunk.js';
 import {
   BLOCK, BLOCK_HEAD, chainStep, checkCrc, digest, DIGEST_BYTES, END_MAGIC, FORMAT_VERSION, MAGIC, parseBlockHead, PREAMBLE_BYTES,
   READABLE_VERSIONS, TAIL_BYTES, TraceError,
@@ -152,26 +152,6 @@ function checkLayout(fd: number, headerEnd: number, footerStart: number, ix: Ind
   }
   if (cp !== ix.checkpointSeqs.length) throw new TraceError(`index lists ${ix.checkpointSeqs.length} checkpoints, ${cp} sit after their chunks`, footerStart);
   if (offset !== footerStart) throw new TraceError(`${footerStart - offset} byte(s) between the last indexed block and the footer`, offset);
-}
-
-/** A chunk's `first` and `count` from the start of its payload (msgpack [first, count, ...]), or null when they are not in the plain form (the full decode judges). */
-function chunkSpan(b: Buffer): { first: number; count: number } | null {
-  if (b[0] !== 0x97) return null;
-  let p = 1;
-  const uint = (): number | null => {
-    const t = b[p];
-    if (t === undefined) return null;
-    if (t <= 0x7f) { p += 1; return t; }
-    const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
-    if (w === 0 || p + 1 + w > b.length) return null;
-    let v = 0;
-    for (let i = 0; i < w; i++) v = v * 256 + (b[p + 1 + i] as number);
-    p += 1 + w;
-    return Number.isSafeInteger(v) ? v : null;
-  };
-  const first = uint();
-  const count = first === null ? null : uint();
-  return first === null || count === null ? null : { first, count };
 }
 
 function blockEnd(fd: number, offset: number, limit: number, want: number, span?: { first: number; count: number }[]): number {

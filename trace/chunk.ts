@@ -1006,6 +1006,24 @@ export function readMsgpack(bytes: Uint8Array): { value: unknown } | null {
   }
 }
 
+/**
+ * A chunk's first sequence number and event count from the first bytes of its
+ * payload (the 7-element array the writer writes starts with them), or null
+ * where they are not in that form: the full decode then judges the chunk.
+ * The opener compares them with the footer's index without decoding a chunk.
+ */
+export function chunkSpan(head: Uint8Array): { first: number; count: number } | null {
+  if (!startReading(head)) return null;
+  try {
+    const n = readArray();
+    const first = readInt();
+    const count = readInt();
+    return bail || n !== 7 || !Number.isSafeInteger(first) || first < 0 || count < 1 ? null : { first, count };
+  } finally {
+    buf = EMPTY;
+  }
+}
+
 /** The fused decoder alone: null where it leaves the chunk to decodeChunkReference. */
 export function fastDecode(payload: Uint8Array): { meta: ChunkMeta; events: TraceEvent[] } | null {
   if (!startReading(payload)) return null;

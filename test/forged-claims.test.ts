@@ -1,5 +1,5 @@
-// Red team B (redteam-lies): claims that forged-but-valid traces make false.
-// Each test asserts the true answer; on main these FAIL (they document the findings).
+// Claims a forged-but-valid trace could make false (found by a red-team review
+// of 90673b1): each test builds the forgery and asserts the true answer.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ beforeAll(() => {
   dir = tmp();
   good = recordTo(dir, 'good', loadScenario('dwq-gpasid'), { pasid: 'translated' }, { chunkEvents: 4, checkpointEvery: 8 }).path;
   noApply = join(dir, 'noapply.iotrace');
-  writeFileSync(noApply, forge(good, { chunk: (_c, evs) => evs.map((ev) => (ev.seq === 2 ? { ...ev, refs: null } as typeof ev : ev)) }));
+  writeFileSync(noApply, forge(good, { chunk: (_c, evs) => evs.map((ev) => (ev.seq === 2 ? { ...ev, refs: null } as unknown as typeof ev : ev)) }));
 });
 
 describe('an event that does not apply stops the deep check', () => {
@@ -131,7 +131,7 @@ describe('export --from over a false checkpoint (F3)', () => {
     const p = join(dir, 'cp-iotlb.iotrace');
     const life = recordTo(dir, 'life', loadScenario('iommufd-lifecycle'), {}, { chunkEvents: 4, checkpointEvery: 8 }).path;
     // checkpoint 1 loses every cell (on main: tracks "IOMMU unknown", counters from 0)
-    writeFileSync(p, forge(life, { checkpoint: (i, st) => { if (i === 1) { for (const s of Object.keys(st.s)) (st.s as Record<string, unknown>)[s] = Object.create(null); } return st; } }));
+    writeFileSync(p, forge(life, { checkpoint: (i, st) => { if (i === 1) { for (const s of Object.keys(st.s)) (st.s as unknown as Record<string, unknown>)[s] = Object.create(null); } return st; } }));
     const out = (f: string) => cli('export', f, '--format', 'chrome', '--from', '16').stdout;
     expect(out(p)).toBe(out(life));
   });
