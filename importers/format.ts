@@ -91,45 +91,103 @@ export function cFormat(src: string): string {
   return out;
 }
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Longest argument text an importer hands a matcher: no TP_printk() or trace-events format prints more (a trace_marker write, the longest, is cut at the kernel's TRACE_MARKER_MAX_SIZE of 4096 bytes). */
+export const MAX_ARGS = 8192;
 
-export interface Matcher { event: string; names: string[]; re: RegExp; convs: Printed['conv'][] }
+/** One piece of a format: text printed as is, or a conversion and the characters it may print. */
+type Part = { lit: string } | { conv: Printed['conv']; re: RegExp | null };
+
+export interface Matcher { event: string; names: string[]; parts: Part[]; convs: Printed['conv'][] }
+
+/** What a number or %c may print (sticky: read where the previous piece ended, as much as it takes). */
+const INT = /-?[0-9]+/y;
+const UINT = /[0-9]+/y;
+const HEX = /(?:0x)?[0-9a-fA-F]+/y;
+const PTR = /(?:0x)?[0-9a-fA-F]+|\(nil\)/y;
+const CHAR = /./sy;
+const PAD = / */y;
+
+/** The characters a conversion may start its next piece with and still be read whole, as a test on that piece's first character. */
+const stops: Record<string, (ch: string) => boolean> = {
+  int: (ch) => /[0-9]/.test(ch), hex: (ch) => /[0-9a-fA-FxX(]/.test(ch), ptr: (ch) => /[0-9a-fA-FxX(]/.test(ch),
+};
 
 /**
  * A matcher for the printf format `fmt` whose conversions are the fields
- * `names`, in order. The whole argument text must match (anchored).
+ * `names`, in order. The whole argument text must match. It reads left to
+ * right and never goes back, so its cost is linear in the text: a number
+ * takes every digit there is, and a %s ends at the first place the text the
+ * format prints after it appears (or takes the rest, or all but the format's
+ * last words). That is how the kernel and QEMU print them: a device or IOMMU
+ * name holds no '/' or space (kobject_set_name_vargs() turns '/' into '!'),
+ * and the %s strings of trace-events are fixed words. A format this cannot
+ * read that way (a %s or number followed by a conversion, a number followed
+ * by a character it could print) is refused here, when the module loads.
  */
 export function matcher(event: string, fmt: string, names: readonly string[]): Matcher {
-  let re = '';
+  const parts: Part[] = [];
   const convs: Printed['conv'][] = [];
+  const lit = (text: string): void => {
+    if (text === '') return;
+    const last = parts[parts.length - 1];
+    if (last && 'lit' in last) last.lit += text; else parts.push({ lit: text });
+  };
   const spec = /%([-+ #0]*)(\d+)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?([diuxXscp%])/g;
   let at = 0;
   let m: RegExpExecArray | null;
   while ((m = spec.exec(fmt)) !== null) {
-    re += escapeRe(fmt.slice(at, m.index));
+    lit(fmt.slice(at, m.index));
     at = spec.lastIndex;
     const conv = m[5] as string;
-    if (conv === '%') { re += '%'; continue; }
+    if (conv === '%') { lit('%'); continue; }
     // A width pads with spaces (or zeros, which the digit classes take).
-    const pad = m[2] && !(m[1] ?? '').includes('0') ? ' *' : '';
-    if (conv === 'd' || conv === 'i') { re += `${pad}(-?[0-9]+)`; convs.push('int'); }
-    else if (conv === 'u') { re += `${pad}([0-9]+)`; convs.push('int'); }
-    else if (conv === 'x' || conv === 'X') { re += `${pad}((?:0x)?[0-9a-fA-F]+)`; convs.push('hex'); }
-    else if (conv === 'p') { re += '((?:0x)?[0-9a-fA-F]+|\\(nil\\))'; convs.push('ptr'); }
-    else if (conv === 'c') { re += '(.)'; convs.push('str'); }
-    else { re += '(.*?)'; convs.push('str'); }
+    if (m[2] && !(m[1] ?? '').includes('0') && /[diuxX]/.test(conv)) parts.push({ conv: 'int', re: PAD });
+    const c: Printed['conv'] = conv === 'd' || conv === 'i' || conv === 'u' ? 'int' : conv === 'x' || conv === 'X' ? 'hex' : conv === 'p' ? 'ptr' : 'str';
+    const re = conv === 'd' || conv === 'i' ? INT : conv === 'u' ? UINT : conv === 'x' || conv === 'X' ? HEX : conv === 'p' ? PTR : conv === 'c' ? CHAR : null;
+    parts.push({ conv: c, re });
+    convs.push(c);
   }
-  re += escapeRe(fmt.slice(at));
+  lit(fmt.slice(at));
   if (convs.length !== names.length) throw new Error(`format of ${event}: ${convs.length} conversions for ${names.length} fields`);
-  return { event, names: [...names], re: new RegExp(`^${re}$`, 's'), convs };
+  parts.forEach((p, i) => {
+    const next = parts[i + 1];
+    if ('lit' in p || p.re === CHAR || p.re === PAD || next === undefined) return;
+    if (!('lit' in next)) throw new Error(`format of ${event}: a conversion right after %${p.re === null ? 's' : p.conv}: ${fmt}`);
+    const stop = stops[p.conv];
+    if (stop && stop(next.lit[0] as string)) throw new Error(`format of ${event}: ${JSON.stringify(next.lit)} could be read as part of the number before it: ${fmt}`);
+  });
+  return { event, names: [...names], parts, convs };
 }
 
-/** The fields of `text` printed by `m`, or null when it does not match. */
+/** The fields of `text` printed by `m`, or null when it does not match; in one pass over `text`. */
 export function readFields(m: Matcher, text: string): Fields | null {
-  const r = m.re.exec(text);
-  if (!r) return null;
+  const got: string[] = [];
+  let pos = 0;
+  for (let i = 0; i < m.parts.length; i++) {
+    const p = m.parts[i] as Part;
+    if ('lit' in p) {
+      if (!text.startsWith(p.lit, pos)) return null;
+      pos += p.lit.length;
+    } else if (p.re !== null) {
+      p.re.lastIndex = pos;
+      const r = p.re.exec(text);
+      if (!r) return null;
+      if (p.re !== PAD) got.push(r[0]);
+      pos += r[0].length;
+    } else {
+      // A %s: to the next piece of text (the last one printed, at the very end), or to the end.
+      const next = m.parts[i + 1] as { lit: string } | undefined;
+      const end = next === undefined ? text.length
+        : i + 2 === m.parts.length ? (text.endsWith(next.lit) && text.length - next.lit.length >= pos ? text.length - next.lit.length : -1)
+          : text.indexOf(next.lit, pos);
+      if (end < 0) return null;
+      got.push(text.slice(pos, end));
+      pos = end;
+    }
+  }
+  if (pos !== text.length) return null;
   const v: Record<string, Printed> = {};
-  m.names.forEach((name, i) => { v[name] = { text: r[i + 1] as string, conv: m.convs[i] as Printed['conv'] }; });
+  m.names.forEach((name, i) => { v[name] = { text: got[i] as string, conv: m.convs[i] as Printed['conv'] }; });
   return new Fields(v, m.event);
 }
 

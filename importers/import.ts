@@ -13,7 +13,7 @@ import { TraceWriter, type WriteSummary } from '../recorder/writer.js';
 import { FORMAT_VERSION } from '../trace/format.js';
 import type { ImportSource } from '../trace/header.js';
 import { Ctx, LineError, MAX_RAW, type Handler, type Prefix } from './ctx.js';
-import { FieldError, readFields } from './format.js';
+import { FieldError, MAX_ARGS, readFields } from './format.js';
 import { eachLine } from './lines.js';
 
 /** A log format: how a line's prefix reads, which lines are headers, and the handlers by event name. */
@@ -72,6 +72,7 @@ async function pass(path: string, fmt: LogFormat, ctx: Ctx, onBytes?: (b: Buffer
       line: n, ts: p.ns !== null && t0 !== null ? Number(p.ns - t0) : null, raw,
       ...(p.pid !== undefined ? { pid: p.pid } : {}), ...(p.cpu !== undefined ? { cpu: p.cpu } : {}), ...(p.task !== undefined ? { task: p.task } : {}),
     });
+    if (p.args.length > MAX_ARGS) { bad(n, `${p.event}: ${p.args.length} characters of arguments, more than its format prints (at most ${MAX_ARGS})`); return; }
     let fields = null;
     for (const m of h.formats) if ((fields = readFields(m, p.args)) !== null) break;
     if (fields === null) { bad(n, `${p.event}: the arguments do not read as its format (${JSON.stringify(p.args.slice(0, 120))})`); return; }
