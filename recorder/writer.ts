@@ -13,7 +13,7 @@ import { escapeText } from '../safe/escape.js';
 import { AtomicFile } from '../safe/files.js';
 import type { TraceHeader } from '../replayer/api.js';
 import { encodeChunk } from '../trace/chunk.js';
-import { BLOCK, chainStep, digest, DIGEST_BYTES, frameBlock, LIMITS, preamble, tail } from '../trace/format.js';
+import { BLOCK, chainStep, digest, DIGEST_BYTES, frameBlock, LIMITS, preamble, RecordLimitError, tail } from '../trace/format.js';
 import { encodeFooter, type Index } from '../trace/footer.js';
 import { encodeHeader, headerProblem } from '../trace/header.js';
 import { encodeCheckpoint, StateHasher } from '../trace/state-codec.js';
@@ -25,10 +25,8 @@ const FLUSH_BYTES = 1 << 20;
 
 export interface WriterOptions { chunkEvents?: number; checkpointEvery?: number }
 
-/** A recording the reader could not read back: refused before it is written, one line for the user. */
-export class RecordLimitError extends Error {
-  constructor(message: string) { super(message); this.name = 'RecordLimitError'; }
-}
+// Defined beside the limits it enforces (trace/format.ts); the writer's API names it.
+export { RecordLimitError };
 
 export interface WriteSummary {
   path: string;

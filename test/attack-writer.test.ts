@@ -8,14 +8,14 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENGINE_VERSION } from '../engine/run.js';
-import type { TraceEvent } from '../engine/types.js';
+import type { State, TraceEvent } from '../engine/types.js';
 import { RecordLimitError, TraceWriter } from '../recorder/writer.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { encodeChunk } from '../trace/chunk.js';
 import { BLOCK, FORMAT_VERSION, frameBlock, LIMITS, preamble } from '../trace/format.js';
 import { encodeHeader } from '../trace/header.js';
 import { encodeCheckpoint } from '../trace/state-codec.js';
-import { emptyState } from '../engine/state.js';
+import { emptyState, SECTION_NAMES } from '../engine/state.js';
 import { loadScenario } from '../scenarios/index.js';
 import { tmp } from './trace-helpers.js';
 
@@ -77,5 +77,62 @@ describe('recovery of a trace with very many checkpoints', () => {
     expect(r.checkpointEvery).toBe(1);
     expect(r.truncated?.reason).toMatch(/130000 events in 130000 whole chunk\(s\) recovered/);
     r.close();
+  });
+});
+
+describe('a checkpoint at the reader\'s bound', () => {
+  // 300 000 cells in one section (its key array was over the reader's 262 144), then cells holding arrays up to LIMITS.elements
+  // decoded values: 4, then 4 per section, 2 per one-value cell, 2 + n per cell of an n-array (the bound that binds).
+  const stateOf = (extra: number): State => {
+    const s = emptyState();
+    s.seq = 0;
+    const iotlb = s.s.iotlb as Record<string, unknown>;
+    const many = 300_000;
+    for (let i = 0; i < many; i++) iotlb[`p${i.toString(36)}`] = 1;
+    let left = LIMITS.elements - 4 - 4 * SECTION_NAMES.length - 2 * many + extra;
+    const atc = s.s.atc as Record<string, unknown>;
+    for (let i = 0; left > 0; i++) {
+      const n = Math.min(60_000, left - 2);
+      atc[`a${i}`] = new Array<number>(n).fill(7);
+      left -= 2 + n;
+    }
+    expect(left).toBe(0);
+    return s;
+  };
+  const ev = { seq: 0, tick: 0, step: 0, kind: 'kcall', fn: 'f', args: {}, errno: null, out: {} } as unknown as TraceEvent;
+  const header = { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario: { ...base, steps: [] } as never, variant: {}, seed: 0 };
+
+  it('the largest state the reader takes is written and read back whole (it was refused as an array over 262 144)', () => {
+    const dir = tmp();
+    const path = join(dir, 'big.iotrace');
+    const w = new TraceWriter(path, header, { chunkEvents: 1, checkpointEvery: 1 });
+    const state = stateOf(0);
+    w.attach(state);
+    w.pushApplied(ev);
+    w.finish();
+    const r = TraceReplayer.open(path);
+    try {
+      expect(r.truncated).toBeNull();
+      const back = r.checkpointAt(0);
+      const keys = Object.keys(back.s.iotlb);
+      expect([keys.length, keys[0], keys[299_999], back.s.iotlb.p0]).toEqual([300_000, 'p0', `p${(299_999).toString(36)}`, 1]);
+      const arrays = Object.values(back.s.atc) as unknown as number[][];
+      expect(arrays.reduce((n, a) => n + a.length, 0)).toBe((Object.values(state.s.atc) as unknown as number[][]).reduce((n, a) => n + a.length, 0));
+      expect(arrays.every((a) => a.every((v) => v === 7))).toBe(true);
+    } finally {
+      r.close();
+    }
+  });
+
+  it('one value more is refused as it is written, in one line, and no file is left', () => {
+    const dir = tmp();
+    const path = join(dir, 'over.iotrace');
+    const w = new TraceWriter(path, header, { chunkEvents: 1, checkpointEvery: 1 });
+    w.attach(stateOf(1));
+    let err: unknown = null;
+    try { w.pushApplied(ev); } catch (e) { err = e; w.abort(); }
+    expect(err).toBeInstanceOf(RecordLimitError);
+    expect((err as Error).message).toBe(`cannot record: the state after event 0 is a checkpoint that holds more than ${LIMITS.elements} values (a trace reader refuses such a checkpoint)`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { EVENT_KINDS } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
 import { platformProblems } from '../engine/validate.js';
 import { COL, decodeColumn, MAX_DICT, MAX_WIDTH, newColumn, putArrayHeader, putBytes, putString, putValue, sinkReset, sinkTake, writeColumn, writeColumns } from './columns.js';
-import { LIMITS, MSGPACK_LIMITS, TraceError } from './format.js';
+import { CHECKPOINT_MSGPACK_LIMITS, LIMITS, MSGPACK_LIMITS, TraceError, type MsgpackLimits } from './format.js';
 import { isUtf8 } from 'node:buffer';
 import { Decoder } from '@msgpack/msgpack';
 import { GuardedDecoder, MAX_MSGPACK_DEPTH, msgpackShapeProblem } from './msgpack-guard.js';
@@ -28,6 +28,8 @@ interface Layout { kind: string; fields: string[]; rows: number }
 
 /** Every block's msgpack goes through the shape guard before the decoder allocates anything. */
 export const decoder = new GuardedDecoder(MSGPACK_LIMITS);
+/** A checkpoint's, with its own array and map bounds (trace/format.ts CHECKPOINT_MSGPACK_LIMITS). */
+export const checkpointDecoder = new GuardedDecoder(CHECKPOINT_MSGPACK_LIMITS);
 
 /**
  * Copies one layout's fields into its columns (column j at slab[bases[j] +
@@ -347,6 +349,8 @@ let bits = new Uint8Array(1 << 16);
 let bitsView = new DataView(bits.buffer);
 let p = 0;
 let end = 0;
+/** The decoder's array and map length limits for the payload being read. */
+let limits: MsgpackLimits = MSGPACK_LIMITS;
 /** Set by the parser when it meets something it leaves to the reference decoder. */
 let bail = false;
 
@@ -552,7 +556,7 @@ function readList(n: number, head: number, open: number): unknown {
   p += head;
   if (n === 0) return [];
   // The guard's depth and bytes-left checks, the decoder's length limit.
-  if (open + 1 > MAX_MSGPACK_DEPTH || n > end - p || n > MSGPACK_LIMITS.maxArrayLength) return fail();
+  if (open + 1 > MAX_MSGPACK_DEPTH || n > end - p || n > limits.maxArrayLength) return fail();
   const a = new Array<unknown>(n);
   for (let i = 0; i < n; i++) {
     a[i] = readValue(open + 1);
@@ -566,7 +570,7 @@ function readMap(n: number, head: number, open: number): unknown {
   p += head;
   const m: Record<string, unknown> = {};
   if (n === 0) return m;
-  if (open + 1 > MAX_MSGPACK_DEPTH || 2 * n > end - p || n > MSGPACK_LIMITS.maxMapLength) return fail();
+  if (open + 1 > MAX_MSGPACK_DEPTH || 2 * n > end - p || n > limits.maxMapLength) return fail();
   for (let i = 0; i < n; i++) {
     const key = readValue(open + 1);
     if (bail) return undefined;
@@ -977,8 +981,9 @@ function layoutIndices(c: Col, n: number, nl: number, counts: Int32Array): boole
 }
 
 /** Point the reader at `bytes`; false past 2^22 bytes, where the element bound (2^22 values) is no longer implied by the size. */
-function startReading(bytes: Uint8Array): boolean {
+function startReading(bytes: Uint8Array, of: MsgpackLimits = MSGPACK_LIMITS): boolean {
   if (bytes.length > LIMITS.elements) return false;
+  limits = of;
   buf = bytes;
   view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   p = 0;
@@ -994,8 +999,8 @@ function startReading(bytes: Uint8Array): boolean {
  * guarded decoder would return, or null wherever the reader leaves the bytes
  * to it (the caller then asks it, and it decides, errors included).
  */
-export function readMsgpack(bytes: Uint8Array): { value: unknown } | null {
-  if (!startReading(bytes)) return null;
+export function readMsgpack(bytes: Uint8Array, of: MsgpackLimits = MSGPACK_LIMITS): { value: unknown } | null {
+  if (!startReading(bytes, of)) return null;
   try {
     const value = readValue(0);
     return bail || p !== end ? null : { value };

@@ -64,7 +64,7 @@ export const LIMITS = {
 } as const;
 
 
-/** Decode limits handed to @msgpack/msgpack for every block. */
+/** Decode limits handed to @msgpack/msgpack for every block but a checkpoint. */
 export const MSGPACK_LIMITS = {
   maxStrLength: LIMITS.str,
   maxBinLength: LIMITS.blockBytes,
@@ -72,6 +72,23 @@ export const MSGPACK_LIMITS = {
   maxMapLength: LIMITS.chunkEvents,
   maxExtLength: 0,
 } as const;
+
+/**
+ * A checkpoint's: a section's keys and its values are one array each, as
+ * long as the section has cells, so its arrays (and any map in a cell) are
+ * bounded by LIMITS.cells, not by a chunk's shape. What bounds a checkpoint
+ * is LIMITS.cells, LIMITS.elements (decoded values), LIMITS.checkpointBytes
+ * (inflated) and LIMITS.blockBytes; encodeCheckpoint refuses a state past any.
+ */
+export const CHECKPOINT_MSGPACK_LIMITS = { ...MSGPACK_LIMITS, maxArrayLength: LIMITS.cells, maxMapLength: LIMITS.cells } as const;
+
+/** The limits of a block's msgpack: MSGPACK_LIMITS or CHECKPOINT_MSGPACK_LIMITS. */
+export type MsgpackLimits = typeof MSGPACK_LIMITS | typeof CHECKPOINT_MSGPACK_LIMITS;
+
+/** A recording the reader could not read back: refused before it is written, one line for the user. */
+export class RecordLimitError extends Error {
+  constructor(message: string) { super(message); this.name = 'RecordLimitError'; }
+}
 
 /**
  * A decoded value for an error message. Never String(): a msgpack map with a

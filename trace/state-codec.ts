@@ -7,9 +7,10 @@ import type { Touch } from '../engine/apply.js';
 import { emptyState, SECTION_NAMES } from '../engine/state.js';
 import { canonicalJson } from './canonical-json.js';
 import type { SectionName, State } from '../engine/types.js';
-import { decoder, readMsgpack } from './chunk.js';
+import { checkpointDecoder, readMsgpack } from './chunk.js';
 import { putArrayHeader, putDeep, putString, sinkReset, sinkView } from './columns.js';
-import { LIMITS, showValue, TraceError } from './format.js';
+import { CHECKPOINT_MSGPACK_LIMITS, LIMITS, RecordLimitError, showValue, TraceError } from './format.js';
+import { msgpackShapeProblem } from './msgpack-guard.js';
 
 
 /**
@@ -19,6 +20,13 @@ import { LIMITS, showValue, TraceError } from './format.js';
  * and repetitive, so the deflate time is small and the saving large.
  */
 export function encodeCheckpoint(state: State): Uint8Array {
+  // What decodeCheckpoint() refuses is refused here, before a byte of it is written.
+  const refuse = (why: string): never => {
+    throw new RecordLimitError(`cannot record: the state after event ${state.seq} ${why} (a trace reader refuses such a checkpoint)`);
+  };
+  let cells = 0;
+  for (const name of SECTION_NAMES) cells += Object.keys(state.s[name] as object).length;
+  if (cells > LIMITS.cells) refuse(`holds ${cells} cells, more than ${LIMITS.cells}`);
   // Written by the chunk encoder's msgpack writer (columns.ts: the bytes @msgpack/msgpack writes, without its walk).
   sinkReset();
   putArrayHeader(3);
@@ -35,7 +43,14 @@ export function encodeCheckpoint(state: State): Uint8Array {
     putArrayHeader(keys.length);
     for (let i = 0; i < keys.length; i++) putDeep(sec[keys[i] as string], 5);
   }
-  return deflateRawSync(sinkView(), { level: 6 });
+  const raw = sinkView();
+  if (raw.length > LIMITS.checkpointBytes) refuse(`is ${raw.length} bytes of msgpack, more than ${LIMITS.checkpointBytes}`);
+  // The reader's shape guard: LIMITS.elements decoded values, the nesting bound.
+  const shape = msgpackShapeProblem(raw);
+  if (shape !== null) refuse(`is a checkpoint that ${shape.replace(/^msgpack /, '')}`);
+  const out = deflateRawSync(raw, { level: 6 });
+  if (out.length > LIMITS.blockBytes) refuse(`deflates to ${out.length} bytes, more than a block's ${LIMITS.blockBytes}`);
+  return out;
 }
 
 const KNOWN_SECTIONS = new Set<string>(SECTION_NAMES);
@@ -45,8 +60,8 @@ export function decodeCheckpoint(payload: Uint8Array, offset: number): State {
   let doc: unknown;
   try {
     const raw = inflateRawSync(payload, { maxOutputLength: LIMITS.checkpointBytes });
-    const fast = readMsgpack(raw);
-    doc = fast ? fast.value : decoder.decode(raw);
+    const fast = readMsgpack(raw, CHECKPOINT_MSGPACK_LIMITS);
+    doc = fast ? fast.value : checkpointDecoder.decode(raw);
   } catch (e) {
     return bad((e as Error).message);
   }
