@@ -4,7 +4,8 @@
 // per-thread memory for lines that only make sense with their neighbours
 // (QEMU prints a descriptor, then its own decode of it).
 import { apply, type Touch } from '../engine/apply.js';
-import type { EventBody, IommuSpec, Observed, Rid, State, TraceEvent } from '../engine/types.js';
+import type { EventBody, IommuSpec, Observed, Rid, SectionName, State, TraceEvent } from '../engine/types.js';
+import { MAX_IMPORT_CELLS } from '../trace/format.js';
 import type { Fields, Matcher } from './format.js';
 
 /** The part of a line before its event: time, thread, CPU, the form it was written in. */
@@ -29,6 +30,11 @@ export class LineError extends Error {
   constructor(message: string) { super(message); this.name = 'LineError'; }
 }
 
+/** A log whose events would hold more state than an imported trace keeps (MAX_IMPORT_CELLS): the import stops, naming the line. */
+export class ImportLimitError extends Error {
+  constructor(message: string) { super(message); this.name = 'ImportLimitError'; }
+}
+
 /** A raw line kept in an event: long lines are cut (a trace's strings have a bound). */
 export const MAX_RAW = 4096;
 
@@ -44,13 +50,36 @@ export class Ctx {
   private held = new Map<string, Held>();
   private key = '';
   folded = 0;
+  /** The cells the log's events hold now (the platform's aside), by section; and how many by section and owner (a key's first part: the IOMMU of a cache line). */
+  private readonly live: Record<string, Set<string>> = Object.create(null) as Record<string, Set<string>>;
+  private readonly owned = new Map<string, number>();
+  private cellCount = 0;
+  private readonly counted: Touch;
 
   /**
    * `sink` receives every event after apply() folded it into `state` with
    * `touch` (the writer's hook); without one the events are only applied (the
    * first pass, which infers the platform).
    */
-  constructor(readonly state: State, private readonly touch?: Touch, private readonly sink?: (ev: TraceEvent) => void) {}
+  constructor(readonly state: State, private readonly touch?: Touch, private readonly sink?: (ev: TraceEvent) => void) {
+    this.counted = (section, key) => { this.count(section, key); touch?.(section, key); };
+  }
+
+  /** Keep the counts of live cells as apply() writes one (it calls touch after the write). */
+  private count(section: SectionName, key: string): void {
+    const set = this.live[section] ?? (this.live[section] = new Set());
+    const there = (this.state.s[section] as Record<string, unknown>)[key] !== undefined;
+    if (there === set.has(key)) return;
+    const slash = key.indexOf('/');
+    const owner = `${section}\0${slash < 0 ? key : key.slice(0, slash)}`;
+    const d = there ? 1 : -1;
+    if (there) set.add(key); else set.delete(key);
+    this.cellCount += d;
+    this.owned.set(owner, (this.owned.get(owner) ?? 0) + d);
+  }
+
+  /** Cells of `section` whose key starts with `owner` (an IOMMU's cache lines), counted as they are written: O(1). */
+  lines(section: SectionName, owner: string): number { return this.owned.get(`${section}\0${owner}`) ?? 0; }
 
   /** Start a line: where its events come from. */
   begin(obs: Observed): void {
@@ -61,7 +90,10 @@ export class Ctx {
   private push(body: EventBody, obs: Observed, unknown: string[] | undefined): void {
     // The source line is the logical clock: the events of one line share tick and step (the platform: step -1).
     const ev = { seq: this.seq++, tick: obs.line, step: body.kind === 'platform' ? -1 : obs.line, ...body, obs: unknown?.length ? { ...obs, unknown } : obs } as TraceEvent;
-    apply(this.state, ev, this.touch);
+    apply(this.state, ev, body.kind === 'platform' ? this.touch : this.counted);
+    if (this.cellCount > MAX_IMPORT_CELLS) {
+      throw new ImportLimitError(`line ${obs.line}: the log's events would hold more than ${MAX_IMPORT_CELLS} state cells at once (MAX_IMPORT_CELLS), more than an imported trace keeps`);
+    }
     this.sink?.(ev);
   }
 

@@ -33,6 +33,9 @@ const EVENTS: Record<string, number> = {
   F_ADDR_SIZE: 0x11, F_ACCESS: 0x12, F_PERMISSION: 0x13, F_TLB_CONFLICT: 0x20, F_CFG_CONFLICT: 0x21, E_PAGE_REQ: 0x24,
 };
 
+/** SMMU_IOTLB_MAX_SIZE (include/hw/arm/smmu-common.h): the lines QEMU's SMMU IOTLB holds at most (smmu_iotlb_insert(), hw/arm/smmu-common.c). */
+export const SMMU_IOTLB_MAX_SIZE = 256;
+
 /** 4 KiB pages in a granule: TG 1 4K, 2 16K, 3 64K (0: no range, a 4K page). */
 const granulePages = (tg: number): number => (tg === 2 ? 4 : tg === 3 ? 16 : 1);
 
@@ -114,6 +117,12 @@ const ON: [string, Handler][] = [
   qemuEvent(`smmu_iotlb_insert(uint16_t asid, uint64_t addr, uint8_t tg, uint8_t level) "IOTLB ++ asid=%d addr=0x%"PRIx64" tg=%d level=%d"`, (f, c) => {
     c.iommu(SMMU, 'smmuv3');
     c.forget('hit');
+    // smmu_iotlb_insert() empties a full IOTLB (smmu_iotlb_inv_all(), whose line comes before this one) first: a log
+    // without that line still never holds more than SMMU_IOTLB_MAX_SIZE lines.
+    if (!c.state.s.iotlb[k.iotlb(SMMU, f.num('asid'), 0, page(f.num('addr')))] && c.lines('iotlb', SMMU) >= SMMU_IOTLB_MAX_SIZE) {
+      const q = { iommu: SMMU, pasid: null, granularity: 'global' as const, did: null, addr: null, npages: null };
+      c.emit({ kind: 'iotlb-inval', desc: 0, ...q, dropped: iotlbVictims(c.state, q).length });
+    }
     // SMMU IOTLB lines are keyed by ASID; the substream (PASID) is not in the trace: PASID 0.
     c.hold({ kind: 'iotlb-fill', iommu: SMMU, did: f.num('asid'), pasid: 0, page: page(f.num('addr')), pa: 0, write: false }, ['pasid', 'pa', 'write']);
   }),

@@ -90,6 +90,17 @@ function served(c: Ctx, tag: string, rid: Rid, addr: number): boolean {
   return s !== undefined && s.rid === rid && s.page === page(addr);
 }
 
+/**
+ * VTD_IOTLB_MAX_SIZE (hw/i386/intel_iommu_internal.h): vtd_update_iotlb()
+ * empties the whole IOTLB (vtd_reset_iotlb_locked(), traced as vtd_iotlb_reset
+ * "iotlb exceeds size limit") before it adds a line to a full one.
+ */
+export const VTD_IOTLB_MAX_SIZE = 1024;
+const SIZE_LIMIT = 'iotlb exceeds size limit';
+
+/** vtd_reset_iotlb_locked() as an event: the whole IOTLB dropped, no descriptor (desc 0). */
+const iotlbReset = (c: Ctx): EventBody => iotlbInval(c, 0, { granularity: 'global', did: null, pasid: null, addr: null, npages: null });
+
 function hitOrUpdate(f: Fields, c: Ctx, hit: boolean): void {
   const rid = c.device(ridOfSid(f.num('sid')), VTD);
   const addr = f.num('addr');
@@ -98,8 +109,13 @@ function hitOrUpdate(f: Fields, c: Ctx, hit: boolean): void {
   const fill: EventBody = { kind: 'iotlb-fill', iommu: VTD, did, pasid: 0, page: page(addr), pa: pteAddr(pte), write: pteWrite(pte) };
   const line = c.state.s.iotlb[k.iotlb(VTD, did, 0, page(addr))];
   c.iommu(VTD, 'vtd');
+  c.forget('reset');
+  // A new line in a full IOTLB: an update empties it first, as vtd_update_iotlb() does (QEMU's vtd_iotlb_reset line after it
+  // is then folded); a hit on a line the trace lacks adds none, since QEMU's lookup changed nothing.
+  const full = !line && c.lines('iotlb', VTD) >= VTD_IOTLB_MAX_SIZE;
+  if (full && !hit) { c.emit(iotlbReset(c)); c.remember('reset', true); }
   // QEMU's IOTLB lines carry no PASID in the trace: kept under PASID 0, the RID_PASID of requests without one.
-  if (!hit || !line || line.pa !== pteAddr(pte)) c.emit(fill, ['pasid']);
+  if (!hit) { c.emit(fill, ['pasid']); c.remember('filled', fill); } else if (!full && (!line || line.pa !== pteAddr(pte))) c.emit(fill, ['pasid']);
   if (hit) {
     c.emit({ kind: 'dma', rid, pasid: null, addr, write: false, via: 'iotlb', pa: pteAddr(pte) + (addr % PAGE_SIZE), ok: true }, ['write']);
     c.remember('hit', { rid, page: page(addr) });
@@ -136,8 +152,17 @@ const ON: [string, Handler][] = [
     (f, c) => restates(c, 0x6, 'page', () => iotlbInval(c, 0x6, { granularity: 'page', did: f.num('domain'), pasid: f.num('pasid'), addr: f.num('addr'), npages: 2 ** f.num('mask') }))),
   qemuEvent(`vtd_inv_desc_iotlb_pasid(uint16_t domain, uint32_t pasid) "iotlb invalidate domain 0x%"PRIx16" pasid 0x%"PRIx32`,
     (f, c) => restates(c, 0x6, 'pasid', () => iotlbInval(c, 0x6, { granularity: 'pasid', did: f.num('domain'), pasid: f.num('pasid'), addr: null, npages: null }))),
-  // vtd_reset_iotlb(): a global invalidation, or QEMU emptying its IOTLB on its own (desc 0: no descriptor).
-  qemuEvent(`vtd_iotlb_reset(const char *reason) "IOTLB reset (reason: %s)"`, (_f, c) => restates(c, 0x2, 'global', () => iotlbInval(c, 0, { granularity: 'global', did: null, pasid: null, addr: null, npages: null }))),
+  // vtd_reset_iotlb(): a global invalidation, or QEMU emptying its IOTLB on its own (desc 0: no descriptor). A full IOTLB
+  // is emptied in vtd_update_iotlb() before the line it just traced is added: if the importer's count had not reached
+  // VTD_IOTLB_MAX_SIZE (it keys lines by domain, QEMU by source), that line is filled again after the reset.
+  qemuEvent(`vtd_iotlb_reset(const char *reason) "IOTLB reset (reason: %s)"`, (f, c) => {
+    const filled = f.str('reason') === SIZE_LIMIT ? c.recall<EventBody>('filled') : undefined;
+    if (filled === undefined) { restates(c, 0x2, 'global', () => iotlbReset(c)); return; }
+    c.forget('filled');
+    if (c.recall<boolean>('reset') === true) { c.forget('reset'); c.fold(); return; }
+    c.emit(iotlbReset(c));
+    c.emit(filled, ['pasid']);
+  }),
   qemuEvent(`vtd_inv_desc_wait_sw(uint64_t addr, uint32_t data) "wait invalidate status write addr 0x%"PRIx64" data 0x%"PRIx32`, (f, c) => restates(c, 0x5, null, () => call('vtd_inv_desc_wait_sw', f))),
   qemuEvent(`vtd_inv_desc_wait_irq(const char *msg) "%s"`, (f, c) => restates(c, 0x5, null, () => call('vtd_inv_desc_wait_irq', f))),
   qemuEvent(`vtd_inv_desc_wait_write_fail(uint64_t hi, uint64_t lo) "write fail for wait desc hi 0x%"PRIx64" lo 0x%"PRIx64`, (f, c) => restates(c, 0x5, null, () => call('vtd_inv_desc_wait_write_fail', f))),

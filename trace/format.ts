@@ -64,6 +64,16 @@ export const LIMITS = {
 } as const;
 
 
+/**
+ * State cells the events of an imported log may hold at once (the platform's
+ * aside): 65 536, as MAX_PT_ENTRIES bounds a scenario's page tables. A real
+ * log stays far below (QEMU's IOTLBs hold 1024 and 256 lines, its context
+ * caches a line per device); without a bound, a log of ever new lines made
+ * every checkpoint bigger, a trace quadratic in the log. The importer refuses
+ * a log past it, naming the line (importers/ctx.ts).
+ */
+export const MAX_IMPORT_CELLS = 1 << 16;
+
 /** Decode limits handed to @msgpack/msgpack for every block but a checkpoint. */
 export const MSGPACK_LIMITS = {
   maxStrLength: LIMITS.str,

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { statSync } from 'node:fs';
 import { FORMATS } from '../../importers/formats.js';
 import { importLog } from '../../importers/import.js';
-import { LineError } from '../../importers/ctx.js';
+import { ImportLimitError, LineError } from '../../importers/ctx.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { refuseSameFile, withSignalCleanup } from '../../safe/files.js';
 import { insideDir, slug } from '../../safe/slug.js';
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     sum = await withSignalCleanup(() => importLog(input, out, fmt, (line) => progress.update(line)).finally(() => progress.done()));
   } catch (e) {
-    if (e instanceof LineError) throw new UsageError(`${input}: ${e.message}`);
+    if (e instanceof LineError || e instanceof ImportLimitError) throw new UsageError(`${input}: ${e.message}`);
     throw e;
   }
   const s = sum.source;
