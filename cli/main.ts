@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // iotrace: the thin command-line front. Each subcommand lives in
 // cli/commands/<name>.ts and is loaded only when used.
-import { flushOutput, guardOutput, OutputClosed, OutputError } from '../safe/stdout.js';
+import { flushOutput, guardOutput, OutputClosed, OutputError, println } from '../safe/stdout.js';
 import { errorLine, reportError, setCommand } from './common.js';
 import { didYouMean } from './suggest.js';
 
@@ -36,8 +36,12 @@ async function main(argv: string[]): Promise<number> {
   // stdout and stderr errors (EPIPE from `| head`, ENOSPC from `> /dev/full`) end the command cleanly.
   guardOutput();
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) { console.log(USAGE); return cmd === undefined ? 2 : 0; }
-  if (cmd === '--version' || cmd === '-V' || cmd === 'version') { console.log(await versionText()); return 0; }
+  // Printed like every command's output: a failed write (> /dev/full) is one line and exit 2, never a silent 0.
+  const say = async (text: string, code: number): Promise<number> => {
+    try { await println(text); await flushOutput(); return code; } catch (e) { return reportError(e); }
+  };
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) return say(USAGE, cmd === undefined ? 2 : 0);
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') return say(await versionText(), 0);
   // `help <command>`: that command's --help.
   const name = cmd === 'help' ? (rest[0] as string) : cmd;
   const known = (c: string): boolean => Object.hasOwn(COMMANDS, c);
@@ -49,8 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'help') {
     if (rest.length > 1) { errorLine('help takes one command name'); return 2; }
     const { HELP } = (await import(`./commands/${name}.js`)) as { HELP: string };
-    console.log(HELP);
-    return 0;
+    return say(HELP, 0);
   }
   setCommand(cmd, COMMANDS);
   const mod = (await import(`./commands/${cmd}.js`)) as { main(argv: string[]): Promise<number> };

@@ -19,6 +19,11 @@ export function openForCli(path: string | undefined): TraceReplayer {
     throw new UsageError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   if (st.isDirectory()) throw new UsageError(`${path}: is a directory, expected a trace file`);
+  // open() of a FIFO blocks until a writer comes (forever, for a planted one); a device or socket is no trace either.
+  if (!st.isFile()) {
+    const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+    throw new UsageError(`${path}: is ${what}, expected a regular trace file`);
+  }
   try {
     return TraceReplayer.open(path);
   } catch (e) {

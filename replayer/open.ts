@@ -2,7 +2,7 @@
 // footer is missing or damaged, a forward scan that keeps every whole chunk
 // and says where and why it stopped. Nothing here trusts a length from the
 // file before checking it against LIMITS and the file size.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { TraceEvent } from '../engine/types.js';
 import { chunkMeta, chunkSpan, decodeChunk } from '../trace/chunk.js';
 import {
@@ -58,8 +58,10 @@ export function readBlock(fd: number, bytes: number, offset: number, want?: numb
 }
 
 export function openTrace(path: string): OpenedTrace {
-  const fd = openSync(path, 'r');
+  // O_NONBLOCK: a FIFO planted under a trace's name must not block the open (it is refused below).
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!fstatSync(fd).isFile()) throw new TraceError('not a regular file (a FIFO, socket or device is no trace)', 0);
     return openFd(fd);
   } catch (e) {
     closeSync(fd);

@@ -14,6 +14,7 @@ import { MAX_COMBINATIONS, MAX_EVENTS_PER_STEP, MAX_PT_ENTRIES, MAX_PT_MAP_PAGES
 import { ENGINE_VERSION, RunSession } from '../engine/run.js';
 import { combinations, type Scenario } from '../engine/scenario.js';
 import { emptyState } from '../engine/state.js';
+import { TraceReplayer } from '../replayer/replayer.js';
 import { ScenarioError } from '../engine/validate.js';
 import { DUMP_MAX_COLS, DUMP_MAX_ROWS, MAX_CONTEXT, MAX_HUNKS } from '../cli/limits.js';
 import { TraceWriter } from '../recorder/writer.js';
@@ -45,6 +46,23 @@ function refused(files: Record<string, string | Buffer>, args: string[], message
 const HUGE = Number.MAX_SAFE_INTEGER; // 2^53-1
 const PT_MAP_HUGE = { op: 'pt-map', root: 0x1000, owner: 'proc-a', addr: 0, pa: 0x100000, size: HUGE };
 const PT_MAP_MESSAGE = `step 0: steps[0].size: maps 2199023255552 pages, more than the ${MAX_PT_MAP_PAGES} (256 MiB of 4 KiB pages) one pt-map step may write; split it into several steps`;
+
+describe('traces that are not regular files are refused without being read', () => {
+  it('a FIFO or a device given as a trace: refused at once, one line, exit 2 (the open does not wait for a writer)', () => {
+    const dir = tmp();
+    expect(spawnSync('mkfifo', [join(dir, 't.iotrace')]).status).toBe(0);
+    for (const args of [['info', 't.iotrace'], ['events', 't.iotrace'], ['verify', 't.iotrace'], ['diff', 't.iotrace', 't.iotrace']]) {
+      const r = cli(dir, ...args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toBe('iotrace: t.iotrace: is a FIFO, expected a regular trace file\n');
+    }
+    const d = cli(dir, 'info', '/dev/zero');
+    expect(d.status).toBe(2);
+    expect(d.stderr).toBe('iotrace: /dev/zero: is a device, expected a regular trace file\n');
+    // Below the CLI too: the replayer opens with O_NONBLOCK and refuses what is not a regular file.
+    expect(() => TraceReplayer.open(join(dir, 't.iotrace'))).toThrow(/not a regular file/);
+  });
+});
 
 describe('scenario files that are not regular files are refused without being read', () => {
   it('a FIFO: one line, exit 2, no block (opened O_NONBLOCK after a stat), nothing written', () => {

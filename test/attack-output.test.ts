@@ -223,7 +223,7 @@ describe('stdout failures', () => {
     });
   }
 
-  for (const args of [['info', 'big.iotrace'], ['info', 'big.iotrace', '--json'], ['state', 'big.iotrace', '--at', '5'], ['events', 'big.iotrace', '--to', '3'], ['list'], ['diff', 'big.iotrace', 'big.iotrace'], ['record', 'dwq-gpasid', '-o', 'x.iotrace']]) {
+  for (const args of [['info', 'big.iotrace'], ['info', 'big.iotrace', '--json'], ['state', 'big.iotrace', '--at', '5'], ['events', 'big.iotrace', '--to', '3'], ['list'], ['diff', 'big.iotrace', 'big.iotrace'], ['record', 'dwq-gpasid', '-o', 'x.iotrace'], ['help'], ['help', 'info'], ['--version']]) {
     it(`${args.join(' ')} > /dev/full: one line on stderr, exit 2`, () => {
       const full = openSync('/dev/full', 'w');
       try {
