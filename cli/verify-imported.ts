@@ -4,7 +4,7 @@
 // --source <log>: that the log is the one imported (its SHA-256) and that
 // importing it again gives the same events, byte for byte.
 import { isDeepStrictEqual } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summarize } from '../engine/summary.js';
@@ -16,6 +16,7 @@ import { escapeText, jsonText } from '../safe/escape.js';
 import type { ImportSource } from '../trace/header.js';
 import { importedLines } from './imported.js';
 import { paint } from './term.js';
+import { UsageError } from './common.js';
 
 interface Divergence { step: number; trace: string | null; reimport: string | null }
 
@@ -44,6 +45,12 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
   const check = checkTrace(r, true);
   const res: Result = { ok: true, imported, events: r.count, claims: check.problems.filter((p) => !p.startsWith('damaged:')), source: null, unchecked: [] };
   if (sourcePath !== undefined) {
+    // As `iotrace import` does: a FIFO would block the open, /dev/zero would be read for ever.
+    let st;
+    try { st = statSync(sourcePath); } catch (e) {
+      throw new UsageError(`${sourcePath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    if (!st.isFile()) throw new UsageError(`${sourcePath}: not a regular file`);
     const dir = mkdtempSync(join(tmpdir(), 'iotrace-verify-'));
     try {
       const again = await importLog(sourcePath, join(dir, 'reimport.iotrace'), FORMATS[imported.tool]);

@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ENGINE_VERSION } from '../engine/run.js';
+import { platformProblems } from '../engine/validate.js';
 import { emptyState, SECTION_NAMES } from '../engine/state.js';
 import type { IommuSpec, Platform, SectionName, TraceEvent } from '../engine/types.js';
 import { TraceWriter, type WriteSummary } from '../recorder/writer.js';
@@ -117,6 +118,10 @@ export async function importLog(input: string, output: string, fmt: LogFormat, o
   const seen = await pass(input, fmt, first, sum1.update);
   const source: ImportSource = { ...seen, traced: SECTION_NAMES.filter((s) => traced.has(s)), file: basename(input), sha256: sum1.hex(), bytes: sum1.bytes() };
   const platform = platformOf(first, fmt);
+  // The writer obeys the reader: a platform every reader refuses (a log naming 70 000 IOMMUs) would make
+  // event 0 damage, so the whole trace would read back empty. Refused before a byte is written.
+  const problem = platformProblems(platform)[0];
+  if (problem !== undefined) throw new LineError(`the log names a platform no trace can hold (${problem}): ${platform.iommus.length} IOMMU(s), ${platform.devices.length} device(s)`);
   const scenario = { name: `${fmt.tool}:${source.file}`, description: `imported from ${fmt.tool} log ${source.file} (sha256 ${source.sha256})`, platform, steps: [] };
   const writer = new TraceWriter(output, { format: FORMAT_VERSION, engine: ENGINE_VERSION, scenario, variant: {}, seed: 0, imported: source });
   try {

@@ -13,7 +13,7 @@ import { VTD_FAULT } from '../engine/iommu.js';
 import { k, page, PAGE_SIZE } from '../engine/keys.js';
 import type { ContextCacheCell, EventBody, Rid } from '../engine/types.js';
 import type { Ctx, Handler } from './ctx.js';
-import type { Fields } from './format.js';
+import { FieldError, type Fields } from './format.js';
 import { qemuEvent } from './handler.js';
 import { ridOf, ridOfDevfn, ridOfSid } from './rid.js';
 import { decodeDesc, descEvent, descRid } from './vtd-desc.js';
@@ -77,6 +77,21 @@ function ccInval(c: Ctx, q: { granularity: 'global' | 'domain' | 'device'; did: 
 function pcInval(c: Ctx, q: { granularity: 'global' | 'domain' | 'pasid'; did: number | null; pasid: number | null }): EventBody {
   const full = { iommu: VTD, ...q };
   return { kind: 'pasid-cache-inval', ...full, dropped: pasidCacheVictims(c.state, full).length };
+}
+
+/** QEMU's largest address mask (VTD_MAMV in hw/i386/intel_iommu_internal.h, advertised as CAP_REG.MAMV). */
+const VTD_MAMV = 18;
+
+/**
+ * A page-selective descriptor's address mask (2^AM pages). QEMU refuses AM >
+ * VTD_MAMV before it invalidates, and traces the invalidation only after
+ * (vtd_process_iotlb_desc() in hw/i386/intel_iommu.c): a wider mask is no line
+ * QEMU prints.
+ */
+function addressMask(f: Fields): number {
+  const am = f.num('mask');
+  if (am > VTD_MAMV) throw new FieldError(`${f.event}: mask 0x${am.toString(16)} is wider than QEMU's largest address mask (VTD_MAMV ${VTD_MAMV}), which it refuses before tracing`);
+  return am;
 }
 
 /** A QEMU call with no modelled state effect, named by its trace event. */
@@ -147,9 +162,9 @@ const ON: [string, Handler][] = [
   qemuEvent(`vtd_inv_desc_iotlb_domain(uint16_t domain) "iotlb invalidate whole domain 0x%"PRIx16`,
     (f, c) => restates(c, 0x2, 'domain', () => iotlbInval(c, 0x2, { granularity: 'domain', did: f.num('domain'), pasid: null, addr: null, npages: null }))),
   qemuEvent(`vtd_inv_desc_iotlb_pages(uint16_t domain, uint64_t addr, uint8_t mask) "iotlb invalidate domain 0x%"PRIx16" addr 0x%"PRIx64" mask 0x%"PRIx8`,
-    (f, c) => restates(c, 0x2, 'page', () => iotlbInval(c, 0x2, { granularity: 'page', did: f.num('domain'), pasid: null, addr: f.num('addr'), npages: 2 ** f.num('mask') }))),
+    (f, c) => restates(c, 0x2, 'page', () => iotlbInval(c, 0x2, { granularity: 'page', did: f.num('domain'), pasid: null, addr: f.num('addr'), npages: 2 ** addressMask(f) }))),
   qemuEvent(`vtd_inv_desc_iotlb_pasid_pages(uint16_t domain, uint64_t addr, uint8_t mask, uint32_t pasid) "iotlb invalidate domain 0x%"PRIx16" addr 0x%"PRIx64" mask 0x%"PRIx8" pasid 0x%"PRIx32`,
-    (f, c) => restates(c, 0x6, 'page', () => iotlbInval(c, 0x6, { granularity: 'page', did: f.num('domain'), pasid: f.num('pasid'), addr: f.num('addr'), npages: 2 ** f.num('mask') }))),
+    (f, c) => restates(c, 0x6, 'page', () => iotlbInval(c, 0x6, { granularity: 'page', did: f.num('domain'), pasid: f.num('pasid'), addr: f.num('addr'), npages: 2 ** addressMask(f) }))),
   qemuEvent(`vtd_inv_desc_iotlb_pasid(uint16_t domain, uint32_t pasid) "iotlb invalidate domain 0x%"PRIx16" pasid 0x%"PRIx32`,
     (f, c) => restates(c, 0x6, 'pasid', () => iotlbInval(c, 0x6, { granularity: 'pasid', did: f.num('domain'), pasid: f.num('pasid'), addr: null, npages: null }))),
   // vtd_reset_iotlb(): a global invalidation, or QEMU emptying its IOTLB on its own (desc 0: no descriptor). A full IOTLB

@@ -119,6 +119,14 @@ function readFooter(fd: number, bytes: number, headerEnd: number, header: TraceH
     throw new TraceError(`footer's chunk size / K (${ix.chunkEvents} / ${ix.checkpointEvery}) disagree with the header's (${header.chunkEvents} / ${header.checkpointEvery})`, start);
   }
   checkLayout(fd, headerEnd, start, ix, header.checkpointEvery);
+  // Format 1 declares no K in its header and its layout was not held to one: the bound a reader states (and replays
+  // to) is the largest run of events without a checkpoint, whatever the footer says.
+  if (header.checkpointEvery === undefined) {
+    let every = 1;
+    let prev = -1;
+    for (let i = 0; i < ix.checkpointSeqs.length; i++) { every = Math.max(every, (ix.checkpointSeqs[i] as number) - prev); prev = ix.checkpointSeqs[i] as number; }
+    ix.checkpointEvery = Math.max(every, ix.events - 1 - prev);
+  }
   return ix;
 }
 

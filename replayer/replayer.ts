@@ -132,6 +132,8 @@ export class TraceReplayer implements Replayer {
    * them false), and stop using checkpoints that disagree with the events.
    */
   adopt(truth: { kinds: Record<string, number>; faults: number[]; violations: number[]; badCheckpoints: number[]; claimsOk: boolean; checkpointsChecked: boolean }): void {
+    // Checked and true: the counts are the events' own (a footer may also list kinds with a count of 0 that no event has).
+    if (truth.claimsOk) this.kindCounts = truth.kinds;
     if (!truth.claimsOk) {
       this.kindCounts = truth.kinds;
       this.faultList = truth.faults;

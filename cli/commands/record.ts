@@ -1,7 +1,8 @@
 // iotrace record: run a scenario into a trace file and print a summary.
+import { existsSync } from 'node:fs';
 import { recordToFileAsync } from '../../recorder/record.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { withSignalCleanup } from '../../safe/files.js';
+import { refuseSameFile, withSignalCleanup } from '../../safe/files.js';
 import { insideDir } from '../../safe/slug.js';
 import { resolveVariant } from '../../engine/scenario.js';
 import { println } from '../../safe/stdout.js';
@@ -43,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
   }, 1);
   if (values.help) { console.log(HELP); return 0; }
   const failOn = failOnFlag(values['fail-on'], ['expect', 'violation']);
+  // As export, import and whatif: -o naming the scenario file itself would replace it with the trace.
+  if (values.output !== undefined && positionals[0] !== undefined && existsSync(positionals[0])) refuseSameFile(positionals[0], values.output);
   const scenario = loadScenario(positionals[0] ?? '');
   const variant = variantFlags(scenario, values.variant);
   const seed = seedFlag(values.seed);
