@@ -20,7 +20,9 @@ import { checkTrace } from '../replayer/check.js';
 import { diffTraces } from '../replayer/trace-diff.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { TraceError } from '../trace/format.js';
-import { forge } from './forge.js';
+import { forge, gapsOf } from './forge.js';
+import { headerTruth } from './fuzz/header-truth.js';
+import { closeTruth, readTruth } from './fuzz/oracle.js';
 import { tmp } from './trace-helpers.js';
 
 const SEED = 20_240_607;
@@ -240,5 +242,45 @@ describe('found by the fuzz (2)', () => {
     const r = spawnSync(process.execPath, [join(process.cwd(), 'dist', 'cli', 'main.js'), 'info', '--deep', forged], { encoding: 'utf8' });
     expect(r.stdout).toMatch(/CHECKPOINTS DISAGREE/);
     expect(r.status).toBe(1);
+  });
+});
+
+describe('the oracle judges the header and the index too', () => {
+  const truthOf = (original: { path: string }, bytes: Buffer, name: string) => {
+    const p = join(tmp(), name);
+    writeFileSync(p, bytes);
+    return readTruth(p, corpus.small.find((e) => e.path === original.path)!);
+  };
+
+  it('headerTruth: an axis the scenario lacks or another seed that changes nothing are told apart by re-running the header', () => {
+    const dwq = corpus.small.find((e) => e.name === 'dwq-small-chunks')!;
+    const axis = truthOf(dwq, forge(dwq.path, { header: (h) => { h.variant = { ...(h.variant as object), zz: 'on' }; } }), 'axis.iotrace');
+    const seed = truthOf(dwq, forge(dwq.path, { header: (h) => { h.seed = (h.seed as number) + 1; } }), 'seed.iotrace');
+    const step = truthOf(dwq, forge(dwq.path, { header: (h) => {
+      const s = h.scenario as { steps: Record<string, unknown>[] };
+      const i = s.steps.findIndex((x) => x.op === 'ioctl');
+      s.steps[i] = { ...s.steps[i], cmd: 'IOMMU_DESTROY' };
+    } }), 'step.iotrace');
+    try {
+      expect(headerTruth(axis)).toBe('false');
+      // dwq-gpasid reads no seed: the same events, so the header's claim holds.
+      expect(headerTruth(seed)).toBe('rerun-same');
+      expect(headerTruth(step)).toBe('false');
+    } finally { for (const t of [axis, seed, step]) closeTruth(t); }
+  });
+
+  it('a footer whose first sequence number of a chunk is off: every block is whole, so the index is what is false', () => {
+    const st = corpus.small.find((e) => e.name === 'dwq-small-chunks')!;
+    const t = truthOf(st, forge(st.path, { footer: (d) => {
+      const firsts = [...st.replayer.index.chunkFirsts];
+      firsts[1] = (firsts[1] as number) + 1;
+      d.chunkFirsts = gapsOf(firsts);
+    } }), 'firsts.iotrace');
+    try {
+      // Opened, the index is found false at once and the file read by a forward scan: every event, none lost.
+      expect(t.truncated).toBe(true);
+      expect(t.stopAtWholeBlock).toBe(false);
+      expect(t.equal).toBe(true);
+    } finally { closeTruth(t); }
   });
 });

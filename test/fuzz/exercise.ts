@@ -29,6 +29,7 @@ import { TraceError } from '../../trace/format.js';
 import { inProcess, stderrProblem, type CliResult, type Main, type StdoutFault } from './cli.js';
 import { scratchRoot, type TraceEntry } from './corpus.js';
 import { withWriteFault } from './fs-fault.js';
+import { headerTruth } from './header-truth.js';
 import {
   ApplyFails, closeTruth, eventOfR, expectThat, falseCheckpoints, firstUnappliable, OracleFailure, readTruth, sameClaims, sameState, stateJson, truthState, type Truth,
 } from './oracle.js';
@@ -148,12 +149,12 @@ async function info(ctx: Ctx): Promise<InfoJson | null> {
     () => `whole ${j.whole}; R ${t.count} of ${t.indexCount} events, stop ${t.stop?.message ?? 'none'}, recovered ${t.truncated}, checkpoints readable ${t.checkpointsReadable}`);
   expectThat(j.truncated === !j.whole && (j.whole || (j.truncation !== null && Number.isSafeInteger(j.truncation.offset))), 'info --json: a file that is not whole says where it is damaged (truncation.offset)',
     () => JSON.stringify({ whole: j.whole, truncated: j.truncated, truncation: j.truncation }));
-  const claimsTrue = sameClaims(t.claimed, t.events) && t.chainOk;
+  const claimsTrue = sameClaims(t.claimed, t.events) && t.chainOk && t.hashesOk;
   // Claims are compared once every event was read (a damaged checkpoint alone does not stop that).
   const allRead = t.stop === null && !t.truncated && t.count === t.indexCount;
   const want = allRead && !claimsTrue ? 1 : 0;
   expectThat(r.code === want, 'info exits 1 exactly when a file whose events all read has a footer that claims what they do not say',
-    () => `exit ${r.code}; whole ${j.whole}; footer ${JSON.stringify(t.claimed)} chain ${t.chainOk}; events ${JSON.stringify(t.events)}`);
+    () => `exit ${r.code}; whole ${j.whole}; footer ${JSON.stringify(t.claimed)} chain ${t.chainOk} state hashes ${t.hashesOk}; events ${JSON.stringify(t.events)}`);
   if (!t.prefix && j.whole) ctx.out.forgedWhole = true;
   return j;
 }
@@ -242,9 +243,12 @@ async function verify(ctx: Ctx): Promise<void> {
   if (t.openError) { expectThat(r.code === 2, 'verify refuses a file the replayer cannot open', () => `exit ${r.code}`); return; }
   if (r.code !== 0) return;
   const fc = falseCheckpoints(t);
-  expectThat(t.equal && t.count === t.indexCount && !t.truncated && t.stop === null && sameClaims(t.claimed, t.events) && t.chainOk && t.checkpointsReadable && fc.length === 0,
+  expectThat(t.equal && t.count === t.indexCount && !t.truncated && t.stop === null && sameClaims(t.claimed, t.events) && t.chainOk && t.hashesOk && t.checkpointsReadable && fc.length === 0,
     'verify says ok only for the original\'s events with every claim true',
-    () => `R ${t.count} of ${t.indexCount} (original ${t.original.count}), prefix ${t.prefix}, equal ${t.equal}, recovered ${t.truncated}, claims ${sameClaims(t.claimed, t.events)}, chain ${t.chainOk}, false checkpoints ${fc.join(',')}`);
+    () => `R ${t.count} of ${t.indexCount} (original ${t.original.count}), prefix ${t.prefix}, equal ${t.equal}, recovered ${t.truncated}, claims ${sameClaims(t.claimed, t.events)}, chain ${t.chainOk}, state hashes ${t.hashesOk}, false checkpoints ${fc.join(',')}`);
+  const header = headerTruth(t);
+  expectThat(header === 'original' || header === 'rerun-same', 'verify says ok only when the header\'s own scenario, variant and seed make these events',
+    () => `header ${header}: variant ${JSON.stringify(t.r?.header.variant)}, seed ${t.r?.header.seed}, imported ${t.r?.header.imported !== undefined}`);
 }
 
 function diffApi(ctx: Ctx): void {
@@ -387,7 +391,8 @@ function withoutFooter(ctx: Ctx): void {
       }
       // The scan stops at the first block that is not whole (a damaged checkpoint too), so it may read less; never other events.
       expectThat(diverged === null, 'without its footer, the scan reads the events the footer-led reader read', () => `diverged at ${diverged}, scan read ${n}, R ${t.count}`);
-      if (t.stop === null) expectThat(n <= t.count, 'without its footer, the scan reads no more events than the index held', () => `scan ${n}, R ${t.count}`);
+      // A whole block the footer-led reader stopped at: the index is what is false, so the file must not read more without it.
+      if (t.stop === null || t.stopAtWholeBlock) expectThat(n <= t.count, 'without its footer, the scan reads no more events than the index held', () => `scan ${n}, R ${t.count}, stop ${t.stop?.message ?? 'none'}`);
     } finally { r.close(); }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
@@ -502,7 +507,7 @@ export async function exercise(path: string, size: number, original: TraceEntry,
     if (!original.big && chance(0.15)) await eventsJson(ctx);
     if (chance(0.1)) await eventsText(ctx);
     if (chance(0.3)) await timed(out, 'replayer API', () => api(ctx));
-    if (chance(0.1)) await timed(out, 'footerless scan', () => withoutFooter(ctx));
+    if (t.stopAtWholeBlock || chance(0.1)) await timed(out, 'footerless scan', () => withoutFooter(ctx));
     if (tui && rng.chance(rates.tui)) await timed(out, 'tui', () => tui(path, t, pick, out));
     if (rng.chance(rates.fault)) await stdoutFault(ctx);
     if (rng.chance(rates.fault / 2)) await fsFault(ctx);

@@ -19,12 +19,18 @@
 //   from the index).
 // * forge-bytes: a few bytes of one chunk or checkpoint payload changed with
 //   the digests following the new bytes (garbage that every hash vouches for).
+// * forge-header: the header lies about what made the events (a variant axis
+//   the scenario does not have, another value of an axis, another seed, a
+//   step's command or argument changed, an `imported` source added to a
+//   recorded trace); the events and every digest are untouched, so only a
+//   re-run of the header's own scenario can tell (oracle.ts headerTruth).
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { apply } from '../../engine/apply.js';
 import { cloneState, emptyState, SECTION_NAMES } from '../../engine/state.js';
 import type { State, TraceEvent } from '../../engine/types.js';
+import { decodeGaps } from '../../trace/bits.js';
 import { decodeChunk, encodeChunk } from '../../trace/chunk.js';
 import { BLOCK } from '../../trace/format.js';
 import { StateHasher } from '../../trace/state-codec.js';
@@ -50,10 +56,11 @@ function chunksOf(buf: Buffer): TraceEvent[][] {
 const BASE = new Set(['seq', 'tick', 'step', 'kind']);
 
 function editValue(v: unknown, rng: Rng, strings: readonly string[]): unknown {
-  if (typeof v === 'number') return rng.pick([v + 1, v - 1, v ^ 1, 0, v * 2 + 4096, -1, 2 ** 31]);
+  // NaN and the infinities: values the engine never writes, which JSON would print as null.
+  if (typeof v === 'number') return rng.pick([v + 1, v - 1, v ^ 1, 0, v * 2 + 4096, -1, 2 ** 31, NaN, Infinity, -Infinity]);
   if (typeof v === 'string') return rng.chance(0.7) && strings.length > 1 ? rng.pick(strings.filter((s) => s !== v).concat(['x'])) : `${v}x`;
   if (typeof v === 'boolean') return !v;
-  if (v === null) return rng.pick([0, 1, '00:02.0']);
+  if (v === null) return rng.pick([0, 1, '00:02.0', NaN, Infinity]);
   if (Array.isArray(v)) return v.length ? v.slice(1) : [0];
   if (typeof v === 'object') {
     const o = { ...(v as Record<string, unknown>) };
@@ -207,10 +214,22 @@ export function forgeCheckpoint(buf: Buffer, rng: Rng): Result {
 export function forgeFooter(buf: Buffer, rng: Rng): Result {
   const all = chunksOf(buf).flat();
   const faults = all.filter((e) => e.kind === 'fault').map((e) => e.seq);
-  const mode = rng.int(5);
+  const mode = rng.int(7);
   let note = '';
   const out = forgeBuffer(buf, {
     footer: (doc) => {
+      if (mode === 5) {
+        // The index's first sequence number of a chunk off by one: every block and digest genuine.
+        const firsts = decodeGaps(doc.chunkFirsts as Uint8Array, 1 << 30, 2 ** 53) ?? [];
+        if (firsts.length > 1) { const c = 1 + rng.int(firsts.length - 1); firsts[c] = (firsts[c] as number) + rng.pick([1, -1]); doc.chunkFirsts = gapsAsBuffer(firsts); note = `chunk ${c}'s first sequence number off by one`; } else note = 'one chunk: nothing to shift';
+        return;
+      }
+      if (mode === 6) {
+        // The footer's copy of a chunk's state hash changed (the chunk's own is genuine).
+        const hashes = Buffer.from(doc.hashes as Uint8Array);
+        if (hashes.length) { const at = rng.int(hashes.length); hashes[at] = (hashes[at] as number) ^ (1 << rng.int(8)); doc.hashes = hashes; note = `the footer's state hash of chunk ${Math.floor(at / 16)} changed`; } else note = 'no hashes';
+        return;
+      }
       if (mode === 0 && faults.length) { const drop = rng.int(faults.length); doc.faults = gapsAsBuffer(faults.filter((_, i) => i !== drop)); note = `fault ${faults[drop]} omitted`; return; }
       if (mode <= 1 && all.length) {
         const at = rng.pick(all.filter((e) => e.kind !== 'fault').map((e) => e.seq).concat([0]));
@@ -254,4 +273,61 @@ export function forgeBytes(buf: Buffer, rng: Rng): Result {
     },
   });
   return { buf: out, note: `${note}; digests follow the new bytes` };
+}
+
+/** Another step of the same kind's command, or one numeric argument changed; null when the scenario has no such step. */
+function editStep(steps: Record<string, unknown>[], rng: Rng): string | null {
+  if (!steps.length) return null;
+  const i = rng.int(steps.length);
+  const step = { ...steps[i] } as Record<string, unknown>;
+  const cmds = [...new Set(steps.map((s) => s.cmd).filter((c): c is string => typeof c === 'string' && c !== step.cmd))];
+  if (typeof step.cmd === 'string' && cmds.length && rng.chance(0.5)) {
+    step.cmd = rng.pick(cmds);
+    steps[i] = step;
+    return `step ${i}'s cmd now ${String(step.cmd)}`;
+  }
+  const nums = Object.keys(step).filter((k) => typeof step[k] === 'number');
+  if (!nums.length) return null;
+  const k = rng.pick(nums);
+  step[k] = (step[k] as number) + rng.pick([1, -1, 4096]);
+  steps[i] = step;
+  return `step ${i}'s ${k} changed`;
+}
+
+/** An `imported` source as the importer writes one: a recorded trace's header then claims it was read from a log. */
+const IMPORTED = { tool: 'qemu', file: 'qemu.log', sha256: '0'.repeat(64), bytes: 1, lines: 1, forms: ['bare'], t0: null, skipped: {}, folded: 0, malformed: 0, malformedLines: [], traced: [] };
+
+export function forgeHeader(buf: Buffer, rng: Rng): Result {
+  const mode = rng.int(5);
+  let note = '';
+  const out = forgeBuffer(buf, {
+    header: (doc) => {
+      const scenario = doc.scenario as { variants?: Record<string, Record<string, unknown>>; steps?: Record<string, unknown>[] };
+      const variant = { ...(doc.variant as Record<string, string>) };
+      const axes = Object.keys(scenario.variants ?? {});
+      if (mode === 0 || (mode === 1 && !axes.length)) {
+        variant[rng.pick(['iommu', 'hardening', 'zz'])] = 'on';
+        doc.variant = variant;
+        note = `variant ${JSON.stringify(variant)}`;
+      } else if (mode === 1) {
+        const axis = rng.pick(axes);
+        const values = Object.keys(scenario.variants?.[axis] ?? {}).filter((v) => v !== variant[axis]);
+        variant[axis] = values.length ? rng.pick(values) : 'bogus';
+        doc.variant = variant;
+        note = `variant ${axis}=${variant[axis]}`;
+      } else if (mode === 2) {
+        doc.seed = (doc.seed as number) + 1;
+        note = `seed ${String(doc.seed)}`;
+      } else if (mode === 3) {
+        const steps = [...(scenario.steps ?? [])];
+        const edit = editStep(steps, rng);
+        doc.scenario = { ...scenario, steps };
+        note = edit ?? 'no step to edit';
+      } else {
+        doc.imported = { ...IMPORTED };
+        note = 'an imported source added beside the scenario';
+      }
+    },
+  });
+  return { buf: out, note: `header: ${note}; events and digests untouched` };
 }

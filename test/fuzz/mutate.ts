@@ -14,7 +14,7 @@ import { Prng } from '../../engine/prng.js';
 import { decoder } from '../../trace/chunk.js';
 import { BLOCK, BLOCK_HEAD, FORMAT_VERSION, MAGIC, preamble, TAIL_BYTES, tail } from '../../trace/format.js';
 import type { Corpus } from './corpus.js';
-import { forgeBytes, forgeCheckpoint, forgeEvent, forgeFooter } from './forge-mutators.js';
+import { forgeBytes, forgeCheckpoint, forgeEvent, forgeFooter, forgeHeader } from './forge-mutators.js';
 import { mutateScenario } from './scenario-mutate.js';
 import { assemble, blockOffsets, fixCrc, frame, lengthFields, parseTrace, type RawBlock } from './trace-bytes.js';
 
@@ -263,7 +263,7 @@ export const MUTATORS: [string, Mutator, number][] = [
   ['length-field', lengthField, 8], ['payload-edit', payloadEdit, 12], ['msgpack-lie', msgpackLie, 12], ['tree-edit', treeEdit, 20],
   ['shuffle-blocks', shuffleBlocks, 8], ['noise-after-magic', noiseAfterMagic, 4], ['version', version, 1], ['splice', splice, 4], ['bad-crc', badCrc, 3],
   // Valid forgeries (test/forge.ts): every CRC, digest and the chain recomputed.
-  ['forge-event', forgeEvent, 16], ['forge-checkpoint', forgeCheckpoint, 8], ['forge-footer', forgeFooter, 5], ['forge-bytes', forgeBytes, 4],
+  ['forge-event', forgeEvent, 16], ['forge-checkpoint', forgeCheckpoint, 8], ['forge-footer', forgeFooter, 5], ['forge-bytes', forgeBytes, 4], ['forge-header', forgeHeader, 6],
 ];
 const TOTAL_WEIGHT = MUTATORS.reduce((s, [, , w]) => s + w, 0);
 

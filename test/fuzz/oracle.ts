@@ -26,6 +26,7 @@ import { canonicalState, cloneState, emptyState } from '../../engine/state.js';
 import type { State, TraceEvent } from '../../engine/types.js';
 import { TraceReplayer } from '../../replayer/replayer.js';
 import { jsonText } from '../../safe/escape.js';
+import { decodeChunk } from '../../trace/chunk.js';
 import { chainStep, DIGEST_BYTES, TraceError } from '../../trace/format.js';
 import type { TraceEntry } from './corpus.js';
 import { sameState } from '../../replayer/check.js';
@@ -75,6 +76,10 @@ export interface Truth {
   equal: boolean;
   /** Every checkpoint in the index reads back (CRC, SHA-256, its sequence number). */
   checkpointsReadable: boolean;
+  /** The footer's copy of each read chunk's state hash is the one the chunk holds. */
+  hashesOk: boolean;
+  /** R stopped at a chunk whose block is whole (its bytes are the ones the digest names and decode): the index, not the block, is false. */
+  stopAtWholeBlock: boolean;
 }
 
 const kindsOf = (k: Readonly<Record<string, number>>): Record<string, number> => Object.fromEntries(Object.keys(k).filter((x) => (k[x] ?? 0) !== 0).sort().map((x) => [x, k[x] as number]));
@@ -88,7 +93,7 @@ export function readTruth(path: string, original: TraceEntry): Truth {
   const t: Truth = {
     original, openError: null, r: null, count: 0, indexCount: 0, stop: null, truncated: false,
     events: { events: 0, kinds: {}, faults: [], violations: [] }, claimed: { events: 0, kinds: {}, faults: [], violations: [] },
-    chainOk: true, lcp: 0, prefix: true, equal: false, checkpointsReadable: true,
+    chainOk: true, lcp: 0, prefix: true, equal: false, checkpointsReadable: true, hashesOk: true, stopAtWholeBlock: false,
   };
   let r: TraceReplayer;
   try { r = TraceReplayer.open(path); } catch (e) {
@@ -107,12 +112,16 @@ export function readTruth(path: string, original: TraceEntry): Truth {
   }
   const orig = original.replayer;
   let diverged = false;
-  for (const c of r.chunks) {
+  const chunks = r.chunks;
+  for (let at = 0; at < chunks.length; at++) {
+    const c = chunks[at] as (typeof chunks)[number];
     let evs: TraceEvent[];
     try { evs = r.events(c.first, c.first + c.count); } catch (e) {
-      if (e instanceof TraceError) { t.stop = e; break; }
+      if (e instanceof TraceError) { t.stop = e; t.stopAtWholeBlock = blockWhole(r, at); break; }
       throw e;
     }
+    const own = decodeChunk(r.chunkPayload(at), 0).meta.hash;
+    if (!Buffer.from(own).equals(Buffer.from(ix.hashes.subarray(at * 16, at * 16 + 16)))) t.hashesOk = false;
     const want = c.first < orig.count ? orig.events(c.first, c.first + c.count) : [];
     for (let i = 0; i < evs.length; i++) {
       const ev = evs[i] as TraceEvent;
@@ -135,6 +144,14 @@ export function readTruth(path: string, original: TraceEntry): Truth {
     }
   }
   return t;
+}
+
+/** Chunk c's block reads back (CRC, and SHA-256 where the format has it) and decodes. */
+function blockWhole(r: TraceReplayer, c: number): boolean {
+  try { decodeChunk(r.chunkPayload(c), 0); return true; } catch (e) {
+    if (e instanceof TraceError) return false;
+    throw e;
+  }
 }
 
 /** R's event n (n < count). */
