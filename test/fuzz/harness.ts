@@ -9,14 +9,15 @@ import { Corpus, scratchRoot } from './corpus.js';
 import { exercise, FuzzFailure, type Outcome, type ReaderRates } from './exercise.js';
 import { makeCase, Rng } from './mutate.js';
 import { OracleFailure } from './oracle.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { scenarioCase } from './scenario-case.js';
 
 export { Corpus };
 
 /**
- * Per-case bounds, in CPU time (the process's user + system time), so a
- * machine loaded by other work does not fail a case. A healthy small case
- * takes milliseconds.
+ * Per-case bounds, in CPU time (the worker thread's own user + system time,
+ * thread-cpu.ts), so a machine loaded by other work, or the campaign's other
+ * worker, does not fail a case. A healthy small case takes milliseconds.
  */
 export const CASE_MS = 5_000;
 /** A case on a large trace (~200 000 events): each of its readers makes a pass over a few MB (about 0.2-0.8 s each on this machine). */
@@ -41,7 +42,7 @@ export async function runCase(corpus: Corpus, seed: number, index: number, path:
   writeFileSync(path, c.bytes);
   const pickRng = new Rng(c.seed ^ 0x5bd1e995);
   const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
+  const cpu0 = threadCpuMs();
   let outcome: Outcome | null = null;
   let failure: string | null = null;
   try {
@@ -58,8 +59,7 @@ export async function runCase(corpus: Corpus, seed: number, index: number, path:
     else failure = `harness: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
   }
   const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const cpuMs = threadCpuMs() - cpu0;
   // V8's own counters: process.memoryUsage() reads /proc and cost a third of a millisecond per case.
   const heap = getHeapStatistics();
   const memory = heap.used_heap_size + heap.external_memory;
