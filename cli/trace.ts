@@ -49,6 +49,8 @@ export function stepArg(r: TraceReplayer, value: string | undefined, flag: strin
   } else if (value === 'last') n = r.count - 1;
   else if (/^\d+$/.test(value)) n = Number(value);
   else throw new UsageError(`${flag} takes a step number, first-fault, first-violation or last; got "${value}"`);
+  // An empty trace has no step to name: say why rather than "steps 0..-1".
+  if (r.count === 0) throw new UsageError(`${flag} ${value}: ${r.path} holds no event${r.headerLost !== null ? ` (${r.headerLost})` : r.truncated ? ` (damaged: ${r.truncated.reason})` : ''}`);
   if (n < 0 || n >= r.count) throw new UsageError(`${flag} ${value}: the trace has steps 0..${r.count - 1}`);
   return n;
 }

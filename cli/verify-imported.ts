@@ -4,8 +4,7 @@
 // --source <log>: that the log is the one imported (its SHA-256) and that
 // importing it again gives the same events, byte for byte.
 import { isDeepStrictEqual } from 'node:util';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize } from '../engine/summary.js';
 import { FORMATS } from '../importers/formats.js';
@@ -13,6 +12,7 @@ import { importLog } from '../importers/import.js';
 import { checkTrace } from '../replayer/check.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { escapeText, jsonText } from '../safe/escape.js';
+import { TempDir, withSignalCleanup } from '../safe/files.js';
 import type { ImportSource } from '../trace/header.js';
 import { importedLines } from './imported.js';
 import { paint } from './term.js';
@@ -51,9 +51,10 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
       throw new UsageError(`${sourcePath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     if (!st.isFile()) throw new UsageError(`${sourcePath}: not a regular file`);
-    const dir = mkdtempSync(join(tmpdir(), 'iotrace-verify-'));
+    // Removed when done, and on Ctrl-C / SIGTERM during the re-import (withSignalCleanup).
+    const dir = new TempDir('iotrace-verify-');
     try {
-      const again = await importLog(sourcePath, join(dir, 'reimport.iotrace'), FORMATS[imported.tool]);
+      const again = await withSignalCleanup(() => importLog(sourcePath, join(dir.path, 'reimport.iotrace'), FORMATS[imported.tool]));
       const matches = again.source.sha256 === imported.sha256;
       const other = TraceReplayer.open(again.path);
       try {
@@ -73,7 +74,7 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
         other.close();
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      dir.remove();
     }
   } else {
     res.unchecked.push('that the events are what the source log says: no scenario to re-run; give the log with --source to import it again and compare');

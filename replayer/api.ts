@@ -29,6 +29,8 @@ export interface Replayer {
   readonly count: number;
   readonly bytes: number;
   readonly truncated: Truncation | null;
+  /** Why the file has no readable header, or null; when set, `header` is a stand-in: its scenario, engine and seed are not the file's. */
+  readonly headerLost: string | null;
   readonly kinds: Readonly<Record<string, number>>;
   /** Sequence numbers of every fault and every violation, ascending. */
   readonly faults: readonly number[];

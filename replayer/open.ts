@@ -19,12 +19,17 @@ export interface OpenedTrace {
   header: TraceHeader;
   index: Index;
   truncated: Truncation | null;
+  /** Why there is no header (then the header is a stand-in: no scenario, engine or seed from the file), or null. */
+  headerLost: string | null;
 }
 
-/** What a reader shows when even the header is unreadable: no events, no scenario. */
-function lostHeader(): TraceHeader {
-  return { format: FORMAT_VERSION, engine: '', variant: {}, seed: 0, scenario: { name: '(header lost)', description: '', platform: { iommus: [], devices: [] }, steps: [] } };
+/** The stand-in when even the header is unreadable: no events, no scenario; format is the preamble's, 0 when there is none. */
+function lostHeader(format: number): TraceHeader {
+  return { format, engine: '', variant: {}, seed: 0, scenario: { name: '(header lost)', description: '', platform: { iommus: [], devices: [] }, steps: [] } };
 }
+
+/** A file of fewer bytes than the preamble, each one the magic's: nothing says it is a trace, or which format. */
+export const NO_HEADER = `no header: not a trace, or a trace cut inside its first ${PREAMBLE_BYTES} bytes`;
 
 function emptyIndex(): Index {
   return {
@@ -75,7 +80,7 @@ function openFd(fd: number): OpenedTrace {
   const magicSeen = pre.subarray(0, Math.min(pre.length, MAGIC.length));
   if (!magicSeen.equals(MAGIC.subarray(0, magicSeen.length))) throw new TraceError('not an iotrace file (bad magic)', 0);
   if (pre.length < PREAMBLE_BYTES) {
-    return { fd, bytes, header: lostHeader(), index: emptyIndex(), truncated: { offset: pre.length, reason: 'file ends inside the preamble; 0 events recovered' } };
+    return { fd, bytes, header: lostHeader(0), index: emptyIndex(), truncated: { offset: pre.length, reason: `${NO_HEADER}; 0 events recovered` }, headerLost: NO_HEADER };
   }
   const version = pre.readUInt32LE(8);
   if (!READABLE_VERSIONS.includes(version)) {
@@ -92,17 +97,18 @@ function openFd(fd: number): OpenedTrace {
     headerEnd = block.end;
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
-    return { fd, bytes, header: lostHeader(), index: emptyIndex(), truncated: { offset: e.offset, reason: `header unreadable: ${e.message}; 0 events recovered` } };
+    const lost = `header unreadable: ${e.message}`;
+    return { fd, bytes, header: lostHeader(version), index: emptyIndex(), truncated: { offset: e.offset, reason: `${lost}; 0 events recovered` }, headerLost: lost };
   }
   let footerProblem: TraceError;
   try {
-    return { fd, bytes, header, index: readFooter(fd, bytes, headerEnd, header), truncated: null };
+    return { fd, bytes, header, index: readFooter(fd, bytes, headerEnd, header), truncated: null, headerLost: null };
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     footerProblem = e;
   }
   const { index, stop } = scan(fd, bytes, headerEnd, header);
-  return { fd, bytes, header, index, truncated: { offset: stop.offset, reason: `${stop.message}; footer unusable (${footerProblem.message}); ${index.events} events in ${index.chunkOffsets.length} whole chunk(s) recovered` } };
+  return { fd, bytes, header, index, truncated: { offset: stop.offset, reason: `${stop.message}; footer unusable (${footerProblem.message}); ${index.events} events in ${index.chunkOffsets.length} whole chunk(s) recovered` }, headerLost: null };
 }
 
 function readFooter(fd: number, bytes: number, headerEnd: number, header: TraceHeader): Index {
@@ -214,7 +220,9 @@ function scan(fd: number, bytes: number, headerEnd: number, header: TraceHeader)
           cpDigests.push(digest(block.payload));
         }
       } else if (block.type === BLOCK.footer) {
-        throw new TraceError('footer block present but the tail is damaged', offset);
+        // Whole footer and tail: it was refused for what it says (the caller adds why), not for damage.
+        throw new TraceError(tailWhole(fd, bytes, offset, block.end) ? 'every block up to the footer reads, and the footer block and the tail are whole'
+          : 'footer block present but the tail is damaged', offset);
       } else {
         throw new TraceError('second header block', offset);
       }
@@ -236,6 +244,13 @@ function scan(fd: number, bytes: number, headerEnd: number, header: TraceHeader)
   ix.checkpointEvery = every;
   if (header.chunkEvents !== undefined) ix.chunkEvents = header.chunkEvents;
   return { index: ix, stop };
+}
+
+/** Whether the footer block at start..end is followed by exactly the tail that names it (its length and the closing magic). */
+function tailWhole(fd: number, bytes: number, start: number, end: number): boolean {
+  if (end !== bytes - TAIL_BYTES) return false;
+  const t = readAt(fd, end, TAIL_BYTES);
+  return t.length === TAIL_BYTES && t.readUInt32LE(0) === end - start && t.subarray(4).equals(END_MAGIC);
 }
 
 function count(ix: Index, events: readonly TraceEvent[]): void {

@@ -86,6 +86,7 @@ export class TraceReplayer implements Replayer {
   readonly count: number;
   readonly bytes: number;
   readonly truncated: Truncation | null;
+  readonly headerLost: string | null;
   /** K: any state is a checkpoint plus at most this many applies. */
   readonly checkpointEvery: number;
   /** The footer's counts and lists: checked (replayer/check.ts adopt) or not yet. */
@@ -113,6 +114,7 @@ export class TraceReplayer implements Replayer {
     this.count = t.index.events;
     this.bytes = t.bytes;
     this.truncated = t.truncated;
+    this.headerLost = t.headerLost;
     this.kindCounts = t.index.kinds;
     this.faultList = t.index.faults;
     this.violationList = t.index.violations;

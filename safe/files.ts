@@ -20,8 +20,8 @@
 // action: the process ends at once and the temporary file stays, as after
 // SIGKILL.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { closeSync, constants, lstatSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { escapeText } from './escape.js';
 
@@ -33,6 +33,9 @@ export class RefusedError extends Error {
 
 /** Why `path` cannot be written as an output, or null when it is absent or a regular file. */
 export function targetProblem(path: string): string | null {
+  // "x/", "x/." and "x/.." name a folder whether or not it exists: refused here, not by the rename after the work.
+  const end = path.endsWith('/') ? '/' : /(^|\/)\.\.?$/.test(path) ? path.slice(path.lastIndexOf('/') + 1) : null;
+  if (end !== null) return `names a folder (ends in "${end}"), not a file`;
   let st;
   try { st = lstatSync(path); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -51,6 +54,8 @@ export function targetProblem(path: string): string | null {
 
 /** Throw a RefusedError unless `path` is absent or a regular file. */
 export function checkTarget(path: string): void {
+  // Many tools read "-" as stdout; here it would be a file named "-" (and a trace is never written to a pipe).
+  if (path === '-') throw new RefusedError('-: is not stdout here (export writes to stdout when -o is left out); name the file ./- to write one called "-"');
   const why = targetProblem(path);
   if (why !== null) throw new RefusedError(`${escapeText(path)}: ${why}; write to a regular file or a new name`);
 }
@@ -70,26 +75,30 @@ export function sameFile(a: string, b: string): boolean {
   } catch { return false; }
 }
 
-/** Refuse an output that is the input. */
+/** The pre-check of a command's output before any work: a target AtomicFile would refuse (checkTarget), or the input itself. */
 export function refuseSameFile(input: string, output: string): void {
+  checkTarget(output);
   if (sameFile(input, output)) throw new RefusedError(`${escapeText(output)}: is the input; refusing to write over it (name another output)`);
 }
 
 // ---------------------------------------------------------------- clean-up
 
-const pending = new Set<AtomicFile>();
+/** What is cleaned up on exit or a signal: an AtomicFile's temporary file, a TempDir. */
+interface Pending { abort(): void; interrupt(sig: NodeJS.Signals): void }
+
+const pending = new Set<Pending>();
 let exitHooked = false;
 
-function track(f: AtomicFile): void {
+function track(f: Pending): void {
   pending.add(f);
   if (!exitHooked) {
     exitHooked = true;
     // Whatever ends the process (an uncaught error included), no temporary file is left behind.
-    process.on('exit', () => { for (const p of [...pending]) p.abort(); });
+    process.on('exit', () => { for (const p of [...pending].reverse()) p.abort(); });
   }
 }
 
-/** How many temporary files are open now (for tests). */
+/** How many temporary files and folders are open now (for tests). */
 export const pendingFiles = (): number => pending.size;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -103,7 +112,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 export async function withSignalCleanup<T>(work: () => Promise<T>): Promise<T> {
   const handler = (sig: NodeJS.Signals): void => {
-    for (const f of [...pending]) f.interrupt(sig);
+    // Newest first: a file inside a TempDir is dealt with before the folder goes.
+    for (const f of [...pending].reverse()) f.interrupt(sig);
     for (const s of SIGNALS) process.removeListener(s, handler);
     process.kill(process.pid, sig);
     // The default action ends the process; should it not (the signal ignored by a parent), end anyway.
@@ -223,4 +233,25 @@ export class AtomicFile {
     try { this.opts.onInterrupt?.(this, sig); } catch { /* clean up below */ }
     this.abort();
   }
+}
+
+/**
+ * A private folder for intermediate files (mkdtemp in the system's temporary
+ * folder, e.g. verify's re-import): removed with what it holds by remove(),
+ * at process exit, and on a signal inside withSignalCleanup().
+ */
+export class TempDir implements Pending {
+  readonly path: string;
+  constructor(prefix: string) {
+    this.path = mkdtempSync(join(tmpdir(), prefix));
+    track(this);
+  }
+
+  remove(): void {
+    rmSync(this.path, { recursive: true, force: true });
+    pending.delete(this);
+  }
+
+  abort(): void { this.remove(); }
+  interrupt(): void { this.remove(); }
 }

@@ -1,20 +1,23 @@
 // iotrace whatif (issue 15): the trace's scenario re-recorded without a step
 // or with one field edited, diffed with the original; bad input is one line.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { forkScenario, parseEdit } from '../whatif/fork.js';
-import { tmp } from './trace-helpers.js';
 
 const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+// whatif without -o keeps its trace in a new folder of the temporary folder: here the test's own, removed at the end.
+const TMP = mkdtempSync(join(tmpdir(), 'iotrace-whatif-test-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TMPDIR: TMP } });
 const T = join(process.cwd(), 'traces', 'dwq-gpasid--pasid=translated.iotrace');
 
 describe('iotrace whatif', () => {
   it('--edit-step 16 --set pasid=1: the DWQ gets the host PASID, the 0x59 is gone (B fails its expectation instead)', () => {
-    const out = join(tmp(), 'b.iotrace');
+    const out = join(TMP, 'b.iotrace');
     const r = cli('whatif', T, '--edit-step', '16', '--set', 'pasid=1', '-o', out, '--json');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^iotrace: what if scenario step 16 had pasid=1: 41 events recorded to .*b\.iotrace\n$/);
@@ -37,6 +40,7 @@ describe('iotrace whatif', () => {
     expect(r.status).toBe(1);
     const path = /recorded to (\S+)/.exec(r.stderr)?.[1] ?? '';
     expect(existsSync(path)).toBe(true);
+    expect(path.startsWith(join(TMP, 'iotrace-whatif-'))).toBe(true);
     expect(r.stdout).toMatch(/^A {2}.*dwq-gpasid \[pasid=translated\] seed 0, 41 events\nB {2}.*dwq-gpasid \(what if: without step 16\)/);
     expect(r.stdout).toMatch(/first divergence: A step 33 \(scenario step 16\)/);
     const b = TraceReplayer.open(path);
@@ -44,6 +48,7 @@ describe('iotrace whatif', () => {
   });
 
   it('bad input: one line, exit 2', () => {
+    const before = readdirSync(TMP).sort();
     for (const [args, msg] of [
       [['--drop-step', '99'], /^iotrace: scenario step 99 is not in dwq-gpasid \(steps 0\.\.18; -1 is the platform set-up\)\n$/],
       [['--edit-step', '3', '--set', 'args.dev=99:99.9'], /^iotrace: what-if of dwq-gpasid: step 3: steps\[3\]\.args\.dev: no device "99:99\.9" in the platform/],
@@ -59,6 +64,8 @@ describe('iotrace whatif', () => {
     }
     const gen = cli('whatif', join(process.cwd(), 'traces', 'missing.iotrace'), '--drop-step', '1');
     expect(gen.status).toBe(2);
+    // A refused what-if leaves no folder behind.
+    expect(readdirSync(TMP).sort()).toEqual(before);
   });
 
   it('a generated scenario keeps no steps: refused, saying why', () => {

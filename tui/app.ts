@@ -193,8 +193,9 @@ export class Debugger {
     this.timeline.update(this.cursor);
 
     const [top, bottom] = statusRows({
-      trace: r.path, scenario: r.header.imported ? `${r.header.imported.tool} log ${r.header.imported.file}` : r.header.scenario.name,
-      variant: r.header.imported ? 'imported' : variantText(r.header.variant), cursor: this.cursor, count: r.count,
+      // No header: the stand-in's name and variant are nobody's; the message row says why (r.truncated).
+      trace: r.path, scenario: r.headerLost !== null ? 'no header' : r.header.imported ? `${r.header.imported.tool} log ${r.header.imported.file}` : r.header.scenario.name,
+      variant: r.headerLost !== null ? 'not a trace, or cut' : r.header.imported ? 'imported' : variantText(r.header.variant), cursor: this.cursor, count: r.count,
       tick: ev?.tick ?? null, step: ev?.step ?? null, thread: typeof ev?.thread === 'string' ? ev.thread : null,
       firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: this.claims.label(),
       filter: this.list.kinds ? describe({ kinds: this.list.kinds }) : null, search: this.search ? this.search.text : null,

@@ -7,7 +7,7 @@ import { resolveVariant, type Scenario, type Variant } from '../../engine/scenar
 import { explore, FAIL_KINDS, failureSignature, type ExploreResult, type FailKind, type Strategy } from '../../explore/explore.js';
 import { recordToFileAsync } from '../../recorder/record.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { AtomicFile, withSignalCleanup } from '../../safe/files.js';
+import { AtomicFile, checkTarget, withSignalCleanup } from '../../safe/files.js';
 import { insideDir, slug } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { builtinNames, loadScenario } from '../../scenarios/index.js';
@@ -133,6 +133,8 @@ export async function main(argv: string[]): Promise<number> {
   const maxStates = intFlag(values['max-states'], '--max-states', 1, 100_000_000, 100_000);
   const runs = values.runs === undefined ? undefined : intFlag(values.runs, '--runs', 1, 100_000_000, 1);
   const failOn = failOnFlag(values['fail-on']);
+  // -o is refused before the search, not after it.
+  if (values.output !== undefined) checkTarget(values.output);
   const regPath = values['no-save'] ? null : regressionPath(arg, scenario, values.regressions);
   const reg = regPath ? readRegressions(regPath) : null;
   const regressions = (reg?.schedules ?? []).filter((s) => sameVariant(resolveVariant(scenario, s.variant ?? {}), variant)).map((s) => s.schedule);

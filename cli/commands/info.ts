@@ -37,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     const info = {
       path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
       ...(h.imported ? { imported: h.imported } : {}),
+      // No header: the stand-in's scenario, engine and seed are nobody's claim (the format is the preamble's, if any).
+      ...(r.headerLost !== null ? { headerLost: r.headerLost, format: h.format || null, engine: null, scenario: null, variant: null, seed: null } : {}),
       events: check.events, faults: r.faults.length, firstFault: r.faults[0] ?? null, violations: r.violations.length,
       firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: check.events ? r.bytes / check.events : 0,
       checkpointEvery: r.checkpointEvery, whole, truncated: !whole, truncation: r.truncated ?? (check.damageAt !== null ? { offset: check.damageAt, reason: check.problems.find((p) => !p.startsWith('damaged:')) ?? '' } : null),
@@ -47,9 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) { console.log(jsonText(info)); return lies ? 1 : 0; }
     // Every string below comes from the file (or its name): escaped for the terminal.
     console.log(`trace      ${escapeText(r.path)}`);
-    if (h.imported) for (const line of importedLines(h.imported)) console.log(line);
+    if (r.headerLost !== null) console.log(`header     ${paint('LOST', 'red')}: ${escapeText(r.headerLost)}${h.format ? ` (the preamble says format ${h.format})` : ''}; no scenario, engine or seed to show`);
+    else if (h.imported) for (const line of importedLines(h.imported)) console.log(line);
     else console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
-    console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);
+    if (r.headerLost === null) console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);
     console.log(`events     ${check.events}`);
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);
     console.log(`violations ${r.violations.length}${info.firstViolation !== null ? ` (first at step ${info.firstViolation})` : ''}`);

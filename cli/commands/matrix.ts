@@ -167,6 +167,16 @@ export function table(rows: MatrixRow[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+/** -o's folder, made if absent; a file in its place (or on its path) is one line naming it, not mkdir's errno. */
+function makeFolder(path: string): void {
+  try { mkdirSync(path, { recursive: true }); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' ? 'is a file; -o names the folder the traces are written in'
+      : code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : `cannot make the folder: ${(e as Error).message}`;
+    throw new UsageError(`${escapeText(path)}: ${why}`);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     variant: { type: 'string', multiple: true }, seed: { type: 'string' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' }, ...FAIL_ON_OPTION,
@@ -179,7 +189,8 @@ export async function main(argv: string[]): Promise<number> {
   const seed = seedFlag(values.seed);
   if (values.output !== undefined) {
     if (values.output === '') throw new UsageError('-o takes a directory');
-    mkdirSync(values.output, { recursive: true });
+    if (values.output === '-') throw new UsageError('-o -: matrix writes traces into a folder, never to stdout; name it ./- for a folder called "-"');
+    makeFolder(values.output);
   }
   const opts = { seed, ...(values.output !== undefined ? { outDir: values.output } : {}) };
   const rows = await withSignalCleanup(async () => {

@@ -4,7 +4,7 @@ import { resolveVariant } from '../../engine/scenario.js';
 import { FAIL_KINDS, type FailKind } from '../../explore/explore.js';
 import { shrink } from '../../explore/shrink.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { AtomicFile } from '../../safe/files.js';
+import { AtomicFile, checkTarget } from '../../safe/files.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { parse, UsageError, variantFlags, variantText } from '../common.js';
@@ -51,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
   const scenario = loadScenario(arg);
   const variant = resolveVariant(scenario, variantFlags(scenario, values.variant));
   const schedule = scheduleFlag(values.schedule, scenario);
+  // Refused before the shrinking, not after it.
+  if (values.output !== undefined) checkTarget(values.output);
   const maxRuns = values['max-runs'] === undefined ? 20_000 : Number(values['max-runs']);
   if (!Number.isSafeInteger(maxRuns) || maxRuns < 1) throw new UsageError(`--max-runs takes a positive integer, got "${values['max-runs']}"`);
   let r;

@@ -54,6 +54,12 @@ export async function main(argv: string[]): Promise<number> {
   const failOn = failOnFlag(values['fail-on'], []);
   return withTrace(positionals[0], async (r) => {
     const h = r.header;
+    // No header: no scenario to re-run and no engine to name; "the 0 recovered events match" would be a claim about nothing.
+    if (r.headerLost !== null) {
+      if (values.json) console.log(jsonText({ ok: false, events: 0, checked: 0, headerLost: r.headerLost, truncated: true }));
+      else console.log(`${paint('DAMAGED', 'red')}: ${escapeText(r.headerLost)}: no scenario to re-run, nothing verified`);
+      return 1;
+    }
     // A header that says "imported" but holds a scenario with steps to run is not what the importer writes:
     // re-run it like any recording instead of trusting the label to switch the re-run off.
     const runnable = h.scenario.steps.length > 0 || h.scenario.generate !== undefined || h.scenario.threads !== undefined;
