@@ -4,7 +4,8 @@
 // fields are what the recorder claimed): a shadow of each watched section's
 // keys, with the counter each key belongs to, is kept in step with every
 // cell the event touched. Memory: the watched sections' size.
-import { apply } from '../engine/apply.js';
+import { apply, type Touch } from '../engine/apply.js';
+import { indexedTouch } from '../engine/caches.js';
 import type { SectionName, State, TraceEvent } from '../engine/types.js';
 import type { GroupKind } from './placement.js';
 
@@ -50,8 +51,8 @@ export class Occupancy {
    * changes) and return the counters it changed, with their new values.
    */
   apply(state: State, ev: TraceEvent): readonly { id: CounterId; value: number }[] {
-    this.state = state;
-    apply(state, ev, this.touch);
+    if (state !== this.state) { this.state = state; this.indexed = indexedTouch(state, this.touch); }
+    apply(state, ev, this.indexed);
     if (this.changed.size === 0) return NONE;
     const out = [...this.changed].map((key) => ({ id: this.ids.get(key) as CounterId, value: this.counts.get(key) ?? 0 }));
     this.changed.clear();
@@ -59,6 +60,8 @@ export class Occupancy {
   }
 
   private state: State | null = null;
+  /** `touch` with the state's cache-line index kept (engine/caches.ts): a wide invalidation costs what it drops. */
+  private indexed: Touch = () => {};
   private readonly changed = new Set<string>();
   /** apply()'s touch: one function for every event (the export's hot path allocates none). */
   private readonly touch = (section: SectionName, key: string): void => {

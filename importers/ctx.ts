@@ -4,6 +4,7 @@
 // per-thread memory for lines that only make sense with their neighbours
 // (QEMU prints a descriptor, then its own decode of it).
 import { apply, type Touch } from '../engine/apply.js';
+import { indexedTouch, rememberedAs } from '../engine/caches.js';
 import type { EventBody, IommuSpec, Observed, Rid, SectionName, State, TraceEvent } from '../engine/types.js';
 import { MAX_IMPORT_CELLS } from '../trace/format.js';
 import type { Fields, Matcher } from './format.js';
@@ -55,14 +56,17 @@ export class Ctx {
   private readonly owned = new Map<string, number>();
   private cellCount = 0;
   private readonly counted: Touch;
+  private readonly indexed: Touch;
 
   /**
    * `sink` receives every event after apply() folded it into `state` with
    * `touch` (the writer's hook); without one the events are only applied (the
    * first pass, which infers the platform).
    */
-  constructor(readonly state: State, private readonly touch?: Touch, private readonly sink?: (ev: TraceEvent) => void) {
-    this.counted = (section, key) => { this.count(section, key); touch?.(section, key); };
+  constructor(readonly state: State, touch?: Touch, private readonly sink?: (ev: TraceEvent) => void) {
+    // The cache lines indexed as a run's are (engine/caches.ts): a log's wide invalidations cost what they drop, not the IOTLB.
+    this.indexed = indexedTouch(state, touch);
+    this.counted = (section, key) => { this.count(section, key); this.indexed(section, key); };
   }
 
   /** Keep the counts of live cells as apply() writes one (it calls touch after the write). */
@@ -90,7 +94,9 @@ export class Ctx {
   private push(body: EventBody, obs: Observed, unknown: string[] | undefined): void {
     // The source line is the logical clock: the events of one line share tick and step (the platform: step -1).
     const ev = { seq: this.seq++, tick: obs.line, step: body.kind === 'platform' ? -1 : obs.line, ...body, obs: unknown?.length ? { ...obs, unknown } : obs } as TraceEvent;
-    apply(this.state, ev, body.kind === 'platform' ? this.touch : this.counted);
+    // The victims a handler computed for `dropped` (rememberVictims) are the ones apply() drops: not computed twice.
+    rememberedAs(body, ev);
+    apply(this.state, ev, body.kind === 'platform' ? this.indexed : this.counted);
     if (this.cellCount > MAX_IMPORT_CELLS) {
       throw new ImportLimitError(`line ${obs.line}: the log's events would hold more than ${MAX_IMPORT_CELLS} state cells at once (MAX_IMPORT_CELLS), more than an imported trace keeps`);
     }

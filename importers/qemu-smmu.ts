@@ -8,9 +8,9 @@
 // its result (smmuv3_translate_success / _abort / _bypass); an insert prints
 // no output address, so it is held until the result on the same thread gives it.
 import { SMMU_EVENT } from '../engine/iommu.js';
-import { k, page, sourceId } from '../engine/keys.js';
+import { k, page } from '../engine/keys.js';
 import type { Rid } from '../engine/types.js';
-import { iotlbVictims, contextCacheVictims } from '../engine/caches.js';
+import { contextCacheRange, contextCacheVictims, dropping, iotlbVictims } from '../engine/caches.js';
 import type { Ctx, Handler } from './ctx.js';
 import { qemuEvent } from './handler.js';
 import { ridOfSid } from './rid.js';
@@ -44,7 +44,7 @@ interface Range { asid: number; addr: number }
 function inval(c: Ctx, q: { granularity: 'global' | 'domain' | 'page'; did: number | null; addr: number | null; npages: number | null }, unknown?: string[]): void {
   const full = { iommu: SMMU, pasid: null, ...q };
   const op = c.recall<number>('cmd') ?? 0;
-  c.emit({ kind: 'iotlb-inval', desc: op, ...full, dropped: iotlbVictims(c.state, full).length }, unknown);
+  c.emit(dropping(c.state, { kind: 'iotlb-inval' as const, desc: op, ...full }, iotlbVictims(c.state, full)), unknown);
 }
 
 const device = (c: Ctx, sid: number): Rid => { c.iommu(SMMU, 'smmuv3'); return c.device(ridOfSid(sid), SMMU); };
@@ -67,16 +67,15 @@ const ON: [string, Handler][] = [
     const [start, end] = [f.num('start'), f.num('end')];
     if (start === 0 && end >= 0xffff) {
       const q = { iommu: SMMU, granularity: 'global' as const, did: null, rid: null, fm: null };
-      c.emit({ kind: 'context-cache-inval', ...q, dropped: contextCacheVictims(c.state, q).length });
+      c.emit(dropping(c.state, { kind: 'context-cache-inval' as const, ...q }, contextCacheVictims(c.state, q)));
       return;
     }
     let any = false;
-    for (const key of Object.keys(c.state.s['context-cache']).sort()) {
-      const rid = key.startsWith(`${SMMU}/`) ? key.slice(SMMU.length + 1) : null;
-      const sid = rid ? sourceId(rid) : -1;
-      if (rid === null || sid < start || sid > end) continue;
+    // The cached streams in the range from the context cache's index of source ids (a binary search, not every stream).
+    for (const key of contextCacheRange(c.state, SMMU, start, end)) {
+      const rid = key.slice(SMMU.length + 1);
       const q = { iommu: SMMU, granularity: 'device' as const, did: null, rid, fm: 0 };
-      c.emit({ kind: 'context-cache-inval', ...q, dropped: contextCacheVictims(c.state, q).length });
+      c.emit(dropping(c.state, { kind: 'context-cache-inval' as const, ...q }, contextCacheVictims(c.state, q)));
       any = true;
     }
     if (!any) c.fold();
@@ -100,7 +99,7 @@ const ON: [string, Handler][] = [
   // The configuration cache (STE and CD per stream), shown as the context cache.
   qemuEvent(`smmuv3_config_cache_inv(uint32_t sid) "Config cache INV for sid=0x%x"`, (f, c) => {
     const q = { iommu: SMMU, granularity: 'device' as const, did: null, rid: device(c, f.num('sid')), fm: 0 };
-    c.emit({ kind: 'context-cache-inval', ...q, dropped: contextCacheVictims(c.state, q).length });
+    c.emit(dropping(c.state, { kind: 'context-cache-inval' as const, ...q }, contextCacheVictims(c.state, q)));
   }),
   qemuEvent(`smmuv3_config_cache_miss(uint32_t sid, uint32_t hits, uint32_t misses, uint32_t perc) "Config cache MISS for sid=0x%x (hits=%d, misses=%d, hit rate=%d)"`,
     (f, c) => c.emit({ kind: 'context-cache-fill', iommu: SMMU, rid: device(c, f.num('sid')), entry: { did: null, tt: null, root: 0, scalable: false } }, ['entry'])),
@@ -121,7 +120,7 @@ const ON: [string, Handler][] = [
     // without that line still never holds more than SMMU_IOTLB_MAX_SIZE lines.
     if (!c.state.s.iotlb[k.iotlb(SMMU, f.num('asid'), 0, page(f.num('addr')))] && c.lines('iotlb', SMMU) >= SMMU_IOTLB_MAX_SIZE) {
       const q = { iommu: SMMU, pasid: null, granularity: 'global' as const, did: null, addr: null, npages: null };
-      c.emit({ kind: 'iotlb-inval', desc: 0, ...q, dropped: iotlbVictims(c.state, q).length });
+      c.emit(dropping(c.state, { kind: 'iotlb-inval' as const, desc: 0, ...q }, iotlbVictims(c.state, q)));
     }
     // SMMU IOTLB lines are keyed by ASID; the substream (PASID) is not in the trace: PASID 0.
     c.hold({ kind: 'iotlb-fill', iommu: SMMU, did: f.num('asid'), pasid: 0, page: page(f.num('addr')), pa: 0, write: false }, ['pasid', 'pa', 'write']);

@@ -8,7 +8,7 @@
 // vtd_context_cache_reset). The descriptor is the event; a decode right
 // after it on the same thread is folded into it, and one with no descriptor
 // before it (only the decode traced) becomes the event itself.
-import { contextCacheVictims, iotlbVictims, pasidCacheVictims } from '../engine/caches.js';
+import { contextCacheVictims, dropping, iotlbVictims, pasidCacheVictims } from '../engine/caches.js';
 import { VTD_FAULT } from '../engine/iommu.js';
 import { k, page, PAGE_SIZE } from '../engine/keys.js';
 import type { ContextCacheCell, EventBody, Rid } from '../engine/types.js';
@@ -65,18 +65,18 @@ function restates(c: Ctx, type: number, g: string | null, own: () => EventBody |
 
 function iotlbInval(c: Ctx, desc: number, q: { granularity: 'global' | 'domain' | 'pasid' | 'page'; did: number | null; pasid: number | null; addr: number | null; npages: number | null }): EventBody {
   const full = { iommu: VTD, ...q };
-  return { kind: 'iotlb-inval', desc, ...full, dropped: iotlbVictims(c.state, full).length };
+  return dropping(c.state, { kind: 'iotlb-inval' as const, desc, ...full }, iotlbVictims(c.state, full));
 }
 
 function ccInval(c: Ctx, q: { granularity: 'global' | 'domain' | 'device'; did: number | null; rid: Rid | null; fm: number | null }): EventBody {
   const full = { iommu: VTD, ...q };
   if (q.rid) c.device(q.rid, VTD);
-  return { kind: 'context-cache-inval', ...full, dropped: contextCacheVictims(c.state, full).length };
+  return dropping(c.state, { kind: 'context-cache-inval' as const, ...full }, contextCacheVictims(c.state, full));
 }
 
 function pcInval(c: Ctx, q: { granularity: 'global' | 'domain' | 'pasid'; did: number | null; pasid: number | null }): EventBody {
   const full = { iommu: VTD, ...q };
-  return { kind: 'pasid-cache-inval', ...full, dropped: pasidCacheVictims(c.state, full).length };
+  return dropping(c.state, { kind: 'pasid-cache-inval' as const, ...full }, pasidCacheVictims(c.state, full));
 }
 
 /** QEMU's largest address mask (VTD_MAMV in hw/i386/intel_iommu_internal.h, advertised as CAP_REG.MAMV). */

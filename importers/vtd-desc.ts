@@ -3,7 +3,7 @@
 // drivers/iommu/intel/iommu.h, cited per field. QEMU's vtd_inv_desc trace
 // prints the same 128 bits (lo = qw0, hi = qw1); the kernel's qi_submit
 // tracepoint prints all four quadwords.
-import { atcVictims, contextCacheVictims, iotlbVictims, pasidCacheVictims } from '../engine/caches.js';
+import { atcVictims, contextCacheVictims, dropping, iotlbVictims, pasidCacheVictims } from '../engine/caches.js';
 import type { Args, EventBody, State } from '../engine/types.js';
 import { ridOfSid } from './rid.js';
 
@@ -88,29 +88,29 @@ export function descEvent(iommu: string, d: Decoded, state: State, via: string):
   if (d.type === 0x2 && f.g !== 'reserved') {
     const g = f.g as 'global' | 'domain' | 'page';
     const q = { iommu, granularity: g, did: g === 'global' ? null : n('did'), pasid: null, addr: g === 'page' ? n('addr') : null, npages: g === 'page' ? 2 ** n('am') : null };
-    return { kind: 'iotlb-inval', desc: 0x2, ...q, dropped: iotlbVictims(state, q).length };
+    return dropping(state, { kind: 'iotlb-inval' as const, desc: 0x2, ...q }, iotlbVictims(state, q));
   }
   if (d.type === 0x6 && f.g !== 'reserved') {
     const g = f.g as 'pasid' | 'page';
     const q = { iommu, granularity: g, did: n('did'), pasid: n('pasid'), addr: g === 'page' ? n('addr') : null, npages: g === 'page' ? 2 ** n('am') : null };
-    return { kind: 'iotlb-inval', desc: 0x6, ...q, dropped: iotlbVictims(state, q).length };
+    return dropping(state, { kind: 'iotlb-inval' as const, desc: 0x6, ...q }, iotlbVictims(state, q));
   }
   if (d.type === 0x7 && f.g !== 'reserved') {
     const g = f.g as 'domain' | 'pasid' | 'global';
     const q = { iommu, granularity: g, did: g === 'global' ? null : n('did'), pasid: g === 'pasid' ? n('pasid') : null };
-    return { kind: 'pasid-cache-inval', ...q, dropped: pasidCacheVictims(state, q).length };
+    return dropping(state, { kind: 'pasid-cache-inval' as const, ...q }, pasidCacheVictims(state, q));
   }
   if (d.type === 0x1 && f.g !== 'reserved') {
     const g = f.g as 'global' | 'domain' | 'device';
     const q = { iommu, granularity: g, did: g === 'domain' ? n('did') : null, rid: g === 'device' ? ridOfSid(n('sid')) : null, fm: g === 'device' ? n('fm') : null };
-    return { kind: 'context-cache-inval', ...q, dropped: contextCacheVictims(state, q).length };
+    return dropping(state, { kind: 'context-cache-inval' as const, ...q }, contextCacheVictims(state, q));
   }
   if (d.type === 0x3 || d.type === 0x8) {
     const range = devTlbRange(n('addr'), f.s as boolean);
     const pasid = d.type === 0x8 && !f.g ? n('pasid') : null;
     const granularity = range.addr === null ? (pasid === null ? 'all' : 'pasid') : 'page';
     const q = { rid: ridOfSid(n('sid')), pasid, addr: range.addr, npages: range.npages, granularity } as const;
-    return { kind: 'atc-inval', ...q, dropped: atcVictims(state, q).length };
+    return dropping(state, { kind: 'atc-inval' as const, ...q }, atcVictims(state, q));
   }
   return call();
 }

@@ -5,6 +5,7 @@
 // touch: O(distance), in slices that yield to the UI, with progress and a
 // cancel.
 import { apply } from '../engine/apply.js';
+import { indexedTouch } from '../engine/caches.js';
 import { cloneState } from '../engine/state.js';
 import type { TraceEvent } from '../engine/types.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
@@ -16,7 +17,7 @@ export function* nextWriteSteps(r: Replayer, cell: CellRef, after: number): Gene
   if (after + 1 >= r.count) return null;
   const state = cloneState(r.stateAt(after));
   let found = false;
-  const touch = (section: string, key: string): void => { if (section === cell.section && key === cell.key) found = true; };
+  const touch = indexedTouch(state, (section, key) => { if (section === cell.section && key === cell.key) found = true; });
   for (let n = after + 1; n < r.count; n += BLOCK) {
     const evs = r.events(n, Math.min(r.count, n + BLOCK));
     for (let i = 0; i < evs.length; i++) {

@@ -8,6 +8,7 @@
 // replayed when the answer lies inside the cursor's own chunk. Built in
 // steps (a chunk each) that the TUI runs in idle time.
 import { apply } from '../engine/apply.js';
+import { indexedTouch } from '../engine/caches.js';
 import { cloneState, emptyState } from '../engine/state.js';
 import type { TraceEvent } from '../engine/types.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
@@ -52,18 +53,20 @@ export class WriterIndex {
   private *build(): Generator<number, void> {
     const r = this.r;
     const state = emptyState();
-    for (let c = 0; c < this.firsts.length; c++) {
+    let c = 0;
+    let seq = 0;
+    // One state for the whole pass: its cache lines indexed, so a wide invalidation costs what it drops.
+    const touch = indexedTouch(state, (section, key) => {
+      const k = id(section, key);
+      let p = this.cells.get(k);
+      if (!p) this.cells.set(k, (p = { chunks: [], first: [], last: [] }));
+      const n = p.chunks.length - 1;
+      if (p.chunks[n] === c) { p.last[n] = seq; return; }
+      p.chunks.push(c); p.first.push(seq); p.last.push(seq);
+      this.pairs++;
+    });
+    for (; c < this.firsts.length; c++) {
       const evs = r.chunkEvents(c);
-      let seq = 0;
-      const touch = (section: string, key: string): void => {
-        const k = id(section, key);
-        let p = this.cells.get(k);
-        if (!p) this.cells.set(k, (p = { chunks: [], first: [], last: [] }));
-        const n = p.chunks.length - 1;
-        if (p.chunks[n] === c) { p.last[n] = seq; return; }
-        p.chunks.push(c); p.first.push(seq); p.last.push(seq);
-        this.pairs++;
-      };
       for (const ev of evs) { seq = ev.seq; apply(state, ev, touch); }
       if (this.pairs > MAX_PAIRS) { this.built = -1; this.cells.clear(); return; }
       this.built = c + 1;
@@ -108,10 +111,10 @@ export class WriterIndex {
     const state = cloneState(r.stateAt(first - 1));
     let found: number | null = null;
     let seq = 0;
-    const touch = (section: string, key: string): void => {
+    const touch = indexedTouch(state, (section, key) => {
       if (section !== cell.section || key !== cell.key) return;
       if (dir === -1 ? seq <= n : seq > n && found === null) found = seq;
-    };
+    });
     for (const ev of r.chunkEvents(c) as TraceEvent[]) {
       if (dir === -1 && ev.seq > n) break;
       seq = ev.seq;

@@ -7,6 +7,7 @@
 // withSignalCleanup the partial is kept as `<path>.partial`).
 import { writeSync } from 'node:fs';
 import { apply, type Touch } from '../engine/apply.js';
+import { indexedTouch } from '../engine/caches.js';
 import { emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import { escapeText } from '../safe/escape.js';
@@ -116,10 +117,14 @@ export class TraceWriter {
   /** For attach: the touch hook the engine calls for every cell it writes. */
   get touch(): Touch { return this.hasher.touch; }
 
+  /** The mirror's touch: the hasher's, with its cache lines indexed (engine/caches.ts) so an invalidation costs what it drops. */
+  private mirrorTouch: Touch | null = null;
+
   /** An event, folded into the writer's own mirror state. */
   push(ev: TraceEvent): void {
     if (this.attached) throw new Error('recorder: push on an attached writer; use pushApplied');
-    apply(this.state, ev, this.hasher.touch);
+    this.mirrorTouch ??= indexedTouch(this.state, this.hasher.touch);
+    apply(this.state, ev, this.mirrorTouch);
     this.pushApplied(ev);
   }
 

@@ -9,6 +9,7 @@
 // reached, every chunk's state hash recomputed).
 import { isDeepStrictEqual } from 'node:util';
 import { apply } from '../engine/apply.js';
+import { indexedTouch } from '../engine/caches.js';
 import { emptyState, SECTION_NAMES } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import { decodeChunk } from '../trace/chunk.js';
@@ -78,6 +79,8 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
   if (r.truncated) res.problems.push(`damaged: stopped at byte ${r.truncated.offset}: ${r.truncated.reason}`);
   const state = emptyState();
   const hasher = new StateHasher();
+  // The replayed state's cache lines indexed as a run's are: an invalidation costs what it drops, not the cache.
+  const touch = indexedTouch(state, hasher.touch);
   let chain: Uint8Array = new Uint8Array(DIGEST_BYTES);
   let cp = 0;
   /** Deep and not yet stopped by an event that does not apply. */
@@ -117,7 +120,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
     }
     if (applying) {
       for (const ev of events) {
-        try { apply(state, ev, hasher.touch); } catch (e) {
+        try { apply(state, ev, touch); } catch (e) {
           // Damage inside a whole block: the deep pass stops here, the fast pass (read, decode, count) goes on,
           // so every later event still counts; the checkpoints after it are unchecked, not false.
           res.whole = false;

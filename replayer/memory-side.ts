@@ -2,6 +2,7 @@
 // same reading surface as a trace file's Replayer, so `iotrace diff`'s logic
 // is tested without files and can compare a scenario run with a recording.
 import { apply } from '../engine/apply.js';
+import { forgetCacheLines, indexedTouch } from '../engine/caches.js';
 import { cloneState, emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import type { Replayer } from './api.js';
@@ -41,10 +42,13 @@ export class MemorySide implements DiffSide {
     let at = Math.floor((n + 1) / EVERY) * EVERY - 1;
     while (at >= 0 && !this.marks.has(at)) at -= EVERY;
     const state = at >= 0 ? cloneState(this.marks.get(at) as State) : emptyState();
+    // Its cache lines indexed while it is extended (replayer.ts applyRange does the same), then handed out plain.
+    const touch = indexedTouch(state);
     for (let k = at + 1; k <= n; k++) {
-      apply(state, this.list[k] as TraceEvent);
+      apply(state, this.list[k] as TraceEvent, touch);
       if ((k + 1) % EVERY === 0 && !this.marks.has(k)) this.marks.set(k, cloneState(state));
     }
+    forgetCacheLines(state);
     return state;
   }
 }

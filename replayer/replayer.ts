@@ -3,6 +3,7 @@
 // state as the nearest checkpoint plus at most K applies.
 import { closeSync } from 'node:fs';
 import { apply } from '../engine/apply.js';
+import { forgetCacheLines, indexedTouch } from '../engine/caches.js';
 import { cloneState, emptyState } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
 import { decodeChunk } from '../trace/chunk.js';
@@ -283,9 +284,13 @@ export class TraceReplayer implements Replayer {
       if (!candidate) continue;
       const state = cloneState(this.stateAt(first - 1));
       let found: number | null = null;
+      let seq = -1;
+      // This copy is thrown away after the chunk, so its line index (engine/caches.ts) is too.
+      const touch = indexedTouch(state, (section, key) => { if (section === cell.section && key === cell.key) found = seq; });
       for (let i = 0; i <= upto - first; i++) {
         const ev = evs[i] as TraceEvent;
-        try { apply(state, ev, (section, key) => { if (section === cell.section && key === cell.key) found = ev.seq; }); } catch (e) { throw this.malformed(ev, e); }
+        seq = ev.seq;
+        try { apply(state, ev, touch); } catch (e) { throw this.malformed(ev, e); }
       }
       if (found !== null) return found;
     }
@@ -316,18 +321,23 @@ export class TraceReplayer implements Replayer {
     // A long replay (a file without usable checkpoints) leaves a state every
     // K events in the cache, so walking on from there never repeats it.
     const every = Math.max(1, this.checkpointEvery);
-    for (let n = from; n <= to;) {
-      const c = floorIndex(this.ix.chunkFirsts, n);
-      const first = this.ix.chunkFirsts[c] as number;
-      const evs = this.chunk(c);
-      const end = Math.min(to, first + evs.length - 1);
-      let i = n - first;
-      try {
-        for (; i <= end - first; i++) apply(state, evs[i] as TraceEvent);
-      } catch (e) { throw this.malformed(evs[i] as TraceEvent, e); }
-      n = end + 1;
-      if (n <= to && to - from >= every && (end + 1) % every === 0) this.stateCache.set(end, cloneState(state));
-    }
+    // The state's cache lines indexed while it is extended (an invalidation costs what it drops, not the cache); the
+    // index goes once it is done, since the state is then cached and only ever cloned.
+    const touch = indexedTouch(state);
+    try {
+      for (let n = from; n <= to;) {
+        const c = floorIndex(this.ix.chunkFirsts, n);
+        const first = this.ix.chunkFirsts[c] as number;
+        const evs = this.chunk(c);
+        const end = Math.min(to, first + evs.length - 1);
+        let i = n - first;
+        try {
+          for (; i <= end - first; i++) apply(state, evs[i] as TraceEvent, touch);
+        } catch (e) { throw this.malformed(evs[i] as TraceEvent, e); }
+        n = end + 1;
+        if (n <= to && to - from >= every && (end + 1) % every === 0) this.stateCache.set(end, cloneState(state));
+      }
+    } finally { forgetCacheLines(state); }
   }
 
   /**
