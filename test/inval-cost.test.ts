@@ -11,18 +11,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { fillsThenWideInvals, smmuSteRangeLog, vtdWideInvalLog } from '../bench/inval-workloads.js';
 import { victimVisits } from '../engine/caches.js';
-import { run } from '../engine/run.js';
-import type { TraceEvent } from '../engine/types.js';
 import { exportTrace } from '../exporters/export.js';
 import { FTRACE } from '../importers/ftrace.js';
 import { importLog } from '../importers/import.js';
 import { QEMU } from '../importers/qemu.js';
-import { TraceWriter } from '../recorder/writer.js';
-import type { TraceHeader } from '../replayer/api.js';
 import { checkTrace } from '../replayer/check.js';
 import { TraceReplayer } from '../replayer/replayer.js';
-import { loadScenario } from '../scenarios/index.js';
 import { StateHasher } from '../trace/state-codec.js';
 import { Corpus } from './fuzz/corpus.js';
 
@@ -72,28 +68,6 @@ async function readerView(path: string): Promise<string> {
 
 const TRACES = join(process.cwd(), 'traces');
 const FIXTURES = join(process.cwd(), 'test/fixtures/import');
-
-/**
- * A recorded-looking trace (any writer may make one) of a platform, `n`
- * distinct IOTLB fills, `n` 65 536-page invalidations of a domain that holds
- * nothing, then page-range invalidations that drop 1024 lines each. No
- * checkpoint: a reader replays it from the start.
- */
-function fillsThenWideInvals(n: number, path: string): string {
-  const sc = loadScenario('dwq-gpasid');
-  const platform = run(sc, { variant: { pasid: 'translated' } }).next().value as TraceEvent;
-  const header = { format: 2, engine: 'test', scenario: sc, variant: { pasid: 'translated' }, seed: 0 } as unknown as TraceHeader;
-  const w = new TraceWriter(path, header, { chunkEvents: 1024, checkpointEvery: 1 << 20 });
-  let seq = 0;
-  const stamp = (body: object): TraceEvent => ({ seq, tick: seq, step: seq++, ...body }) as TraceEvent;
-  w.push({ ...platform, seq: seq++ });
-  const inval = { kind: 'iotlb-inval', iommu: 'dmar0', desc: 2, granularity: 'page', pasid: null };
-  for (let i = 0; i < n; i++) w.push(stamp({ kind: 'iotlb-fill', iommu: 'dmar0', did: 1, pasid: 0, page: i, pa: 0x100000 + i * 4096, write: true }));
-  for (let i = 0; i < n; i++) w.push(stamp({ ...inval, did: 2, addr: 0, npages: 65536, dropped: 0 }));
-  for (let p = 0; p < n; p += 1024) w.push(stamp({ ...inval, did: 1, addr: p * 4096, npages: 1024, dropped: Math.min(1024, n - p) }));
-  w.finish();
-  return path;
-}
 
 describe('F5: the line index changes what a replay costs, not what it finds', () => {
   it('every golden trace: the same states, hashes, deep check and export with and without the index', async () => {
@@ -166,10 +140,7 @@ describe('F5 and F13: an import of N fills / streams then N wide invalidations i
 
   it('VT-d: N page updates, then N 65 536-page invalidations of another domain', async () => {
     const n = 4000;
-    const lines: string[] = [];
-    for (let i = 0; i < n; i++) lines.push(`vtd_iotlb_page_update IOTLB page update sid 0x10 iova 0x${(i * 4096).toString(16)} slpte 0x${(0x100000 + i * 4096 + 3).toString(16)} domain 0x1`);
-    for (let i = 0; i < n; i++) lines.push('vtd_inv_desc_iotlb_pages iotlb invalidate domain 0x2 addr 0x0 mask 0x10');
-    const v = await importVisits('vtd-wide.log', lines);
+    const v = await importVisits('vtd-wide.log', vtdWideInvalLog(n));
     expect(v.same).toBe(true);
     // Two passes over the log; each invalidation looks up one prefix that holds nothing (the IOTLB resets at 1024 lines).
     expect(v.indexed).toBeLessThanOrEqual(8 * n);
@@ -178,12 +149,7 @@ describe('F5 and F13: an import of N fills / streams then N wide invalidations i
 
   it('SMMUv3: N streams cached, then N CFGI_STE_RANGE whose range holds none', async () => {
     const n = 1500;
-    const lines: string[] = [];
-    for (let i = 0; i < n; i++) lines.push(`smmuv3_config_cache_miss Config cache MISS for sid=0x${(i + 16).toString(16)} (hits=0, misses=1, hit rate=0)`);
-    for (let i = 0; i < n; i++) lines.push('smmuv3_cmdq_cfgi_ste_range start=0x7ffffff0 - end=0x7ffffff1');
-    // And one range that holds them all: each stream dropped once, by its own event.
-    lines.push(`smmuv3_cmdq_cfgi_ste_range start=0x10 - end=0x${(n + 15).toString(16)}`);
-    const v = await importVisits('smmu-range.log', lines);
+    const v = await importVisits('smmu-range.log', smmuSteRangeLog(n));
     expect(v.same).toBe(true);
     // Two passes; a range that holds nothing is one binary search, one that holds every stream a few cells per stream.
     expect(v.indexed).toBeLessThanOrEqual(12 * n);
