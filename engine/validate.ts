@@ -67,7 +67,8 @@ const show = (v: unknown): string => {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys that are data in JSON but a prototype in JavaScript: refused wherever a name from input becomes a key. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Where a step runs: for each axis its `when` names, the values it allows

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Scenario, Step } from '../engine/scenario.js';
 import { scheduleOf, ScheduleError, threadSteps } from '../engine/threads.js';
 import type { ArgValue } from '../engine/types.js';
-import { validateScenario } from '../engine/validate.js';
+import { FORBIDDEN_KEYS, validateScenario } from '../engine/validate.js';
 import { recordToFileAsync } from '../recorder/record.js';
 import type { WriteSummary } from '../recorder/writer.js';
 import type { Replayer } from '../replayer/api.js';
@@ -24,10 +24,17 @@ export class WhatIfError extends Error { override name = 'WhatIfError'; }
 const GROWTH = 4;
 const MIN_BOUND = 1_000_000;
 
+/** Keys are data, never prototypes (docs/robustness.md): a field path through __proto__ would write Object.prototype. */
+function refuseReserved(field: string, where: string): void {
+  const reserved = field.split('.').find((part) => FORBIDDEN_KEYS.has(part));
+  if (reserved !== undefined) throw new WhatIfError(`${where}"${reserved}" is a reserved key and cannot be a field (got "${field.slice(0, 60)}")`);
+}
+
 /** "field=value": value as JSON when it is JSON (numbers, true, null, "text", objects), 0x hex as a number, else text. */
 export function parseEdit(text: string): { field: string; value: ArgValue } {
   const m = /^\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*=(.*)$/s.exec(text);
   if (!m) throw new WhatIfError(`expected field=value (e.g. pasid=1, args.pt_id=4), got "${text.trim().slice(0, 60)}"`);
+  refuseReserved(m[1] as string, '');
   const raw = (m[2] as string).trim();
   let value: ArgValue = raw;
   if (/^0x[0-9a-f]+$/i.test(raw)) value = Number(raw);
@@ -57,9 +64,10 @@ export function forkScenario(original: Scenario, change: WhatIfChange): Scenario
   else {
     if (change.field === 'op') throw new WhatIfError(`scenario step ${index}: the op cannot be edited (drop the step instead)`);
     const path = change.field.split('.');
+    refuseReserved(change.field, `scenario step ${index}: `);
     let obj: Record<string, unknown> = step;
     for (const part of path.slice(0, -1)) {
-      const next = obj[part];
+      const next = Object.hasOwn(obj, part) ? obj[part] : undefined;
       if (next === null || typeof next !== 'object' || Array.isArray(next)) throw new WhatIfError(`scenario step ${index} (${step.op}): ${part} is not an object with fields`);
       obj = next as Record<string, unknown>;
     }
