@@ -21,7 +21,7 @@ import { UsageError } from './common.js';
 interface Divergence { step: number; trace: string | null; reimport: string | null }
 
 interface Result {
-  ok: boolean; imported: ImportSource; events: number; claims: string[];
+  ok: boolean; strongHashes: boolean; imported: ImportSource; events: number; claims: string[];
   source: null | { path: string; sha256: string; matches: boolean; divergence: Divergence | null };
   unchecked: string[];
 }
@@ -43,7 +43,7 @@ function firstDifference(a: TraceReplayer, b: TraceReplayer): Divergence | null 
 
 export async function verifyImported(r: TraceReplayer, imported: ImportSource, sourcePath: string | undefined, json: boolean): Promise<number> {
   const check = checkTrace(r, true);
-  const res: Result = { ok: true, imported, events: r.count, claims: check.problems.filter((p) => !p.startsWith('damaged:')), source: null, unchecked: [] };
+  const res: Result = { ok: true, strongHashes: r.strongHashes, imported, events: r.count, claims: check.problems.filter((p) => !p.startsWith('damaged:')), source: null, unchecked: [] };
   if (sourcePath !== undefined) {
     // As `iotrace import` does: a FIFO would block the open, /dev/zero would be read for ever.
     let st;
@@ -85,7 +85,7 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
   for (const line of importedLines(imported)) console.log(line);
   if (r.truncated) console.log(`${paint('DAMAGED', 'red')}: ${r.count} events read back; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
   for (const p of res.claims) console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(p)}`);
-  if (res.claims.length === 0 && !r.truncated) console.log(`checked    every block's checksum and SHA-256, the footer's counts and every checkpoint agree with the ${r.count} events`);
+  if (res.claims.length === 0 && !r.truncated) console.log(`checked    every block's checksum${r.strongHashes ? ' and SHA-256' : ' (CRC-32 only: format 1 has no SHA-256 digests)'}, the footer's counts and every checkpoint agree with the ${r.count} events`);
   const s = res.source;
   if (s && !s.matches) console.log(`${paint('NOT THE SOURCE', 'red')}: ${escapeText(s.path)} has sha256 ${s.sha256}; the trace was imported from ${escapeText(imported.file)} with sha256 ${escapeText(imported.sha256)}`);
   else if (s?.divergence) {

@@ -225,10 +225,18 @@ describe('a damaged middle chunk', () => {
 });
 
 describe('format 1 traces', () => {
-  it('still open, read-only, with a note that they lack the strong hash', () => {
-    const r = cli('info', join('traces', 'README.md').replace('README.md', 'dwq-gpasid--pasid=identity.iotrace'));
-    if (!r.stdout.includes('format 1')) return; // the goldens were re-recorded in format 2
-    expect(r.stdout).toContain('no SHA-256 digests');
+  it('still open, with a note that they lack the strong hash; verify says it checked CRC-32 only, not "every digest"', () => {
+    const v1 = save('v1.iotrace', forge(faulty, { version: 1 }));
+    const info = cli('info', v1);
+    expect(info.status).toBe(0);
+    expect(info.stdout).toMatch(/format 1 \(no SHA-256 digests: identity rests on CRC-32 only/);
+    const v = cli('verify', v1);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/^ok: 41 events identical, \d+ state hashes match; every checksum \(CRC-32 only: format 1 has no SHA-256 digests\), footer count and checkpoint agrees with the events\n$/m);
+    expect(v.stdout).not.toContain('every digest');
+    const j = JSON.parse(cli('verify', v1, '--json').stdout) as { ok: boolean; strongHashes: boolean };
+    expect(j).toMatchObject({ ok: true, strongHashes: false });
+    expect(JSON.parse(cli('verify', faulty, '--json').stdout)).toMatchObject({ ok: true, strongHashes: true });
   });
 });
 

@@ -18,17 +18,20 @@ export interface Forgery {
   checkpoint?: (i: number, state: State) => State;
   /** Edit the footer map after offsets and digests were recomputed. */
   footer?: (doc: Record<string, unknown>) => void;
-  /** Edit the header map (re-encoded and re-framed). */
-  header?: (doc: Record<string, unknown>) => void;
   /** Edit the raw payload bytes of the E and S blocks before framing (digests follow the new bytes). */
   bytes?: (kind: 'E' | 'S', i: number, payload: Buffer) => Buffer;
+  /** Edit the header map (scenario, variant, imported, ...; re-encoded and re-framed). */
+  header?: (doc: Record<string, unknown>) => void;
+  /** Write this format version: 1 drops the header's chunk sizes and the footer's SHA-256 digests and chain. */
+  version?: 1 | 2;
 }
 
 const encoder = new Encoder();
 
 export function forge(path: string, f: Forgery): Buffer {
   const { blocks } = parseTrace(Buffer.from(readFileSync(path)));
-  const out: Buffer[] = [preamble()];
+  const version = f.version ?? 2;
+  const out: Buffer[] = [preamble(version)];
   let offset = 12;
   const eOff: number[] = []; const sOff: number[] = [];
   const digests: Buffer[] = []; const cpDigests: Buffer[] = [];
@@ -39,12 +42,13 @@ export function forge(path: string, f: Forgery): Buffer {
   for (const b of blocks) {
     if (b.type === BLOCK.footer) { footer = decoder.decode(b.payload) as Record<string, unknown>; continue; }
     let payload: Buffer = Buffer.from(b.payload);
-    if (b.type === BLOCK.header && f.header) {
+    if (b.type === BLOCK.header && (f.header || version !== 2)) {
       const doc = decoder.decode(payload) as Record<string, unknown>;
-      f.header(doc);
+      doc.format = version;
+      if (version === 1) { delete doc.chunkEvents; delete doc.checkpointEvery; }
+      f.header?.(doc);
       payload = Buffer.from(encoder.encode(doc));
-    }
-    if (b.type === BLOCK.events) {
+    } else if (b.type === BLOCK.events) {
       if (f.chunk) {
         const { meta, events } = decodeChunk(payload, 0);
         payload = Buffer.from(encodeChunk(f.chunk(e, events), meta.hash));
@@ -68,6 +72,7 @@ export function forge(path: string, f: Forgery): Buffer {
   footer.digests = Buffer.concat(digests);
   footer.checkpointDigests = Buffer.concat(cpDigests);
   footer.chain = Buffer.from(chain);
+  if (version === 1) { delete footer.digests; delete footer.checkpointDigests; delete footer.chain; }
   f.footer?.(footer);
   const framed = frameBlock(BLOCK.footer, encoder.encode(footer));
   out.push(framed, tail(framed.length));
