@@ -14,6 +14,7 @@ import { TraceReplayer } from '../replayer/replayer.js';
 import { escapeText, jsonText } from '../safe/escape.js';
 import { TempDir, withSignalCleanup } from '../safe/files.js';
 import type { ImportSource } from '../trace/header.js';
+import { headerClaims } from './header-claims.js';
 import { importedLines } from './imported.js';
 import { paint } from './term.js';
 import { UsageError } from './common.js';
@@ -43,7 +44,7 @@ function firstDifference(a: TraceReplayer, b: TraceReplayer): Divergence | null 
 
 export async function verifyImported(r: TraceReplayer, imported: ImportSource, sourcePath: string | undefined, json: boolean): Promise<number> {
   const check = checkTrace(r, true);
-  const res: Result = { ok: true, strongHashes: r.strongHashes, imported, events: r.count, claims: check.problems.filter((p) => !p.startsWith('damaged:')), source: null, unchecked: [] };
+  const res: Result = { ok: true, strongHashes: r.strongHashes, imported, events: r.count, claims: [...headerClaims(r.header), ...check.problems.filter((p) => !p.startsWith('damaged:'))], source: null, unchecked: [] };
   if (sourcePath !== undefined) {
     // As `iotrace import` does: a FIFO would block the open, /dev/zero would be read for ever.
     let st;

@@ -88,6 +88,25 @@ export function resolveVariant(scenario: Scenario, chosen: Variant): Variant {
   return out;
 }
 
+/**
+ * Why `variant` is not one `record` writes for this scenario (resolveVariant:
+ * every axis, each one of its axis's values, nothing else), or null. A trace
+ * header's variant is a claim about how its events were made: an axis the
+ * scenario lacks is dropped by resolveVariant, so a re-run cannot disprove it.
+ */
+export function variantProblem(scenario: Scenario, variant: Variant): string | null {
+  const axes = scenario.variants ?? {};
+  const extra = Object.keys(variant).filter((axis) => !Object.hasOwn(axes, axis));
+  if (extra.length > 0) return `${extra.map((a) => `${a}=${variant[a]}`).join(', ')}: not an axis of scenario ${scenario.name} (its axes: ${Object.keys(axes).join(', ') || 'none'})`;
+  for (const axis of Object.keys(axes).sort()) {
+    const value = own(variant, axis);
+    const values = Object.keys(axes[axis] ?? {});
+    if (value === undefined) return `no value for axis ${axis} (one of ${values.join(', ')})`;
+    if (!values.includes(value)) return `${axis}=${value}: not a value of that axis (${values.join(', ')})`;
+  }
+  return null;
+}
+
 export function stepApplies(step: Step, variant: Variant): boolean {
   if (!step.when) return true;
   for (const [axis, want] of Object.entries(step.when)) {

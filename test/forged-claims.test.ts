@@ -92,39 +92,7 @@ describe('info over a footer that omits a fault', () => {
   });
 });
 
-describe('header claims verify checks (F1, F2, F5)', () => {
-  it('a variant axis the scenario does not have is a false claim', () => {
-    const p = join(dir, 'extra-axis.iotrace');
-    writeFileSync(p, forgeHeader(good, (h) => { (h.variant as Record<string, string>).iommu = 'amd-vi'; }));
-    const v = cli('verify', p);
-    expect(v.status).toBe(1);
-    expect(v.stdout).toMatch(/FALSE CLAIM: header's variant .*iommu=amd-vi.* is not a variant of scenario dwq-gpasid/);
-    expect(cli('verify', good).status).toBe(0);
-  });
-
-  it('an imported label on a recorded trace does not switch the re-run off', () => {
-    const p = join(dir, 'fake-import.iotrace');
-    writeFileSync(p, forgeHeader(good, (h) => {
-      h.imported = { tool: 'qemu', file: 'x.log', sha256: '00', bytes: 1, lines: 1, forms: [], t0: null, skipped: {}, folded: 0, malformed: 0, malformedLines: [], traced: [] };
-    }));
-    const v = cli('verify', p);
-    expect(v.status).toBe(1);
-    expect(v.stdout).toMatch(/FALSE CLAIM: header says imported/);
-  });
-
-  it('verify --source compares the header\'s account of the log with a re-import', () => {
-    const log = join(process.cwd(), 'test', 'fixtures', 'import', 'qemu-vtd-scalable.log');
-    const imp = join(dir, 'imp.iotrace');
-    expect(cli('import', 'qemu', log, '-o', imp).status).toBe(0);
-    expect(cli('verify', imp, '--source', log).status).toBe(0);
-    const p = join(dir, 'imp-forged.iotrace');
-    writeFileSync(p, forgeHeader(imp, (h) => { const m = h.imported as Record<string, unknown>; m.lines = 7; m.skipped = {}; m.traced = []; }));
-    const v = cli('verify', p, '--source', log);
-    expect(v.status).toBe(1);
-    expect(v.stdout).toMatch(/FALSE CLAIM: header says the log's lines is 7; importing it again gives 831/);
-    expect(v.stdout).toMatch(/FALSE CLAIM: header says the log's traced is \[\]/);
-  });
-});
+// The header's claims (F1, F2, F5) are tested in test/claims-header.test.ts.
 
 describe('export --from over a false checkpoint (F3)', () => {
   it('counters start from the state the events build', () => {
@@ -136,11 +104,6 @@ describe('export --from over a false checkpoint (F3)', () => {
     expect(out(p)).toBe(out(life));
   });
 });
-
-/** Rewrite the header map of a trace (every checksum and digest recomputed by forge). */
-function forgeHeader(path: string, edit: (h: Record<string, unknown>) => void): Buffer {
-  return forge(path, { header: edit });
-}
 
 describe('a footer whose chunkFirsts are off by one (F17)', () => {
   it('is unusable at open: the trace reads the same as without its footer', async () => {

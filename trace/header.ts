@@ -85,10 +85,21 @@ export function headerProblem(h: TraceHeader): string | null {
     }
     return null;
   };
-  const problem = walk(h.scenario, 'scenario', 1) ?? (h.imported ? walk(h.imported, 'imported', 1) : null);
+  const problem = walk(h.scenario, 'scenario', 1) ?? (h.imported ? walk(h.imported, 'imported', 1) ?? importedProblem(h.scenario) : null);
   if (problem) return problem;
   const bytes = encodeHeader(h).length;
   return bytes > LIMITS.blockBytes ? `the header would be ${bytes} bytes, more than ${LIMITS.blockBytes}` : null;
+}
+
+/**
+ * Why a header that says `imported` cannot be an imported trace's, or null.
+ * The importer writes the platform alone (no steps, threads or builder): a
+ * scenario that could be re-run beside the label would let the label switch
+ * verify's re-run off, so reader and writer refuse the pair.
+ */
+function importedProblem(sc: Scenario): string | null {
+  const runnable = [sc.steps.length > 0 ? `${sc.steps.length} step(s)` : '', sc.threads !== undefined ? 'threads' : '', sc.generate !== undefined ? 'a builder' : ''].filter(Boolean);
+  return runnable.length > 0 ? `imported: beside a scenario with ${runnable.join(', ')} to run (an imported trace's scenario is the platform alone)` : null;
 }
 
 export function decodeHeader(payload: Uint8Array, offset: number): TraceHeader {
@@ -115,6 +126,8 @@ export function decodeHeader(payload: Uint8Array, offset: number): TraceHeader {
   if (variant === null || typeof variant !== 'object' || Array.isArray(variant) || Object.values(variant).some((v) => typeof v !== 'string')) bad('variant');
   if (typeof d.seed !== 'number' || !Number.isInteger(d.seed) || d.seed < 0) bad('seed');
   const imported = d.imported === undefined ? undefined : importSource(d.imported, bad);
+  const mixed = imported ? importedProblem(sc as Scenario) : null;
+  if (mixed) bad(mixed);
   return { format, engine: d.engine as string, scenario: sc as Scenario, variant: variant as Record<string, string>, seed: d.seed as number, ...sizes, ...(imported ? { imported } : {}) };
 }
 

@@ -4,6 +4,7 @@ import { escapeText, jsonText } from '../../safe/escape.js';
 import { variantText, parse } from '../common.js';
 import { withTrace } from '../trace.js';
 import { paint } from '../term.js';
+import { headerClaims } from '../header-claims.js';
 import { importedLines } from '../imported.js';
 
 export const HELP = `usage: iotrace info <trace> [--deep] [--json]
@@ -20,8 +21,8 @@ disagrees (the counts shown are then the events'). --deep also applies every
 event and compares every checkpoint with the state the events build.
 
 Exit 0 when the trace is whole or was recovered from damage, 1 when its
-footer or a checkpoint disagrees with its events (the file claims something
-false), 2 on bad input.`;
+footer or a checkpoint disagrees with its events, or its header's variant is
+not one its scenario has (the file claims something false), 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, deep: { type: 'boolean' } }, 1);
@@ -32,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     const h = r.header;
     const kinds = Object.fromEntries(Object.keys(r.kinds).sort().map((k) => [k, r.kinds[k] ?? 0]));
     // A false checkpoint found before damage stops the deep pass is still false: a finding, whatever comes after.
-    const lies = !check.claimsOk && r.truncated === null && check.stoppedAt === null || check.disproved;
+    const header = headerClaims(h);
+    const lies = !check.claimsOk && r.truncated === null && check.stoppedAt === null || check.disproved || header.length > 0;
     const whole = r.truncated === null && check.whole;
     const info = {
       path: r.path, format: h.format, engine: h.engine, scenario: h.scenario.name, variant: h.variant, seed: h.seed,
@@ -43,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       firstViolation: r.violations[0] ?? null, kinds, bytes: r.bytes, bytesPerEvent: check.events ? r.bytes / check.events : 0,
       checkpointEvery: r.checkpointEvery, whole, truncated: !whole, truncation: r.truncated ?? (check.damageAt !== null ? { offset: check.damageAt, reason: check.problems.find((p) => !p.startsWith('damaged:')) ?? '' } : null),
       checks: {
-        strongHashes: r.strongHashes, footer: r.claims, checkpoints: values.deep ? r.checkpointClaims : 'unchecked', problems: check.problems,
+        strongHashes: r.strongHashes, header, footer: r.claims, checkpoints: values.deep ? r.checkpointClaims : 'unchecked', problems: check.problems,
       },
     };
     if (values.json) { console.log(jsonText(info)); return lies ? 1 : 0; }
@@ -52,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     if (r.headerLost !== null) console.log(`header     ${paint('LOST', 'red')}: ${escapeText(r.headerLost)}${h.format ? ` (the preamble says format ${h.format})` : ''}; no scenario, engine or seed to show`);
     else if (h.imported) for (const line of importedLines(h.imported)) console.log(line);
     else console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
+    for (const p of header) console.log(`${paint('FALSE CLAIM', 'red')} ${escapeText(p)}`);
     if (r.headerLost === null) console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);
     console.log(`events     ${check.events}`);
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);
