@@ -27,6 +27,27 @@ interface Result {
   unchecked: string[];
 }
 
+/** Fields of the header's account of its log that a re-import may differ in honestly (the log copied under another name). */
+const RENAMABLE = new Set(['file']);
+const shown = (v: unknown): string => { const t = JSON.stringify(v) ?? 'nothing'; return t.length > 120 ? `${t.slice(0, 117)}...` : t; };
+
+/**
+ * The header's account of the log (lines, forms, skipped names, malformed
+ * lines, traced sections: info prints them, state's "unknown" sections come
+ * from `traced`) and the platform inferred from it, against what importing
+ * the same log again says: each difference is a false claim.
+ */
+function headerDifferences(mine: TraceReplayer, again: TraceReplayer): string[] {
+  const a = mine.header.imported as unknown as Record<string, unknown>;
+  const b = (again.header.imported ?? {}) as unknown as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (!RENAMABLE.has(k) && !isDeepStrictEqual(a[k], b[k])) out.push(`header says the log's ${k} is ${shown(a[k])}; importing it again gives ${shown(b[k])}`);
+  }
+  if (!isDeepStrictEqual(mine.header.scenario.platform, again.header.scenario.platform)) out.push("header's platform (the IOMMUs and devices inferred from the log) is not the one importing it again infers");
+  return out;
+}
+
 /** The first event where two traces differ, or null. */
 function firstDifference(a: TraceReplayer, b: TraceReplayer): Divergence | null {
   const n = Math.max(a.count, b.count);
@@ -60,17 +81,7 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
       const other = TraceReplayer.open(again.path);
       try {
         res.source = { path: sourcePath, sha256: again.source.sha256, matches, divergence: matches ? firstDifference(r, other) : null };
-        // The header's account of the log (lines, forms, skipped names, malformed lines, traced sections) and the
-        // platform inferred from it are claims too: the re-import says what they are. The file's name may differ (a copy).
-        if (matches) {
-          const mine = r.header.imported as unknown as Record<string, unknown>;
-          const theirs = other.header.imported as unknown as Record<string, unknown> | undefined;
-          for (const k of Object.keys({ ...mine, ...theirs })) {
-            if (k === 'file' || isDeepStrictEqual(mine[k], theirs?.[k])) continue;
-            res.claims.push(`header says the log's ${k} is ${escapeText(JSON.stringify(mine[k]) ?? 'absent').slice(0, 120)}; importing it again gives ${escapeText(JSON.stringify(theirs?.[k]) ?? 'absent').slice(0, 120)}`);
-          }
-          if (!isDeepStrictEqual(r.header.scenario, other.header.scenario)) res.claims.push("header's scenario (the platform inferred from the log) is not the one importing it again gives");
-        }
+        if (matches) res.claims.push(...headerDifferences(r, other));
       } finally {
         other.close();
       }
@@ -83,7 +94,7 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
   res.ok = res.claims.length === 0 && r.truncated === null && (res.source === null || (res.source.matches && res.source.divergence === null));
   const code = res.ok ? 0 : 1;
   if (json) { console.log(jsonText(res)); return code; }
-  for (const line of importedLines(imported)) console.log(line);
+  for (const line of importedLines(imported, res.source?.matches === true)) console.log(line);
   if (r.truncated) console.log(`${paint('DAMAGED', 'red')}: ${r.count} events read back; stopped at byte ${r.truncated.offset}: ${escapeText(r.truncated.reason)}`);
   for (const p of res.claims) console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(p)}`);
   if (res.claims.length === 0 && !r.truncated) console.log(`checked    every block's checksum${r.strongHashes ? ' and SHA-256' : ' (CRC-32 only: format 1 has no SHA-256 digests)'}, the footer's counts and every checkpoint agree with the ${r.count} events`);

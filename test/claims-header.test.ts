@@ -1,14 +1,16 @@
-// A trace header's claims about how its events were made (redteam-lies F2,
-// F5): a forged-but-valid header must not switch verify's re-run off, nor
-// carry a variant its scenario has not, while verify says ok.
+// A trace header's claims about how its events were made (redteam-lies F1,
+// F2, F5): a forged-but-valid header must not switch verify's re-run off,
+// carry a variant its scenario has not, or describe an imported trace's
+// source falsely, while verify says ok.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { variantProblem } from '../engine/scenario.js';
 import type { TraceEvent } from '../engine/types.js';
 import { loadScenario } from '../scenarios/index.js';
 import { forge } from './forge.js';
+import { FIXTURES } from './import-helpers.js';
 import { recordTo, tmp } from './trace-helpers.js';
 
 const BIN = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -80,5 +82,41 @@ describe('a header variant its scenario does not have (F5)', () => {
     expect(g.status).toBe(0);
     expect(g.stdout).not.toContain('FALSE CLAIM');
     expect(cli('verify', good).status).toBe(0);
+  });
+});
+
+describe("an imported trace's account of its log (F1)", () => {
+  it('verify --source compares it with the re-import: each forged field is a FALSE CLAIM; without --source it is labelled unchecked', () => {
+    const log = join(FIXTURES, 'qemu-vtd-scalable.log');
+    const imp = join(dir, 'imp.iotrace');
+    expect(cli('import', 'qemu', log, '-o', imp).status).toBe(0);
+    // The same log under another name is still the source: the file name is not compared.
+    const copy = join(dir, 'renamed.log');
+    copyFileSync(log, copy);
+    const ok = cli('verify', imp, '--source', copy);
+    expect(ok.status, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^source {5}831 lines \(tid@sec\.usec, first timestamp [^)]+\): 0 malformed, 500 not mapped .*, 164 folded\n/m);
+    expect(ok.stdout).not.toContain('unchecked');
+    const forged = save('a.iotrace', forge(imp, { header: (d) => {
+      const m = d.imported as Record<string, unknown>;
+      Object.assign(m, { bytes: 1, lines: 7, forms: ['iso8601'], t0: '2020-01-01', skipped: {}, folded: 0, traced: [] });
+      ((d.scenario as { platform: { devices: unknown[] } }).platform.devices).length = 0;
+    } }));
+    const v = cli('verify', forged, '--source', log);
+    expect(v.status).toBe(1);
+    const claims = v.stdout.split('\n').filter((l) => l.startsWith('FALSE CLAIM'));
+    expect(claims).toEqual(expect.arrayContaining([
+      "FALSE CLAIM: header says the log's bytes is 1; importing it again gives 61209",
+      "FALSE CLAIM: header says the log's lines is 7; importing it again gives 831",
+      'FALSE CLAIM: header says the log\'s forms is ["iso8601"]; importing it again gives ["tid@sec.usec"]',
+      "FALSE CLAIM: header's platform (the IOMMUs and devices inferred from the log) is not the one importing it again infers",
+    ]));
+    expect(claims.filter((l) => /'s (t0|skipped|folded|traced) is/.test(l))).toHaveLength(4);
+    expect(v.stdout).not.toMatch(/^ok/m);
+    expect(JSON.parse(cli('verify', forged, '--source', log, '--json').stdout)).toMatchObject({ ok: false, source: { matches: true, divergence: null } });
+    // Without the log nothing can check the account: info and verify say so on the line that gives it.
+    for (const cmd of ['info', 'verify']) {
+      expect(cli(cmd, forged).stdout, cmd).toMatch(/^source {5}7 lines \(iso8601, first timestamp 2020-01-01\): 0 malformed, 0 not mapped, 0 folded; as the header says \(unchecked: verify --source <log> imports the log again and compares\)$/m);
+    }
   });
 });

@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     // Every string below comes from the file (or its name): escaped for the terminal.
     console.log(`trace      ${escapeText(r.path)}`);
     if (r.headerLost !== null) console.log(`header     ${paint('LOST', 'red')}: ${escapeText(r.headerLost)}${h.format ? ` (the preamble says format ${h.format})` : ''}; no scenario, engine or seed to show`);
-    else if (h.imported) for (const line of importedLines(h.imported)) console.log(line);
+    else if (h.imported) for (const line of importedLines(h.imported, false)) console.log(line);
     else console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
     for (const p of header) console.log(`${paint('FALSE CLAIM', 'red')} ${escapeText(p)}`);
     if (r.headerLost === null) console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);

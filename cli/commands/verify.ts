@@ -37,7 +37,8 @@ An imported trace (iotrace import) has no scenario to re-run: verify checks
 every digest, footer count and checkpoint and says that the events
 themselves are unchecked; --source <log> names the log it was imported from,
 checks its SHA-256 against the header and imports it again to compare every
-event.`;
+event and the header's account of the log (lines, skipped, folded, traced
+sections, the platform inferred from it).`;
 
 /** What the ok line says was checked: a format-1 file has no SHA-256 digests to check, only CRC-32 checksums. */
 const agreesText = (strong: boolean): string => (strong
