@@ -21,7 +21,7 @@ import type { Truth } from './oracle.js';
 export type HeaderTruth = 'original' | 'rerun-same' | 'false' | 'imported';
 
 /** Every axis of the scenario set, to one of its values, and nothing else. */
-function variantOfScenario(s: Scenario, v: Variant): boolean {
+export function variantOfScenario(s: Scenario, v: Variant): boolean {
   const axes = s.variants ?? {};
   const names = Object.keys(axes).sort();
   if (!isDeepStrictEqual(Object.keys(v).sort(), names)) return false;
