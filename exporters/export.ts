@@ -5,7 +5,6 @@
 import { cloneState } from '../engine/state.js';
 import type { EventKind } from '../engine/types.js';
 import type { Replayer } from '../replayer/api.js';
-import { TraceReplayer } from '../replayer/replayer.js';
 import { jsonText } from '../safe/escape.js';
 import { ChromeSink } from './chrome.js';
 import { PerfettoSink } from './perfetto.js';
@@ -45,10 +44,10 @@ export async function exportTrace(r: Replayer, opts: ExportOptions, put: (chunk:
   }
   const sink = opts.format === 'chrome' ? new ChromeSink() : new PerfettoSink();
   const meta = metadataOf(r.header, { from, to, kinds: opts.kinds });
-  // The state before the window: counters start from it, tracks are placed by it.
-  // Built from the events (every one applied from the first), never from a checkpoint: a checkpoint is a
-  // cache a forged file can get wrong, and counters and tracks drawn from it would claim a state that never was.
-  const start = r instanceof TraceReplayer ? r.replayedState(from - 1) : r.stateAt(from - 1);
+  // The state before the window: counters start from it, tracks are placed by it. A checkpoint is a cache
+  // a forged file can get wrong, so it is used only once checked (info --deep, the debugger's pass); else
+  // every event before the window is applied from the first (O(from), bounded by the file).
+  const start = r.stateUnchecked(from - 1) === null ? r.stateAt(from - 1) : r.replayedState(from - 1);
   const timeline = new Timeline(r.header, cloneState(start), sink, kinds, meta);
   for (let n = from; n < to; n += BATCH) {
     for (const ev of r.events(n, Math.min(to, n + BATCH))) {

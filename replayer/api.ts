@@ -38,8 +38,12 @@ export interface Replayer {
   event(n: number): TraceEvent;
   /** Events from .. to-1. */
   events(from: number, to: number): TraceEvent[];
-  /** The state after event n has been applied (n = -1: empty state). Callers must not mutate it. */
+  /** The state after event n has been applied (n = -1: empty state), from the nearest checkpoint. Callers must not mutate it. */
   stateAt(n: number): State;
+  /** The state after event n built by applying every event from the first: trusts no checkpoint. */
+  replayedState(n: number): State;
+  /** The sequence number of the unchecked checkpoint stateAt(n) would start from, or null (none, or checked). */
+  stateUnchecked(n: number): number | null;
   /** The cells event n wrote. */
   touched(n: number): CellRef[];
   /** The last event at or before `at` that wrote the cell, or null. */

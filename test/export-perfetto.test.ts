@@ -232,7 +232,7 @@ describe('export --format perfetto of a recorded trace', () => {
 
 describe('export of events a recording never makes', () => {
   const header = { format: 2, engine: 'test', scenario: { name: 'forged', description: '', platform: { iommus: [], devices: [] }, steps: [] }, variant: {}, seed: 0 } as unknown as TraceHeader;
-  const fake = (events: TraceEvent[]) => ({ header, count: events.length, events: (a: number, b: number) => events.slice(a, b), stateAt: () => emptyState() }) as unknown as Replayer;
+  const fake = (events: TraceEvent[]) => ({ header, count: events.length, events: (a: number, b: number) => events.slice(a, b), stateAt: () => emptyState(), stateUnchecked: () => null }) as unknown as Replayer;
 
   it('more distinct names than an interning table holds are written out, each still decoding to its own', async () => {
     const n = 66_000;
@@ -270,7 +270,7 @@ describe('export --format perfetto of an imported trace', () => {
     { seq: 3, tick: 4, step: 4, kind: 'kcall', fn: 'vtd_process_inv_desc', args: { iommu: 'dmar0', type: 'inv_wait' }, errno: null, out: {}, ...obs(4, 6_000_000) },
     { seq: 4, tick: 5, step: 5, kind: 'kcall', fn: 'iommufd_backend_connect', args: { fd: 'iommufd3' }, errno: null, out: {}, ...obs(5, 7_000_000) },
   ] as unknown as TraceEvent[];
-  const fake = { header, count: events.length, events: (a: number, b: number) => events.slice(a, b), stateAt: () => emptyState() } as unknown as Replayer;
+  const fake = { header, count: events.length, events: (a: number, b: number) => events.slice(a, b), stateAt: () => emptyState(), stateUnchecked: () => null } as unknown as Replayer;
 
   it('keeps the log\'s timestamps (ns since its first), falls back to tick x 1000 without one, and names its source', async () => {
     const d = await perfetto(fake);

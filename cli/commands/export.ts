@@ -29,7 +29,9 @@ chrome: the same timeline as Chrome trace-event JSON (chrome://tracing,
 Perfetto's legacy JSON importer).
 
 --from N   first step exported (default 0); --to N: the step after the last
-           (default: the end)
+           (default: the end). The state before --from (where the counters
+           start, how tracks are named) is built from every event before it,
+           never from an unchecked checkpoint
 --kind K   only events of that kind or family (as iotrace events --kind);
            repeat or comma-separate; counters stay when a kind that changes
            them is exported
