@@ -21,6 +21,23 @@ export function stepName(step: number, spec: { op?: unknown; cmd?: unknown; fn?:
   return `step ${step}${what !== undefined ? ` ${String(what)}` : ''}`;
 }
 
+type StepSpec = { op?: unknown; cmd?: unknown; fn?: unknown; note?: unknown };
+
+/**
+ * What names a step's slice: the header's scenario step when the step's own
+ * events agree with it (a step with a command or function has it as its
+ * ioctl's cmd or kernel call's fn), else the command its trigger ran, so a
+ * forged header cannot rename what a step did or annotate it. An op name or
+ * note with nothing in the events to compare stays the header's (unchecked:
+ * the export's metadata says so; verify re-runs the scenario).
+ */
+export function checkedStep(spec: StepSpec | undefined, trigger: TraceEvent | null): StepSpec | undefined {
+  const did = trigger === null ? undefined : trigger.kind === 'ioctl' ? trigger.cmd : trigger.kind === 'kcall' ? trigger.fn : undefined;
+  const claimed = [spec?.cmd, spec?.fn].find((v) => typeof v === 'string');
+  if (spec !== undefined && (claimed === undefined || claimed === did)) return spec;
+  return typeof did === 'string' ? { cmd: did } : undefined;
+}
+
 /** The slice's name. Total: a forged event with fields of the wrong type gets its kind. */
 export function sliceName(ev: TraceEvent): string {
   try {

@@ -20,7 +20,7 @@ import { summarize, isAddressField } from '../engine/summary.js';
 import type { ArgValue, State, TraceEvent } from '../engine/types.js';
 import type { TraceHeader } from '../replayer/api.js';
 import { mayWrite } from '../replayer/provenance.js';
-import { isInstant, isTrigger, sliceName, stepName } from './names.js';
+import { checkedStep, isInstant, isTrigger, sliceName, stepName } from './names.js';
 import { type CounterId, Occupancy } from './occupancy.js';
 import { GROUP_TITLE, type GroupKind, place, type Place, stepTrack } from './placement.js';
 
@@ -102,6 +102,7 @@ export function metadataOf(header: TraceHeader, window: { from: number; to: numb
     scenario: header.scenario.name, variant: { ...header.variant }, seed: header.seed, engine: header.engine, format: header.format,
     from: window.from, to: window.to, kinds: window.kinds ? [...window.kinds] : 'all',
   };
+  if (!imported) fields.steps = "named by the header's scenario where each step's ioctl or kernel call agrees with it, else by that call; ops and notes are the header's (unchecked: iotrace verify re-runs the scenario)";
   if (imported) for (const [key, v] of Object.entries(imported)) if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[`imported.${key}`] = v as ArgValue;
   const title = imported ? `${header.scenario.name} (imported)` : `${header.scenario.name}${variant ? ` (${variant})` : ''} seed ${header.seed}`;
   return { title, fields };
@@ -177,7 +178,7 @@ export class Timeline {
       if (!this.imported && head.ev.kind !== 'sched' && shown > 0) {
         const step = head.ev.step;
         // A threaded run's step numbers are not indexes of `steps`: those are named by number only.
-        const spec = head.ev.thread === undefined ? this.header.scenario.steps[step] : undefined;
+        const spec = checkedStep(head.ev.thread === undefined ? this.header.scenario.steps[step] : undefined, isTrigger(head.ev) ? head.ev : null);
         const args: Record<string, ArgValue> = { step };
         if (head.ev.thread !== undefined) args.thread = head.ev.thread;
         if (typeof spec?.note === 'string') args.note = spec.note;
