@@ -7,9 +7,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize } from '../engine/summary.js';
+import type { TraceEvent } from '../engine/types.js';
 import { FORMATS } from '../importers/formats.js';
 import { importLog } from '../importers/import.js';
 import { checkTrace } from '../replayer/check.js';
+import { type EventDifference, firstDifference } from '../replayer/first-difference.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { escapeText, jsonText } from '../safe/escape.js';
 import { TempDir, withSignalCleanup } from '../safe/files.js';
@@ -48,20 +50,8 @@ function headerDifferences(mine: TraceReplayer, again: TraceReplayer): string[] 
   return out;
 }
 
-/** The first event where two traces differ, or null. */
-function firstDifference(a: TraceReplayer, b: TraceReplayer): Divergence | null {
-  const n = Math.max(a.count, b.count);
-  for (let i = 0; i < n; i += 4096) {
-    const wa = a.events(i, Math.min(a.count, i + 4096));
-    const wb = b.events(i, Math.min(b.count, i + 4096));
-    for (let k = 0; k < Math.max(wa.length, wb.length); k++) {
-      const x = wa[k];
-      const y = wb[k];
-      if (!x || !y || !isDeepStrictEqual(x, y)) return { step: i + k, trace: x ? `${x.kind}: ${summarize(x)}` : null, reimport: y ? `${y.kind}: ${summarize(y)}` : null };
-    }
-  }
-  return null;
-}
+const divergence = (d: EventDifference | null): Divergence | null => (d ? { step: d.step, trace: line(d.a), reimport: line(d.b) } : null);
+const line = (ev: TraceEvent | null): string | null => (ev ? `${ev.kind}: ${summarize(ev)}` : null);
 
 export async function verifyImported(r: TraceReplayer, imported: ImportSource, sourcePath: string | undefined, json: boolean): Promise<number> {
   const check = checkTrace(r, true);
@@ -80,7 +70,7 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
       const matches = again.source.sha256 === imported.sha256;
       const other = TraceReplayer.open(again.path);
       try {
-        res.source = { path: sourcePath, sha256: again.source.sha256, matches, divergence: matches ? firstDifference(r, other) : null };
+        res.source = { path: sourcePath, sha256: again.source.sha256, matches, divergence: matches ? divergence(firstDifference(r, other)) : null };
         if (matches) res.claims.push(...headerDifferences(r, other));
       } finally {
         other.close();

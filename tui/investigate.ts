@@ -159,12 +159,17 @@ export class Investigate {
     recordWhatIf(r, change, { signal: abort.signal, onProgress: (n) => { job.events = n; this.host.render(); } }).then((res) => {
       this.whatIf = null;
       this.temps.push(dirname(res.path));
+      if (res.rerun) this.temps.push(res.rerun.dir);
+      let a: TraceReplayer | null = null;
       let b: TraceReplayer;
       let d: ReturnType<typeof diffTraces>;
       try {
+        // The original is not what its scenario makes: the what-if is compared with the re-run, not blamed for the original's difference.
+        a = res.rerun ? TraceReplayer.open(res.rerun.path) : null;
         b = TraceReplayer.open(res.path);
-        try { d = diffTraces(r, b); } catch (e) { b.close(); throw e; }
+        try { d = diffTraces(a ?? r, b); } catch (e) { b.close(); throw e; }
       } catch (e) {
+        a?.close();
         // The original's damaged chunks cannot be compared: said, as any damage is.
         if (!(e instanceof TraceError)) throw e;
         this.host.say(`what if ${what}: cannot compare with this trace: ${e.message}`, true);
@@ -172,12 +177,14 @@ export class Investigate {
         this.settle();
         return;
       }
-      const view = new DiffView(r, b, d, { screen: this.host.screen });
+      const view = new DiffView(a ?? r, b, d, { screen: this.host.screen });
       this.diff = { view, b };
-      view.say(`what if ${what}: ${d.firstDivergence ? `first divergence A #${d.firstDivergence.a}, B #${d.firstDivergence.b}${d.firstDivergence.eventB ? ` (${summarize(d.firstDivergence.eventB)})` : ''}` : 'the same events'}${res.note ? `; ${res.note}` : ''} — q returns`);
+      const against = res.rerun ? `THIS TRACE'S EVENTS ARE NOT WHAT ITS SCENARIO RE-RUNS TO (first at #${res.rerun.step}): A is the re-run; ` : '';
+      view.say(`what if ${what}: ${against}${d.firstDivergence ? `first divergence A #${d.firstDivergence.a}, B #${d.firstDivergence.b}${d.firstDivergence.eventB ? ` (${summarize(d.firstDivergence.eventB)})` : ''}` : 'the same events'}${res.note ? `; ${res.note}` : ''} — q returns`);
       view.render();
       void view.done.then(() => {
         this.diff = null;
+        a?.close();
         b.close();
         this.host.say(`back from the what-if (${what}); its trace: ${res.path}`);
         this.host.render();

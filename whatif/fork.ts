@@ -12,6 +12,9 @@ import { FORBIDDEN_KEYS, validateScenario } from '../engine/validate.js';
 import { recordToFileAsync } from '../recorder/record.js';
 import type { WriteSummary } from '../recorder/writer.js';
 import type { Replayer } from '../replayer/api.js';
+import { firstDifference } from '../replayer/first-difference.js';
+import { TraceReplayer } from '../replayer/replayer.js';
+import { TraceError } from '../trace/format.js';
 import { slug } from '../safe/slug.js';
 
 /** Drop scenario step `drop`, or set one field of step `edit` (`args.x` reaches into an ioctl's arguments). */
@@ -85,14 +88,19 @@ export interface WhatIfOptions {
   signal?: AbortSignal;
 }
 
-export interface WhatIfResult { path: string; summary: WriteSummary; scenario: Scenario; /** Set when the original schedule no longer fits the changed threads. */ note: string | null }
+/** The original's own re-run, kept when the original's events are not what it makes (a forged or false trace). */
+export interface Rerun { path: string; dir: string; /** The first step where the original and its re-run differ. */ step: number }
 
-/** Record the changed scenario under the trace's variant and seed (and its schedule, as far as it still fits). */
-export async function recordWhatIf(r: Replayer, change: WhatIfChange, opts: WhatIfOptions = {}): Promise<WhatIfResult> {
+export interface WhatIfResult {
+  path: string; summary: WriteSummary; scenario: Scenario;
+  /** Set when the original schedule no longer fits the changed threads. */ note: string | null;
+  /** Null when the original's events are its scenario's re-run; else the re-run to compare with (the caller removes `dir`). */
+  rerun: Rerun | null;
+}
+
+/** Record `scenario` under the trace's variant and seed (and its schedule, as far as it still fits) to `out`. */
+async function recordUnder(r: Replayer, scenario: Scenario, out: string, opts: WhatIfOptions): Promise<{ summary: WriteSummary; note: string | null }> {
   const h = r.header;
-  const scenario = forkScenario(h.scenario, change);
-  const dir = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'iotrace-whatif-')) : null;
-  const out = opts.out ?? join(dir as string, `${slug(h.scenario.name)}--whatif.iotrace`);
   const bound = Math.max(MIN_BOUND, GROWTH * r.count);
   const onProgress = (n: number): void => {
     if (opts.signal?.aborted) throw new WhatIfError('what-if stopped');
@@ -103,12 +111,48 @@ export async function recordWhatIf(r: Replayer, change: WhatIfChange, opts: What
     recordToFileAsync(scenario, { variant: h.variant, seed: h.seed, ...(schedule.length ? { schedule } : {}) }, out, { onProgress, progressEvery: 4096 });
   const schedule = h.scenario.threads ? scheduleOf(r.events(0, r.count)) : [];
   try {
-    try {
-      return { path: out, summary: await run(schedule), scenario, note: null };
-    } catch (e) {
-      if (!(e instanceof ScheduleError)) throw e;
-      return { path: out, summary: await run([]), scenario, note: `the recorded schedule no longer fits (${e.message}); recorded round-robin` };
-    }
+    return { summary: await run(schedule), note: null };
+  } catch (e) {
+    if (!(e instanceof ScheduleError)) throw e;
+    return { summary: await run([]), note: `the recorded schedule no longer fits (${e.message}); recorded round-robin` };
+  }
+}
+
+/**
+ * The original scenario re-run the same way as the what-if, compared with
+ * the original's events: a difference is the original's, not the change's
+ * (a header whose scenario does not make its events), so the what-if must
+ * be compared with the re-run instead. A damaged original is compared as far
+ * as it reads (diff reports the damage).
+ */
+async function rerunOriginal(r: Replayer, opts: WhatIfOptions): Promise<Rerun | null> {
+  const dir = mkdtempSync(join(tmpdir(), 'iotrace-whatif-rerun-'));
+  try {
+    const path = join(dir, `${slug(r.header.scenario.name)}--rerun.iotrace`);
+    await recordUnder(r, r.header.scenario, path, opts);
+    const again = TraceReplayer.open(path);
+    let d;
+    try { d = firstDifference(r, again); } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      d = null;
+    } finally { again.close(); }
+    if (d !== null && !(r.truncated !== null && d.step >= r.count)) return { path, dir, step: d.step };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return null;
+}
+
+/** Record the changed scenario under the trace's variant and seed (and its schedule, as far as it still fits), and check the original against its own re-run. */
+export async function recordWhatIf(r: Replayer, change: WhatIfChange, opts: WhatIfOptions = {}): Promise<WhatIfResult> {
+  const scenario = forkScenario(r.header.scenario, change);
+  const dir = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'iotrace-whatif-')) : null;
+  const out = opts.out ?? join(dir as string, `${slug(r.header.scenario.name)}--whatif.iotrace`);
+  try {
+    const { summary, note } = await recordUnder(r, scenario, out, opts);
+    return { path: out, summary, scenario, note, rerun: await rerunOriginal(r, opts) };
   } catch (e) {
     // Nothing is left behind in a folder made for this recording (the writer removed its temporary file).
     if (dir) rmSync(dir, { recursive: true, force: true });

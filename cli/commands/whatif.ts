@@ -1,6 +1,7 @@
 // iotrace whatif: the trace's scenario re-recorded without one of its steps
 // or with one field of a step changed (whatif/fork.ts), compared with the
 // original as iotrace diff compares two traces.
+import { rmSync } from 'node:fs';
 import { escapeText } from '../../safe/escape.js';
 import { refuseSameFile, withSignalCleanup } from '../../safe/files.js';
 import { parseEdit, recordWhatIf, type WhatIfChange } from '../../whatif/fork.js';
@@ -19,7 +20,11 @@ round-robin where the change makes it no longer fit) without scenario step N
 field=value; args.x reaches into an ioctl's arguments; the value is read as
 JSON when it is JSON, 0x hex as a number, else as text), then compares the
 new trace B with the original A exactly as iotrace diff does (--json,
---context, --hunks, --tui, --dump as there). Step numbers are the scenario's
+--context, --hunks, --tui, --dump as there). The unchanged scenario is
+re-run the same way first: when the trace's events are not what it makes (a
+forged or false trace), a line on stderr says so and B is compared with
+that re-run instead, so no difference of the original's is blamed on the
+change (exit 1 then, whatever the comparison). Step numbers are the scenario's
 (an event's "step"; in the replay debugger, x and e do the same on the event
 at the cursor). A generated scenario (stress) keeps no steps and is refused.
 
@@ -50,15 +55,20 @@ export async function main(argv: string[]): Promise<number> {
   const path = positionals[0] as string;
   if (values.output !== undefined) refuseSameFile(path, values.output);
   const r = openForCli(path);
-  let out: string;
+  let res;
   try {
-    const res = await withSignalCleanup(() => recordWhatIf(r, change, values.output !== undefined ? { out: values.output } : {}));
-    out = res.path;
-    errorLine(`what if ${'drop' in change ? `without scenario step ${change.drop}` : `scenario step ${change.edit} had ${change.field}=${JSON.stringify(change.value)}`}: ${res.summary.events} events recorded to ${escapeText(out)}${res.note ? ` (${res.note})` : ''}`);
+    res = await withSignalCleanup(() => recordWhatIf(r, change, values.output !== undefined ? { out: values.output } : {}));
+    errorLine(`what if ${'drop' in change ? `without scenario step ${change.drop}` : `scenario step ${change.edit} had ${change.field}=${JSON.stringify(change.value)}`}: ${res.summary.events} events recorded to ${escapeText(res.path)}${res.note ? ` (${res.note})` : ''}`);
   } finally { r.close(); }
   const pass: string[] = [];
   for (const flag of ['context', 'hunks', 'dump'] as const) if (values[flag] !== undefined) pass.push(`--${flag}`, values[flag] as string);
   if (values.json) pass.push('--json');
   if (values.tui) pass.push('--tui');
-  return diff([path, out, ...pass]);
+  const rerun = res.rerun;
+  if (rerun === null) return diff([path, res.path, ...pass]);
+  // The original is not what its own scenario makes: a difference from it would be blamed on the change.
+  errorLine(`the trace's events are not what its scenario re-runs to (first at step ${rerun.step}; iotrace verify names it): comparing the what-if with the re-run instead`);
+  try {
+    return Math.max(EXIT.finding, await diff([rerun.path, res.path, ...pass]));
+  } finally { rmSync(rerun.dir, { recursive: true, force: true }); }
 }
