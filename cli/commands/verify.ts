@@ -128,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     } else if (res.hashMismatch !== null) {
       console.log(`state hash differs after chunk ${res.hashMismatch} (events ${chunks[res.hashMismatch]?.first}..): the events match but the state they build does not`);
     } else if (res.truncated) {
-      console.log(`damaged trace (stopped at byte ${r.truncated?.offset}: ${escapeText(r.truncated?.reason ?? '')}): the ${n} recovered events match the re-run, the rest could not be checked`);
+      console.log(`damaged trace: the ${n} recovered events match the re-run, the rest could not be checked`);
     }
     for (const p of res.claims) console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(p)}`);
     if (falseHeader.length > 0) console.log(`unchecked  the ${r.count} events: not re-run (the header's variant is not one its scenario records under)`);
