@@ -72,34 +72,47 @@ export const IDENTITY: Readonly<Record<EventKind, readonly string[]>> = {
 // `obs` (an imported event's source line and time) says where an event was read, not what happened.
 const BASE = new Set(['seq', 'tick', 'step', 'obs']);
 
+/** A number JSON cannot hold as itself (NaN and ±Infinity print as null, -0 as 0). */
+const oddNumber = (v: unknown): v is number => typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0));
+
 /**
  * v with every Uint8Array (a msgpack bin) replaced by a tagged hex string,
  * so that binary data never reads as the map of its indexes (canonical()
- * makes an empty bin {}, and a forged trace can swap one for the other).
+ * makes an empty bin {}, and a forged trace can swap one for the other), and
+ * every number JSON cannot hold by a tagged string of it (else null, NaN and
+ * Infinity would all read as null).
  */
-function tagBinary(v: unknown, depth = 0): unknown {
+function tagged(v: unknown, depth = 0): unknown {
   if (v instanceof Uint8Array) return `\u0000bin:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  if (oddNumber(v)) return `\u0000num:${Object.is(v, -0) ? '-0' : String(v)}`;
   if (v === null || typeof v !== 'object' || depth > 64) return v;
-  if (Array.isArray(v)) return v.map((x) => tagBinary(x, depth + 1));
+  if (Array.isArray(v)) return v.map((x) => tagged(x, depth + 1));
   const out: Record<string, unknown> = {};
   // defineProperty: an own "__proto__" key stays data.
-  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: tagBinary((v as Record<string, unknown>)[k], depth + 1), enumerable: true, writable: true, configurable: true });
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: tagged((v as Record<string, unknown>)[k], depth + 1), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
-/** Whether v holds a Uint8Array anywhere (a walk that allocates nothing: the common case pays only this). */
-function hasBinary(v: unknown, depth = 0): boolean {
-  if (v instanceof Uint8Array) return true;
+/** Whether v holds a Uint8Array or an odd number anywhere (a walk that allocates nothing: the common case pays only this). */
+function needsTags(v: unknown, depth = 0): boolean {
+  if (v instanceof Uint8Array || oddNumber(v)) return true;
   if (v === null || typeof v !== 'object' || depth > 64) return false;
-  if (Array.isArray(v)) { for (const x of v) if (hasBinary(x, depth + 1)) return true; return false; }
-  for (const k in v) if (Object.hasOwn(v, k) && hasBinary((v as Record<string, unknown>)[k], depth + 1)) return true;
+  if (Array.isArray(v)) { for (const x of v) if (needsTags(x, depth + 1)) return true; return false; }
+  for (const k in v) if (Object.hasOwn(v, k) && needsTags((v as Record<string, unknown>)[k], depth + 1)) return true;
   return false;
 }
 
 function part(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v === 'object') return JSON.stringify(canonical(hasBinary(v) ? tagBinary(v) : v));
-  return String(v);
+  if (typeof v === 'object') return JSON.stringify(canonical(needsTags(v) ? tagged(v) : v));
+  return oddNumber(v) ? `\u0000num:${Object.is(v, -0) ? '-0' : String(v)}` : String(v);
+}
+
+/** Two values are the same value (-0 is not 0, NaN is NaN; objects by their tagged canonical JSON): an event field, a state cell. */
+export function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return x !== 0 || Object.is(x, y);
+  if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return Object.is(x, y);
+  return part(x) === part(y);
 }
 
 /** The identity of an event as one string: equal strings, same event. */
@@ -117,11 +130,7 @@ export function changedFields(a: TraceEvent, b: TraceEvent): string[] {
   const out: string[] = [];
   for (const k of new Set([...Object.keys(fa), ...Object.keys(fb)])) {
     if (BASE.has(k)) continue;
-    const x = fa[k];
-    const y = fb[k];
-    if (x === y) continue;
-    if (x !== null && y !== null && typeof x === 'object' && typeof y === 'object' && part(x) === part(y)) continue;
-    out.push(k);
+    if (!sameValue(fa[k], fb[k])) out.push(k);
   }
   return out;
 }
@@ -140,10 +149,8 @@ export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
     if (BASE.has(k)) continue;
     n++;
     const x = fa[k];
-    const y = fb[k];
-    if (x === y) continue;
-    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
-    if (part(x) !== part(y)) return false;
+    if (x === fb[k] && x !== 0) continue;
+    if (!sameValue(x, fb[k])) return false;
   }
   let m = 0;
   for (const k in fb) if (!BASE.has(k)) m++;

@@ -4,9 +4,10 @@
 // shape of the TUI's per-step diff (tui/diff.ts StepDiff: '-' only in A, '+'
 // only in B, '~' in both with different values), so the same renderer draws
 // both.
-import { canonical, compareKeys, SECTION_NAMES } from '../engine/state.js';
+import { compareKeys, SECTION_NAMES } from '../engine/state.js';
 import type { SectionName, State } from '../engine/types.js';
 import type { CellRef } from './api.js';
+import { sameValue } from './identity.js';
 
 export interface StateDiffEntry { section: SectionName; key: string; op: '+' | '-' | '~'; /** A's value */ before: unknown; /** B's value */ after: unknown }
 
@@ -20,9 +21,6 @@ export interface StateDiff {
   bySection: Map<SectionName, number>;
   uncompared: number;
 }
-
-export const sameCell = (a: unknown, b: unknown): boolean =>
-  a === b || (a !== undefined && b !== undefined && JSON.stringify(canonical(a)) === JSON.stringify(canonical(b)));
 
 /**
  * Differences between state A and state B. With `cells`, only those are
@@ -50,7 +48,8 @@ export function diffStates(a: State, b: State, limit = 200, cells?: readonly Cel
     for (const key of keys) {
       const x = sa[key];
       const y = sb[key];
-      if (sameCell(x, y)) continue;
+      // As identity.ts compares event fields: a bin is not a map, NaN and Infinity are not null.
+      if (sameValue(x, y)) continue;
       out.changed++;
       out.bySection.set(section, (out.bySection.get(section) ?? 0) + 1);
       if (out.entries.length < limit) out.entries.push({ section, key, op: y === undefined ? '-' : x === undefined ? '+' : '~', before: x, after: y });

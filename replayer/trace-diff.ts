@@ -16,6 +16,7 @@ import { changedFields, identityOf, sameEvent } from './identity.js';
 import type { DiffSide } from './memory-side.js';
 import { TraceReplayer } from './replayer.js';
 import { diffStates, type StateDiff } from './state-diff.js';
+import { problemsFrom, trustedState } from './trusted.js';
 
 export interface Divergence {
   /** Steps where A and B first part (all earlier steps are the same events). */
@@ -29,14 +30,21 @@ export interface Divergence {
   fields: string[];
   /** A's state vs B's state after that row. */
   state: StateDiff;
+  /** Per side, the event after which the unchecked checkpoint its state there was built from lies (null: built from the events or a checked checkpoint). */
+  unchecked: Unchecked;
 }
+
+export interface Unchecked { a: number | null; b: number | null }
 
 export interface Problem { side: 'a' | 'b'; step: number; kind: 'fault' | 'violation'; identity: string; text: string; reason: number | null }
 
 export interface KindCounts { onlyInA: number; onlyInB: number; changed: number }
 
 export interface TraceDiff {
-  identical: boolean;
+  /** null: every event both damaged files still hold agrees, and what one of them lost cannot be compared. */
+  identical: boolean | null;
+  /** Per side, how many events a damaged trace (read up to its damage) still holds; null when the side is whole. */
+  damaged: { a: number | null; b: number | null };
   countA: number;
   countB: number;
   commonPrefix: number;
@@ -44,7 +52,7 @@ export interface TraceDiff {
   skipped: CommonPrefix | null;
   firstDivergence: Divergence | null;
   /** The first aligned row after which A's and B's states differ, and the diff there. */
-  statesPart: { a: number; b: number; diff: StateDiff } | null;
+  statesPart: { a: number; b: number; diff: StateDiff; unchecked: Unchecked } | null;
   segments: Segment[];
   same: number;
   changed: number;
@@ -53,6 +61,8 @@ export interface TraceDiff {
   byKind: Partial<Record<EventKind, KindCounts>>;
   faultsOnlyInA: Problem[];
   faultsOnlyInB: Problem[];
+  /** Per side, the step from which the unaligned rest's faults and violations were not read (the budget ran out), or null. */
+  problemsUnread: { a: number | null; b: number | null };
   /** Alignment gave up here (too different / budget): the rest is summarised, not aligned. */
   stopped: { a: number; b: number; reason: string } | null;
   failedWindows: number;
@@ -63,9 +73,16 @@ export interface DiffOptions extends Omit<AlignOptions, 'from' | 'visit'> {
   stateRows?: number;
   /** Faults / violations decoded from the unaligned rest, per side. */
   maxProblems?: number;
+  /** Events of the unaligned rest read for them, per side, when its lists are unchecked (trusted.ts SCAN_BUDGET). */
+  scanEvents?: number;
+  /** Events applied from the first rather than start a state from an unchecked checkpoint (trusted.ts REPLAY_BUDGET). */
+  replayEvents?: number;
 }
 
 const isTrace = (s: DiffSide): s is TraceReplayer => s instanceof TraceReplayer;
+
+/** The events a damaged trace still holds (read up to the damage), or null for a whole one. */
+const recovered = (S: DiffSide): number | null => (isTrace(S) && S.truncated ? S.count : null);
 
 /** Events 0 .. n-1 are the same in both; n is the first step where they differ (or the shorter length). */
 export function prefixLength(A: DiffSide, B: DiffSide): { events: number; skipped: CommonPrefix | null } {
@@ -111,12 +128,15 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
       else if (op === '~') { counts.changed++; bump((x as TraceEvent).kind, 'changed'); } else if (op === '-') { counts.onlyInA++; bump((x as TraceEvent).kind, 'onlyInA'); } else { counts.onlyInB++; bump((y as TraceEvent).kind, 'onlyInB'); }
     },
   });
-  // Faults and violations in the unaligned rest still count, as far as the cap allows.
+  // Faults and violations in the unaligned rest still count, as far as the cap allows: read from the
+  // events (the footer's lists are unchecked claims), within a budget.
+  const problemsUnread = { a: null as number | null, b: null as number | null };
   if (al.stopped) {
     const cap = opts.maxProblems ?? 2000;
     for (const [side, S, from] of [['a', A, al.stopped.a], ['b', B, al.stopped.b]] as const) {
-      const at = [...S.faults, ...S.violations].filter((n) => n >= from).sort((x, y) => x - y).slice(0, cap);
-      for (const n of at) note(side, S.event(n));
+      const found = problemsFrom(S, from, cap, opts.scanEvents);
+      for (const ev of found.events) note(side, ev);
+      problemsUnread[side] = found.unreadFrom;
     }
   }
   const only = (side: 'a' | 'b'): Problem[] => {
@@ -133,12 +153,15 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
   const aligned = A.count === B.count && al.segments.every((s) => s.op === '=');
   // The same events by meaning can still differ in when they happened (tick, scenario step): a changed trace, not an identical one.
   const timing = aligned ? firstTimingDifference(A, B, skipped?.events ?? 0) : null;
-  const identical = aligned && timing === null;
-  const walk = identical ? { first: null, part: null } : timing !== null ? timingDivergence(A, B, timing) : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000);
+  const damaged = { a: recovered(A), b: recovered(B) };
+  // Every event both hold agrees up to where a damaged side's events end: what it lost cannot be compared.
+  const known = Math.min(damaged.a ?? Infinity, damaged.b ?? Infinity);
+  const identical = timing === null && prefix >= known ? null : aligned && timing === null;
+  const walk = identical !== false ? { first: null, part: null } : timing !== null ? timingDivergence(A, B, timing, opts.replayEvents) : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000, opts.replayEvents);
   return {
-    identical, countA: A.count, countB: B.count, commonPrefix: prefix, skipped,
+    identical, damaged, countA: A.count, countB: B.count, commonPrefix: prefix, skipped,
     firstDivergence: walk.first, statesPart: walk.part, segments: al.segments,
-    ...counts, byKind, faultsOnlyInA: only('a'), faultsOnlyInB: only('b'), stopped: al.stopped, failedWindows: al.failedWindows,
+    ...counts, byKind, faultsOnlyInA: only('a'), faultsOnlyInB: only('b'), problemsUnread, stopped: al.stopped, failedWindows: al.failedWindows,
   };
 }
 
@@ -172,11 +195,13 @@ function firstTimingDifference(A: DiffSide, B: DiffSide, from: number): number |
 }
 
 /** The divergence of two traces whose events agree but for the tick or step of event n (every row aligned one to one). */
-function timingDivergence(A: DiffSide, B: DiffSide, n: number): { first: Divergence; part: null } {
+function timingDivergence(A: DiffSide, B: DiffSide, n: number, budget?: number): { first: Divergence; part: null } {
   const x = A.event(n);
   const y = B.event(n);
   const fields = [...(x.tick !== y.tick ? ['tick'] : []), ...(x.step !== y.step ? ['step'] : [])];
-  return { first: { a: n, b: n, op: '~', eventA: x, eventB: y, fields, state: diffStates(A.stateAt(n), B.stateAt(n), 200) }, part: null };
+  const sa = trustedState(A, n, budget);
+  const sb = trustedState(B, n, budget);
+  return { first: { a: n, b: n, op: '~', eventA: x, eventB: y, fields, state: diffStates(sa.state, sb.state, 200), unchecked: { a: sa.unchecked, b: sb.unchecked } }, part: null };
 }
 
 /**
@@ -185,13 +210,16 @@ function timingDivergence(A: DiffSide, B: DiffSide, n: number): { first: Diverge
  * row writes a cell differently, so comparing the cells each row wrote is
  * exact and keeps the walk linear.
  */
-function walkStates(A: DiffSide, B: DiffSide, segments: Segment[], prefix: number, maxRows: number): { first: Divergence | null; part: TraceDiff['statesPart'] } {
+function walkStates(A: DiffSide, B: DiffSide, segments: Segment[], prefix: number, maxRows: number, budget?: number): { first: Divergence | null; part: TraceDiff['statesPart'] } {
   const rows = new AlignedRows(segments);
   // Rows 0 .. prefix-1 are the common prefix, so row `prefix` is the first that differs.
   if (prefix >= rows.count) return { first: null, part: null };
-  const base = A.stateAt(prefix - 1);
-  const sa: State = cloneState(base);
-  const sb: State = cloneState(base);
+  // Events 0 .. prefix-1 are the same on both sides, so either side's trusted state there is both sides' base.
+  let base = trustedState(A, prefix - 1, budget);
+  if (base.unchecked !== null) { const other = trustedState(B, prefix - 1, 0); if (other.unchecked === null) base = other; }
+  const unchecked = { a: base.unchecked, b: base.unchecked };
+  const sa: State = cloneState(base.state);
+  const sb: State = cloneState(base.state);
   const all = new Map<string, CellRef>();
   let now = new Map<string, CellRef>();
   const touch = (section: CellRef['section'], key: string): void => {
@@ -212,9 +240,9 @@ function walkStates(A: DiffSide, B: DiffSide, segments: Segment[], prefix: numbe
     const d = diffStates(sa, sb, 200, [...now.values()]);
     first ??= {
       a: row.a ?? row.aUpTo + 1, b: row.b ?? row.bUpTo + 1, op: row.op === '=' ? '~' : row.op, eventA: x, eventB: y,
-      fields: x && y ? changedFields(x, y) : [], state: d,
+      fields: x && y ? changedFields(x, y) : [], state: d, unchecked,
     };
-    if (d.changed > 0) return { first, part: { a: row.aUpTo, b: row.bUpTo, diff: diffStates(sa, sb, 200, [...all.values()]) } };
+    if (d.changed > 0) return { first, part: { a: row.aUpTo, b: row.bUpTo, diff: diffStates(sa, sb, 200, [...all.values()]), unchecked } };
   }
   return { first, part: null };
 }

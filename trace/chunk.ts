@@ -540,8 +540,9 @@ function readValue(open: number): unknown {
       return genericValue(open);
     }
     case 0xcc: case 0xcd: case 0xce: case 0xcf: case 0xd0: case 0xd1: case 0xd2: case 0xd3: return readInt();
-    case 0xca: if (p + 5 > end) return fail(); p += 5; return view.getFloat32(p - 4);
-    case 0xcb: if (p + 9 > end) return fail(); p += 9; return view.getFloat64(p - 8);
+    // NaN and ±Infinity are refused (msgpack-guard.ts): the reference decoder says so.
+    case 0xca: { if (p + 5 > end) return fail(); p += 5; const v = view.getFloat32(p - 4); return Number.isFinite(v) ? v : fail(); }
+    case 0xcb: { if (p + 9 > end) return fail(); p += 9; const v = view.getFloat64(p - 8); return Number.isFinite(v) ? v : fail(); }
     case 0xc4: case 0xc5: case 0xc6: { const n = readBin(); return bail ? undefined : buf.subarray(p - n, p); }
     case 0xdc: if (p + 3 > end) return fail(); return readList(view.getUint16(p + 1), 3, open);
     case 0xdd: if (p + 5 > end) return fail(); return readList(view.getUint32(p + 1), 5, open);

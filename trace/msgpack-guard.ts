@@ -6,7 +6,10 @@
 // whose containers announce more elements than the bytes left could hold
 // (every element takes at least one byte), or that nests deeper than any
 // value the recorder writes. What passes cannot make the decoder allocate
-// more element slots than the payload has bytes.
+// more element slots than the payload has bytes. It also refuses a float
+// that is NaN or infinite: the engine and the importers write integers and
+// finite numbers only, and JSON (every export, --json) has no such value, so
+// one would print as null: a value the trace does not hold.
 import { Decoder, type DecoderOptions } from '@msgpack/msgpack';
 
 /** Deepest nesting accepted: events, checkpoints and scenarios stay far below. */
@@ -23,6 +26,15 @@ export const MAX_MSGPACK_ELEMENTS = 1 << 22;
 function lengthAt(view: DataView, p: number, end: number, bytes: 1 | 2 | 4): number {
   if (p + 1 + bytes > end) return -1;
   return bytes === 1 ? view.getUint8(p + 1) : bytes === 2 ? view.getUint16(p + 1) : view.getUint32(p + 1);
+}
+
+/**
+ * Whether the big-endian float after the type byte at p has every exponent
+ * bit set (NaN or ±Infinity); `mask` is the exponent's bits in the first 16
+ * bits without the sign (float32 0x7f80, float64 0x7ff0).
+ */
+function nonFinite(buf: Uint8Array, p: number, mask: number): boolean {
+  return ((((buf[p + 1] as number) << 8) | (buf[p + 2] as number)) & mask) === mask;
 }
 
 /** Why `buf` is not a single well-sized msgpack value, or null when it is. */
@@ -54,8 +66,8 @@ export function msgpackShapeProblem(buf: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
         case 0xc7: head = 3; body = n = lengthAt(view, p, end, 1); break;
         case 0xc8: head = 4; body = n = lengthAt(view, p, end, 2); break;
         case 0xc9: head = 6; body = n = lengthAt(view, p, end, 4); break;
-        case 0xca: body = 4; break;
-        case 0xcb: body = 8; break;
+        case 0xca: body = 4; if (p + 3 <= end && nonFinite(buf, p, 0x7f80)) return `msgpack float at ${p} is NaN or infinite`; break;
+        case 0xcb: body = 8; if (p + 3 <= end && nonFinite(buf, p, 0x7ff0)) return `msgpack float at ${p} is NaN or infinite`; break;
         case 0xcc: case 0xd0: body = 1; break;
         case 0xcd: case 0xd1: body = 2; break;
         case 0xce: case 0xd2: body = 4; break;

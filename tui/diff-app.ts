@@ -12,8 +12,10 @@ import type { CellRef, Replayer } from '../replayer/api.js';
 import { AlignedRows, type Row } from '../replayer/diff-rows.js';
 import { TraceError } from '../trace/format.js';
 import { diffStates } from '../replayer/state-diff.js';
+import { TraceReplayer } from '../replayer/replayer.js';
 import type { TraceDiff } from '../replayer/trace-diff.js';
 import { aboutEvent } from './about.js';
+import { ClaimCheck } from './claims.js';
 import { renderDiff } from './diff.js';
 import { DIFF_BINDINGS, DIFF_HINTS, DIFF_PANES, diffActionFor, type DiffAction, type DiffPane } from './diff-keys.js';
 import { DiffList } from './diff-list.js';
@@ -56,6 +58,8 @@ export class DiffView {
   private message: { text: string; error: boolean } | null = null;
   private resolveDone!: () => void;
   private closed = false;
+  /** The deep checks run in idle time: until one is done, a state built from that side's checkpoint says it is unchecked. */
+  private readonly checks: ClaimCheck[] = [];
 
   /** Drawn on the replay debugger's screen (a what-if, tui/investigate.ts): quit takes its boxes off and leaves the screen. */
   private readonly embedded: boolean;
@@ -79,7 +83,11 @@ export class DiffView {
     });
     this.cursor = d.firstDivergence ? Math.min(this.rows.count - 1, d.commonPrefix) : 0;
     if (d.firstDivergence) this.say(`first divergence: A event #${d.firstDivergence.a}, B event #${d.firstDivergence.b}`);
-    else this.say('A and B hold the same events');
+    else this.say(noDivergence(d));
+    // Embedded, A is the debugger's trace, which checks itself; B (the what-if's recording) and a standalone pair are checked here.
+    for (const r of this.embedded ? [b] : [a, b]) {
+      if (r instanceof TraceReplayer && r.checkpointClaims === 'unchecked') this.checks.push(new ClaimCheck(r, () => this.render()));
+    }
     this.screen.program.hideCursor();
     this.screen.on('keypress', this.onKeypress);
     this.screen.on('resize', this.onResize);
@@ -108,9 +116,15 @@ export class DiffView {
     for (const p of DIFF_PANES) for (const b of boxes[p]) (b.style as { border: { fg: string } }).border.fg = borderColour(p === this.focus);
   }
 
-  /** A side's state at the row (after its last event at or before it) and the cells its event on this row wrote. */
-  private sideState(s: Side, upTo: number, own: number | null): { state: State; touched: CellRef[] } {
-    return { state: upTo < 0 ? emptyState() : s.r.stateAt(upTo), touched: own === null ? [] : s.r.touched(own) };
+  /**
+   * A side's state at the row (after its last event at or before it), the cells its event on this row wrote,
+   * and the unchecked checkpoint it was built from (the event it follows), if any.
+   */
+  private sideState(s: Side, upTo: number, own: number | null): { state: State; touched: CellRef[]; unchecked: number | null } {
+    return {
+      state: upTo < 0 ? emptyState() : s.r.stateAt(upTo), touched: own === null ? [] : s.r.touched(own),
+      unchecked: upTo >= 0 && s.r instanceof TraceReplayer ? s.r.stateUnchecked(upTo) : null,
+    };
   }
 
   render(): void {
@@ -131,7 +145,7 @@ export class DiffView {
         const sb = this.sideState(B, row.bUpTo, row.b);
         const diff = diffStates(sa.state, sb.state);
         for (const [s, st, upTo, own] of [[A, sa, row.aUpTo, row.a], [B, sb, row.bUpTo, row.b]] as const) {
-          s.state.setLabel(` state ${s === A ? 'A' : 'B'} after event #${upTo}${own === null ? ' (no event on this row)' : ''} `);
+          s.state.setLabel(` state ${s === A ? 'A' : 'B'} after event #${upTo}${own === null ? ' (no event on this row)' : ''}${st.unchecked !== null ? ` (from UNCHECKED checkpoint #${st.unchecked})` : ''} `);
           const focusHere = (s === A && this.focus === 'stateA') || (s === B && this.focus === 'stateB');
           if (!focusHere) {
             // Select the first cell where A and B differ that this side has; else what the row's event wrote.
@@ -150,7 +164,8 @@ export class DiffView {
         this.cmp.setLabel(` A vs B at row ${this.cursor} `);
         const lines = renderDiff(diff, '', cl.w);
         // renderDiff's title line speaks of one step's change; here it is A against B.
-        lines[0] = paint(fit(diff.changed === 0 ? 'A and B agree here' : `${diff.changed} cell${diff.changed === 1 ? '' : 's'} differ (- A only, + B only, ~ A → B)`, cl.w).trimEnd(), 'bold');
+        const unchecked = sa.unchecked !== null || sb.unchecked !== null ? ' (unchecked checkpoint)' : '';
+        lines[0] = paint(fit(`${diff.changed === 0 ? 'A and B agree here' : `${diff.changed} cell${diff.changed === 1 ? '' : 's'} differ (- A only, + B only, ~ A → B)`}${unchecked}`, cl.w).trimEnd(), 'bold');
         this.cmpTop = Math.max(0, Math.min(this.cmpTop, lines.length - cl.h));
         this.cmp.setContent(lines.slice(this.cmpTop, this.cmpTop + cl.h).join('\n'));
       }
@@ -163,7 +178,7 @@ export class DiffView {
     const parts = [
       row ? `row ${this.cursor} / ${rows.count}` : 'no rows',
       row ? `${opWord(row.op)}` : '',
-      d.identical ? 'identical' : `prefix ${d.commonPrefix}`,
+      d.identical === true ? 'identical' : d.identical === null ? `cannot tell past ${d.commonPrefix} (damaged)` : `prefix ${d.commonPrefix}`,
       `${d.changed} changed, ${d.onlyInA} only A, ${d.onlyInB} only B`,
       `faults only A ${d.faultsOnlyInA.length}, only B ${d.faultsOnlyInB.length}`,
     ].filter(Boolean);
@@ -229,7 +244,7 @@ export class DiffView {
         return;
       }
       case 'firstDivergence': {
-        if (!this.d.firstDivergence) { this.say('A and B hold the same events', true); return; }
+        if (!this.d.firstDivergence) { this.say(noDivergence(this.d), true); return; }
         this.goTo(this.d.commonPrefix);
         this.describeRow('first divergence');
         return;
@@ -272,6 +287,7 @@ export class DiffView {
   quit(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const c of this.checks) c.stop();
     if (this.embedded) {
       this.screen.removeListener('keypress', this.onKeypress);
       this.screen.removeListener('resize', this.onResize);
@@ -279,6 +295,11 @@ export class DiffView {
     } else this.screen.destroy();
     this.resolveDone();
   }
+}
+
+/** What a diff without a first divergence says: the same events, or (a damaged side) that the rest cannot be compared. */
+function noDivergence(d: TraceDiff): string {
+  return d.identical === null ? `the ${d.commonPrefix} events both hold agree; a damaged side's lost events cannot be compared` : 'A and B hold the same events';
 }
 
 function opWord(op: Row['op']): string {

@@ -6,7 +6,9 @@ import { importedTitle } from '../../trace/header.js';
 import { AlignedRows, type Row } from '../../replayer/diff-rows.js';
 import type { TraceReplayer } from '../../replayer/replayer.js';
 import type { StateDiff } from '../../replayer/state-diff.js';
-import { diffTraces, type Problem, type TraceDiff } from '../../replayer/trace-diff.js';
+import { adoptCheck, checkTrace } from '../../replayer/check.js';
+import { diffTraces, type Problem, type TraceDiff, type Unchecked } from '../../replayer/trace-diff.js';
+import { REPLAY_BUDGET } from '../../replayer/trusted.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { println } from '../../safe/stdout.js';
 import { EXIT, parse, UsageError, variantText } from '../common.js';
@@ -14,7 +16,7 @@ import { DIFF_DUMP_MIN, dumpArg, MAX_CONTEXT, MAX_HUNKS } from '../limits.js';
 import { intArg, openForCli } from '../trace.js';
 
 export const HELP = `usage: iotrace diff <a.iotrace> <b.iotrace> [--json] [--context N] [--hunks N]
-                   [--tui] [--dump COLSxROWS]
+                   [--deep] [--tui] [--dump COLSxROWS]
 
 Compares two traces, typically one scenario recorded under two variants.
 Events are aligned by meaning: an event's identity is its kind and its stable
@@ -26,9 +28,13 @@ hardware states first part); the runs of differences with N events of
 context; counts by kind (only in A, only in B, changed); the faults and
 violations that happen on one side only.
 
---json      one JSON object: identical, commonPrefix, firstDivergence ({a, b,
-            ...} or null), statesPart, onlyInA, onlyInB, changed, byKind,
-            faultsOnlyInA, faultsOnlyInB, hunks, stopped
+--json      one JSON object: identical (true, false, or null: cannot tell),
+            damaged, commonPrefix, firstDivergence ({a, b, ..., unchecked} or
+            null), statesPart, onlyInA, onlyInB, changed, byKind,
+            faultsOnlyInA, faultsOnlyInB, problemsUnread, hunks, stopped
+--deep      check both traces first (every event applied from the first,
+            every checkpoint compared with the state it claims): states are
+            then built from checked checkpoints; costs a pass over each file
 --context   events of context around each run of differences (default 3,
             at most 1000)
 --hunks     runs of differences listed (default 10, at most 10000)
@@ -36,12 +42,18 @@ violations that happen on one side only.
 --dump      draw one TUI frame of that size at the first divergence, print
             it as text and exit (no terminal needed; 60..1000 x 12..500)
 
-Exit 0 when both traces hold the same events, 1 when they differ, 2 on bad
-input.`;
+States shown are built from the events, or from a checkpoint the deep check
+has compared with them; past the first ${REPLAY_BUDGET} events of an unchecked
+trace they come from its checkpoint and say "unchecked". A damaged trace is
+read up to its damage: when every event both still hold agrees, what it
+lost cannot be compared, and diff says so (identical null, exit 1).
+
+Exit 0 when both traces are whole and hold the same events, 1 when they
+differ or a damaged side leaves it unknown, 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    json: { type: 'boolean' }, context: { type: 'string' }, hunks: { type: 'string' }, tui: { type: 'boolean' }, dump: { type: 'string' },
+    json: { type: 'boolean' }, context: { type: 'string' }, hunks: { type: 'string' }, tui: { type: 'boolean' }, dump: { type: 'string' }, deep: { type: 'boolean' },
   }, 2);
   if (values.help) { console.log(HELP); return EXIT.ok; }
   const context = intArg(values.context, '--context', 3, MAX_CONTEXT);
@@ -54,19 +66,22 @@ export async function main(argv: string[]): Promise<number> {
   let b: TraceReplayer;
   try { b = openForCli(positionals[1]); } catch (e) { a.close(); throw e; }
   try {
+    // The deep check's findings replace the footer's claims and drop false checkpoints (replayer/check.ts).
+    const checks = values.deep ? [a, b].map((r) => { const c = checkTrace(r, true); adoptCheck(r, c); return c.problems; }) : null;
     const d = diffTraces(a, b);
+    const exit = d.identical === true ? EXIT.ok : EXIT.finding;
     if (values.tui || dump) {
       // Loaded only here: blessed costs a noticeable part of a second to load.
       const tui = await import('../../tui/diff-app.js');
-      if (dump) { await println(tui.dumpDiffFrame(a, b, d, dump.cols, dump.rows).join('\n')); return d.identical ? EXIT.ok : EXIT.finding; }
+      if (dump) { await println(tui.dumpDiffFrame(a, b, d, dump.cols, dump.rows).join('\n')); return exit; }
       const app = tui.openDiffView(a, b, d, { input: process.stdin, output: process.stdout });
       await app.done;
       process.stdin.pause();
-      return d.identical ? EXIT.ok : EXIT.finding;
+      return exit;
     }
-    if (values.json) await println(jsonText(toJson(a, b, d, context, maxHunks)));
-    else await println(text(a, b, d, context, maxHunks).join('\n'));
-    return d.identical ? EXIT.ok : EXIT.finding;
+    if (values.json) await println(jsonText({ ...toJson(a, b, d, context, maxHunks), ...(checks ? { deepCheck: { a: checks[0], b: checks[1] } } : {}) }));
+    else await println([...text(a, b, d, context, maxHunks), ...(checks ? checkLines(checks) : [])].join('\n'));
+    return exit;
   } finally {
     a.close();
     b.close();
@@ -130,12 +145,35 @@ function problemLines(list: Problem[], limit = 20): string[] {
   return out;
 }
 
+/** "A damaged at byte X, B damaged at byte Y": the sides whose events end at their damage. */
+function damageText(a: TraceReplayer, b: TraceReplayer, d: TraceDiff): string {
+  return ([['A', a, d.damaged.a], ['B', b, d.damaged.b]] as const).filter(([, , n]) => n !== null).map(([name, r, n]) => `${name} damaged at byte ${r.truncated?.offset ?? '?'}, ${n} event(s) recovered`).join('; ');
+}
+
+/** A note on a state shown: built from an unchecked checkpoint. */
+function uncheckedText(u: Unchecked): string {
+  const sides = ([['A', u.a], ['B', u.b]] as const).filter(([, n]) => n !== null);
+  if (sides.length === 0) return '';
+  const where = u.a !== null && u.a === u.b ? `after event ${u.a}` : sides.map(([s, n]) => `${s}'s after event ${n}`).join(', ');
+  return ` (from an UNCHECKED checkpoint ${where}; --deep checks it)`;
+}
+
+function checkLines(problems: string[][]): string[] {
+  return ([['A', problems[0]], ['B', problems[1]]] as const).map(([s, p]) => (p && p.length > 0 ? `${s} deep check: ${e(p[0] as string)}${p.length > 1 ? ` (and ${p.length - 1} more; iotrace info --deep lists them)` : ''}` : `${s} deep check: every checkpoint and state hash is what its events build`));
+}
+
 export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number): string[] {
   const out = [`A  ${e(a.path)}  ${side(a)}`, `B  ${e(b.path)}  ${side(b)}`];
-  if (d.identical) {
+  if (d.identical === true) {
     out.push(`identical: the same ${d.countA} events${d.skipped ? ` (${d.skipped.chunks} chunk(s) byte-identical by SHA-256, not decoded)` : ''}`);
     return out;
   }
+  if (d.identical === null) {
+    const longer = d.countA === d.countB ? '' : `; ${d.countA > d.countB ? 'A' : 'B'} holds ${Math.abs(d.countA - d.countB)} more`;
+    out.push(`cannot tell: the ${d.commonPrefix} event(s) both hold agree; the rest cannot be compared (${damageText(a, b, d)}${longer})`);
+    return out;
+  }
+  if (d.damaged.a !== null || d.damaged.b !== null) out.push(`damaged: ${damageText(a, b, d)}; past a damaged side's last event, rows and faults only in the other may be ones it lost`);
   out.push(`common prefix: ${d.commonPrefix} event(s)${d.skipped && d.skipped.chunks > 0 ? ` (${d.skipped.chunks} whole chunk(s) byte-identical by SHA-256, not decoded)` : ''}`);
   const f = d.firstDivergence;
   if (f) {
@@ -144,11 +182,11 @@ export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: 
     out.push('', `first divergence: A step ${f.a}${sa}, B step ${f.b}${sb}: ${OP_WORD[f.op]}${f.fields.length ? ` (${f.fields.map(e).join(', ')})` : ''}`);
     out.push(`  A ${f.eventA ? evText(f.eventA) : '(no event: A has ended or goes on with its next step)'}`);
     out.push(`  B ${f.eventB ? evText(f.eventB) : '(no event: B has ended or goes on with its next step)'}`);
-    out.push(f.state.changed === 0 ? '  state there: A and B agree' : `  state there: ${f.state.changed} cell(s) differ`, ...stateLines(f.state, '    '));
+    out.push(`${f.state.changed === 0 ? '  state there: A and B agree' : `  state there: ${f.state.changed} cell(s) differ`}${uncheckedText(f.unchecked)}`, ...stateLines(f.state, '    '));
   }
   const p = d.statesPart;
   if (p && (!f || p.a !== f.a || p.b !== f.b || f.state.changed === 0)) {
-    out.push('', `the hardware states part after A step ${p.a} / B step ${p.b}: ${p.diff.changed} cell(s) differ (- only in A, + only in B, ~ both)`, ...stateLines(p.diff, '  '));
+    out.push('', `the hardware states part after A step ${p.a} / B step ${p.b}: ${p.diff.changed} cell(s) differ (- only in A, + only in B, ~ both)${uncheckedText(p.unchecked)}`, ...stateLines(p.diff, '  '));
   } else if (!p) out.push('', 'the hardware states do not part within the rows examined');
   const rows = new AlignedRows(d.segments);
   const hs = hunks(rows, context, maxHunks);
@@ -171,6 +209,9 @@ export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: 
     for (const [k, c] of kinds) out.push(`  ${e(k).padEnd(18)} ${String(c.onlyInA).padStart(8)} ${String(c.onlyInB).padStart(8)} ${String(c.changed).padStart(8)}`);
   }
   if (d.stopped) out.push(`alignment stopped at A step ${d.stopped.a} / B step ${d.stopped.b}: ${e(d.stopped.reason)}; the rest (A ${a.count - d.stopped.a}, B ${b.count - d.stopped.b} events) is not aligned`);
+  for (const [name, at] of [['A', d.problemsUnread.a], ['B', d.problemsUnread.b]] as const) {
+    if (at !== null) out.push(`${name}'s faults and violations from step ${at} on were not read (the footer's list of them is unchecked; --deep reads every event)`);
+  }
   out.push('', 'faults and violations only in A:', ...problemLines(d.faultsOnlyInA), 'faults and violations only in B:', ...problemLines(d.faultsOnlyInB));
   return out;
 }
@@ -189,12 +230,13 @@ export function toJson(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context
   const rows = new AlignedRows(d.segments);
   return {
     identical: d.identical,
+    damaged: d.damaged,
     a: jsonSide(a),
     b: jsonSide(b),
     commonPrefix: d.commonPrefix,
     skippedChunks: d.skipped?.chunks ?? 0,
-    firstDivergence: f ? { a: f.a, b: f.b, op: f.op, fields: f.fields, eventA: f.eventA, eventB: f.eventB, state: jsonState(f.state) } : null,
-    statesPart: d.statesPart ? { a: d.statesPart.a, b: d.statesPart.b, state: jsonState(d.statesPart.diff) } : null,
+    firstDivergence: f ? { a: f.a, b: f.b, op: f.op, fields: f.fields, eventA: f.eventA, eventB: f.eventB, state: jsonState(f.state), unchecked: f.unchecked } : null,
+    statesPart: d.statesPart ? { a: d.statesPart.a, b: d.statesPart.b, state: jsonState(d.statesPart.diff), unchecked: d.statesPart.unchecked } : null,
     same: d.same,
     changed: d.changed,
     onlyInA: d.onlyInA,
@@ -202,6 +244,7 @@ export function toJson(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context
     byKind: d.byKind,
     faultsOnlyInA: d.faultsOnlyInA,
     faultsOnlyInB: d.faultsOnlyInB,
+    problemsUnread: d.problemsUnread,
     hunks: hunks(rows, context, maxHunks).map((h) => {
       const list: { op: string; a: number | null; b: number | null; eventA?: string; eventB?: string }[] = [];
       for (let r = h.from; r < Math.min(h.to, h.from + HUNK_ROWS); r++) {
