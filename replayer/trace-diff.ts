@@ -151,12 +151,12 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
     return out.sort((x, y) => x.step - y.step);
   };
   const aligned = A.count === B.count && al.segments.every((s) => s.op === '=');
-  // The same events by meaning can still differ in when they happened (tick, scenario step): a changed trace, not an identical one.
-  const timing = aligned ? firstTimingDifference(A, B, skipped?.events ?? 0) : null;
   const damaged = { a: recovered(A), b: recovered(B) };
   // Every event both hold agrees up to where a damaged side's events end: what it lost cannot be compared.
-  const known = Math.min(damaged.a ?? Infinity, damaged.b ?? Infinity);
-  const identical = timing === null && prefix >= known ? null : aligned && timing === null;
+  const agreeSoFar = prefix >= Math.min(damaged.a ?? Infinity, damaged.b ?? Infinity);
+  // The same events by meaning can still differ in when they happened (tick, scenario step): a changed trace, not an identical one.
+  const timing = aligned || agreeSoFar ? firstTimingDifference(A, B, skipped?.events ?? 0, prefix) : null;
+  const identical = timing !== null ? false : agreeSoFar ? null : aligned;
   const walk = identical !== false ? { first: null, part: null } : timing !== null ? timingDivergence(A, B, timing, opts.replayEvents) : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000, opts.replayEvents);
   return {
     identical, damaged, countA: A.count, countB: B.count, commonPrefix: prefix, skipped,
@@ -179,10 +179,10 @@ function applyOrDamage(S: DiffSide, state: State, ev: TraceEvent, touch: Touch):
   }
 }
 
-/** The first step (from `from`; equal counts) whose tick or scenario step differs between A and B, or null. */
-function firstTimingDifference(A: DiffSide, B: DiffSide, from: number): number | null {
-  for (let p = from; p < A.count; p += 4096) {
-    const to = Math.min(A.count, p + 4096);
+/** The first step in from .. end-1 (events the same by meaning) whose tick or scenario step differs between A and B, or null. */
+function firstTimingDifference(A: DiffSide, B: DiffSide, from: number, end: number): number | null {
+  for (let p = from; p < end; p += 4096) {
+    const to = Math.min(end, p + 4096);
     const wa = A.events(p, to);
     const wb = B.events(p, to);
     for (let k = 0; k < wa.length; k++) {

@@ -259,9 +259,11 @@ function diffApi(ctx: Ctx): void {
   const b = TraceReplayer.open(ctx.path);
   try {
     const d = diffTraces(t.original.replayer, b);
-    const same = t.equal && t.indexCount === t.original.count;
-    expectThat(!d.identical || same, 'diff does not call a changed trace identical to the original', () => `R ${t.count} of ${t.indexCount}, lcp ${t.lcp}, original ${t.original.count}; diff says identical, common prefix ${d.commonPrefix}`);
-    expectThat(d.identical || !same, 'diff calls the original\'s own events identical', () => `common prefix ${d.commonPrefix}`);
+    // A file read up to its damage is never identical: what it lost cannot be compared (identical null).
+    const same = t.equal && t.indexCount === t.original.count && !t.truncated;
+    expectThat(d.identical !== true || same, 'diff does not call a changed or damaged trace identical to the original', () => `R ${t.count} of ${t.indexCount}, lcp ${t.lcp}, original ${t.original.count}, recovered ${t.truncated}; diff says identical, common prefix ${d.commonPrefix}`);
+    expectThat(d.identical === true || !same, 'diff calls the original\'s own events identical', () => `common prefix ${d.commonPrefix}`);
+    expectThat(d.identical !== null || t.truncated, 'diff says it cannot tell only of a damaged file', () => `common prefix ${d.commonPrefix}, R ${t.count}`);
     expectThat(d.commonPrefix >= t.lcp && d.commonPrefix <= Math.min(b.count, t.original.count), 'diff\'s common prefix is not shorter than the events really shared', () => `${d.commonPrefix}, lcp ${t.lcp}`);
   } catch (e) { allowed(e, ctx, 'diff (API)'); } finally { b.close(); }
 }
@@ -270,7 +272,7 @@ async function diffCli(ctx: Ctx): Promise<void> {
   const t = ctx.t;
   const r = await cli(ctx, 'diff --json', diffMain, [t.original.path, ctx.path, '--json']);
   if (t.openError) { expectThat(r.code === 2, 'diff refuses a file the replayer cannot open', () => `exit ${r.code}`); return; }
-  if (r.code === 0) expectThat(t.equal && t.indexCount === t.original.count, 'diff exits 0 only for the original\'s events', () => `lcp ${t.lcp}, R ${t.count}`);
+  if (r.code === 0) expectThat(t.equal && t.indexCount === t.original.count && !t.truncated, 'diff exits 0 only for the original\'s events in a whole file', () => `lcp ${t.lcp}, R ${t.count}, recovered ${t.truncated}`);
 }
 
 /** The debugger's frames drawn off-screen through the CLI: replay --dump at a step, diff --dump against the original. */
