@@ -380,13 +380,19 @@ describe('fused chunk codec (trace/chunk.ts)', () => {
       if (i % 500 === 0) { expect(Buffer.from(encodeCheckpoint(st)).equals(plain(st)), `after event ${i}`).toBe(true); checked++; }
     });
     const odd = emptyState();
-    const values: unknown[] = [0, -0, -1, -33, -129, -40000, -(2 ** 31), 2 ** 32, 2 ** 53, 0.5, NaN, '', 'é', 'x'.repeat(40), 'y'.repeat(300), null, undefined, true, [], [[], [1, 'a']], {}, { a: { b: [null] } },
+    const values: unknown[] = [0, -0, -1, -33, -129, -40000, -(2 ** 31), 2 ** 32, 2 ** 53, 0.5, '', 'é', 'x'.repeat(40), 'y'.repeat(300), null, undefined, true, [], [[], [1, 'a']], {}, { a: { b: [null] } },
       Object.assign(Object.create(null) as object, { n: 1 }), new Uint8Array([1, 2, 3]), { u: undefined }];
     values.forEach((v, i) => { (odd.s.mem as Record<string, unknown>)[`k${i}`] = v; (odd.s.pt as Record<string, unknown>)[`é${i}`] = { v }; });
     odd.seq = 2 ** 40;
     odd.tick = -5;
     expect(Buffer.from(encodeCheckpoint(odd)).equals(plain(odd))).toBe(true);
     expect(checked).toBeGreaterThan(5);
+    // NaN and Infinity: the reader refuses them (msgpack-guard.ts), so the writer does too.
+    for (const v of [NaN, Infinity, { deep: [-Infinity] }]) {
+      const bad = emptyState();
+      (bad.s.mem as Record<string, unknown>).k = v;
+      expect(() => encodeCheckpoint(bad)).toThrow(/cannot record: the state after event -1 is a checkpoint that float at \d+ is NaN or infinite/);
+    }
   });
 
   it('round-trips integers whose range spans more than 2^32 (they once got a wrapped bit width)', () => {
