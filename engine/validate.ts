@@ -292,11 +292,13 @@ export const MAX_SCENARIO_DEPTH = 32;
 
 /**
  * Reserved keys (`__proto__`, `constructor`, `prototype`) anywhere in the
- * document, and nesting beyond MAX_SCENARIO_DEPTH. JSON.parse makes
- * "__proto__" an own key; left in, it would be written into the trace
- * header, which every reader then refuses.
+ * document, numbers JSON.parse reads as Infinity (`1e999`, a 400-digit
+ * integer), and nesting beyond MAX_SCENARIO_DEPTH. Each would be written
+ * into the trace header, which every reader then refuses (JSON.parse makes
+ * "__proto__" an own key; the readers refuse a non-finite float in any block).
  */
 function checkKeys(v: unknown, path: string, step: number | null, depth: number, problems: Problem[]): void {
+  if (typeof v === 'number' && !Number.isFinite(v)) { problems.push({ step, path: path || '(document)', message: 'a number too large for a double (JSON reads it as Infinity), which no trace can hold' }); return; }
   if (v === null || typeof v !== 'object') return;
   if (depth > MAX_SCENARIO_DEPTH) { problems.push({ step, path: path || '(document)', message: `nested deeper than ${MAX_SCENARIO_DEPTH} levels` }); return; }
   if (Array.isArray(v)) {
