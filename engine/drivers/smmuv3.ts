@@ -117,7 +117,7 @@ export function armVsmmuAllocDomainNested(flags: number, user: UserData): Errno 
   const cfg = (ste0 & STE0_CFG_MASK) >> STE0_CFG_SHIFT;
   // arm_smmu_validate_vste(): CFG not ABORT / BYPASS / S1_TRANS -> -EIO
   if (cfg !== CFG.abort && cfg !== CFG.bypass && cfg !== CFG['s1-trans']) return 'EIO';
-  // arm_smmu_validate_vste(): EATS not ABT / TRANS -> -EIO (EATS is cleared: the host sets it at attach)
+  // arm_smmu_validate_vste(), arm-smmu-v3-iommufd.c: EATS not ABT / TRANS -> -EIO (EATS is cleared: the host sets it at attach)
   const eats = (ste1 & STE1_EATS_MASK) >> STE1_EATS_SHIFT;
   if (eats !== EATS.abt && eats !== EATS.trans) return 'EIO';
   const kind = cfg === CFG.abort ? 'abort' : cfg === CFG.bypass ? 'bypass' : 's1-trans';
@@ -166,11 +166,12 @@ function convertUserCmd(state: State, viommu: IommufdCell, c: ReturnType<typeof 
     case CMDQ_OP.TLBI_NH_VA: case CMDQ_OP.TLBI_NH_VAA: case CMDQ_OP.TLBI_NH_ALL: case CMDQ_OP.TLBI_NH_ASID:
       return { ...base, op: c.op, rid: null };
     case CMDQ_OP.ATC_INV: case CMDQ_OP.CFGI_CD: case CMDQ_OP.CFGI_CD_ALL: {
-      // arm_vsmmu_vsid_to_sid(): no vDEVICE at that virt_id -> -EIO
+      // arm_vsmmu_vsid_to_sid(), arm-smmu-v3-iommufd.c: no vDEVICE at that virt_id -> -EIO
       const slot = state.s.vdev[k.vdev(viommu.fd, viommu.id, c.sid)];
       if (!slot) return 'EIO';
       return { ...base, op: c.op, rid: slot.rid };
     }
+    // arm_vsmmu_convert_user_cmd(), arm-smmu-v3-iommufd.c: any other opcode -> -EIO
     default: return 'EIO';
   }
 }
@@ -239,6 +240,7 @@ export function armVsmmuCacheInvalidate(ctx: Ctx, viommu: IommufdCell, ua: UserA
  * of: -EOPNOTSUPP); reports struct iommu_hw_info_arm_smmuv3.
  */
 export function smmuHwInfo(type: string): Errno | { type: string; len: number } {
+  // arm_smmu_hw_info(), arm-smmu-v3-iommufd.c: another type -> -EOPNOTSUPP
   if (type !== 'DEFAULT' && type !== 'ARM_SMMUV3') return 'EOPNOTSUPP';
   return { type: 'ARM_SMMUV3', len: SMMU_HW_INFO_LEN };
 }
@@ -250,6 +252,7 @@ export function smmuHwInfo(type: string): Errno | { type: string; len: number } 
  * Called by the attach path.
  */
 export function smmuAttachCompatible(iommuId: string, h: IommufdCell): Errno | null {
+  // arm_smmu_attach_dev(), arm-smmu-v3.c: a domain of another SMMU instance -> -EINVAL
   return typeof h.attrs.iommu === 'string' && h.attrs.iommu !== iommuId ? 'EINVAL' : null;
 }
 
