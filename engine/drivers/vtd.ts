@@ -16,8 +16,11 @@ const NEST_PARENT = 1 << 0;
 const DIRTY_TRACKING = 1 << 1;
 const ALLOC_PASID = 1 << 3;
 
-/** sizeof(struct iommu_hwpt_vtd_s1), and its initial length offsetofend(__reserved). */
-export const VTD_S1_SIZE = 32;
+/**
+ * sizeof(struct iommu_hwpt_vtd_s1) (flags u64, pgtbl_addr u64, addr_width u32, __reserved u32;
+ * include/uapi/linux/iommufd.h), and its initial length offsetofend(__reserved): 24.
+ */
+export const VTD_S1_SIZE = 24;
 /** sizeof(struct iommu_hwpt_vtd_s1_invalidate), also its min length (offsetofend(__reserved)). */
 export const VTD_S1_INV_SIZE = 24;
 /** sizeof(struct iommu_hw_info_vtd). */
