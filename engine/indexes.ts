@@ -297,8 +297,9 @@ export const TAG = {
   type: (type: string): string => `type:${type}`,
   /** A HWPT_PAGING's IOAS (iopt_table_add_domain(): the domains of an IOAS). */
   ioas: (id: unknown): string | null => numTag('ioas', id),
-  /** A HWPT_PAGING's IOAS and the IOMMU its domain was allocated on (the drivers of an IOAS's domains). */
-  domainOn: (ioas: unknown, iommu: unknown): string | null => (typeof iommu === 'string' ? numTag('domain', ioas)?.concat('/', iommu) ?? null : null),
+  /** A HWPT_PAGING's IOAS, the IOMMU its domain was allocated on and its stage (the geometries of an IOAS's domains). */
+  domainOn: (ioas: unknown, iommu: unknown, stage: unknown): string | null =>
+    (typeof iommu === 'string' && typeof stage === 'string' ? numTag('domain', ioas)?.concat('/', iommu, '/', stage) ?? null : null),
   /** A HWPT_NESTED's nest parent. */
   parent: (id: unknown): string | null => numTag('parent', id),
   /** A HWPT_NESTED's vIOMMU (the VMID's stage-1 domains). */
@@ -320,7 +321,7 @@ function objectTags(cell: IommufdCell | undefined): string[] {
   if (!cell) return [];
   const a = cell.attrs;
   const out = new Set<string | null>([TAG.type(cell.type)]);
-  if (cell.type === 'HWPT_PAGING') { out.add(TAG.ioas(a.ioas)); out.add(TAG.domainOn(a.ioas, a.iommu)); }
+  if (cell.type === 'HWPT_PAGING') { out.add(TAG.ioas(a.ioas)); out.add(TAG.domainOn(a.ioas, a.iommu, a.stage)); }
   if (cell.type === 'HWPT_NESTED') { out.add(TAG.parent(a.parent)); out.add(TAG.nestedOn(a.viommu)); }
   if (cell.type === 'DEVICE') {
     out.add(TAG.rid(a.rid));

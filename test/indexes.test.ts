@@ -141,7 +141,7 @@ function answerChecks(state: State): void {
         [TAG.nestedOn(o.id), (x) => x.type === 'HWPT_NESTED' && x.attrs.viommu === o.id], [TAG.attached(o.id), (x) => x.type === 'DEVICE' && Object.entries(x.attrs).some(([name, v]) => name.startsWith('pasid/') && v === o.id)],
         [TAG.vdevOf(o.id), (x) => x.type === 'VDEVICE' && x.attrs.leaked !== true && x.attrs.dev === o.id], [TAG.veventqOn(o.id), (x) => x.type === 'VEVENTQ' && x.attrs.viommu === o.id],
         [TAG.rid(o.attrs.rid), (x) => x.type === 'DEVICE' && x.attrs.rid === o.attrs.rid], [TAG.efd(o.attrs.efd), (x) => (x.type === 'FAULT' || x.type === 'VEVENTQ') && x.attrs.open === true && x.attrs.efd === o.attrs.efd]);
-      for (const iommu of Object.keys(s.iommu)) preds.push([TAG.domainOn(o.id, iommu), (x) => x.type === 'HWPT_PAGING' && x.attrs.ioas === o.id && x.attrs.iommu === iommu]);
+      for (const iommu of Object.keys(s.iommu)) for (const stage of ['first', 'second']) preds.push([TAG.domainOn(o.id, iommu, stage), (x) => x.type === 'HWPT_PAGING' && x.attrs.ioas === o.id && x.attrs.iommu === iommu && x.attrs.stage === stage]);
     }
     for (const [tag, keep] of preds) expect(objectsWith(state, fd, tag, keep), `${fd} ${tag}`).toEqual(objectsWith(bare, fd, tag, keep));
   }

@@ -13,7 +13,7 @@ import { k } from '../keys.js';
 import { u64 } from '../op.js';
 import type { Args, Errno, IommuCell, IommufdCell, State } from '../types.js';
 import { copyStructFromFullUserArray, copyStructFromUser, field64, type UserArray, type UserData } from './user-data.js';
-import type { PagingDomain } from './vtd.js';
+import type { PagingDomain, PagingGeometry } from './vtd.js';
 
 const NEST_PARENT = 1 << 0;
 const DIRTY_TRACKING = 1 << 1;
@@ -304,11 +304,13 @@ export function smmuAttachDevCheck(iommuId: string, h: IommufdCell, pasid: numbe
 // ---- paging-domain geometry and reserved regions, as iommufd's io_pagetable sees them (H1, ioas)
 
 /**
- * An SMMUv3 paging domain with the 4 KiB granule: pgsize_bitmap's smallest page 4 KiB, aperture
- * [0, (1 << ias) - 1] with a 48-bit input address size, arm_smmu_domain_finalise(),
- * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c.
+ * An SMMUv3 paging domain with the 4 KiB granule, arm_smmu_domain_finalise(),
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: pgsize_bitmap's smallest page 4 KiB, aperture
+ * [0, (1 << ias) - 1]. Stage 1's ias is 48 without FEAT_VAX, stage 2's is smmu->ias (the IPA size,
+ * 48 in the model): the same geometry for either stage.
  */
-export const SMMUV3_PAGING_GEOMETRY = { minPage: 4096n, apertureStart: 0n, apertureEnd: (1n << 48n) - 1n } as const;
+const SMMUV3_PAGING_GEOMETRY: PagingGeometry = { minPage: 4096n, apertureStart: 0n, apertureEnd: (1n << 48n) - 1n };
+export const smmuPagingGeometry = (_stage: PagingDomain['stage']): PagingGeometry => SMMUV3_PAGING_GEOMETRY;
 
 /**
  * arm_smmu_get_resv_regions(), arm-smmu-v3.c: the software-managed MSI window MSI_IOVA_BASE 0x8000000,

@@ -219,13 +219,26 @@ export const vtdReadDirtyAllowed = (h: IommufdCell): boolean => h.attrs.dirtyTra
 
 // ---- paging-domain geometry and reserved regions, as iommufd's io_pagetable sees them (H1, ioas)
 
+/** The model's VT-d guest address width (domain->gaw): 48 bits, 4-level tables. */
+const VTD_GAW = 48n;
+/** __DOMAIN_MAX_ADDR(gaw), drivers/iommu/intel/iommu.h. */
+const domainMaxAddr = (gaw: bigint): bigint => (1n << gaw) - 1n;
+/** A paging domain's geometry as iommufd sees it: pgsize_bitmap's smallest page and domain->geometry's aperture. */
+export interface PagingGeometry { readonly minPage: bigint; readonly apertureStart: bigint; readonly apertureEnd: bigint }
+const VTD_FIRST_STAGE_GEOMETRY: PagingGeometry = { minPage: 4096n, apertureStart: 0n, apertureEnd: domainMaxAddr(VTD_GAW - 1n) };
+const VTD_SECOND_STAGE_GEOMETRY: PagingGeometry = { minPage: 4096n, apertureStart: 0n, apertureEnd: domainMaxAddr(VTD_GAW) };
+
 /**
- * A VT-d paging domain: the smallest page of pgsize_bitmap is 4 KiB (SZ_4K | 2M | 1G) and the aperture is
- * [0, __DOMAIN_MAX_ADDR(gaw)] with a 48-bit guest address width (4-level tables), paging_domain_alloc() /
- * intel_iommu_domain_alloc_paging_flags(), drivers/iommu/intel/iommu.c. iopt_table_add_domain() turns these
- * into the IOAS's iova_alignment and a reserved range above the aperture.
+ * A VT-d paging domain, paging_domain_alloc(dev, first_stage), drivers/iommu/intel/iommu.c: the smallest
+ * page of pgsize_bitmap is 4 KiB (SZ_4K | 2M | 1G); the aperture is [0, __DOMAIN_MAX_ADDR(gaw - 1)] for a
+ * first-stage domain (first-level translation takes canonical input addresses only, so bit gaw-1 is
+ * skipped: 2^47 - 1) and [0, __DOMAIN_MAX_ADDR(gaw)] for a second-stage one (2^48 - 1). First stage is what
+ * intel_iommu_domain_alloc_first_stage() builds (flags 0 / ALLOC_PASID, every automatic domain); second
+ * stage is intel_iommu_domain_alloc_second_stage()'s (NEST_PARENT / DIRTY_TRACKING).
+ * iopt_table_add_domain() turns these into the IOAS's iova_alignment and a reserved range above the aperture.
  */
-export const VTD_PAGING_GEOMETRY = { minPage: 4096n, apertureStart: 0n, apertureEnd: (1n << 48n) - 1n } as const;
+export const vtdPagingGeometry = (stage: PagingDomain['stage']): PagingGeometry =>
+  (stage === 'second' ? VTD_SECOND_STAGE_GEOMETRY : VTD_FIRST_STAGE_GEOMETRY);
 
 /**
  * intel_iommu_get_resv_regions(), drivers/iommu/intel/iommu.c: every device reports the interrupt window

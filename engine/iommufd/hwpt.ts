@@ -107,7 +107,7 @@ function commitPaging(ctx: Ctx, fd: string, ioas: IommufdCell, idev: IommufdCell
 export function hwptPagingAlloc(ctx: Ctx, fd: string, ioas: IommufdCell, idev: IommufdCell, flags: number, user: UserData | null, opts: { auto?: boolean } = {}): Errno | number {
   const dom = pagingDomain(ctx.state, idev, flags, user);
   if (typeof dom === 'string') return dom;
-  const add = addDomainCheck(ctx.state, fd, ioas, idev);
+  const add = addDomainCheck(ctx.state, fd, ioas, idev, dom);
   return add ?? commitPaging(ctx, fd, ioas, idev, flags, dom, opts);
 }
 
@@ -118,9 +118,9 @@ export function hwptPagingAlloc(ctx: Ctx, fd: string, ioas: IommufdCell, idev: I
  * rules, ioptCanAddDomain() in engine/iommufd/ioas.ts (-EINVAL / -EADDRINUSE;
  * out_detach / out_abort leave nothing).
  */
-function addDomainCheck(state: State, fd: string, ioas: IommufdCell, idev: IommufdCell): Errno | null {
+function addDomainCheck(state: State, fd: string, ioas: IommufdCell, idev: IommufdCell, dom: PagingDomain): Errno | null {
   const kind = kindOf(state, device(state, idev.attrs.rid as Rid).iommu)?.kind ?? 'vtd';
-  return ioptCanAddDomain(state, fd, ioas.id, kind);
+  return ioptCanAddDomain(state, fd, ioas.id, kind, dom.stage);
 }
 
 /**
@@ -159,7 +159,7 @@ export function hwptAlloc(ctx: Ctx, fd: string, a: Fields): IoctlResult {
     const dom = pagingDomain(state, idev, flags, user.len ? user : null);
     if (typeof dom === 'string') return err(dom);
     // iommufd_hwpt_paging_alloc(): iopt_table_add_domain() -> -EINVAL / -EADDRINUSE
-    const add = addDomainCheck(state, fd, pt, idev);
+    const add = addDomainCheck(state, fd, pt, idev, dom);
     if (add) return err(add);
     const fault = faultOf();
     // iommufd_hwpt_alloc(): iommufd_get_fault() failed -> the new HWPT is aborted (nothing remains), the errno returned

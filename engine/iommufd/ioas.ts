@@ -17,8 +17,8 @@
 import { areaIntersects, areasIntersecting, areasUnder, type AreaCell } from '../areas.js';
 import type { Ctx } from '../ctx.js';
 import { dropDirtyUnmapped } from '../dirty.js';
-import { SMMUV3_PAGING_GEOMETRY, SMMUV3_RESV_REGIONS } from '../drivers/smmuv3.js';
-import { VTD_PAGING_GEOMETRY, VTD_RESV_REGIONS } from '../drivers/vtd.js';
+import { smmuPagingGeometry, SMMUV3_RESV_REGIONS } from '../drivers/smmuv3.js';
+import { vtdPagingGeometry, VTD_RESV_REGIONS, type PagingDomain, type PagingGeometry } from '../drivers/vtd.js';
 import { device, invalidateAtc, invalidateIotlb, RID_PASID } from '../iommu.js';
 import { U64_MAX, u64, type Fields, type IoctlSpec } from '../op.js';
 import type { ArgValue, Args, Errno, IommufdCell, Rid, State } from '../types.js';
@@ -102,46 +102,57 @@ function domains(state: State, fd: string, ioasId: number): IommufdCell[] {
 const nestedOn = (state: State, fd: string, parent: number): IommufdCell[] =>
   objectsWith(state, fd, TAG.parent(parent), (o) => o.type === 'HWPT_NESTED' && o.attrs.parent === parent);
 
-type Geometry = { readonly minPage: bigint; readonly apertureStart: bigint; readonly apertureEnd: bigint };
+type Driver = 'vtd' | 'smmuv3';
+type Stage = PagingDomain['stage'];
+/** What a paging domain's geometry depends on: its driver and the stage the driver built it as. */
+type DomainKind = `${Driver}/${Stage}`;
+const STAGES: readonly Stage[] = ['first', 'second'];
 
-function kindOfIommu(state: State, iommu: unknown): 'vtd' | 'smmuv3' | null {
+function kindOfIommu(state: State, iommu: unknown): Driver | null {
   return typeof iommu === 'string' ? state.s.iommu[iommu]?.kind ?? null : null;
 }
 
-/** The driver a HWPT's domain belongs to: its `iommu` attribute, else the IOMMU of a device attached to it. */
-function hwptKind(state: State, h: IommufdCell): 'vtd' | 'smmuv3' {
+/**
+ * The driver a HWPT's domain belongs to (its `iommu` attribute, else the IOMMU of a device attached to it)
+ * and its stage (`attrs.stage`; the drivers' preferred first stage when absent).
+ */
+function hwptKind(state: State, h: IommufdCell): DomainKind {
+  const stage: Stage = h.attrs.stage === 'second' ? 'second' : 'first';
   const own = kindOfIommu(state, h.attrs.iommu);
-  if (own) return own;
+  if (own) return `${own}/${stage}`;
   const dev = attachedDevices(state, h.fd, h.id)[0];
-  return (dev && kindOfIommu(state, state.s.device[dev.rid]?.iommu)) || 'vtd';
+  return `${(dev && kindOfIommu(state, state.s.device[dev.rid]?.iommu)) || 'vtd'}/${stage}`;
 }
 
 /**
- * The drivers of the IOAS's domains, each once: all that its reserved ranges and its alignment depend on
- * (every domain of one driver has the same geometry). A live run counts the domains per IOMMU
- * (engine/indexes.ts): O(IOMMUs of the platform), not a pass over every domain.
+ * The (driver, stage) kinds of the IOAS's domains, each once: all that its reserved ranges and its
+ * alignment depend on (every domain of one driver and stage has the same geometry). A live run counts the
+ * domains per IOMMU and stage (engine/indexes.ts): O(IOMMUs of the platform), not a pass over every domain.
  */
-function domainKinds(state: State, fd: string, ioasId: number): ('vtd' | 'smmuv3')[] {
+function domainKinds(state: State, fd: string, ioasId: number): DomainKind[] {
   const ix = allocIndex(state);
   const prefix = `${fd}/`;
   const all = ix ? countTagged(ix, prefix, TAG.ioas(ioasId)) : null;
   if (ix && all !== null) {
-    const kinds = new Set<'vtd' | 'smmuv3'>();
+    const kinds = new Set<DomainKind>();
     let n = 0;
     for (const iommu of Object.keys(state.s.iommu).sort()) {
-      const c = countTagged(ix, prefix, TAG.domainOn(ioasId, iommu)) ?? 0;
       const kind = kindOfIommu(state, iommu);
-      if (c > 0 && kind) { n += c; kinds.add(kind); }
+      for (const stage of STAGES) {
+        const c = countTagged(ix, prefix, TAG.domainOn(ioasId, iommu, stage)) ?? 0;
+        if (c > 0 && kind) { n += c; kinds.add(`${kind}/${stage}`); }
+      }
     }
-    // every domain on an IOMMU of the platform: else some kind comes from an attached device (hwptKind())
+    // every domain on an IOMMU of the platform with a stage: else some kind comes from hwptKind()
     if (n === all) return [...kinds];
   }
   return [...new Set(domains(state, fd, ioasId).map((h) => hwptKind(state, h)))];
 }
 
 /** The paging domain's geometry, from the driver model (engine/drivers/*.ts). */
-function geometryOf(kind: 'vtd' | 'smmuv3'): Geometry {
-  return kind === 'smmuv3' ? SMMUV3_PAGING_GEOMETRY : VTD_PAGING_GEOMETRY;
+function geometryOf(kind: DomainKind): PagingGeometry {
+  const [driver, stage] = kind.split('/') as [Driver, Stage];
+  return driver === 'smmuv3' ? smmuPagingGeometry(stage) : vtdPagingGeometry(stage);
 }
 
 /** The reserved regions a device's driver reports (iommu_get_resv_regions()), from the driver model. */
@@ -181,7 +192,7 @@ function ridsOn(state: State, fd: string, ioasId: number): Rid[] {
 /** The IOAS's reserved interval tree: the selftest's ranges, each domain's outside-aperture, each attached device's regions. */
 export function reservedRanges(state: State, fd: string, ioas: IommufdCell): Range[] {
   const out: Range[] = parseRanges(ioas.attrs.reserved);
-  // (one domain's outside-aperture per driver: the others' are the same ranges again)
+  // (one domain's outside-aperture per driver and stage: the others' are the same ranges again)
   for (const kind of domainKinds(state, fd, ioas.id)) {
     const g = geometryOf(kind);
     if (g.apertureStart !== 0n) out.push({ start: 0n, last: g.apertureStart - 1n });
@@ -279,7 +290,7 @@ function checkIova(state: State, fd: string, ioas: IommufdCell, iova: bigint, le
   if (iova & (align - 1n)) return 'EINVAL';
   const last = iova + length - 1n;
   if (last > U64_MAX) return 'EOVERFLOW'; // check_add_overflow()
-  // No reserved IOVA intersects the range
+  // iopt_check_iova(), drivers/iommu/iommufd/io_pagetable.c: no reserved IOVA (a domain's outside-aperture too) intersects the range
   if (intersects(reservedRanges(state, fd, ioas), iova, last)) return 'EINVAL';
   // iopt_check_iova(): there is not already a mapping in the range
   if (areaIn(state, fd, ioas.id, iova, last)) return 'EEXIST';
@@ -538,16 +549,17 @@ function reserveProblem(state: State, fd: string, ioas: IommufdCell, start: bigi
 }
 
 /**
- * iopt_table_add_domain(), io_pagetable.c: whether a new paging domain of the given driver can join the
- * IOAS (called by HWPT_PAGING allocation, iommufd_hwpt_paging_alloc(), before the HWPT is created).
+ * iopt_table_add_domain(), io_pagetable.c: whether a new paging domain of the given driver and stage can
+ * join the IOAS (called by HWPT_PAGING allocation, iommufd_hwpt_paging_alloc(), before the HWPT is
+ * created; `stage` defaults to the first stage every automatic domain is built as).
  * The alignment grows to the domain's smallest page (areas that do not conform: -EADDRINUSE; a page above
  * PAGE_SIZE: -EINVAL), then everything outside the aperture is reserved (-EADDRINUSE over an area or an
  * allowed range).
  */
-export function ioptCanAddDomain(state: State, fd: string, ioasId: number, kind: 'vtd' | 'smmuv3'): Errno | null {
+export function ioptCanAddDomain(state: State, fd: string, ioasId: number, driver: Driver, stage: Stage = 'first'): Errno | null {
   const ioas = getObject(state, fd, ioasId, 'IOAS');
   if (!ioas) return 'ENOENT';
-  const g = geometryOf(kind);
+  const g = geometryOf(`${driver}/${stage}`);
   const cur = iovaAlignment(state, fd, ioas);
   const next = maxBig(g.minPage, cur);
   if (next > PAGE_SIZE) return 'EINVAL';
@@ -560,6 +572,7 @@ export function ioptCanAddDomain(state: State, fd: string, ioasId: number, kind:
     if (e) return e;
   }
   if (g.apertureEnd !== U64_MAX) {
+    // iopt_table_add_domain(), drivers/iommu/iommufd/io_pagetable.c: reserve above aperture_end (iopt_reserve_iova(): -EADDRINUSE)
     const e = reserveProblem(state, fd, ioas, g.apertureEnd + 1n, U64_MAX);
     if (e) return e;
   }

@@ -81,6 +81,10 @@ describe('what the HWPT and attach paths ask of the IOAS', () => {
     expect(ioptCanAddDomain(withAreas([map(0x1800, 0x800)]), 'iommufd', 1, 'vtd')).toBe('EADDRINUSE');
     expect(ioptCanAddDomain(withAreas([map(0x1000, 0x1000, 0x80000800)]), 'iommufd', 1, 'smmuv3')).toBe('EADDRINUSE');
     expect(ioptCanAddDomain(withAreas([map('0x1000000000000', 0x1000)]), 'iommufd', 1, 'vtd')).toBe('EADDRINUSE');
+    // paging_domain_alloc(): a VT-d first-stage domain ends at 2^47 - 1, a second-stage one at 2^48 - 1
+    expect(ioptCanAddDomain(withAreas([map('0x800000000000', 0x1000)]), 'iommufd', 1, 'vtd')).toBe('EADDRINUSE');
+    expect(ioptCanAddDomain(withAreas([map('0x800000000000', 0x1000)]), 'iommufd', 1, 'vtd', 'second')).toBeNull();
+    expect(ioptCanAddDomain(withAreas([map('0x800000000000', 0x1000)]), 'iommufd', 1, 'smmuv3')).toBeNull();
     const allowed: Step = { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOW_IOVAS', args: { ioas_id: '$ioas', allowed_iovas: [{ start: '0xffff00000000', last: '0x1000000000fff' }] } };
     expect(ioptCanAddDomain(withAreas([allowed]), 'iommufd', 1, 'vtd')).toBe('EADDRINUSE');
     expect(ioptCanAddDomain(withAreas([]), 'iommufd', 99, 'vtd')).toBe('ENOENT');
@@ -106,11 +110,11 @@ describe('what the HWPT and attach paths ask of the IOAS', () => {
       if (!o) throw new Error('no IOAS');
       return { align: iovaAlignment(st, 'iommufd', o), reserved: reservedRanges(st, 'iommufd', o).map((r) => [r.start.toString(16), r.last.toString(16)]) };
     };
-    expect(look(base)).toEqual({ align: 4096n, reserved: [['1000000000000', 'ffffffffffffffff'], ['fee00000', 'feefffff']] });
+    expect(look(base)).toEqual({ align: 4096n, reserved: [['800000000000', 'ffffffffffffffff'], ['fee00000', 'feefffff']] });
     // a second domain of the same driver reserves the same range again: it is listed once
     expect(look([...base, { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas' } } as Step])).toEqual(look(base));
     const detached = [...base, { op: 'ioctl', cmd: 'VFIO_DEVICE_DETACH_IOMMUFD_PT', args: { dev: '00:02.0' } } as Step];
-    expect(look(detached)).toEqual({ align: 4096n, reserved: [['1000000000000', 'ffffffffffffffff']] });
+    expect(look(detached)).toEqual({ align: 4096n, reserved: [['800000000000', 'ffffffffffffffff']] });
     expect(look([...detached, { op: 'ioctl', cmd: 'IOMMU_DESTROY', args: { id: '$h' } }])).toEqual({ align: 1n, reserved: [] });
   });
 });
