@@ -138,18 +138,40 @@ const CMDQ_OP: Readonly<Record<string, number>> = {
 interface HostCmd { op: number; rid: string | null; ssid: number; addr: number; size: number; npages: number }
 
 /**
+ * How many bits of a command field survive an entry_len under 16: arm_vsmmu_cache_invalidate() copies each
+ * entry with copy_struct_from_user() into a 16-byte slot (iommu_copy_struct_from_full_user_array(),
+ * include/linux/iommu.h: no minimum length), which keeps the first entry_len bytes and zero-fills the rest.
+ * A field at bits [lo, lo + width) of 64-bit word `word` keeps its low (entry_len - 8 * word) * 8 - lo bits.
+ */
+function keptBits(entryLen: number, word: 0 | 1, lo: number, width: number): number {
+  const inWord = Math.min(64, Math.max(0, (entryLen - 8 * word) * 8));
+  return Math.min(width, Math.max(0, inWord - lo));
+}
+
+/**
  * A guest command in the model's words: `opcode` (a CMDQ_OP_* name or number),
  * `sid` (the vSID), `ssid`, `asid`, `addr`, `size` (ATC_INV bytes), `npages`
- * (TLBI range). An entry_len under 16 zero-fills the second word (addr, size,
- * npages); under 8 also the IDs in the first word's upper half (sid, asid).
+ * (TLBI range). An entry_len under 16 cuts each field at the bytes it
+ * occupies (arm-smmu-v3.h): word 0 holds the opcode (bits 7:0, CMDQ_0_OP), the
+ * SSID (31:12, CMDQ_CFGI_0_SSID / CMDQ_ATC_0_SSID) and the SID (63:32,
+ * CMDQ_CFGI_0_SID / CMDQ_ATC_0_SID), each keeping the low bits that fit; word
+ * 1 holds the address in place (63:12, CMDQ_TLBI_1_VA_MASK /
+ * CMDQ_ATC_1_ADDR_MASK: cut the same way), ATC_INV's size (5:0,
+ * CMDQ_ATC_1_SIZE: the model's byte count is kept only when all six bits are)
+ * and a TLBI range's granule (11:10, CMDQ_TLBI_1_TG: without it the command
+ * names one page, so `npages` is kept only when TG is).
  */
 function userCmd(e: Args, entryLen: number): { op: number; sid: number; ssid: number; addr: number; size: number; npages: number } {
+  const cut = (name: string, word: 0 | 1, lo: number, width: number): number => {
+    const v = field64(e, name);
+    const bits = keptBits(entryLen, word, lo, width);
+    return Number(bits >= width ? v : v & ((1n << BigInt(bits)) - 1n));
+  };
+  const whole = (word: 0 | 1, lo: number, width: number): boolean => keptBits(entryLen, word, lo, width) === width;
   const op = typeof e.opcode === 'string' && Object.hasOwn(CMDQ_OP, e.opcode) ? (CMDQ_OP[e.opcode] as number) : Number(u64(e.opcode) ?? 0n) & 0xff;
-  const w1 = entryLen >= 16;
-  const hi0 = entryLen >= 8;
   return {
-    op, sid: hi0 ? Number(field64(e, 'sid')) : 0, ssid: entryLen >= 4 ? Number(field64(e, 'ssid')) : 0,
-    addr: w1 ? Number(field64(e, 'addr')) : 0, size: w1 ? Number(field64(e, 'size')) : 0, npages: w1 ? Number(field64(e, 'npages')) : 0,
+    op: whole(0, 0, 8) ? op : 0, sid: cut('sid', 0, 32, 32), ssid: cut('ssid', 0, 12, 20), addr: cut('addr', 1, 0, 64),
+    size: whole(1, 0, 6) ? Number(field64(e, 'size')) : 0, npages: whole(1, 10, 2) ? Number(field64(e, 'npages')) : 0,
   };
 }
 

@@ -93,6 +93,19 @@ describe('IOMMU_HWPT_INVALIDATE: what reaches the hardware', () => {
     expect(ofKind(evs, 'pasid-cache-inval').filter((e) => e.step === at).map((e) => [e.granularity, e.pasid])).toEqual([['pasid', 3]]);
   });
 
+  it('SMMUv3 with entry_len under 16: each field keeps the bytes it occupies (copy_struct_from_user() zero-fills the rest)', () => {
+    const atc = { opcode: 'ATC_INV', sid: 16, ssid: 3, addr: 0x34000, size: 0x2000 };
+    const evs = events(scenario([...smmuNested,
+      io('IOMMU_HWPT_INVALIDATE', { hwpt_id: '$viommu', data_type: 'ARM_SMMUV3', entry_len: 10, entries: [atc] }),
+      io('IOMMU_HWPT_INVALIDATE', { hwpt_id: '$viommu', data_type: 'ARM_SMMUV3', entry_len: 8, entries: [atc] }),
+    ], { platform: SMMU }));
+    const at = smmuNested.length;
+    // entry_len 10: word 1's bytes 8..9 stay, so the address keeps bits 15:0 (0x4000) and CMDQ_ATC_1_SIZE (bits 5:0) whole
+    expect(ofKind(evs, 'atc-inval').filter((e) => e.step === at).map((e) => [e.granularity, e.pasid, e.addr, e.npages])).toEqual([['page', 3, 0x4000, 2]]);
+    // entry_len 8: word 1 is all zero-fill: no address, no size — the whole SSID
+    expect(ofKind(evs, 'atc-inval').filter((e) => e.step === at + 1).map((e) => [e.granularity, e.pasid])).toEqual([['pasid', 3]]);
+  });
+
   it('VT-d flushes each entry as it goes: a page-selective IOTLB flush by the nested domain id; U64_MAX pages from 0 the whole domain', () => {
     const evs = events(scenario([
       io('IOMMU_IOAS_ALLOC', {}, 'ioas'), io('VFIO_DEVICE_BIND_IOMMUFD', { dev: '00:02.0' }, 'dev'),
