@@ -42,7 +42,7 @@ export function platformCells(p: Platform): [SectionName, string, unknown][] {
   for (const d of p.devices) {
     out.push(['device', d.rid, {
       host: iommuHost.get(d.iommu) ?? defaultHost, iommu: d.iommu, type: d.type ?? 'pf', parent: d.parent ?? null,
-      ats: d.ats ?? false, pasidCap: d.pasidCap === undefined ? { offset: 0x1b0, width: 20 } : d.pasidCap,
+      ats: d.ats ?? false, ...(d.pri !== undefined ? { pri: d.pri } : {}), pasidCap: d.pasidCap === undefined ? { offset: 0x1b0, width: 20 } : d.pasidCap,
       configFree: d.configFree ?? [0x100, 0x1000], noSnoop: d.noSnoop ?? false, vm: null, guestTable: null,
     }]);
     for (const wq of d.wqs ?? []) out.push(['wq', k.wq(d.rid, wq.id), { mode: wq.mode, pasid: null, enabled: true }]);

@@ -63,7 +63,7 @@ export const PLATFORM_SCHEMA: Schema = obj({
   devices: {
     type: 'array',
     items: obj({
-      rid: fieldSchema('rid'), iommu: str, type: { enum: ['pf', 'vf', 'siov'] }, parent: fieldSchema('rid'), ats: bool,
+      rid: fieldSchema('rid'), iommu: str, type: { enum: ['pf', 'vf', 'siov'] }, parent: fieldSchema('rid'), ats: bool, pri: bool,
       pasidCap: { anyOf: [{ type: 'null' }, obj({ offset: { type: 'integer', minimum: 0x100, maximum: 0xffc }, width: { type: 'integer', minimum: 1, maximum: 20 } }, ['offset', 'width'])] },
       configFree: { type: 'array', items: int, minItems: 2, maxItems: 2 },
       wqs: { type: 'array', items: obj({ id: str, mode: { enum: ['dedicated', 'shared'] } }, ['id', 'mode']) },

@@ -57,6 +57,12 @@ export interface DeviceSpec {
   /** PF RID of a VF or the parent of a SIOV/mdev device. */
   parent?: Rid;
   ats?: boolean;
+  /**
+   * Has a PRI (Page Request Interface) capability, pdev->pri_cap; default false. Only a PF with `ats` may
+   * have one (checkPlatform(), engine/validate.ts): a VF's PRI is its PF's (pci_pri_supported(),
+   * drivers/pci/ats.c), and VT-d enables PRI only on an ATS device (intel_iommu_probe_device()).
+   */
+  pri?: boolean;
   /** PASID capability: config-space offset and supported width, or absent. */
   pasidCap?: { offset: number; width: number } | null;
   /** Free extended config space [start, end) where a VMM may place a capability. */
@@ -133,6 +139,8 @@ export interface DeviceCell {
   type: 'pf' | 'vf' | 'siov';
   parent: Rid | null;
   ats: boolean;
+  /** DeviceSpec.pri, present only when the platform sets it (absent: no PRI capability). */
+  pri?: boolean;
   /**
    * Where the PASID capability sits in the config space the guest sees.
    * `enabled` is its PASID Enable bit (PASID Control, cap + 6): absent means

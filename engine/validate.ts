@@ -230,9 +230,16 @@ function checkPlatform(p: unknown, out: (path: string, msg: string) => void): Na
     if (m.host !== undefined && !names.host.has(m.host as string)) out(`platform.iommus[${i}].host`, `no host ${show(m.host)}`);
   }
   for (const [i, d] of list('devices', 'rid', names.rid, true).entries()) {
-    entry('devices', i, d, { parent: 'str?', ats: 'bool?', noSnoop: 'bool?' }, ['rid', 'iommu', 'type', 'pasidCap', 'configFree', 'wqs']);
+    entry('devices', i, d, { parent: 'str?', ats: 'bool?', pri: 'bool?', noSnoop: 'bool?' }, ['rid', 'iommu', 'type', 'pasidCap', 'configFree', 'wqs']);
     if (!names.iommu.has(d.iommu as string)) out(`platform.devices[${i}].iommu`, `no iommu ${show(d.iommu)}`);
     if (d.type !== undefined && d.type !== 'pf' && d.type !== 'vf' && d.type !== 'siov') out(`platform.devices[${i}].type`, `expected "pf", "vf" or "siov", got ${show(d.type)}`);
+    // PRI is refused where the kernel would not read it, so that the flag means one thing to every check: a VF's
+    // PRI is its PF's (pci_pri_supported(), drivers/pci/ats.c: "VFs share the PF PRI"), an mdev / SIOV device is
+    // no PCI function, and PRI without ATS is no PCIe function either (PRI is part of ATS; VT-d enables it only
+    // with ATS, intel_iommu_probe_device()).
+    if (d.pri === true && d.type === 'vf') out(`platform.devices[${i}].pri`, 'a VF shares its PF\'s PRI capability (pci_pri_supported()): set pri on its parent');
+    else if (d.pri === true && d.type === 'siov') out(`platform.devices[${i}].pri`, 'a SIOV / mdev device is not a PCI function: set pri on its parent');
+    else if (d.pri === true && d.ats !== true) out(`platform.devices[${i}].pri`, 'PRI needs ATS: set ats too (a page request asks for a translation the device then fetches with ATS)');
     // PCIe extended config space is 4 KiB; the PASID capability's width is at most 20 bits.
     if (d.pasidCap !== undefined && d.pasidCap !== null) {
       const c = d.pasidCap;

@@ -33,6 +33,8 @@ export const BAD_SCENARIOS: [string, string, RegExp][] = [
   ['unknown field in a memory region', doc([], { platform: { ...VTD, memory: [{ owner: 'vm0', base: 0, size: 4096, numa: 1 }] } }), /^bad\.json: platform\.memory\[0\]\.numa: unknown field \(known: owner, base, size\)/],
   ['vCPU count out of range', doc([], { platform: { ...VTD, vms: [{ id: 'vm0', vcpus: 1e9 }] } }), /^bad\.json: platform\.vms\[0\]\.vcpus: expected an integer 1\.\.4096, got 1000000000/],
   ['unknown platform field', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', atc: true }] } }), /^bad\.json: platform\.devices\[0\]\.atc: unknown field/],
+  ['PRI without ATS', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', pri: true }] } }), /^bad\.json: platform\.devices\[0\]\.pri: PRI needs ATS: set ats too/],
+  ['PRI on a VF', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', ats: true }, { rid: '00:02.1', iommu: 'dmar0', type: 'vf', parent: '00:02.0', ats: true, pri: true }] } }), /^bad\.json: platform\.devices\[1\]\.pri: a VF shares its PF's PRI capability \(pci_pri_supported\(\)\): set pri on its parent/],
   ['PASID capability wider than 20 bits', doc([], { platform: { ...VTD, devices: [{ rid: '00:02.0', iommu: 'dmar0', pasidCap: { offset: 0x1b0, width: 64 } }] } }), /platform\.devices\[0\]\.pasidCap\.width: expected an integer 1\.\.20, got 64/],
   ['nested too deep', doc([], { generate: { builder: 'stress', params: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) as unknown } }), /bad\.json: generate\.params(\.a)+: nested deeper than 32 levels/],
 ];
