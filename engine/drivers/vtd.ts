@@ -115,26 +115,38 @@ export function vtdPagingCompatible(iommu: IommuCell, h: IommufdCell): Errno | n
 /**
  * The VT-d driver's attach for a HWPT the iommufd core lets through
  * (engine/iommufd/device.ts calls it; `parent` is a nested HWPT's nest
- * parent, `pasid` 0 the RID):
+ * parent, `pasid` 0 the RID; `dev` the device's ATS and pci_pri_supported()):
  *  - a paging domain at the RID: intel_iommu_attach_device() -> paging_domain_compatible();
  *    at a PASID: intel_iommu_set_dev_pasid(): a domain with dirty_ops -> -EINVAL, then
  *    paging_domain_compatible();
  *  - a nested domain (RID or PASID): intel_nested_attach_dev() / intel_nested_set_dev_pasid(),
  *    nested.c: paging_domain_compatible() of the stage-2 parent, then intel_pasid_setup_nested()
- *    (vtdNestedAttachCheck).
+ *    (vtdNestedAttachCheck);
+ *  - either, for a fault-capable HWPT (domain->iopf_handler), before the PASID entry is set up:
+ *    iopf_for_domain_set() / iopf_for_domain_replace() -> intel_iommu_enable_iopf(). PRI was enabled
+ *    at probe only with ATS and a PRI capability (intel_iommu_probe_device(): ats_supported &&
+ *    ecap_prs && pci_pri_supported(); the model's VT-d has PRS, and the enable in
+ *    iommu_enable_pci_pri() is taken to succeed).
  * Every VT-d domain type has set_dev_pasid (intel_nested_domain_ops too, v6.14+).
  */
-export function vtdAttachDevCheck(iommu: IommuCell, h: IommufdCell, parent: IommufdCell | undefined, pasid: number): Errno | null {
+export function vtdAttachDevCheck(iommu: IommuCell, h: IommufdCell, parent: IommufdCell | undefined, pasid: number, dev: { ats: boolean; priSupported: boolean }): Errno | null {
+  const priEnabled = dev.ats && dev.priSupported;
+  const iopf = typeof h.attrs.fault === 'number';
   if (h.type === 'HWPT_NESTED') {
     if (parent) {
       const e = vtdPagingCompatible(iommu, parent);
       if (e) return e;
     }
+    // intel_iommu_enable_iopf(), drivers/iommu/intel/iommu.c: !info->pri_enabled -> -ENODEV (before intel_pasid_setup_nested())
+    if (iopf && !priEnabled) return 'ENODEV';
     return vtdNestedAttachCheck(h);
   }
   // intel_iommu_set_dev_pasid(): domain->dirty_ops -> -EINVAL (no dirty tracking through a PASID)
   if (pasid !== 0 && h.attrs.dirtyOps === true) return 'EINVAL';
-  return vtdPagingCompatible(iommu, h);
+  const e = vtdPagingCompatible(iommu, h);
+  if (e) return e;
+  // intel_iommu_enable_iopf(), drivers/iommu/intel/iommu.c: !info->pri_enabled -> -ENODEV
+  return iopf && !priEnabled ? 'ENODEV' : null;
 }
 
 /**

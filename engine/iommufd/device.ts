@@ -142,6 +142,28 @@ function pasidCompatCheck(state: State, dev: IommufdCell, pasid: number, h: Iomm
   return null;
 }
 
+/**
+ * pci_pri_supported(), drivers/pci/ats.c: the device has a PRI capability; a VF
+ * reads its PF's ("VFs share the PF PRI"), the platform's `pri` of its parent
+ * (none when the platform names no parent). An mdev / SIOV device is no PCI
+ * function. The one reading of the platform's `pri` both checks below use.
+ */
+function pciPriSupported(state: State, rid: Rid): boolean {
+  const cell = device(state, rid);
+  if (cell.type === 'vf') return cell.parent !== null && state.s.device[cell.parent]?.pri === true;
+  return cell.type === 'pf' && cell.pri === true;
+}
+
+/**
+ * iommufd_hwpt_compatible_device(), device.c: a fault-capable HWPT is not for a
+ * PCI VF whose PF has PRI (the shared PRI would take a response meant for one VF).
+ */
+function compatibleDevice(state: State, dev: IommufdCell, h: IommufdCell): boolean {
+  if (typeof h.attrs.fault !== 'number') return true;
+  const rid = dev.attrs.rid as Rid;
+  return device(state, rid).type !== 'vf' || !pciPriSupported(state, rid);
+}
+
 /** dev->iommu->max_pasids: the PASID capability's width, capped by the IOMMU's (0: no PASID support). */
 function maxPasids(state: State, rid: Rid): number {
   const cell = device(state, rid);
@@ -188,7 +210,8 @@ function driverAttachCheck(state: State, dev: IommufdCell, pasid: number, h: Iom
     return smmuAttachDevCheck(iommuId, h, pasid, { ssidsInUse: ssidsInUse(state, rid), hasVdevice });
   }
   const parent = h.type === 'HWPT_NESTED' ? obj(state, h.fd, h.attrs.parent as number) : undefined;
-  return vtdAttachDevCheck(iommu, h, parent, pasid);
+  const cell = device(state, rid);
+  return vtdAttachDevCheck(iommu, h, parent, pasid, { ats: cell.ats, priSupported: pciPriSupported(state, rid) });
 }
 
 /**
@@ -241,6 +264,8 @@ function attachCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdCe
     const resv = ioptCanReserveDevice(state, dev.fd, paging.attrs.ioas as number, dev.attrs.rid as Rid);
     if (resv) return resv;
   }
+  // iommufd_hwpt_compatible_device(), drivers/iommu/iommufd/device.c: a fault-capable HWPT on a VF whose PF has PRI -> -EINVAL
+  if (!compatibleDevice(state, dev, h)) return 'EINVAL';
   // iommufd_hwpt_attach_device(): iommufd_hwpt_pasid_compat() -> -EINVAL
   const compat = pasidCompatCheck(state, dev, pasid, h);
   if (compat) return compat;
@@ -265,6 +290,8 @@ function replaceCheck(state: State, dev: IommufdCell, pasid: number, h: IommufdC
       if (resv) return resv;
     }
   }
+  // iommufd_hwpt_compatible_device(), drivers/iommu/iommufd/device.c: iommufd_hwpt_replace_device() calls it first -> -EINVAL
+  if (!compatibleDevice(state, dev, h)) return 'EINVAL';
   // iommufd_hwpt_replace_device(): iommufd_hwpt_pasid_compat() -> -EINVAL
   const compat = pasidCompatCheck(state, dev, pasid, h);
   if (compat) return compat;
