@@ -388,8 +388,10 @@ export function hwptGetDirtyBitmap(ctx: Ctx, fd: string, a: Fields): IoctlResult
   // iommu_read_and_clear_dirty(): !dirty_ops -> -EOPNOTSUPP
   if (h.attrs.dirtyOps !== true) return err('EOPNOTSUPP');
   const smmu = kindOf(state, h.attrs.iommu as string)?.kind === 'smmuv3';
-  // ops->read_and_clear_dirty(): intel_iommu_read_and_clear_dirty() with tracking off and a bitmap -> -EINVAL
-  if (!smmu && !vtdReadDirtyAllowed(h)) return err('EINVAL');
+  // intel_iommu_read_and_clear_dirty(), drivers/iommu/intel/iommu.c: tracking off with a bitmap -> -EINVAL before any
+  // PTE is read; iommu_read_and_clear_dirty(), drivers/iommu/iommufd/io_pagetable.c, drops iova_bitmap_for_each()'s
+  // result and returns its own ret, 0: success, no bit set, nothing cleared
+  if (!smmu && !vtdReadDirtyAllowed(h)) return done({ dirty: [] });
   const root = h.attrs.root as number;
   const ioas = h.attrs.ioas as number;
   const bits = new Set<bigint>();
