@@ -48,8 +48,11 @@ export function vfioAttach(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
     const pasid = a.pasid;
     // vfio_iommufd_physical_pasid_attach_ioas(), drivers/vfio/iommufd.c: a PASID in vdev->pasids is replaced
     // (iommufd_device_replace), else it is allocated in the ida and attached (iommufd_device_attach); a failed
-    // attach frees it again. No check of the value: PASID 0 is IOMMU_NO_PASID to iommufd.
+    // attach frees it again. PASID 0 is IOMMU_NO_PASID to iommufd.
     if (dev.attrs[`vfioPasid/${pasid}`] === true) return changePt(ctx, dev, pasid, a.pt_id, 'replace');
+    // vfio_iommufd_physical_pasid_attach_ioas() -> ida_alloc_range(pasid, pasid), lib/idr.c: (int)min < 0 -> -ENOSPC
+    // before iommufd sees it: a __u32 pasid above INT_MAX (the model's past U32_MAX alike)
+    if (pasid > 0x7fffffff) return err('ENOSPC');
     return changePt(ctx, dev, pasid, a.pt_id, 'attach', { [`vfioPasid/${pasid}`]: true });
   }
   // vfio_iommufd_physical_attach_ioas(): iommufd_device_replace() when vdev->iommufd_attached, else
