@@ -120,7 +120,7 @@ export interface AllocIndex {
   tagged: Map<string, IdSet>;
   /** What each iommufd key was tagged with (under its direct prefix). */
   objectTags: Map<string, string[]>;
-  /** RID -> keys of the DEVICE objects bound to it (every iommufd), and what each key was indexed under. */
+  /** RID -> keys of the DEVICE and ACCESS objects bound to it (every iommufd), and what each key was indexed under. */
   devicesByRid: Map<string, Set<string>>;
   deviceRid: Map<string, string>;
   /** Bind key -> the IOASID key and the deferred-work prefix its status reads. */
@@ -360,7 +360,8 @@ function touchObject(ix: AllocIndex, state: State, key: string): void {
   const cell: IommufdCell | undefined = state.s.iommufd[key];
   // before objectIds moves on: retag() removes the old tags under the id they were indexed with
   retag(ix, key, cell);
-  const rid = cell?.type === 'DEVICE' && typeof cell.attrs.rid === 'string' ? cell.attrs.rid : undefined;
+  // a VFIO device's binding: a DEVICE (physical), or an ACCESS (emulated, mdev/SIOV)
+  const rid = (cell?.type === 'DEVICE' || cell?.type === 'ACCESS') && typeof cell.attrs.rid === 'string' ? cell.attrs.rid : undefined;
   const wasRid = ix.deviceRid.get(key);
   if (rid !== wasRid) {
     if (wasRid !== undefined) { removeFrom(ix.devicesByRid, wasRid, key); ix.deviceRid.delete(key); }
@@ -760,7 +761,7 @@ export const rootsOfIoas = (ix: AllocIndex, ioas: string): Iterable<string> => {
 /** The cpu-pasid keys whose first part is `vm`, in key order. */
 export const cpuPasidsOfVm = (ix: AllocIndex, vm: string): string[] => { seen(ix, 'cpu-pasid'); return [...(ix.cpuByVm.get(vm) ?? [])].sort(compareKeys); };
 
-/** The keys of the DEVICE objects bound to `rid` (any iommufd), in key order. */
+/** The keys of the DEVICE and ACCESS objects bound to `rid` (any iommufd), in key order: callers filter by type. */
 export const deviceKeysOf = (ix: AllocIndex, rid: string): string[] => { seen(ix, 'iommufd'); return [...(ix.devicesByRid.get(rid) ?? [])].sort(compareKeys); };
 
 /** The bind keys whose present PASID entry outlives its IOASID, in key order. */

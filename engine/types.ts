@@ -195,6 +195,8 @@ export interface IoasidCell {
 
 export type IommufdType =
   | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'VIOMMU' | 'VDEVICE' | 'VEVENTQ'
+  /** IOMMUFD_OBJ_ACCESS: an emulated (mdev/SIOV) VFIO device's binding (iommufd_access_create()); no uAPI of its own. */
+  | 'ACCESS'
   /** A page-table IOASID of the 2021 /dev/ioasid proposal. */
   | 'IOASID';
 

@@ -22,7 +22,7 @@ import type { Fields, IoctlSpec } from '../op.js';
 import { compareKeys } from '../state.js';
 import type { Errno, IommufdCell, Rid, State } from '../types.js';
 import { entryFor, HWPT_ALLOC_PASID, hwptPagingAlloc } from './hwpt.js';
-import { create, destroyObj, done, err, firstWith, getObject, hasObjectOfType, obj, objectsWith, update, type IoctlResult } from './object.js';
+import { boundByDriver, create, destroyObj, done, err, firstWith, getObject, obj, objectsWith, update, type IoctlResult } from './object.js';
 import { autoRespondFaults, eventFdsOpen } from './eventq.js';
 import { ioptCanAddDomain, ioptCanReserveDevice } from './ioas.js';
 import { releaseCtx } from './main.js';
@@ -515,9 +515,9 @@ export function deviceUnbind(ctx: Ctx, _fd: string, rid: Rid): IoctlResult {
   const closed = cur?.attrs.ctxClosed === true;
   if (cur) destroyObj(ctx, cur);
   // the last device of a closed iommufd drops its reference on the context (iommufd_device_destroy():
-  // iommufd_ctx_put()); the release, iommufd_fops_release(), runs when no open FAULT / vEVENTQ fd holds one either
-  // (iommufd_eventq_init() took one; the last eventq-close releases otherwise)
-  if (closed && !hasObjectOfType(ctx.state, fd, 'DEVICE') && !eventFdsOpen(ctx.state, fd)) releaseCtx(ctx, fd);
+  // iommufd_ctx_put()); the release, iommufd_fops_release(), runs when no emulated device's ACCESS and no open
+  // FAULT / vEVENTQ fd holds one either (iommufd_eventq_init() took one; the last eventq-close releases otherwise)
+  if (closed && !boundByDriver(ctx.state, fd) && !eventFdsOpen(ctx.state, fd)) releaseCtx(ctx, fd);
   return done();
 }
 

@@ -17,7 +17,7 @@ import { optNum, optStr, type Fields, type IoctlSpec, type OpSpec, type Outcome 
 import { compareKeys } from '../state.js';
 import type { Args, ArgValue, Errno, EventqCell, IommufdCell, Rid, State } from '../types.js';
 import { queueView, type Rec } from './queue-index.js';
-import { create, done, err, firstWith, getObject, hasObjectOfType, nextId, obj, objectsWith, update, type IoctlResult } from './object.js';
+import { boundByDriver, create, done, err, firstWith, getObject, nextId, obj, objectsWith, update, type IoctlResult } from './object.js';
 import { enumName, enumValue, vdeviceOf } from './viommu.js';
 import { releaseCtx } from './main.js';
 
@@ -410,7 +410,7 @@ export const eventqOps: Record<string, OpSpec> = {
       // iommufd_eventq_fops_release(), eventq.c: drops the object's users reference and the context's; the last
       // reference on a context whose iommufd was closed runs iommufd_fops_release()
       update(ctx, q, q.refs, { ...q.attrs, open: false });
-      if (q.attrs.ctxClosed === true && !eventFdsOpen(ctx.state, q.fd) && !hasObjectOfType(ctx.state, q.fd, 'DEVICE')) releaseCtx(ctx, q.fd);
+      if (q.attrs.ctxClosed === true && !eventFdsOpen(ctx.state, q.fd) && !boundByDriver(ctx.state, q.fd)) releaseCtx(ctx, q.fd);
       return { errno: null, out: {} };
     }),
   },

@@ -213,8 +213,17 @@ const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 export function iovaAlignment(state: State, fd: string, ioas: IommufdCell): bigint {
   let align = hugePages(ioas) ? 1n : PAGE_SIZE;
   for (const kind of domainKinds(state, fd, ioas.id)) align = maxBig(align, geometryOf(kind).minPage);
+  if (hasAccess(state, fd, ioas.id)) align = maxBig(align, PAGE_SIZE);
   return align;
 }
+
+/**
+ * iopt_calculate_iova_alignment(): every access in iopt->access_list counts with its iova_alignment, PAGE_SIZE
+ * for the only accesses the model has: an emulated VFIO device's (vfio_user_ops.needs_pin_pages,
+ * iommufd_access_create(), device.c), on the IOAS it is attached to (engine/iommufd/access.ts).
+ */
+const hasAccess = (state: State, fd: string, ioasId: number): boolean =>
+  objectsWith(state, fd, TAG.type('ACCESS'), (o) => o.type === 'ACCESS' && o.attrs.ioas === ioasId).length > 0;
 
 /** Maximal used spans of a set of ranges within [first, last], adjacent ranges merged (interval_tree_span_iter). */
 function usedSpans(rs: readonly Range[], first: bigint, last: bigint): Range[] {
@@ -591,6 +600,16 @@ export function ioptCanReserveDevice(state: State, fd: string, ioasId: number, r
     const e = reserveProblem(state, fd, ioas, r.start, r.last);
     if (e) return e;
   }
+  return null;
+}
+
+/**
+ * iopt_add_access(), io_pagetable.c: whether an access with iova_alignment PAGE_SIZE can join the IOAS
+ * (iommufd_access_change_ioas(), device.c). iopt_calculate_iova_alignment(): when that raises the IOAS's
+ * alignment, every area must conform (-EADDRINUSE).
+ */
+export function ioptCanAddAccess(state: State, fd: string, ioas: IommufdCell): Errno | null {
+  if (PAGE_SIZE > iovaAlignment(state, fd, ioas)) return alignmentProblem(state, fd, ioas, PAGE_SIZE);
   return null;
 }
 

@@ -1,6 +1,7 @@
 // IOMMU_DESTROY and close() of the iommufd (drivers/iommu/iommufd/main.c).
 import type { Ctx } from '../ctx.js';
 import type { IoctlSpec } from '../op.js';
+import { holdCtxByAccesses } from './access.js';
 import { holdCtx } from './device.js';
 import { allocIndex, lastIdleObject } from '../indexes.js';
 import { ioasDestroyAreas, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_RLIMIT_MODE, optionHugePages, optionRlimitMode } from './ioas.js';
@@ -16,8 +17,10 @@ export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
   // iommufd_object_remove(): a tombstone (xa_is_zero: a vDEVICE its device's unbind destroyed) -> -ENOENT
   if (isTombstone(o)) return err('ENOENT');
   // iommufd_object_remove(): !refcount_dec_if_one(&obj->users) -> -EBUSY. A bound DEVICE always has one more:
-  // "The calling driver is a user until iommufd_device_unbind()" (iommufd_device_bind(), device.c)
-  if (o.type === 'DEVICE') return err('EBUSY');
+  // "The calling driver is a user until iommufd_device_unbind()" (iommufd_device_bind(), device.c); so is an
+  // emulated device's ACCESS: "... until iommufd_access_destroy()" (__iommufd_access_create(),
+  // drivers/iommu/iommufd/device.c)
+  if (o.type === 'DEVICE' || o.type === 'ACCESS') return err('EBUSY');
   if (o.users > 0) return err('EBUSY');
   // iommufd_eventq_init(), eventq.c: an open FAULT / vEVENTQ fd holds a users reference -> -EBUSY
   if (fdHeld(o)) return err('EBUSY');
@@ -34,9 +37,11 @@ export function closeFd(ctx: Ctx, fd: string): IoctlResult {
   // a bound VFIO device holds a reference on the context (iommufd_device_bind(): iommufd_ctx_get()): the close
   // releases nothing until the last one is unbound (deviceUnbind() then calls releaseCtx())
   const heldByDevices = holdCtx(ctx, fd);
+  // so does an emulated device's access (iommufd_access_create(), device.c: iommufd_ctx_get())
+  const heldByAccesses = holdCtxByAccesses(ctx, fd);
   // so does an open FAULT / vEVENTQ fd (iommufd_eventq_init(), eventq.c): the last eventq-close releases
   const heldByEventFds = holdCtxByEventFds(ctx, fd);
-  if (heldByDevices || heldByEventFds) return done();
+  if (heldByDevices || heldByAccesses || heldByEventFds) return done();
   releaseCtx(ctx, fd);
   return done();
 }

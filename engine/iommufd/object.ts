@@ -65,6 +65,13 @@ export function hasObjectOfType(state: State, fd: string, type: IommufdType): bo
   return n === null ? objects(state, fd).some((o) => o.type === type) : n > 0;
 }
 
+/**
+ * Whether a driver's binding holds the iommufd's context: a DEVICE (iommufd_device_bind()) or an ACCESS
+ * (iommufd_access_create()) each took iommufd_ctx_get(), put when the driver unbinds. While one exists, a
+ * close of the iommufd releases nothing (main.ts closeFd()).
+ */
+export const boundByDriver = (state: State, fd: string): boolean => hasObjectOfType(state, fd, 'DEVICE') || hasObjectOfType(state, fd, 'ACCESS');
+
 /** Whether the iommufd has any object (!xa_empty(&ictx->objects)). */
 export function hasObjects(state: State, fd: string): boolean {
   const ix = allocIndex(state);

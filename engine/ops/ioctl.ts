@@ -1,7 +1,6 @@
 // The `ioctl` op: every uAPI the model knows, with the argument fields of
 // include/uapi/linux/iommufd.h, VFIO's structs, and seed 000's proposal.
 // Each family's table lives beside its handlers (engine/iommufd/*, engine/vfio.ts).
-import * as fd from '../iommufd/device.js';
 import { closeFd } from '../iommufd/main.js';
 import { DEVICE_IOCTLS } from '../iommufd/device.js';
 import { EVENTQ_IOCTLS } from '../iommufd/eventq.js';
@@ -17,7 +16,7 @@ import { ABI_FIELDS, applyAbi } from '../iommufd/abi.js';
 import * as v2021 from '../uapi2021.js';
 import type { Args } from '../types.js';
 import { own } from '../own.js';
-import { VFIO_IOCTLS } from '../vfio.js';
+import { VFIO_IOCTLS, vfioUnbind } from '../vfio.js';
 
 export type { IoctlSpec } from '../op.js';
 
@@ -108,7 +107,7 @@ export const unbindDeviceOp: OpSpec = {
   fields: { dev: 'rid', iommufd: 'str?' },
   run: (ctx, f) => {
     const fdName = optStr(f, 'iommufd') ?? 'iommufd';
-    const r = fd.deviceUnbind(ctx, fdName, str(f, 'dev'));
+    const r = vfioUnbind(ctx, fdName, str(f, 'dev'));
     ctx.emit({ kind: 'ioctl', fd: 'vfio', cmd: 'VFIO_DEVICE_UNBIND', args: { dev: str(f, 'dev'), iommufd: fdName }, errno: r.errno, out: r.out });
     return { errno: r.errno };
   },
