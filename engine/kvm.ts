@@ -26,7 +26,11 @@ export function setPasidMapping(ctx: Ctx, vm: string, gpasid: number, hpasid: nu
  */
 function fileEnforcedCoherent(state: State, rid: Rid): boolean {
   const dev = state.s.device[rid];
-  return dev ? state.s.iommu[dev.iommu]?.snoopControl !== false : true;
+  if (!dev) return true;
+  // device_iommu_capable(), drivers/iommu/iommu.c: !dev_has_iommu(dev) -> false. An emulated (mdev/SIOV) device's
+  // vfio_device->dev is its own struct device, which no IOMMU driver probed: never enforced coherent
+  if (dev.type === 'siov') return false;
+  return state.s.iommu[dev.iommu]?.snoopControl !== false;
 }
 
 /** The devices whose VFIO file `vm`'s kvm-vfio device holds, in a stable order. */
