@@ -40,10 +40,14 @@ export const IOMMUFD_ABI: Readonly<Record<string, StructAbi>> = {
   IOMMU_IOAS_UNMAP: { size: 24, min: 24 },
   IOMMU_OPTION: { size: 24, min: 24 },
   IOMMU_VDEVICE_ALLOC: { size: 24, min: 24 },
-  // struct iommu_veventq_alloc: _last out_veventq_fd (28); __reserved past it.
-  IOMMU_VEVENTQ_ALLOC: { size: 32, min: 28 },
+  // struct iommu_veventq_alloc: _last out_veventq_fd (28); __reserved (bytes 28..31) past it.
+  IOMMU_VEVENTQ_ALLOC: { size: 32, min: 28, late: { __reserved: 32 } },
   // struct iommu_viommu_alloc: _last out_viommu_id (24); data_len, data_uptr came later.
   IOMMU_VIOMMU_ALLOC: { size: 40, min: 24, late: { data_len: 28, data_uptr: 40, data: 40 } },
+  // IOCTL_OP(IOMMU_TEST_CMD, ..., struct iommu_test_cmd, last) under CONFIG_IOMMUFD_TEST
+  // (drivers/iommu/iommufd/iommufd_test.h): a 16-byte header, a 48-byte union (its largest member `dirty`),
+  // then `last` at 64; sizeof 72 with the union's 8-byte alignment. Every IOMMU_TEST_OP_* shares it.
+  IOMMU_TEST_OP_ADD_RESERVED: { size: 72, min: 68 },
 };
 
 /** The ABI fields a scenario may add to any iommufd ioctl's args. */
