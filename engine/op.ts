@@ -10,9 +10,10 @@ import type { IoctlResult } from './iommufd/object.js';
  * `?` makes the field optional. `int` is a non-negative integer exact as a
  * JS number (at most 2^53-1); `u64` is the uAPI's __u64, up to 2^64-1: the
  * handler reads it with u64(), as a bigint. Both may be written as a number
- * or as a string of decimal or 0x-hex digits.
+ * or as a string of decimal or 0x-hex digits. `s32` is the uAPI's __s32 (a
+ * file descriptor, where -1 names none): a JSON integer from -2^31 to 2^31-1.
  */
-export type FieldType = 'int' | 'u64' | 'str' | 'bool' | 'rid' | 'vm' | 'iommu' | 'host' | 'args' | 'list';
+export type FieldType = 'int' | 'u64' | 's32' | 'str' | 'bool' | 'rid' | 'vm' | 'iommu' | 'host' | 'args' | 'list';
 export type FieldSpec = FieldType | `${FieldType}?` | readonly string[];
 
 export interface Outcome {

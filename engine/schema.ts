@@ -29,6 +29,7 @@ export function fieldSchema(spec: FieldSpec): Schema {
   switch (type) {
     case 'int': return { $ref: '#/definitions/int' };
     case 'u64': return { $ref: '#/definitions/u64' };
+    case 's32': return { type: 'integer', minimum: -(2 ** 31), maximum: 2 ** 31 - 1, description: 'a 32-bit signed integer (__s32)' };
     case 'str': return { type: 'string' };
     case 'bool': return { type: 'boolean' };
     case 'args': return { type: 'object' };

@@ -164,6 +164,7 @@ function checkField(spec: FieldSpec, value: unknown, names: Names): string | nul
   switch (type) {
     case 'int': { const n = u64(value as ArgValue); return n !== undefined && n <= MAX_SAFE ? null : `expected a non-negative integer up to 2^53-1 (a number, or a string of decimal or 0x-hex digits) or "$ref", got ${show(value)}`; }
     case 'u64': return u64(value as ArgValue) !== undefined ? null : `expected a 64-bit unsigned integer (a number, or a string of decimal or 0x-hex digits up to 0xffffffffffffffff) or "$ref", got ${show(value)}`;
+    case 's32': return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31 ? null : `expected a 32-bit signed integer (-2147483648..2147483647, a JSON number), got ${show(value)}`;
     case 'str': return typeof value === 'string' ? null : `expected a string, got ${show(value)}`;
     case 'bool': return typeof value === 'boolean' ? null : `expected true or false, got ${show(value)}`;
     case 'args': return isObj(value) ? null : `expected an object, got ${show(value)}`;
