@@ -6,6 +6,7 @@ import { DEVICE_IOCTLS } from '../iommufd/device.js';
 import { EVENTQ_IOCTLS } from '../iommufd/eventq.js';
 import { HWPT_IOCTLS } from '../iommufd/hwpt.js';
 import { IOAS_IOCTLS } from '../iommufd/ioas.js';
+import { IOAS_FILE_IOCTLS } from '../iommufd/ioas-file.js';
 import { MAIN_IOCTLS } from '../iommufd/main.js';
 import type { IoctlResult } from '../iommufd/object.js';
 import { VIOMMU_IOCTLS } from '../iommufd/viommu.js';
@@ -26,6 +27,7 @@ export const IOCTLS: Record<string, IoctlSpec> = {
   // ---- iommufd (merged)
   ...MAIN_IOCTLS,
   ...IOAS_IOCTLS,
+  ...IOAS_FILE_IOCTLS,
   ...HWPT_IOCTLS,
   ...DEVICE_IOCTLS,
   ...EVENTQ_IOCTLS,
