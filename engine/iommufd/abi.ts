@@ -44,6 +44,7 @@ export const IOMMUFD_ABI: Readonly<Record<string, StructAbi>> = {
   IOMMU_VDEVICE_ALLOC: { size: 24, min: 24 },
   // struct iommu_veventq_alloc: _last out_veventq_fd (28); __reserved (bytes 28..31) past it.
   IOMMU_VEVENTQ_ALLOC: { size: 32, min: 28, late: { __reserved: 32 } },
+  IOMMU_VFIO_IOAS: { size: 12, min: 12 },
   // struct iommu_viommu_alloc: _last out_viommu_id (24); data_len, data_uptr came later.
   IOMMU_VIOMMU_ALLOC: { size: 40, min: 24, late: { data_len: 28, data_uptr: 40, data: 40 } },
   // IOCTL_OP(IOMMU_TEST_CMD, ..., struct iommu_test_cmd, last) under CONFIG_IOMMUFD_TEST

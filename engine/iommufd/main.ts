@@ -29,6 +29,8 @@ export function destroy(ctx: Ctx, fd: string, id: number): IoctlResult {
   dropQueue(ctx, o);
   // iommufd_ioas_destroy(), ioas.c: iopt_unmap_all()
   ioasDestroyAreas(ctx, o);
+  // iommufd_object_remove(): `if (ictx->vfio_ioas == ...) ictx->vfio_ioas = NULL` — the mark is the IOAS's own
+  // attribute (engine/iommufd/vfio-compat.ts), so it goes with the object
   destroyObj(ctx, o);
   return done();
 }
