@@ -32,11 +32,11 @@ export function ioasMapFile(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const flags = u64(a.flags) ?? 0n;
   const iova = u64(a.iova) ?? 0n;
   const length = u64(a.length) ?? 0n;
-  // iommufd_ioas_map_file(): unknown flags -> -EOPNOTSUPP (no __reserved: offset 12 holds the fd)
+  // iommufd_ioas_map_file(), drivers/iommu/iommufd/ioas.c: unknown flags -> -EOPNOTSUPP (no __reserved: offset 12 holds the fd)
   if (flags & ~MAP_FLAGS) return err('EOPNOTSUPP');
-  // iommufd_ioas_map_file(): cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX -> -EOVERFLOW
+  // iommufd_ioas_map_file(), drivers/iommu/iommufd/ioas.c: cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX -> -EOVERFLOW
   if (iova >= U64_MAX || length >= U64_MAX) return err('EOVERFLOW');
-  // iommufd_ioas_map_file(): neither WRITEABLE nor READABLE -> -EINVAL
+  // iommufd_ioas_map_file(), drivers/iommu/iommufd/ioas.c: neither WRITEABLE nor READABLE -> -EINVAL
   if (!(flags & PROT_FLAGS)) return err('EINVAL');
   // iommufd_get_ioas() -> iommufd_get_object(), main.c: no object, or not an IOAS -> -ENOENT
   const ioas = getObject(ctx.state, fd, a.ioas_id ?? 0, 'IOAS');
@@ -61,7 +61,7 @@ function hasArea(state: State, fd: string, ioasId: number): boolean {
 export function ioasChangeProcess(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   // iommufd_ioas_change_process(): a non-zero __reserved -> -EOPNOTSUPP
   if ((u64(a.__reserved) ?? 0n) !== 0n) return err('EOPNOTSUPP');
-  // iommufd_take_all_iova_rwsem(): every IOAS of the context, in id order; then for_each_ioas_area():
+  // iommufd_ioas_change_process(), drivers/iommu/iommufd/ioas.c: iommufd_take_all_iova_rwsem(): every IOAS of the context, in id order; then for_each_ioas_area():
   // area->pages->type != IOPT_ADDRESS_FILE -> -EINVAL (every area of the model is IOPT_ADDRESS_USER)
   for (const ioas of objectsWith(ctx.state, fd, TAG.type('IOAS'), (o) => o.type === 'IOAS')) {
     if (hasArea(ctx.state, fd, ioas.id)) return err('EINVAL');

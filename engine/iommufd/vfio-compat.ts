@@ -82,7 +82,7 @@ export function vfioIoas(ctx: Ctx, fd: string, a: Fields): IoctlResult {
     setCompatIoas(ctx, fd, null);
     return done();
   }
-  // iommufd_vfio_ioas(): any other op -> -EOPNOTSUPP
+  // iommufd_vfio_ioas(), drivers/iommu/iommufd/vfio_compat.c: any other op -> -EOPNOTSUPP
   return err('EOPNOTSUPP');
 }
 
