@@ -248,7 +248,7 @@ const ioctlPhased: Phased = {
     const spec = own(IOCTLS, cmd);
     const inner = spec?.phased;
     if (!spec || !inner) return { done: plainIoctl(ctx, f) };
-    const { a, abi } = ioctlArgs(f, spec);
+    const { a, abi } = ioctlArgs(ctx.step, f, spec);
     // the iommufd ABI checks (engine/iommufd/abi.ts) come first, as in the ioctl op's issue()
     if ('errno' in abi) return ioctlEnd(ctx, f, a, { done: { errno: abi.errno, out: {} } });
     return ioctlEnd(ctx, f, a, inner.start(ctx, fdOf(f, spec.file), abi.args));
@@ -257,16 +257,16 @@ const ioctlPhased: Phased = {
     const spec = own(IOCTLS, str(f, 'cmd'));
     const inner = spec?.phased;
     if (!spec || !inner) throw new Error('resume of an ioctl without yield points');
-    const { a, abi } = ioctlArgs(f, spec);
+    const { a, abi } = ioctlArgs(ctx.step, f, spec);
     if ('errno' in abi) throw new Error('resume of an ioctl its ABI checks refused');
     return ioctlEnd(ctx, f, a, inner.resume(ctx, fdOf(f, spec.file), abi.args, c));
   },
 };
 
 /** The ioctl's arguments as the ioctl op normalises them, and what the ABI checks make of them. */
-function ioctlArgs(f: Fields, spec: IoctlSpec): { a: Fields; abi: ReturnType<typeof applyAbi> } {
+function ioctlArgs(step: number, f: Fields, spec: IoctlSpec): { a: Fields; abi: ReturnType<typeof applyAbi> } {
   const a = normalizeFields(spec.file === 'iommufd' ? { ...spec.args, ...ABI_FIELDS } : spec.args, args(f, 'args'));
-  return { a, abi: spec.file === 'iommufd' ? applyAbi(str(f, 'cmd'), a) : { args: a } };
+  return { a, abi: spec.file === 'iommufd' ? applyAbi(str(f, 'cmd'), a, step) : { args: a } };
 }
 
 const DEFAULT_FD: Record<string, string> = { iommufd: 'iommufd', ioasid: 'ioasid', vfio: 'vfio', kvm: 'kvm' };

@@ -1,23 +1,37 @@
 // The iommufd ioctl ABI before any handler runs (iommufd_fops_ioctl(),
 // drivers/iommu/iommufd/main.c): every argument struct starts with its u32
 // `size`; the kernel refuses one shorter than the struct's last mandatory
-// field (op->min_size, the IOCTL_OP table's `_last`), zero-fills what a
-// shorter struct leaves out, and refuses non-zero bytes past the struct it
-// knows (copy_struct_from_user() -> -E2BIG). A scenario passes `size` (and
-// `tail`: the value of the bytes past the kernel's struct, 0 when they are
-// zero) in the ioctl's args; without `size` the struct is exactly the
-// kernel's. Sizes from include/uapi/linux/iommufd.h (v6.18).
+// field (op->min_size, the IOCTL_OP table's `_last`), then
+// copy_struct_from_user() (include/linux/uaccess.h) copies exactly `size`
+// bytes of the caller's struct: a shorter struct has the rest zero-filled (a
+// field cut by `size` keeps the bytes below it, on a little-endian machine its
+// low bytes), a longer one must be zero past the kernel's struct (-E2BIG). A
+// scenario passes `size` (and `tail`: the bytes past the kernel's struct as a
+// little-endian integer, 0 when they are zero) in the ioctl's args; without
+// `size` the struct is exactly the kernel's. Sizes and offsets from
+// include/uapi/linux/iommufd.h (v6.18).
 import type { Errno } from '../types.js';
 import type { Fields } from '../op.js';
-import { u64 } from '../op.js';
+import { normalizeInt, u64 } from '../op.js';
+import { ScenarioRunError } from '../limits.js';
+
+/** An input field past min: bytes [at, end) of the struct. */
+export interface LateField {
+  at: number;
+  end: number;
+  /** The model gives it as an enum name, not a number; every name's value is below 256, so its low byte carries it whole. */
+  enumName?: true;
+}
 
 export interface StructAbi {
   /** sizeof(struct iommu_...). */
   size: number;
   /** offsetofend(struct, _last) of its IOCTL_OP line. */
   min: number;
-  /** Input fields that lie past min: the byte where each ends (a shorter struct leaves them zero). */
-  late?: Readonly<Record<string, number>>;
+  /** Input fields that lie past min (a shorter struct cuts or zero-fills them). */
+  late?: Readonly<Record<string, LateField>>;
+  /** The model's field for the user memory a late pointer field addresses (`data` at `data_uptr`). */
+  pointee?: { field: string; pointer: string };
 }
 
 /** The IOCTL_OP table of main.c, by the model's ioctl names. */
@@ -28,7 +42,14 @@ export const IOMMUFD_ABI: Readonly<Record<string, StructAbi>> = {
   IOMMU_GET_HW_INFO: { size: 40, min: 32 },
   IOMMU_HW_QUEUE_ALLOC: { size: 40, min: 40 },
   // struct iommu_hwpt_alloc: _last __reserved (24); data_type, data_len, data_uptr, fault_id came later.
-  IOMMU_HWPT_ALLOC: { size: 48, min: 24, late: { data_type: 28, data_len: 32, data_uptr: 40, data: 40, fault_id: 44, __reserved2: 48 } },
+  IOMMU_HWPT_ALLOC: {
+    size: 48, min: 24,
+    late: {
+      data_type: { at: 24, end: 28, enumName: true }, data_len: { at: 28, end: 32 }, data_uptr: { at: 32, end: 40 },
+      fault_id: { at: 40, end: 44 }, __reserved2: { at: 44, end: 48 },
+    },
+    pointee: { field: 'data', pointer: 'data_uptr' },
+  },
   IOMMU_HWPT_GET_DIRTY_BITMAP: { size: 48, min: 48 },
   IOMMU_HWPT_INVALIDATE: { size: 32, min: 32 },
   IOMMU_HWPT_SET_DIRTY_TRACKING: { size: 16, min: 16 },
@@ -43,10 +64,11 @@ export const IOMMUFD_ABI: Readonly<Record<string, StructAbi>> = {
   IOMMU_OPTION: { size: 24, min: 24 },
   IOMMU_VDEVICE_ALLOC: { size: 24, min: 24 },
   // struct iommu_veventq_alloc: _last out_veventq_fd (28); __reserved (bytes 28..31) past it.
-  IOMMU_VEVENTQ_ALLOC: { size: 32, min: 28, late: { __reserved: 32 } },
+  IOMMU_VEVENTQ_ALLOC: { size: 32, min: 28, late: { __reserved: { at: 28, end: 32 } } },
   IOMMU_VFIO_IOAS: { size: 12, min: 12 },
-  // struct iommu_viommu_alloc: _last out_viommu_id (24); data_len, data_uptr came later.
-  IOMMU_VIOMMU_ALLOC: { size: 40, min: 24, late: { data_len: 28, data_uptr: 40, data: 40 } },
+  // struct iommu_viommu_alloc: _last out_viommu_id (24); data_len, __reserved, data_uptr came later (the model
+  // takes none of them: arm_vsmmu_init() reads no user data for IOMMU_VIOMMU_TYPE_ARM_SMMUV3).
+  IOMMU_VIOMMU_ALLOC: { size: 40, min: 24, late: { data_len: { at: 24, end: 28 }, __reserved: { at: 28, end: 32 }, data_uptr: { at: 32, end: 40 } } },
   // IOCTL_OP(IOMMU_TEST_CMD, ..., struct iommu_test_cmd, last) under CONFIG_IOMMUFD_TEST
   // (drivers/iommu/iommufd/iommufd_test.h): a 16-byte header, a 48-byte union (its largest member `dirty`),
   // then `last` at 64; sizeof 72 with the union's 8-byte alignment. Every IOMMU_TEST_OP_* shares it.
@@ -56,25 +78,47 @@ export const IOMMUFD_ABI: Readonly<Record<string, StructAbi>> = {
 /** The ABI fields a scenario may add to any iommufd ioctl's args. */
 export const ABI_FIELDS = { size: 'int?', tail: 'u64?' } as const;
 
+/** The low `bytes` bytes of a little-endian integer: what survives a copy of that many bytes. */
+const lowBytes = (v: bigint, bytes: number): bigint => (bytes >= 8 ? v : v & ((1n << BigInt(8 * Math.max(0, bytes))) - 1n));
+
 /**
- * iommufd_fops_ioctl(): the size checks, then the struct as the handler
- * sees it (fields a short struct left out removed, the ABI fields dropped).
+ * iommufd_fops_ioctl(): the size checks, then the struct as the handler sees
+ * it (each late field as copy_struct_from_user() leaves it, the ABI fields
+ * dropped). `step` names the scenario step in a refusal.
  */
-export function applyAbi(cmd: string, a: Fields): { errno: Errno } | { args: Fields } {
+export function applyAbi(cmd: string, a: Fields, step: number): { errno: Errno } | { args: Fields } {
   const abi = IOMMUFD_ABI[cmd];
   if (!abi || (a.size === undefined && a.tail === undefined)) return { args: a };
   const size = typeof a.size === 'number' ? a.size : abi.size;
-  // if (ucmd.user_size < op->min_size) return -EINVAL;
+  // iommufd_fops_ioctl(), drivers/iommu/iommufd/main.c: if (ucmd.user_size < op->min_size) return -EINVAL;
   if (size < abi.min) return { errno: 'EINVAL' };
-  // copy_struct_from_user(): non-zero bytes past the kernel's struct -> -E2BIG
-  if (size > abi.size && (u64(a.tail) ?? 0n) !== 0n) return { errno: 'E2BIG' };
+  // copy_struct_from_user() -> check_zeroed_user(), include/linux/uaccess.h: a non-zero byte in [ksize, usize)
+  // -> -E2BIG; `tail`'s bytes from size on are not the caller's (little-endian: its low byte comes first)
+  if (size > abi.size && lowBytes(u64(a.tail) ?? 0n, size - abi.size) !== 0n) return { errno: 'E2BIG' };
   const out: Fields = {};
-  for (const key of Object.keys(a)) {
-    if (key === 'size' || key === 'tail') continue;
-    const end = abi.late?.[key];
-    // A field past the caller's struct reads as zero: absent, the handlers' default.
-    if (end !== undefined && end > size) continue;
-    out[key] = a[key];
+  for (const key of Object.keys(a)) if (key !== 'size' && key !== 'tail') out[key] = a[key];
+  for (const [key, f] of Object.entries(abi.late ?? {})) {
+    if (size >= f.end) continue;
+    // copy_struct_from_user(): the first `size` bytes copied, the rest zero-filled: the field keeps `kept` low bytes
+    const kept = Math.max(0, size - f.at);
+    if (kept === 0) {
+      // Zero-filled, so 0 (absent would take the handler's default: data_len's is the data's struct size, data_uptr's
+      // the address of data); an enum name's 0 is NONE, the handlers' default.
+      if (f.enumName) delete out[key];
+      else out[key] = 0;
+      continue;
+    }
+    const ptr = abi.pointee?.pointer === key ? abi.pointee : undefined;
+    if (ptr && out[key] === undefined && out[ptr.field] !== undefined) {
+      throw new ScenarioRunError(step, `${cmd} with size ${size} copies ${kept} of ${key}'s ${f.end - f.at} bytes: without ${key} the model gives ${ptr.field} no address, so which memory the kernel reads is not modelled (give ${key})`);
+    }
+    // An enum name is below 256 and the handlers' defaults (data_len 16 or 24) fit in a byte: one byte keeps them.
+    const v = u64(out[key]);
+    if (f.enumName || v === undefined) continue;
+    const cut = lowBytes(v, kept);
+    // A pointer cut to another non-NULL address reads memory the scenario did not give, which faults
+    // (engine/drivers/user-data.ts); the handlers' one unreadable pointer is NULL.
+    out[key] = ptr && cut !== v ? 0 : normalizeInt(`0x${cut.toString(16)}`) ?? 0;
   }
   return { args: out };
 }

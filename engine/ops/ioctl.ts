@@ -72,7 +72,7 @@ export const ioctlOp: OpSpec = {
 /** The ioctl itself: the iommufd ABI checks (engine/iommufd/abi.ts), the handler, the event. */
 function issue(ctx: Ctx, cmd: string, spec: IoctlSpec, fdName: string, raw: Args): Outcome {
   const a = normalizeFields(spec.file === 'iommufd' ? { ...spec.args, ...ABI_FIELDS } : spec.args, raw);
-  const abi = spec.file === 'iommufd' ? applyAbi(cmd, a) : { args: a };
+  const abi = spec.file === 'iommufd' ? applyAbi(cmd, a, ctx.step) : { args: a };
   const r: IoctlResult = 'errno' in abi ? { errno: abi.errno, out: {} } : spec.run(ctx, fdName, abi.args);
   ctx.emit({ kind: 'ioctl', fd: fdName, cmd, args: a as Args, errno: r.errno, out: r.out });
   return { errno: r.errno, value: r.value ?? null, out: r.out };

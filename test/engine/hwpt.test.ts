@@ -51,6 +51,18 @@ describe('IOMMU_HWPT_ALLOC', () => {
     expect(Object.keys(st.s['pt-root'])).toHaveLength(1);
   });
 
+  it('a size that cuts data_uptr with no data_uptr given is refused: the model gives data no address (engine/iommufd/abi.ts)', () => {
+    const nested = (args: Record<string, unknown>): Step[] => [
+      io('IOMMU_IOAS_ALLOC', {}, 'ioas'), io('VFIO_DEVICE_BIND_IOMMUFD', { dev: '00:02.0' }, 'dev'),
+      io('IOMMU_HWPT_ALLOC', { dev_id: '$dev', pt_id: '$ioas', flags: 1 }, 'parent'),
+      io('IOMMU_HWPT_ALLOC', { dev_id: '$dev', pt_id: '$parent', data_type: 'VTD_S1', data: { pgtbl_addr: 0x200000, addr_width: 48 }, ...args }),
+    ];
+    expect(() => events(scenario(nested({ size: 39 }), { platform: VTD }))).toThrow(/step 3 .*size 39 copies 7 of data_uptr's 8 bytes.*not modelled/);
+    // the whole pointer, or none of it (NULL), is the model's to answer
+    expect(errnos(events(scenario(nested({ size: 40 }), { platform: VTD }))).at(-1)).toBeNull();
+    expect(errnos(events(scenario(nested({ size: 32 }), { platform: VTD }))).at(-1)).toBe('EFAULT');
+  });
+
   it('an SMMUv3 vSTE: the nested HWPT keeps the CD table pointer, CFG and whether ATS is enabled (EATS TRANS)', () => {
     const evs = events(scenario([...smmuNested,
       io('IOMMU_HWPT_ALLOC', { dev_id: '$dev', pt_id: '$viommu', data_type: 'ARM_SMMUV3', data: { ste: 0x200000, eats: 'trans' } }),
