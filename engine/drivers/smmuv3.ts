@@ -312,13 +312,17 @@ export function smmuAttachDevCheck(iommuId: string, h: IommufdCell, pasid: numbe
   if (h.type === 'HWPT_NESTED') {
     const e = smmuAttachCompatible(iommuId, h);
     if (e) return e;
+    // arm_smmu_attach_dev_nested(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c: arm_smmu_ssids_in_use() -> -EBUSY
     if (facts.ssidsInUse) return 'EBUSY';
+    // arm_smmu_attach_prepare_vmaster(), arm-smmu-v3-iommufd.c: no vDEVICE -> -ENOENT unless the vSTE is abort / bypass
     if (!facts.hasVdevice && h.attrs.cfg !== 'abort' && h.attrs.cfg !== 'bypass') return 'ENOENT';
     return null;
   }
   const e = smmuAttachCompatible(iommuId, h);
   if (e) return e;
+  // arm_smmu_s1_set_dev_pasid(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: not a stage-1 domain -> -EINVAL
   if (pasid !== 0) return h.attrs.stage === 'first' ? null : 'EINVAL';
+  // arm_smmu_attach_dev(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: a stage-2 domain while SSIDs are in use -> -EBUSY
   if (h.attrs.stage === 'second' && facts.ssidsInUse) return 'EBUSY';
   return null;
 }

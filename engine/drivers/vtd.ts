@@ -46,7 +46,7 @@ export interface PagingDomain { stage: 'first' | 'second'; nestParent: boolean; 
  * and DIRTY_TRACKING needs SSADS (-EOPNOTSUPP). `flags` has FAULT_ID_VALID stripped.
  */
 export function vtdDomainAllocPagingFlags(iommu: IommuCell, flags: number, user: UserData | null): Errno | PagingDomain {
-  // intel_iommu_domain_alloc_paging_flags(): user data -> -EOPNOTSUPP
+  // intel_iommu_domain_alloc_paging_flags(), drivers/iommu/intel/iommu.c: user data -> -EOPNOTSUPP
   if (user) return 'EOPNOTSUPP';
   // intel_iommu_domain_alloc_first_stage(): flags & ~ALLOC_PASID -> -EOPNOTSUPP (falls through to the second stage)
   if ((flags & ~ALLOC_PASID) === 0) return { stage: 'first', nestParent: false, dirtyOps: false };
