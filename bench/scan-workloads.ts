@@ -41,6 +41,8 @@ export const WORKLOADS: Record<string, Workload> = {
   'ioasid-set-alloc': { platform: VTD, steps: (n) => times(n, (i) => ({ op: 'ioasid-set-alloc', set: `s${i}`, quota: 0, token: `t${i}` } as Step)) },
   'sva-bind (distinct processes)': { platform: VTD, steps: (n) => times(n, (i) => ({ op: 'sva-bind', rid: '00:02.0', owner: `p${i}`, root: 0x1000 } as Step)) },
   'IOMMU_IOAS_ALLOC': { platform: VTD, steps: (n) => times(n, () => ioctl('IOMMU_IOAS_ALLOC')) },
+  // iommufd_ioas_map_file()'s fd: whether it is an open event-queue file of any iommufd was a pass over every object.
+  'IOMMU_IOAS_MAP_FILE (N objects)': { platform: VTD, steps: (n) => [...times(n, () => ioctl('IOMMU_IOAS_ALLOC')), ...times(n, () => ({ op: 'ioctl-nr', nr: 143, args: { flags: 6, ioas_id: 1, fd: -1, length: 4096 } } as Step))] },
   'IOMMU_IOAS_ALLOC, then close': { platform: VTD, steps: (n) => [...times(n, () => ioctl('IOMMU_IOAS_ALLOC')), { op: 'close', fd: 'iommufd' } as Step] },
   // iopt_table_add_domain() looks at every domain of the IOAS: once a filter of every object of the fd.
   'IOMMU_HWPT_ALLOC (one IOAS)': { platform: VTD, steps: (n) => [...vtdBound, ...times(n, () => ioctl('IOMMU_HWPT_ALLOC', { dev_id: '$dev', pt_id: '$ioas' }))] },

@@ -726,6 +726,17 @@ export function objectsTagged(ix: AllocIndex, prefix: string, tag: string | null
   return ids ? [...ids.values()] : [];
 }
 
+/**
+ * Whether an object of any iommufd (every key prefix) has `tag`, or null when
+ * some prefix holds a key the index cannot answer for: O(iommufd contexts).
+ */
+export function anyTagged(ix: AllocIndex, tag: string | null): boolean | null {
+  if (tag === null || ix.objectsOdd.size > 0) return null;
+  seen(ix, 'iommufd');
+  for (const prefix of ix.objects.keys()) if ((ix.tagged.get(`${prefix}\0${tag}`)?.size ?? 0) > 0) return true;
+  return false;
+}
+
 /** The number of iommufd objects under `prefix` with `tag`, or null (as objectsTagged()). */
 export function countTagged(ix: AllocIndex, prefix: string, tag: string | null): number | null {
   if (tag === null || (ix.objectsOdd.get(prefix) ?? 0) > 0) return null;

@@ -85,6 +85,18 @@ describe('the indexes change the cost, not the outcome', () => {
     expect(sameRuns(scs)).toBe(Object.keys(WORKLOADS).length);
   }, 120_000);
 
+  it("IOMMU_IOAS_MAP_FILE of another iommufd's open queue fd: stopped the same way with and without the indexes", () => {
+    const steps = [
+      { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', as: 'ioas' },
+      { op: 'ioctl', fd: 'iommufd2', cmd: 'IOMMU_FAULT_QUEUE_ALLOC' },
+      ...[99, 100, 101, 102, 103].map((fd) => ({ op: 'ioctl-nr', nr: 143, args: { flags: 6, ioas_id: '$ioas', fd, length: 4096 } })),
+    ];
+    const sc = validateScenario({ name: 'map-file-queue', description: 'x', platform: WORKLOADS.IOMMU_IOAS_ALLOC?.platform, steps }, 'x');
+    const r = both(() => eventsOf(sc, {}));
+    expect(r.indexed).toMatch(/stopped: .*an open event-queue file, is not modelled/);
+    expect(r.indexed).toBe(r.scanned);
+  });
+
   it('explore over every threaded scenario and variant: the same states, distinct states, schedules and failures', () => {
     let n = 0;
     for (const sc of listScenarios()) {

@@ -11,7 +11,7 @@
 // can hold is not IOPT_ADDRESS_FILE.
 import type { Ctx } from '../ctx.js';
 import { areasUnder } from '../areas.js';
-import { allocIndex, areaIovas, TAG } from '../indexes.js';
+import { allocIndex, anyTagged, areaIovas, TAG } from '../indexes.js';
 import { ScenarioRunError } from '../limits.js';
 import { U64_MAX, u64, type Fields, type IoctlSpec } from '../op.js';
 import type { State } from '../types.js';
@@ -21,9 +21,15 @@ import { done, err, getObject, objectsWith, type IoctlResult } from './object.js
 const MAP_FLAGS = BigInt(IOAS_MAP_FIXED_IOVA | IOAS_MAP_WRITEABLE | IOAS_MAP_READABLE);
 const PROT_FLAGS = BigInt(IOAS_MAP_WRITEABLE | IOAS_MAP_READABLE);
 
-/** Whether `fd` is an open event-queue file of the run (any iommufd: the fd numbers are the process's). */
+/**
+ * Whether `fd` is an open event-queue file of the run (any iommufd: the fd
+ * numbers are the process's): a live run's index answers per context
+ * (TAG.efd is set only on open queues), a bare state scans.
+ */
 function openEventFd(state: State, fd: number): boolean {
-  return Object.values(state.s.iommufd).some((o) => o !== undefined && o.attrs.efd === fd && o.attrs.open === true);
+  const ix = allocIndex(state);
+  const tagged = ix ? anyTagged(ix, TAG.efd(fd)) : null;
+  return tagged ?? Object.values(state.s.iommufd).some((o) => o !== undefined && o.attrs.efd === fd && o.attrs.open === true);
 }
 
 /** iommufd_ioas_map_file(), drivers/iommu/iommufd/ioas.c, up to fget(). */
