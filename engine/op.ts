@@ -109,6 +109,9 @@ export function u64(v: ArgValue | undefined): bigint | undefined {
   return undefined;
 }
 
+/** The low `bytes` bytes of a little-endian integer: what survives a copy of that many bytes. */
+export const lowBytes = (v: bigint, bytes: number): bigint => (bytes >= 8 ? v : v & ((1n << BigInt(8 * Math.max(0, bytes))) - 1n));
+
 /**
  * The canonical form of an integer field: a number when it is exact as one,
  * else a lower-case 0x-hex string (what the trace stores, losslessly).

@@ -4,7 +4,7 @@
 // the scenario gives: `data` for one struct, `entries` for an array; a NULL
 // user pointer is `data_uptr: 0`, and an index past the end of `entries` is
 // memory that faults.
-import { u64, U64_MAX } from '../op.js';
+import { lowBytes, u64, U64_MAX } from '../op.js';
 import type { ArgValue, Args, Errno } from '../types.js';
 
 /** enum iommu_hwpt_data_type (IOMMU_HWPT_ALLOC) and the invalidation data types, by the model's names. */
@@ -49,7 +49,8 @@ export function copyStructFromUserArray(ua: UserArray, type: DataType, index: nu
  * array at once. Type mismatch or an empty array is EINVAL; each item goes
  * through copy_struct_from_user(): a shorter entry is zero-filled, a longer
  * one must have a zero tail (E2BIG). The model's entry may say `tail` (the
- * bytes past the kernel's struct, when entry_len is larger) to test that.
+ * bytes past the kernel's struct, when entry_len is larger, as a
+ * little-endian u64 of which the entry holds entry_len - size bytes) to test that.
  */
 export function copyStructFromFullUserArray(ua: UserArray, type: DataType, size: number): Errno | Args[] {
   if (ua.type !== type) return 'EINVAL';
@@ -59,7 +60,9 @@ export function copyStructFromFullUserArray(ua: UserArray, type: DataType, size:
   for (let i = 0; i < ua.entryNum; i++) {
     const e = ua.entries[i];
     if (e === undefined || e === null || typeof e !== 'object' || Array.isArray(e)) return 'EFAULT';
-    if (ua.entryLen > size && (u64(e.tail) ?? 0n) !== 0n) return 'E2BIG';
+    // copy_struct_from_user(), include/linux/uaccess.h: check_zeroed_user() of the entry_len - size bytes past the struct -> -E2BIG
+    // (only `tail`'s low bytes lie inside the entry: little-endian, its low byte first)
+    if (ua.entryLen > size && lowBytes(u64(e.tail) ?? 0n, ua.entryLen - size) !== 0n) return 'E2BIG';
     out.push(e);
   }
   return out;

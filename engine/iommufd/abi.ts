@@ -12,7 +12,7 @@
 // include/uapi/linux/iommufd.h (v6.18).
 import type { Errno } from '../types.js';
 import type { Fields } from '../op.js';
-import { normalizeInt, u64 } from '../op.js';
+import { lowBytes, normalizeInt, u64 } from '../op.js';
 import { ScenarioRunError } from '../limits.js';
 
 /** An input field past min: bytes [at, end) of the struct. */
@@ -77,9 +77,6 @@ export const IOMMUFD_ABI: Readonly<Record<string, StructAbi>> = {
 
 /** The ABI fields a scenario may add to any iommufd ioctl's args. */
 export const ABI_FIELDS = { size: 'int?', tail: 'u64?' } as const;
-
-/** The low `bytes` bytes of a little-endian integer: what survives a copy of that many bytes. */
-const lowBytes = (v: bigint, bytes: number): bigint => (bytes >= 8 ? v : v & ((1n << BigInt(8 * Math.max(0, bytes))) - 1n));
 
 /**
  * iommufd_fops_ioctl(): the size checks, then the struct as the handler sees
