@@ -130,7 +130,6 @@ export function failure(counts: Record<Finding, number>, failOn: ReadonlySet<Fin
   return hit.length ? `${hit.join(', ')} (--fail-on ${[...failOn].join(',')})` : null;
 }
 
-export const variantText = (v: Variant): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';
 
 /** One error line on stderr; a message can quote a file's strings, so controls are escaped (safe/escape.ts). */
 export function errorLine(message: string): void {

@@ -16,7 +16,7 @@ import { TraceReplayer } from '../replayer/replayer.js';
 import { escapeText, jsonText } from '../safe/escape.js';
 import { TempDir, withSignalCleanup } from '../safe/files.js';
 import type { ImportSource } from '../trace/header.js';
-import { headerClaims } from './header-claims.js';
+import { headerClaims } from '../replayer/header-claims.js';
 import { importedLines } from './imported.js';
 import { paint } from './term.js';
 import { UsageError } from './common.js';

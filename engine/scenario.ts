@@ -88,6 +88,9 @@ export function resolveVariant(scenario: Scenario, chosen: Variant): Variant {
   return out;
 }
 
+/** A variant as one word list, `axis=value,axis=value` ("default" when it names no axis). */
+export const variantText = (v: Variant): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';
+
 /**
  * Why `variant` is not one `record` writes for this scenario (resolveVariant:
  * every axis, each one of its axis's values, nothing else), or null. A trace

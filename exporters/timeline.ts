@@ -19,6 +19,7 @@ import { k } from '../engine/keys.js';
 import { summarize, isAddressField } from '../engine/summary.js';
 import type { ArgValue, State, TraceEvent } from '../engine/types.js';
 import type { TraceHeader } from '../replayer/api.js';
+import { headerClaims } from '../replayer/header-claims.js';
 import { mayWrite } from '../replayer/provenance.js';
 import { checkedStep, isInstant, isTrigger, sliceName, stepName } from './names.js';
 import { type CounterId, Occupancy } from './occupancy.js';
@@ -102,9 +103,12 @@ export function metadataOf(header: TraceHeader, window: { from: number; to: numb
     scenario: header.scenario.name, variant: { ...header.variant }, seed: header.seed, engine: header.engine, format: header.format,
     from: window.from, to: window.to, kinds: window.kinds ? [...window.kinds] : 'all',
   };
+  // A variant its scenario has not is the header's false claim: said beside it, and in the title.
+  const claims = headerClaims(header);
+  if (claims.length > 0) fields.falseClaim = claims.join('; ');
   if (!imported) fields.steps = "named by the header's scenario where each step's ioctl or kernel call agrees with it, else by that call; ops and notes are the header's (unchecked: iotrace verify re-runs the scenario)";
   if (imported) for (const [key, v] of Object.entries(imported)) if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[`imported.${key}`] = v as ArgValue;
-  const title = imported ? `${header.scenario.name} (imported)` : `${header.scenario.name}${variant ? ` (${variant})` : ''} seed ${header.seed}`;
+  const title = imported ? `${header.scenario.name} (imported)` : `${header.scenario.name}${variant ? ` (${variant})` : ''}${claims.length > 0 ? ' [variant FALSE: not a variant of its scenario]' : ''} seed ${header.seed}`;
   return { title, fields };
 }
 

@@ -22,7 +22,8 @@ import { OPS } from '../engine/ops/index.js';
 import { own } from '../engine/own.js';
 import { resolveStep, RunSession } from '../engine/run.js';
 import { stepAt } from '../engine/scenario.js';
-import { scheduleOf } from '../engine/threads.js';
+import { headerClaims } from '../replayer/header-claims.js';
+import { recordedSchedule } from '../replayer/schedule.js';
 import type { TraceEvent } from '../engine/types.js';
 import type { Replayer } from '../replayer/api.js';
 import { sameEvent } from '../replayer/identity.js';
@@ -82,6 +83,9 @@ export class Decisions {
   private stepDecision(ev: TraceEvent): DecisionOf {
     const r = this.r;
     const sc = r.header.scenario;
+    // A variant the scenario has not (a forged header): a step re-run under it would explain what no variant made.
+    const claim = headerClaims(r.header)[0];
+    if (claim !== undefined) return { why: `${claim}: its steps cannot be re-run under it` };
     if (sc.generate) return { why: `the steps of ${sc.name} are generated (builder ${sc.generate.builder}), the trace keeps none to re-run` };
     const step = stepAt(sc, ev.step)?.step ?? null;
     if (!step) return { why: `scenario step ${ev.step} is not in the trace's scenario` };
@@ -191,7 +195,7 @@ export class Decisions {
     if (!this.refsAt) {
       const at = new Map<number, Map<string, number | null>>();
       const sc = r.header.scenario;
-      const schedule = sc.threads ? scheduleOf(r.events(0, r.count)) : [];
+      const schedule = sc.threads ? recordedSchedule(r) : [];
       const session = new RunSession(sc, { variant: r.header.variant, seed: r.header.seed, schedule }, {
         onEvent: (e) => { if (!at.has(e.step)) at.set(e.step, new Map(session.core.refs)); },
       });

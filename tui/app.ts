@@ -28,6 +28,7 @@ import { DEFAULT_SPEED, Player } from './play.js';
 import { Prompt } from './prompt.js';
 import { describe, kindsOf, parseQuery, scanAsync, searchAsync } from './search.js';
 import { ClaimCheck } from './claims.js';
+import { headerClaims, variantShown } from '../replayer/header-claims.js';
 import { StatePane } from './state-pane.js';
 import { statusRows } from './status.js';
 import { createScreen, type Screen, type TermStreams } from './term.js';
@@ -85,6 +86,8 @@ export class Debugger {
   private resolveDone!: () => void;
   private closed = false;
   private readonly claims: ClaimCheck;
+  /** The header claims a variant its scenario has not (replayer/header-claims.ts). */
+  private readonly headerFalse: boolean;
   /** P, W, x, e: the services below the TUI (provenance, watch, what-if). */
   private readonly inv: Investigate;
 
@@ -111,6 +114,10 @@ export class Debugger {
     this.screen.on('resize', () => this.render());
     this.wireMouse();
     if (r.truncated) this.say(`trace damaged: ${r.truncated.reason}`, true);
+    // Said before the background check's findings, which replace it on the message row when there are any.
+    const header = headerClaims(r.header);
+    this.headerFalse = header.length > 0;
+    if (this.headerFalse) this.say(`FALSE CLAIM: ${header.join('; ')}`, true);
     this.claims = new ClaimCheck(r, (res) => {
       if (!res.claimsOk || res.checkpointsOk === false) this.say(`the trace claims what its events do not say: ${res.problems.filter((x) => !x.startsWith('damaged:'))[0] ?? ''}`, true);
       this.view = null;
@@ -195,9 +202,9 @@ export class Debugger {
     const [top, bottom] = statusRows({
       // No header: the stand-in's name and variant are nobody's; the message row says why (r.truncated).
       trace: r.path, scenario: r.headerLost !== null ? 'no header' : r.header.imported ? `${r.header.imported.tool} log ${r.header.imported.file}` : r.header.scenario.name,
-      variant: r.headerLost !== null ? 'not a trace, or cut' : r.header.imported ? 'imported' : variantText(r.header.variant), cursor: this.cursor, count: r.count,
+      variant: r.headerLost !== null ? 'not a trace, or cut' : r.header.imported ? 'imported' : variantShown(r.header), cursor: this.cursor, count: r.count,
       tick: ev?.tick ?? null, step: ev?.step ?? null, thread: typeof ev?.thread === 'string' ? ev.thread : null,
-      firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: this.claims.label(),
+      firstFault: r.faults[0] ?? null, faults: r.faults.length, violations: r.violations.length, claims: [this.headerFalse ? 'VARIANT FALSE' : '', this.claims.label()].filter(Boolean).join(' · '),
       filter: this.list.kinds ? describe({ kinds: this.list.kinds }) : null, search: this.search ? this.search.text : null,
       breakpoints: this.breakpoints.isDefault ? null : this.breakpoints.enabled.length, countPrefix: this.countPrefix,
       playing: this.player.playing ? { speed: this.player.speed, dir: this.playDir } : null, pane: this.focus,
@@ -677,7 +684,6 @@ export class Debugger {
   }
 }
 
-const variantText = (v: Record<string, string>): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';
 
 export function openDebugger(r: Replayer, opts: DebuggerOptions): Debugger {
   return new Debugger(r, opts);

@@ -9,6 +9,7 @@ import { summarize } from '../engine/summary.js';
 import { emptyState } from '../engine/state.js';
 import type { State } from '../engine/types.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
+import { variantShown } from '../replayer/header-claims.js';
 import { AlignedRows, type Row } from '../replayer/diff-rows.js';
 import { TraceError } from '../trace/format.js';
 import { diffStates } from '../replayer/state-diff.js';
@@ -30,7 +31,6 @@ const STATUS_ROWS = 2;
 
 interface Side { r: Replayer; list: Box; state: Box; pane: StatePane }
 
-const variantText = (v: Record<string, string>): string => Object.keys(v).map((k) => `${k}=${v[k]}`).join(',') || 'default';
 
 function pane(screen: Screen, label: string): Box {
   return box({
@@ -137,7 +137,7 @@ export class DiffView {
       const h = inner(A.list).h;
       const shown = rows.count ? this.list.window(this.cursor, h) : [];
       // Labels are tag-parsed too: names from the trace go through esc().
-      for (const [name, S] of [['A', A], ['B', B]] as const) S.list.setLabel(` ${name}: ${esc(importedTitle(S.r.header) ?? `${S.r.header.scenario.name} [${variantText(S.r.header.variant)}]`)} ${S.r.count} events `);
+      for (const [name, S] of [['A', A], ['B', B]] as const) S.list.setLabel(` ${name}: ${esc(importedTitle(S.r.header) ?? `${S.r.header.scenario.name} [${variantShown(S.r.header)}]`)} ${S.r.count} events `);
       A.list.setContent(this.list.render('a', A.r, shown, this.cursor, inner(A.list).w).join('\n'));
       B.list.setContent(this.list.render('b', B.r, shown, this.cursor, inner(B.list).w).join('\n'));
       if (row) {

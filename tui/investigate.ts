@@ -15,7 +15,7 @@ import type { CellRef, Replayer } from '../replayer/api.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { diffTraces } from '../replayer/trace-diff.js';
 import { nextWriteAsync, type WatchJob } from '../provenance/watch.js';
-import { parseEdit, recordWhatIf, type WhatIfChange } from '../whatif/fork.js';
+import { FalseHeaderError, parseEdit, recordWhatIf, type WhatIfChange } from '../whatif/fork.js';
 import { stepText } from '../provenance/chain.js';
 import { ChainView } from './chain-view.js';
 import { DiffView } from './diff-app.js';
@@ -192,7 +192,7 @@ export class Investigate {
       this.settle();
     }, (e: unknown) => {
       this.whatIf = null;
-      this.host.say(`what if ${what}: ${e instanceof Error ? e.message : String(e)}`, true);
+      this.host.say(`what if ${what}: ${e instanceof FalseHeaderError ? 'FALSE CLAIM: ' : ''}${e instanceof Error ? e.message : String(e)}`, true);
       this.host.render();
       this.settle();
     });

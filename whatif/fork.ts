@@ -6,13 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario, Step } from '../engine/scenario.js';
-import { scheduleOf, ScheduleError, threadSteps } from '../engine/threads.js';
+import { ScheduleError, threadSteps } from '../engine/threads.js';
 import type { ArgValue } from '../engine/types.js';
 import { FORBIDDEN_KEYS, validateScenario } from '../engine/validate.js';
 import { recordToFileAsync } from '../recorder/record.js';
 import type { WriteSummary } from '../recorder/writer.js';
 import type { Replayer } from '../replayer/api.js';
 import { firstDifference } from '../replayer/first-difference.js';
+import { headerClaims } from '../replayer/header-claims.js';
+import { recordedSchedule } from '../replayer/schedule.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import { TraceError } from '../trace/format.js';
 import { slug } from '../safe/slug.js';
@@ -22,6 +24,9 @@ export type WhatIfChange = { drop: number } | { edit: number; field: string; val
 
 /** A change that cannot be made: one line naming the step and field. */
 export class WhatIfError extends Error { override name = 'WhatIfError'; }
+
+/** The header claims a variant its scenario has not: a re-run under it would carry the label of a variant that made nothing. */
+export class FalseHeaderError extends Error { override name = 'FalseHeaderError'; }
 
 /** A recording longer than this many times the original (and at least this bound) is stopped. */
 const GROWTH = 4;
@@ -109,7 +114,7 @@ async function recordUnder(r: Replayer, scenario: Scenario, out: string, opts: W
   };
   const run = (schedule: readonly string[]): Promise<WriteSummary> =>
     recordToFileAsync(scenario, { variant: h.variant, seed: h.seed, ...(schedule.length ? { schedule } : {}) }, out, { onProgress, progressEvery: 4096 });
-  const schedule = h.scenario.threads ? scheduleOf(r.events(0, r.count)) : [];
+  const schedule = h.scenario.threads ? recordedSchedule(r) : [];
   try {
     return { summary: await run(schedule), note: null };
   } catch (e) {
@@ -147,6 +152,8 @@ async function rerunOriginal(r: Replayer, opts: WhatIfOptions): Promise<Rerun | 
 
 /** Record the changed scenario under the trace's variant and seed (and its schedule, as far as it still fits), and check the original against its own re-run. */
 export async function recordWhatIf(r: Replayer, change: WhatIfChange, opts: WhatIfOptions = {}): Promise<WhatIfResult> {
+  const claim = headerClaims(r.header)[0];
+  if (claim !== undefined) throw new FalseHeaderError(`${claim}: a what-if re-runs the scenario under the header's variant, so nothing was re-run`);
   const scenario = forkScenario(r.header.scenario, change);
   const dir = opts.out === undefined ? mkdtempSync(join(tmpdir(), 'iotrace-whatif-')) : null;
   const out = opts.out ?? join(dir as string, `${slug(r.header.scenario.name)}--whatif.iotrace`);

@@ -1,5 +1,6 @@
 // iotrace diff: where two traces (two variants, two versions of a scenario)
 // part ways, and how the hardware differs there.
+import { headerClaims, variantShown } from '../../replayer/header-claims.js';
 import { cellText, displayKey, summarize } from '../../engine/summary.js';
 import type { TraceEvent } from '../../engine/types.js';
 import { importedTitle } from '../../trace/header.js';
@@ -11,7 +12,7 @@ import { diffTraces, type Problem, type TraceDiff, type Unchecked } from '../../
 import { REPLAY_BUDGET } from '../../replayer/trusted.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { println } from '../../safe/stdout.js';
-import { EXIT, parse, UsageError, variantText } from '../common.js';
+import { EXIT, parse, UsageError } from '../common.js';
 import { DIFF_DUMP_MIN, dumpArg, MAX_CONTEXT, MAX_HUNKS } from '../limits.js';
 import { intArg, openForCli } from '../trace.js';
 
@@ -48,8 +49,12 @@ trace they come from its checkpoint and say "unchecked". A damaged trace is
 read up to its damage: when every event both still hold agrees, what it
 lost cannot be compared, and diff says so (identical null, exit 1).
 
-Exit 0 when both traces are whole and hold the same events, 1 when they
-differ or a damaged side leaves it unknown, 2 on bad input.`;
+A header that claims a variant its scenario has not is marked beside its
+name and printed as a FALSE CLAIM line (headerClaims per side in --json).
+
+Exit 0 when both traces are whole, hold the same events and claim nothing
+false, 1 when they differ, a damaged side leaves it unknown or a header's
+claim is false, 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -69,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     // The deep check's findings replace the footer's claims and drop false checkpoints (replayer/check.ts).
     const checks = values.deep ? [a, b].map((r) => { const c = checkTrace(r, true); adoptCheck(r, c); return c.problems; }) : null;
     const d = diffTraces(a, b);
-    const exit = d.identical === true ? EXIT.ok : EXIT.finding;
+    const exit = d.identical === true && falseClaims(a, b).length === 0 ? EXIT.ok : EXIT.finding;
     if (values.tui || dump) {
       // Loaded only here: blessed costs a noticeable part of a second to load.
       const tui = await import('../../tui/diff-app.js');
@@ -113,7 +118,7 @@ export function hunks(rows: AlignedRows, context: number, max: number): Hunk[] {
 // Every string from a trace (names, kinds, summaries, keys, reasons) is escaped: the text form is for a terminal.
 const e = escapeText;
 
-const side = (r: TraceReplayer): string => `${e(importedTitle(r.header) ?? `${r.header.scenario.name} [${variantText(r.header.variant)}] seed ${r.header.seed}`)}, ${r.count} events${r.truncated ? ` (damaged: ${e(r.truncated.reason)})` : ''}`;
+const side = (r: TraceReplayer): string => `${e(importedTitle(r.header) ?? `${r.header.scenario.name} [${variantShown(r.header)}] seed ${r.header.seed}`)}, ${r.count} events${r.truncated ? ` (damaged: ${e(r.truncated.reason)})` : ''}`;
 
 const evText = (ev: TraceEvent): string => `${String(ev.seq).padStart(7)} t${String(ev.tick).padEnd(5)} ${e(ev.kind).padEnd(17)} ${e(summarize(ev))}`;
 
@@ -162,8 +167,12 @@ function checkLines(problems: string[][]): string[] {
   return ([['A', problems[0]], ['B', problems[1]]] as const).map(([s, p]) => (p && p.length > 0 ? `${s} deep check: ${e(p[0] as string)}${p.length > 1 ? ` (and ${p.length - 1} more; iotrace info --deep lists them)` : ''}` : `${s} deep check: every checkpoint and state hash is what its events build`));
 }
 
+/** Each side's false header claims (a variant its scenario has not): the events may agree, the labels do not. */
+const falseClaims = (a: TraceReplayer, b: TraceReplayer): [string, string][] =>
+  [...headerClaims(a.header).map((c): [string, string] => ['A', c]), ...headerClaims(b.header).map((c): [string, string] => ['B', c])];
+
 export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number): string[] {
-  const out = [`A  ${e(a.path)}  ${side(a)}`, `B  ${e(b.path)}  ${side(b)}`];
+  const out = [`A  ${e(a.path)}  ${side(a)}`, `B  ${e(b.path)}  ${side(b)}`, ...falseClaims(a, b).map(([name, c]) => `FALSE CLAIM (${name}): ${e(c)}`)];
   if (d.identical === true) {
     out.push(`identical: the same ${d.countA} events${d.skipped ? ` (${d.skipped.chunks} chunk(s) byte-identical by SHA-256, not decoded)` : ''}`);
     return out;
@@ -223,7 +232,7 @@ const jsonState = (d: StateDiff) => ({
   cells: d.entries.map((e) => ({ section: e.section, key: e.key, op: e.op, a: e.before ?? null, b: e.after ?? null })),
 });
 
-const jsonSide = (r: TraceReplayer) => ({ path: r.path, scenario: r.header.scenario.name, variant: r.header.variant, seed: r.header.seed, ...(r.header.imported ? { imported: r.header.imported } : {}), events: r.count, truncated: r.truncated?.reason ?? null });
+const jsonSide = (r: TraceReplayer) => ({ path: r.path, scenario: r.header.scenario.name, variant: r.header.variant, headerClaims: headerClaims(r.header), seed: r.header.seed, ...(r.header.imported ? { imported: r.header.imported } : {}), events: r.count, truncated: r.truncated?.reason ?? null });
 
 export function toJson(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: number, maxHunks: number) {
   const f = d.firstDivergence;

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { run } from '../../engine/run.js';
-import { resolveVariant, type Scenario, type Variant } from '../../engine/scenario.js';
+import { resolveVariant, type Scenario, type Variant, variantText } from '../../engine/scenario.js';
 import { explore, FAIL_KINDS, failureSignature, type ExploreResult, type FailKind, type Strategy } from '../../explore/explore.js';
 import { recordToFileAsync } from '../../recorder/record.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
@@ -11,7 +11,7 @@ import { AtomicFile, checkTarget, withSignalCleanup } from '../../safe/files.js'
 import { insideDir, slug } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { builtinNames, loadScenario } from '../../scenarios/index.js';
-import { parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+import { parse, seedFlag, UsageError, variantFlags } from '../common.js';
 import { shellWord } from '../paths.js';
 import { didYouMean } from '../suggest.js';
 

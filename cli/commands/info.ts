@@ -1,10 +1,11 @@
 // iotrace info: what a trace holds, each claim checked against the events.
+import { variantText } from '../../engine/scenario.js';
 import { adoptCheck, checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { variantText, parse } from '../common.js';
+import { parse } from '../common.js';
 import { withTrace } from '../trace.js';
 import { paint } from '../term.js';
-import { headerClaims } from '../header-claims.js';
+import { headerClaims } from '../../replayer/header-claims.js';
 import { importedLines } from '../imported.js';
 
 export const HELP = `usage: iotrace info <trace> [--deep] [--json]

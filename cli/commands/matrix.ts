@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
 import { expectsFault } from '../../engine/expect.js';
 import { MAX_COMBINATIONS } from '../../engine/limits.js';
-import { combinationCount, combinations, type Scenario, type Variant } from '../../engine/scenario.js';
+import { combinationCount, combinations, type Scenario, type Variant, variantText } from '../../engine/scenario.js';
 import { loadScenario } from '../../scenarios/index.js';
 import { FORMAT_VERSION } from '../../trace/format.js';
 import { TraceWriter } from '../../recorder/writer.js';
@@ -15,7 +15,7 @@ import { explore } from '../../explore/explore.js';
 import { withSignalCleanup } from '../../safe/files.js';
 import { insideDir } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
-import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageError, variantFlags, variantText } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, seedFlag, UsageError, variantFlags } from '../common.js';
 import { traceName } from '../paths.js';
 import { Progress } from '../term.js';
 

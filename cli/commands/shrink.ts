@@ -1,13 +1,13 @@
 // iotrace shrink: the smallest scenario that still fails the same way (explore/shrink.ts; docs/explore.md).
 import { writeSync } from 'node:fs';
-import { resolveVariant } from '../../engine/scenario.js';
+import { resolveVariant, variantText } from '../../engine/scenario.js';
 import { FAIL_KINDS, type FailKind } from '../../explore/explore.js';
 import { shrink } from '../../explore/shrink.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { AtomicFile, checkTarget } from '../../safe/files.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
-import { parse, UsageError, variantFlags, variantText } from '../common.js';
+import { parse, UsageError, variantFlags } from '../common.js';
 import { shellWord } from '../paths.js';
 import { scheduleFlag } from '../schedule.js';
 import { didYouMean } from '../suggest.js';

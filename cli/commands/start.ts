@@ -2,7 +2,7 @@
 // dwq-gpasid with pasid=translated) into the per-user cache folder and open
 // the replay debugger at its first fault; print the trace's path after
 // quitting. When stdout is not a terminal, print what happened instead.
-import { resolveVariant, type Scenario, type Variant } from '../../engine/scenario.js';
+import { resolveVariant, type Scenario, type Variant, variantText } from '../../engine/scenario.js';
 import { summarize } from '../../engine/summary.js';
 import { recordToFileAsync } from '../../recorder/record.js';
 import { TraceReplayer } from '../../replayer/replayer.js';
@@ -11,7 +11,7 @@ import { withSignalCleanup } from '../../safe/files.js';
 import { insideDir } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { loadScenario } from '../../scenarios/index.js';
-import { parse, seedFlag, variantFlags, variantText } from '../common.js';
+import { parse, seedFlag, variantFlags } from '../common.js';
 import { cacheDir, shellWord, traceName } from '../paths.js';
 import { interactive } from './replay.js';
 

@@ -4,7 +4,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { apply } from '../../engine/apply.js';
 import { indexedTouch } from '../../engine/caches.js';
 import { ENGINE_VERSION, run } from '../../engine/run.js';
-import { scheduleOf } from '../../engine/threads.js';
 import { emptyState } from '../../engine/state.js';
 import { summarize } from '../../engine/summary.js';
 import type { TraceEvent } from '../../engine/types.js';
@@ -14,7 +13,8 @@ import { chunkMeta } from '../../trace/chunk.js';
 import { checkTrace } from '../../replayer/check.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
 import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, UsageError } from '../common.js';
-import { headerClaims } from '../header-claims.js';
+import { headerClaims } from '../../replayer/header-claims.js';
+import { recordedSchedule } from '../../replayer/schedule.js';
 import { verifyImported } from '../verify-imported.js';
 import { withTrace } from '../trace.js';
 import { paint } from '../term.js';
@@ -47,15 +47,6 @@ const agreesText = (strong: boolean): string => (strong
 
 interface Result { ok: boolean; strongHashes: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
 
-/** The trace's events that can be read, in order (a damaged tail ends the walk). */
-function* recorded(r: { count: number; event(i: number): TraceEvent }): Generator<TraceEvent> {
-  for (let i = 0; i < r.count; i++) {
-    let ev: TraceEvent;
-    try { ev = r.event(i); } catch { return; }
-    yield ev;
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, source: { type: 'string' }, ...FAIL_ON_OPTION }, 1);
   if (values.help) { console.log(HELP); return 0; }
@@ -83,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     // The header is input like any other: a forged or damaged scenario is a bad-input error, not an engine crash.
     validateScenario(h.scenario, `${r.path} (the trace header's scenario)`);
     // A threaded trace carries its own schedule: the thread each sched event chose (engine/threads.ts).
-    const schedule = h.scenario.threads ? scheduleOf(recorded(r)) : [];
+    const schedule = h.scenario.threads ? recordedSchedule(r) : [];
     // A variant the scenario cannot be recorded under is false whatever the events: nothing to re-run under it.
     const falseHeader = headerClaims(h);
     for (const ev of falseHeader.length > 0 ? [] : run(h.scenario, { variant: h.variant, seed: h.seed, schedule })) {

@@ -4,8 +4,9 @@
 import { rmSync } from 'node:fs';
 import { escapeText } from '../../safe/escape.js';
 import { refuseSameFile, withSignalCleanup } from '../../safe/files.js';
-import { parseEdit, recordWhatIf, type WhatIfChange } from '../../whatif/fork.js';
+import { FalseHeaderError, parseEdit, recordWhatIf, type WhatIfChange } from '../../whatif/fork.js';
 import { errorLine, EXIT, parse, UsageError } from '../common.js';
+import { paint } from '../term.js';
 import { intArg, openForCli } from '../trace.js';
 import { main as diff } from './diff.js';
 
@@ -24,7 +25,8 @@ new trace B with the original A exactly as iotrace diff does (--json,
 re-run the same way first: when the trace's events are not what it makes (a
 forged or false trace), a line on stderr says so and B is compared with
 that re-run instead, so no difference of the original's is blamed on the
-change (exit 1 then, whatever the comparison). Step numbers are the scenario's
+change (exit 1 then, whatever the comparison). A header whose variant its
+scenario has not is re-run under nothing: FALSE CLAIM, exit 1. Step numbers are the scenario's
 (an event's "step"; in the replay debugger, x and e do the same on the event
 at the cursor). A generated scenario (stress) keeps no steps and is refused.
 
@@ -57,7 +59,14 @@ export async function main(argv: string[]): Promise<number> {
   const r = openForCli(path);
   let res;
   try {
-    res = await withSignalCleanup(() => recordWhatIf(r, change, values.output !== undefined ? { out: values.output } : {}));
+    try {
+      res = await withSignalCleanup(() => recordWhatIf(r, change, values.output !== undefined ? { out: values.output } : {}));
+    } catch (e) {
+      // A finding about the trace, not bad usage: said as verify says it.
+      if (!(e instanceof FalseHeaderError)) throw e;
+      console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(e.message)}`);
+      return EXIT.finding;
+    }
     errorLine(`what if ${'drop' in change ? `without scenario step ${change.drop}` : `scenario step ${change.edit} had ${change.field}=${JSON.stringify(change.value)}`}: ${res.summary.events} events recorded to ${escapeText(res.path)}${res.note ? ` (${res.note})` : ''}`);
   } finally { r.close(); }
   const pass: string[] = [];
