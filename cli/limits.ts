@@ -15,6 +15,9 @@ export const MAX_CONTEXT = 1000;
 /** `diff --hunks N`: runs of differences listed. */
 export const MAX_HUNKS = 10_000;
 
+/** Largest regression file `explore` reads (bytes): schedules it saved, a few KiB each; a planted file is refused, never read whole. */
+export const MAX_REGRESSION_BYTES = 16 * 1024 * 1024;
+
 /** `--dump COLSxROWS` within min..DUMP_MAX_COLS x min..DUMP_MAX_ROWS. */
 export function dumpArg(value: string, min: { cols: number; rows: number }): { cols: number; rows: number } {
   const m = /^(\d{1,9})x(\d{1,9})$/.exec(value);

@@ -1,11 +1,12 @@
 // Built-in scenarios (JSON files beside this module's source) and loading a
 // scenario from a file: parse, validate, name the file in every error.
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../engine/scenario.js';
 import { MAX_SCENARIO_BYTES } from '../engine/limits.js';
 import { ScenarioError, validateScenario } from '../engine/validate.js';
+import { FileProblem, readRegularFile } from '../safe/read.js';
 import { charAt, jsonErrorOffset, lineColumn, pathPosition } from './json-position.js';
 
 /** The package's own folder (where package.json is), whether this module runs from source or from dist/. */
@@ -60,67 +61,18 @@ export function parseScenario(text: string, source: string): Scenario {
 
 const fileProblem = (path: string, message: string): ScenarioError => new ScenarioError(path, [{ step: null, path: '(file)', message }]);
 
-/** What a file that is not a regular file is, for the message. */
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 /**
  * The text of a scenario file, read only when it is a regular file of at
- * most MAX_SCENARIO_BYTES: a FIFO, a device (/dev/zero), a socket or a
- * directory is refused without reading it. The type is checked before the
- * open (opening a device can have effects of its own) and again on the open
- * descriptor (the path may have changed in between); the open never blocks
- * (O_NONBLOCK: a FIFO without a writer would). The size is checked on the
- * descriptor and again while reading, in case the file grows.
+ * most MAX_SCENARIO_BYTES (safe/read.ts), each refusal a ScenarioError
+ * naming the file.
  */
 export function readScenarioFile(path: string): string {
-  const refuse = (st: Stats): void => {
-    if (st.isDirectory()) throw fileProblem(path, 'is a directory, expected a scenario JSON file');
-    if (!st.isFile()) throw fileProblem(path, `is ${kindOf(st)}, expected a regular scenario JSON file`);
-    if (st.size > MAX_SCENARIO_BYTES) throw fileProblem(path, `is ${st.size} bytes, larger than ${MAX_SCENARIO_BYTES} bytes (16 MiB), the most a scenario file may be`);
-  };
-  const failed = (e: unknown): ScenarioError => {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return fileProblem(path, `no such built-in scenario or file (built-in: ${builtinNames().join(', ')})`);
-    if (code === 'EACCES' || code === 'EPERM') return fileProblem(path, 'permission denied');
-    if (code === 'ELOOP') return fileProblem(path, 'too many levels of symbolic links');
-    return fileProblem(path, `cannot be read (${code ?? 'error'})`);
-  };
-  let fd: number;
   try {
-    refuse(statSync(path));
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    return readRegularFile(path, { what: 'scenario JSON file', limit: MAX_SCENARIO_BYTES, limitText: '16 MiB', whose: 'a scenario file' });
   } catch (e) {
-    throw e instanceof ScenarioError ? e : failed(e);
-  }
-  try {
-    const st = fstatSync(fd);
-    refuse(st);
-    // One byte more than the size, to see the end; grown (once, to the limit) if the file grows meanwhile.
-    let buf = Buffer.allocUnsafe(st.size + 1);
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        if (n > MAX_SCENARIO_BYTES) throw fileProblem(path, `grew past ${MAX_SCENARIO_BYTES} bytes (16 MiB) while being read, the most a scenario file may be`);
-        const bigger = Buffer.allocUnsafe(MAX_SCENARIO_BYTES + 1);
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    return buf.toString('utf8', 0, n);
-  } catch (e) {
-    throw e instanceof ScenarioError ? e : failed(e);
-  } finally {
-    closeSync(fd);
+    if (!(e instanceof FileProblem)) throw e;
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw fileProblem(path, `no such built-in scenario or file (built-in: ${builtinNames().join(', ')})`);
+    throw fileProblem(path, e.problem);
   }
 }
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../engine/run.js';
 import { explore, Explorer } from '../explore/explore.js';
 import { loadScenario } from '../scenarios/index.js';
+import { MAX_REGRESSION_BYTES } from '../cli/limits.js';
 
 const RACES = [
   { name: 'race-free-while-bound', racy: {}, fixed: [{ allocator: 'cyclic' }, { free: 'free-after-unbind' }], invariant: 'entry-outlives-ioasid', shortest: ['exit', 'exit', 'exit', 'procb'] },
@@ -188,5 +189,23 @@ describe('iotrace explore (the built binary)', () => {
     writeFileSync(join(cwd, 'race-quota.schedules.json'), '{"nope": 1}');
     expect(cli(cwd, 'explore', 'race-quota').status).toBe(2);
     expect(cli(cwd, 'run', 'race-quota', '--schedule', 'vcpu9').status).toBe(2);
+  });
+
+  it('a regression file that is a FIFO, a device or too big is refused unread: one line, exit 2, no hang', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'iotrace-explore-reg-'));
+    const fifo = join(cwd, 'race-quota.schedules.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // Before: readFileSync blocked on the FIFO for ever (the spawn's timeout killed it).
+    const a = cli(cwd, 'explore', 'race-quota');
+    expect(a.status).toBe(2);
+    expect(a.stderr).toBe(`iotrace: race-quota.schedules.json: is a FIFO, expected a regular regression file (JSON)\n`);
+    const b = cli(cwd, 'explore', 'race-quota', '--regressions', '/dev/zero');
+    expect(b.status).toBe(2);
+    expect(b.stderr).toBe('iotrace: /dev/zero: is a character device, expected a regular regression file (JSON)\n');
+    const big = join(cwd, 'big.schedules.json');
+    writeFileSync(big, ' '.repeat(MAX_REGRESSION_BYTES + 1));
+    const c = cli(cwd, 'explore', 'race-quota', '--regressions', big);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toBe(`iotrace: ${big}: is ${MAX_REGRESSION_BYTES + 1} bytes, larger than ${MAX_REGRESSION_BYTES} bytes (16 MiB), the most a regression file may be\n`);
   });
 });

@@ -1,6 +1,6 @@
 // iotrace explore: search the schedules of a threaded scenario for one that
 // fails (explore/explore.ts; docs/explore.md).
-import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { run } from '../../engine/run.js';
 import { resolveVariant, type Scenario, type Variant, variantText } from '../../engine/scenario.js';
@@ -12,6 +12,8 @@ import { insideDir, slug } from '../../safe/slug.js';
 import { println } from '../../safe/stdout.js';
 import { builtinNames, loadScenario } from '../../scenarios/index.js';
 import { parse, seedFlag, UsageError, variantFlags } from '../common.js';
+import { MAX_REGRESSION_BYTES } from '../limits.js';
+import { FileProblem, readRegularFile } from '../../safe/read.js';
 import { shellWord } from '../paths.js';
 import { didYouMean } from '../suggest.js';
 
@@ -78,9 +80,15 @@ function regressionPath(arg: string, scenario: Scenario, given: string | undefin
 }
 
 function readRegressions(path: string): RegressionFile | null {
-  if (!existsSync(path)) return null;
+  let text: string;
+  // A regular file only (a FIFO planted under the name would block, /dev/zero be read for ever), of bounded size.
+  try { text = readRegularFile(path, { what: 'regression file (JSON)', limit: MAX_REGRESSION_BYTES, limitText: '16 MiB', whose: 'a regression file' }); } catch (e) {
+    if (!(e instanceof FileProblem)) throw e;
+    if (e.code === 'ENOENT') return null;
+    throw new UsageError(`${escapeText(path)}: ${e.problem}`);
+  }
   let doc: unknown;
-  try { doc = JSON.parse(readFileSync(path, 'utf8')); } catch { throw new UsageError(`${escapeText(path)}: not a regression file (invalid JSON)`); }
+  try { doc = JSON.parse(text); } catch { throw new UsageError(`${escapeText(path)}: not a regression file (invalid JSON)`); }
   const d = doc as RegressionFile;
   if (!d || typeof d !== 'object' || !Array.isArray(d.schedules) || !d.schedules.every((s) => s && Array.isArray(s.schedule) && s.schedule.every((t) => typeof t === 'string') && s.schedule.length <= 100_000)) {
     throw new UsageError(`${escapeText(path)}: not a regression file (expected {"scenario", "schedules": [{"variant", "schedule", "failure"}]})`);
