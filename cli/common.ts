@@ -5,7 +5,7 @@ import type { Scenario, Variant } from '../engine/scenario.js';
 import { own } from '../engine/own.js';
 import { ScenarioRunError } from '../engine/limits.js';
 import { ScenarioError } from '../engine/validate.js';
-import { escapeControls } from '../safe/escape.js';
+import { escapeControls, escapeText } from '../safe/escape.js';
 import { OutputClosed, OutputError } from '../safe/stdout.js';
 import { didYouMean } from './suggest.js';
 
@@ -130,6 +130,9 @@ export function failure(counts: Record<Finding, number>, failOn: ReadonlySet<Fin
   return hit.length ? `${hit.join(', ')} (--fail-on ${[...failOn].join(',')})` : null;
 }
 
+
+/** The fields a DIVERGES line names (verify), escaped: the names are a trace's keys. */
+export const fieldsText = (fields: readonly string[]): string => (fields.length ? fields.map((f) => escapeText(f)).join(', ') : '(none by value)');
 
 /** One error line on stderr; a message can quote a file's strings, so controls are escaped (safe/escape.ts). */
 export function errorLine(message: string): void {

@@ -19,9 +19,9 @@ import type { ImportSource } from '../trace/header.js';
 import { headerClaims } from '../replayer/header-claims.js';
 import { importedLines } from './imported.js';
 import { paint } from './term.js';
-import { UsageError } from './common.js';
+import { fieldsText, UsageError } from './common.js';
 
-interface Divergence { step: number; trace: string | null; reimport: string | null }
+interface Divergence { step: number; trace: string | null; reimport: string | null; fields: string[] }
 
 interface Result {
   ok: boolean; strongHashes: boolean; imported: ImportSource; events: number; claims: string[];
@@ -50,7 +50,7 @@ function headerDifferences(mine: TraceReplayer, again: TraceReplayer): string[] 
   return out;
 }
 
-const divergence = (d: EventDifference | null): Divergence | null => (d ? { step: d.step, trace: line(d.a), reimport: line(d.b) } : null);
+const divergence = (d: EventDifference | null): Divergence | null => (d ? { step: d.step, trace: line(d.a), reimport: line(d.b), fields: d.fields } : null);
 const line = (ev: TraceEvent | null): string | null => (ev ? `${ev.kind}: ${summarize(ev)}` : null);
 
 export async function verifyImported(r: TraceReplayer, imported: ImportSource, sourcePath: string | undefined, json: boolean): Promise<number> {
@@ -94,6 +94,8 @@ export async function verifyImported(r: TraceReplayer, imported: ImportSource, s
     console.log(paint(`DIVERGES at step ${s.divergence.step}`, 'red'));
     console.log(`  trace:     ${s.divergence.trace === null ? '(trace ends here)' : escapeText(s.divergence.trace)}`);
     console.log(`  re-import: ${s.divergence.reimport === null ? '(re-import ends here)' : escapeText(s.divergence.reimport)}`);
+    // Two events that differ only in their source line or tick summarise alike: the fields say where they part.
+    if (s.divergence.trace !== null && s.divergence.reimport !== null) console.log(`  fields:    ${fieldsText(s.divergence.fields)}`);
   } else if (s) console.log(`checked    ${escapeText(s.path)} is the source (same SHA-256) and importing it again gives the same ${r.count} events`);
   for (const u of res.unchecked) console.log(`unchecked  ${u}`);
   if (res.ok) console.log(`${paint('ok', 'green')}: every check that can be made holds`);

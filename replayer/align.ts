@@ -17,9 +17,14 @@
 // Within a hunk (events removed from A next to events added to B), events of
 // the same kind are paired in order (again with diffArrays, over kinds): a
 // DMA to PASID 1 in A facing a DMA to PASID 5 in B is one *changed* event.
+//
+// A pair of the same event and outcome is '=' only when it is identical (tick,
+// step and obs too, replayer/identity.ts identicalEvent); otherwise it is
+// *retimed* ('t'): what a schedule or an earlier insertion does to every later
+// event, told apart from a change of what happened.
 import { diffArrays } from 'diff';
 import type { TraceEvent } from '../engine/types.js';
-import { identityOf, sameEvent } from './identity.js';
+import { identicalEvent, identityOf, sameEvent } from './identity.js';
 
 /** What the aligner reads: a Replayer, or an array (replayer/memory-side.ts). */
 export interface EventSource {
@@ -29,17 +34,22 @@ export interface EventSource {
 }
 
 /**
- * A run of alignment rows. '=' same event, '~' same event (or same kind in a
- * hunk) with different fields, '-' only in A, '+' only in B, '?' not aligned
- * (alignment stopped: the rest of each side, side by side by position).
+ * A run of alignment rows. '=' identical events (seq aside), 't' the same
+ * event and outcome at another tick, step or obs (retimed), '~' same event (or
+ * same kind in a hunk) with different fields, '-' only in A, '+' only in B,
+ * '?' not aligned (alignment stopped: the rest of each side, side by side by
+ * position).
  */
 export type Segment =
-  | { op: '=' | '~'; a: number; b: number; n: number }
+  | { op: '=' | 't' | '~'; a: number; b: number; n: number }
   | { op: '-'; a: number; n: number }
   | { op: '+'; b: number; n: number }
   | { op: '?'; a: number; b: number; na: number; nb: number };
 
-export type RowOp = '=' | '~' | '-' | '+';
+export type RowOp = '=' | 't' | '~' | '-' | '+';
+
+/** How two events paired on one row compare. */
+export const pairOp = (x: TraceEvent, y: TraceEvent): '=' | 't' | '~' => (identicalEvent(x, y) ? '=' : sameEvent(x, y) ? 't' : '~');
 /** Called once per aligned row after `from`, in order; A's or B's event is null for '+' / '-'. */
 export type RowVisitor = (op: RowOp, a: TraceEvent | null, b: TraceEvent | null) => void;
 
@@ -81,7 +91,7 @@ class Segments {
   push(op: RowOp, a: number, b: number, n = 1): void {
     const last = this.list[this.list.length - 1];
     if (last?.op === op) {
-      if ((last.op === '=' || last.op === '~') && last.a + last.n === a && last.b + last.n === b) { last.n += n; return; }
+      if ((last.op === '=' || last.op === 't' || last.op === '~') && last.a + last.n === a && last.b + last.n === b) { last.n += n; return; }
       if (last.op === '-' && last.a + last.n === a) { last.n += n; return; }
       if (last.op === '+' && last.b + last.n === b) { last.n += n; return; }
     }
@@ -127,7 +137,7 @@ export function align(A: EventSource, B: EventSource, opts: AlignOptions = {}): 
         if (c.removed) { row('-', rem[p] as TraceEvent, null, a0 + p, 0); p++; } else if (c.added) { row('+', null, add[q] as TraceEvent, 0, b0 + q); q++; } else {
           const x = rem[p] as TraceEvent;
           const y = add[q] as TraceEvent;
-          row(sameEvent(x, y) ? '=' : '~', x, y, a0 + p, b0 + q);
+          row(pairOp(x, y), x, y, a0 + p, b0 + q);
           p++;
           q++;
         }
@@ -171,13 +181,18 @@ export function align(A: EventSource, B: EventSource, opts: AlignOptions = {}): 
     let wa = A.events(i, Math.min(A.count, i + o.window));
     let wb = B.events(j, Math.min(B.count, j + o.window));
     // Fast path: between differences the streams run in lockstep (with some
-    // offset); commit the equal run without building identities or diffing.
+    // offset); commit the run of the same events (identical or retimed)
+    // without building identities or diffing.
     let k = 0;
     const lim = Math.min(wa.length, wb.length);
-    while (k < lim && sameEvent(wa[k] as TraceEvent, wb[k] as TraceEvent)) k++;
+    for (; k < lim; k++) {
+      const x = wa[k] as TraceEvent;
+      const y = wb[k] as TraceEvent;
+      const op = pairOp(x, y);
+      if (op === '~') break;
+      row(op, x, y, i + k, j + k);
+    }
     if (k > 0) {
-      segs.push('=', i, j, k);
-      if (visit) for (let q = 0; q < k; q++) visit('=', wa[q] as TraceEvent, wb[q] as TraceEvent);
       i += k;
       j += k;
       // A full equal window: fetch the next one; otherwise diff from the first difference.
@@ -236,7 +251,7 @@ export function align(A: EventSource, B: EventSource, opts: AlignOptions = {}): 
       for (let k = 0; k < n; k++) {
         const x = wa[pa + k] as TraceEvent;
         const y = wb[pb + k] as TraceEvent;
-        row(sameEvent(x, y) ? '=' : '~', x, y, i + pa + k, j + pb + k);
+        row(pairOp(x, y), x, y, i + pa + k, j + pb + k);
       }
       pa += n;
       pb += n;

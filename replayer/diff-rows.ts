@@ -1,10 +1,16 @@
 // The rows of a side-by-side view over an alignment's segments, without
 // materialising them: row r -> (op, A step or null, B step or null), by a
 // binary search over the segments' first rows. Used by the diff CLI's
-// context listing and the diff TUI.
+// context listing and the diff TUI. A run of differences is rows that are
+// neither '=' nor 't': a retimed row is a difference of timing only, shown
+// in context and counted, but it opens no hunk and n / N pass over it (a
+// what-if retimes almost every later event; the real differences would drown).
 import { segmentRows, type Segment } from './align.js';
 
-export type RowKind = '=' | '~' | '-' | '+' | '?';
+export type RowKind = '=' | 't' | '~' | '-' | '+' | '?';
+
+/** Rows that open a run of differences: all but identical and retimed ones. */
+export const isDifference = (op: RowKind): boolean => op !== '=' && op !== 't';
 
 export interface Row {
   op: RowKind;
@@ -53,7 +59,7 @@ export class AlignedRows {
     const k = r - p.row;
     const s = p.seg;
     switch (s.op) {
-      case '=': case '~': return { op: s.op, a: s.a + k, b: s.b + k, aUpTo: s.a + k, bUpTo: s.b + k };
+      case '=': case 't': case '~': return { op: s.op, a: s.a + k, b: s.b + k, aUpTo: s.a + k, bUpTo: s.b + k };
       case '-': return { op: '-', a: s.a + k, b: null, aUpTo: s.a + k, bUpTo: p.b - 1 };
       case '+': return { op: '+', a: null, b: s.b + k, aUpTo: p.a - 1, bUpTo: s.b + k };
       case '?': {
@@ -70,19 +76,19 @@ export class AlignedRows {
     let i = this.index(Math.max(0, Math.min(this.count - 1, r)));
     const here = this.placed[i] as Placed;
     // Backwards from inside a run of differences: its first row comes first.
-    if (dir === -1 && here.seg.op !== '=' && r > here.row) return here.row;
+    if (dir === -1 && isDifference(here.seg.op) && r > here.row) return here.row;
     for (i += dir; i >= 0 && i < this.placed.length; i += dir) {
       const p = this.placed[i] as Placed;
-      if (p.seg.op !== '=') return p.row;
+      if (isDifference(p.seg.op)) return p.row;
     }
     return null;
   }
 
-  /** Runs of differing rows [from, to): neighbouring segments that are not '=' form one run. */
+  /** Runs of differing rows [from, to): neighbouring segments that are differences form one run. */
   *differences(): Generator<{ from: number; to: number }> {
     let run: { from: number; to: number } | null = null;
     for (const p of this.placed) {
-      if (p.seg.op === '=') { if (run) yield run; run = null; continue; }
+      if (!isDifference(p.seg.op)) { if (run) yield run; run = null; continue; }
       const to = p.row + segmentRows(p.seg);
       if (run) run.to = to; else run = { from: p.row, to };
     }

@@ -4,8 +4,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { TraceEvent } from '../engine/types.js';
 import type { Replayer } from './api.js';
+import { changedFields } from './identity.js';
 
-export interface EventDifference { step: number; a: TraceEvent | null; b: TraceEvent | null }
+/** `fields`: those that differ (tick, step, obs included) when both sides have an event there. */
+export interface EventDifference { step: number; a: TraceEvent | null; b: TraceEvent | null; fields: string[] }
 
 const WINDOW = 4096;
 
@@ -18,7 +20,7 @@ export function firstDifference(a: Replayer, b: Replayer): EventDifference | nul
     for (let k = 0; k < Math.max(wa.length, wb.length); k++) {
       const x = wa[k];
       const y = wb[k];
-      if (!x || !y || !isDeepStrictEqual(x, y)) return { step: i + k, a: x ?? null, b: y ?? null };
+      if (!x || !y || !isDeepStrictEqual(x, y)) return { step: i + k, a: x ?? null, b: y ?? null, fields: x && y ? changedFields(x, y) : [] };
     }
   }
   return null;

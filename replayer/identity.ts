@@ -4,8 +4,9 @@
 // step (an event inserted earlier shifts those for everything after it) and
 // never the outcome (errno, translated PASID, the entry written, how many
 // lines an invalidation dropped). Two events with the same identity whose
-// other fields differ are one *changed* event; events without a partner are
-// only in A or only in B.
+// other fields differ are one *changed* event; the same event and outcome at
+// another tick, step or source line (obs) is one *retimed* event; events
+// without a partner are only in A or only in B.
 import { canonical } from '../engine/state.js';
 import type { EventKind, TraceEvent } from '../engine/types.js';
 
@@ -123,13 +124,17 @@ export function identityOf(ev: TraceEvent): string {
   return s;
 }
 
-/** The fields (other than seq / tick / step / obs) whose values differ; empty when the events are the same. */
+/**
+ * The fields other than seq whose values differ (tick, step and obs
+ * included: a divergence names every field it has); empty when the events are
+ * identical. seq is a position: two events at one position share it.
+ */
 export function changedFields(a: TraceEvent, b: TraceEvent): string[] {
   const fa = a as unknown as Record<string, unknown>;
   const fb = b as unknown as Record<string, unknown>;
   const out: string[] = [];
   for (const k of new Set([...Object.keys(fa), ...Object.keys(fb)])) {
-    if (BASE.has(k)) continue;
+    if (k === 'seq') continue;
     if (!sameValue(fa[k], fb[k])) out.push(k);
   }
   return out;
@@ -155,4 +160,13 @@ export function sameEvent(a: TraceEvent, b: TraceEvent): boolean {
   let m = 0;
   for (const k in fb) if (!BASE.has(k)) m++;
   return n === m;
+}
+
+/**
+ * Identical but for seq: sameEvent, and at the same tick, scenario step and
+ * source line. The common prefix and '=' rows rest on this; sameEvent alone
+ * makes a row retimed.
+ */
+export function identicalEvent(a: TraceEvent, b: TraceEvent): boolean {
+  return sameValue(a.tick, b.tick) && sameValue(a.step, b.step) && sameValue(a.obs, b.obs) && sameEvent(a, b);
 }

@@ -2,7 +2,9 @@
 // of their bytes when both sides are trace files), the first divergence, the alignment of the rest,
 // where the hardware states part and how, differences by kind, and the faults
 // and violations that happen on one side only. The CLI and the TUI both read
-// this report.
+// this report. "The same" is exact: the common prefix and `same` count
+// events equal in every field but seq; the same event at another tick, step
+// or source line is retimed (counted apart, never identical).
 import { apply, type Touch } from '../engine/apply.js';
 import { TraceError } from '../trace/format.js';
 import { summarize } from '../engine/summary.js';
@@ -12,21 +14,21 @@ import { align, type AlignOptions, type RowOp, type Segment } from './align.js';
 import type { CellRef } from './api.js';
 import { commonPrefix, type CommonPrefix } from './common-prefix.js';
 import { AlignedRows } from './diff-rows.js';
-import { changedFields, identityOf, sameEvent } from './identity.js';
+import { changedFields, identicalEvent, identityOf } from './identity.js';
 import type { DiffSide } from './memory-side.js';
 import { TraceReplayer } from './replayer.js';
 import { diffStates, type StateDiff } from './state-diff.js';
 import { problemsFrom, trustedState } from './trusted.js';
 
 export interface Divergence {
-  /** Steps where A and B first part (all earlier steps are the same events). */
+  /** Steps where A and B first part (all earlier steps are identical events). */
   a: number;
   b: number;
-  /** How the first differing row aligns: '~' same event, other fields; '-' only in A; '+' only in B; '?' not aligned. */
-  op: RowOp | '?';
+  /** How the first differing row aligns: 't' same event at another tick / step / obs; '~' same event, other fields; '-' only in A; '+' only in B; '?' not aligned. */
+  op: Exclude<RowOp, '='> | '?';
   eventA: TraceEvent | null;
   eventB: TraceEvent | null;
-  /** For '~': the fields that differ. */
+  /** For 't' and '~': the fields that differ (tick, step and obs included). */
   fields: string[];
   /** A's state vs B's state after that row. */
   state: StateDiff;
@@ -54,7 +56,10 @@ export interface TraceDiff {
   /** The first aligned row after which A's and B's states differ, and the diff there. */
   statesPart: { a: number; b: number; diff: StateDiff; unchecked: Unchecked } | null;
   segments: Segment[];
+  /** Identical rows (seq aside), the common prefix included. */
   same: number;
+  /** The same event and outcome at another tick, step or obs: not in byKind, which counts differences of what happened. */
+  retimed: number;
   changed: number;
   onlyInA: number;
   onlyInB: number;
@@ -84,7 +89,7 @@ const isTrace = (s: DiffSide): s is TraceReplayer => s instanceof TraceReplayer;
 /** The events a damaged trace still holds (read up to the damage), or null for a whole one. */
 const recovered = (S: DiffSide): number | null => (isTrace(S) && S.truncated ? S.count : null);
 
-/** Events 0 .. n-1 are the same in both; n is the first step where they differ (or the shorter length). */
+/** Events 0 .. n-1 are identical in both (every field but seq); n is the first step where they differ (or the shorter length). */
 export function prefixLength(A: DiffSide, B: DiffSide): { events: number; skipped: CommonPrefix | null } {
   const skipped = isTrace(A) && isTrace(B) ? commonPrefix(A, B) : null;
   let p = skipped?.events ?? 0;
@@ -93,7 +98,7 @@ export function prefixLength(A: DiffSide, B: DiffSide): { events: number; skippe
     const to = Math.min(n, p + 4096);
     const wa = A.events(p, to);
     const wb = B.events(p, to);
-    for (let k = 0; k < wa.length; k++) if (!sameEvent(wa[k] as TraceEvent, wb[k] as TraceEvent)) return { events: p + k, skipped };
+    for (let k = 0; k < wa.length; k++) if (!identicalEvent(wa[k] as TraceEvent, wb[k] as TraceEvent)) return { events: p + k, skipped };
     p = to;
   }
   return { events: n, skipped };
@@ -118,13 +123,14 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
   };
   const byKind: Partial<Record<EventKind, KindCounts>> = {};
   const bump = (kind: EventKind, what: keyof KindCounts): void => { (byKind[kind] ??= { onlyInA: 0, onlyInB: 0, changed: 0 })[what]++; };
-  const counts = { same: prefix, changed: 0, onlyInA: 0, onlyInB: 0 };
+  const counts = { same: prefix, retimed: 0, changed: 0, onlyInA: 0, onlyInB: 0 };
   const al = align(A, B, {
     ...opts, from: prefix,
     visit: (op, x, y) => {
       note('a', x);
       note('b', y);
       if (op === '=') counts.same++;
+      else if (op === 't') counts.retimed++;
       else if (op === '~') { counts.changed++; bump((x as TraceEvent).kind, 'changed'); } else if (op === '-') { counts.onlyInA++; bump((x as TraceEvent).kind, 'onlyInA'); } else { counts.onlyInB++; bump((y as TraceEvent).kind, 'onlyInB'); }
     },
   });
@@ -154,10 +160,8 @@ export function diffTraces(A: DiffSide, B: DiffSide, opts: DiffOptions = {}): Tr
   const damaged = { a: recovered(A), b: recovered(B) };
   // Every event both hold agrees up to where a damaged side's events end: what it lost cannot be compared.
   const agreeSoFar = prefix >= Math.min(damaged.a ?? Infinity, damaged.b ?? Infinity);
-  // The same events by meaning can still differ in when they happened (tick, scenario step): a changed trace, not an identical one.
-  const timing = aligned || agreeSoFar ? firstTimingDifference(A, B, skipped?.events ?? 0, prefix) : null;
-  const identical = timing !== null ? false : agreeSoFar ? null : aligned;
-  const walk = identical !== false ? { first: null, part: null } : timing !== null ? timingDivergence(A, B, timing, opts.replayEvents) : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000, opts.replayEvents);
+  const identical = agreeSoFar ? null : aligned;
+  const walk = identical !== false ? { first: null, part: null } : walkStates(A, B, al.segments, prefix, opts.stateRows ?? 100_000, opts.replayEvents);
   return {
     identical, damaged, countA: A.count, countB: B.count, commonPrefix: prefix, skipped,
     firstDivergence: walk.first, statesPart: walk.part, segments: al.segments,
@@ -177,31 +181,6 @@ function applyOrDamage(S: DiffSide, state: State, ev: TraceEvent, touch: Touch):
     if (isTrace(S)) for (const c of S.chunks) { if (c.first > ev.seq) break; offset = c.offset; }
     throw new TraceError(`event ${ev.seq} (${String(ev.kind)}) does not apply to the state: ${e instanceof Error ? e.message : String(e)}`, offset);
   }
-}
-
-/** The first step in from .. end-1 (events the same by meaning) whose tick or scenario step differs between A and B, or null. */
-function firstTimingDifference(A: DiffSide, B: DiffSide, from: number, end: number): number | null {
-  for (let p = from; p < end; p += 4096) {
-    const to = Math.min(end, p + 4096);
-    const wa = A.events(p, to);
-    const wb = B.events(p, to);
-    for (let k = 0; k < wa.length; k++) {
-      const x = wa[k] as TraceEvent;
-      const y = wb[k] as TraceEvent;
-      if (x.tick !== y.tick || x.step !== y.step) return p + k;
-    }
-  }
-  return null;
-}
-
-/** The divergence of two traces whose events agree but for the tick or step of event n (every row aligned one to one). */
-function timingDivergence(A: DiffSide, B: DiffSide, n: number, budget?: number): { first: Divergence; part: null } {
-  const x = A.event(n);
-  const y = B.event(n);
-  const fields = [...(x.tick !== y.tick ? ['tick'] : []), ...(x.step !== y.step ? ['step'] : [])];
-  const sa = trustedState(A, n, budget);
-  const sb = trustedState(B, n, budget);
-  return { first: { a: n, b: n, op: '~', eventA: x, eventB: y, fields, state: diffStates(sa.state, sb.state, 200), unchecked: { a: sa.unchecked, b: sb.unchecked } }, part: null };
 }
 
 /**
@@ -238,8 +217,9 @@ function walkStates(A: DiffSide, B: DiffSide, segments: Segment[], prefix: numbe
     if (x) applyOrDamage(A, sa, x, touch);
     if (y) applyOrDamage(B, sb, y, touch);
     const d = diffStates(sa, sb, 200, [...now.values()]);
+    // Row `prefix` holds A's or B's event `prefix`, and those are not identical: never a '=' row.
     first ??= {
-      a: row.a ?? row.aUpTo + 1, b: row.b ?? row.bUpTo + 1, op: row.op === '=' ? '~' : row.op, eventA: x, eventB: y,
+      a: row.a ?? row.aUpTo + 1, b: row.b ?? row.bUpTo + 1, op: row.op as Divergence['op'], eventA: x, eventB: y,
       fields: x && y ? changedFields(x, y) : [], state: d, unchecked,
     };
     if (d.changed > 0) return { first, part: { a: row.aUpTo, b: row.bUpTo, diff: diffStates(sa, sb, 200, [...all.values()]), unchecked } };

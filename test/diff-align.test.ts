@@ -95,6 +95,42 @@ describe('alignment of edited streams (dwq-gpasid)', () => {
   });
 });
 
+describe('retimed rows: the same event and outcome at another tick, step or obs', () => {
+  const base = events(loadScenario('dwq-gpasid'), { pasid: 'identity' });
+  const later = (evs: TraceEvent[], from: number, to: number): TraceEvent[] => evs.map((ev, i) => (i >= from && i < to ? { ...ev, tick: ev.tick + 3 } : ev));
+
+  it('are their own op, merged into runs, and counted apart from same and changed', () => {
+    const b = changeAt(later(base, 5, 9), 12, { step: 99 });
+    const al = align(side(base), side(b));
+    expect(al.segments).toEqual([
+      { op: '=', a: 0, b: 0, n: 5 }, { op: 't', a: 5, b: 5, n: 4 }, { op: '=', a: 9, b: 9, n: 3 },
+      { op: 't', a: 12, b: 12, n: 1 }, { op: '=', a: 13, b: 13, n: base.length - 13 },
+    ]);
+    const d = diffTraces(side(base), side(b));
+    expect(d).toMatchObject({ identical: false, commonPrefix: 5, same: base.length - 5, retimed: 5, changed: 0, byKind: {} });
+    expect(d.firstDivergence).toMatchObject({ a: 5, b: 5, op: 't', fields: ['tick'] });
+    // A retimed row beside a changed one: the changed row names its timing fields too.
+    const both = diffTraces(side(base), side(changeAt(later(base, 5, 6), 5, { errno: 9 })));
+    expect(both.firstDivergence?.op).toBe('~');
+    expect([...(both.firstDivergence?.fields ?? [])].sort()).toEqual(['errno', 'tick']);
+  });
+
+  it('open no run of differences: differences() and nextDifference pass over them', () => {
+    const dma = base.findIndex((e) => e.kind === 'dma');
+    const b = changeAt(later(base, 5, base.length), dma, { via: 'iotlb' });
+    const rows = new AlignedRows(align(side(base), side(b)).segments);
+    expect(rows.row(6)).toEqual({ op: 't', a: 6, b: 6, aUpTo: 6, bUpTo: 6 });
+    expect([...rows.differences()]).toEqual([{ from: dma, to: dma + 1 }]);
+    expect(rows.nextDifference(0, 1)).toBe(dma);
+    expect(rows.nextDifference(dma, 1)).toBeNull();
+    expect(rows.nextDifference(base.length - 1, -1)).toBe(dma);
+    // Only retimed rows: nothing to visit, yet not identical.
+    const only = new AlignedRows(align(side(base), side(later(base, 5, 9))).segments);
+    expect([...only.differences()]).toEqual([]);
+    expect(only.nextDifference(0, 1)).toBeNull();
+  });
+});
+
 describe('keyed state diff', () => {
   it('matches cells by (section, key)', () => {
     const a = emptyState();

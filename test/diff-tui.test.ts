@@ -7,7 +7,9 @@ import { TraceReplayer } from '../replayer/replayer.js';
 import { diffTraces } from '../replayer/trace-diff.js';
 import { openDiffView, type DiffView } from '../tui/diff-app.js';
 import { screenText } from '../tui/term.js';
-import { recordDwqPair } from './diff-helpers.js';
+import type { TraceEvent } from '../engine/types.js';
+import { loadScenario } from '../scenarios/index.js';
+import { changeAt, events, recordDwqPair, tmp, write } from './diff-helpers.js';
 
 const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
@@ -123,6 +125,37 @@ describe('diff TUI: dwq-gpasid pasid=identity (A) vs pasid=translated (B)', () =
     expect(ui.v.cursor).toBe(0);
     await ui.press('n');
     expect(ui.status()).toContain('no difference after row 0');
+    ui.close();
+  });
+});
+
+describe('diff TUI: retimed rows (the same events one tick later from event 5, one DMA changed)', () => {
+  const sc = loadScenario('dwq-gpasid');
+  const base = events(sc, { pasid: 'identity' });
+  const dma = base.findIndex((e) => e.kind === 'dma');
+  let pa = '';
+  let pb = '';
+  beforeAll(() => {
+    const dir = tmp();
+    pa = write(dir, 'a', sc, base);
+    pb = write(dir, 'b', sc, changeAt(base.map((ev) => (ev.seq >= 5 ? { ...ev, tick: ev.tick + 1 } : ev)) as TraceEvent[], dma, { via: 'iotlb' }));
+  });
+
+  it('marks them t, opens on the first, says both ticks; n passes over them to the real difference', async () => {
+    const ui = await openUi(pa, pb);
+    const [left, right] = ui.cursorRows();
+    expect(left).toMatch(/▶t\s+5 /);
+    expect(right).toMatch(/▶t\s+5 /);
+    expect(ui.status()).toContain(`${base.length - 6} retimed, 1 changed`);
+    await ui.press('f');
+    expect(ui.status()).toMatch(new RegExp(`first divergence: A 5 / B 5 retimed \\(tick A ${base[5]?.tick} B ${(base[5]?.tick ?? 0) + 1}\\)`));
+    await ui.press('n');
+    expect(ui.v.cursor).toBe(dma);
+    expect(ui.cursorRows()[0]).toMatch(/▶~\s+\d+ dma/);
+    await ui.press('n');
+    expect(ui.status()).toContain(`no difference after row ${dma}`);
+    await ui.press('?');
+    expect(ui.text()).toContain('t the same event at another tick, step or source line (retimed): n / N pass over it.');
     ui.close();
   });
 });

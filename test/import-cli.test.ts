@@ -202,11 +202,14 @@ describe('iotrace diff and export on imported traces', () => {
     expect(same.status).toBe(0);
     const d = cli(dir, 'diff', a, b, '--json');
     expect(d.status).toBe(1);
-    const out = JSON.parse(d.stdout) as { a: { imported: { file: string } }; b: { imported: { file: string } }; commonPrefix: number };
+    const out = JSON.parse(d.stdout) as { a: { imported: { file: string } }; b: { imported: { file: string } }; commonPrefix: number; retimed: number; firstDivergence: { a: number; op: string; fields: string[] }; hunks: { op: string }[][] };
     expect(out.a.imported.file).toBe('qemu-vtd-scalable.log');
     expect(out.b.imported.file).toBe('qemu-vtd-legacy.log');
-    // The boot's context-cache resets and first IEC descriptor are the same events in both, whatever their lines.
-    expect(out.commonPrefix).toBeGreaterThanOrEqual(3);
+    // The boot's context-cache resets and first IEC descriptor are the same events in both, read from other lines:
+    // aligned as retimed rows ('t'), so the exact common prefix ends at the first of them.
+    expect(out.firstDivergence).toMatchObject({ a: out.commonPrefix, op: 't', fields: ['obs'] });
+    expect(out.hunks[0]?.slice(0, 3).map((r) => r.op)).toEqual(['t', 't', 't']);
+    expect(out.retimed).toBeGreaterThanOrEqual(3);
   });
 
   it('export --format perfetto puts each event at the log\'s own time, the fault on its device\'s track', () => {

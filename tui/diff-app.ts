@@ -7,12 +7,13 @@ import { importedTitle } from '../trace/header.js';
 import type { Widgets } from 'blessed';
 import { summarize } from '../engine/summary.js';
 import { emptyState } from '../engine/state.js';
-import type { State } from '../engine/types.js';
+import type { State, TraceEvent } from '../engine/types.js';
 import type { CellRef, Replayer } from '../replayer/api.js';
 import { variantShown } from '../replayer/header-claims.js';
 import { AlignedRows, type Row } from '../replayer/diff-rows.js';
 import { TraceError } from '../trace/format.js';
 import { diffStates } from '../replayer/state-diff.js';
+import { sameValue } from '../replayer/identity.js';
 import { TraceReplayer } from '../replayer/replayer.js';
 import type { TraceDiff } from '../replayer/trace-diff.js';
 import { aboutEvent } from './about.js';
@@ -179,7 +180,7 @@ export class DiffView {
       row ? `row ${this.cursor} / ${rows.count}` : 'no rows',
       row ? `${opWord(row.op)}` : '',
       d.identical === true ? 'identical' : d.identical === null ? `cannot tell past ${d.commonPrefix} (damaged)` : `prefix ${d.commonPrefix}`,
-      `${d.changed} changed, ${d.onlyInA} only A, ${d.onlyInB} only B`,
+      `${d.retimed} retimed, ${d.changed} changed, ${d.onlyInA} only A, ${d.onlyInB} only B`,
       `faults only A ${d.faultsOnlyInA.length}, only B ${d.faultsOnlyInB.length}`,
     ].filter(Boolean);
     const top = paint(fit(` ${parts.join(' │ ')}`, w), 'inverse');
@@ -190,6 +191,7 @@ export class DiffView {
       const out = [paint('iotrace diff — keys', 'bold'), ''];
       for (const bnd of DIFF_BINDINGS) out.push(`${paint(bnd.label.padEnd(7), 'yellow-fg', 'bold')} ${paint(bnd.help.slice(0, Math.max(10, hl.w - 9)))}`);
       out.push('', paint('Rows: ~ the same event with different fields, - only in A, + only in B, ? not aligned.'.slice(0, hl.w)));
+      out.push(paint('t the same event at another tick, step or source line (retimed): n / N pass over it.'.slice(0, hl.w)));
       out.push(paint('The state panes show each trace after its last event at or before the row.'.slice(0, hl.w)));
       out.push('', paint('Esc, ? or q closes this help.', 'bold'));
       this.help.setContent(out.slice(0, hl.h).join('\n'));
@@ -281,7 +283,9 @@ export class DiffView {
     const row = this.rows.row(this.cursor);
     const ev = row.b !== null ? this.B.r.event(row.b) : row.a !== null ? this.A.r.event(row.a) : null;
     const where = `A ${row.a ?? '·'} / B ${row.b ?? '·'}`;
-    this.say(`${prefix ? `${prefix}: ` : ''}${where} ${opWord(row.op)}${ev ? `: ${summarize(ev)}` : ''}`);
+    // A retimed row's two events read the same in the lists: say when each happened.
+    const when = row.op === 't' && row.a !== null && row.b !== null ? ` (${timingText(this.A.r.event(row.a), this.B.r.event(row.b))})` : '';
+    this.say(`${prefix ? `${prefix}: ` : ''}${where} ${opWord(row.op)}${when}${ev ? `: ${summarize(ev)}` : ''}`);
   }
 
   quit(): void {
@@ -303,7 +307,12 @@ function noDivergence(d: TraceDiff): string {
 }
 
 function opWord(op: Row['op']): string {
-  return { '=': 'same', '~': 'changed', '-': 'only in A', '+': 'only in B', '?': 'not aligned' }[op];
+  return { '=': 'same', t: 'retimed', '~': 'changed', '-': 'only in A', '+': 'only in B', '?': 'not aligned' }[op];
+}
+
+/** When two retimed events happened: tick, and step and source line where they differ. */
+function timingText(x: TraceEvent, y: TraceEvent): string {
+  return [`tick A ${x.tick} B ${y.tick}`, ...(x.step === y.step ? [] : [`step A ${x.step} B ${y.step}`]), ...(sameValue(x.obs, y.obs) ? [] : ['source line differs'])].join(', ');
 }
 
 export function openDiffView(a: Replayer, b: Replayer, d: TraceDiff, io: TermStreams): DiffView {

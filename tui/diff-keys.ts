@@ -19,7 +19,7 @@ export const DIFF_BINDINGS: readonly DiffBinding[] = [
   { keys: ['pageup', 'C-b'], label: 'PgUp', action: 'pageUp', help: 'a page back' },
   { keys: ['g', 'home'], label: 'g', action: 'top', help: 'first row' },
   { keys: ['S-g', 'end'], label: 'G', action: 'bottom', help: 'last row' },
-  { keys: ['n'], label: 'n', action: 'nextDiff', help: 'next difference (run of changed / inserted / removed events)' },
+  { keys: ['n'], label: 'n', action: 'nextDiff', help: 'next difference (run of changed / inserted / removed events; retimed rows are passed over)' },
   { keys: ['S-n'], label: 'N', action: 'prevDiff', help: 'previous difference' },
   { keys: ['f'], label: 'f', action: 'firstDivergence', help: 'the first divergence' },
   { keys: ['s'], label: 's', action: 'statesPart', help: 'the row where the hardware states of A and B first differ' },

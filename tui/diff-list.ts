@@ -1,6 +1,6 @@
 // The two aligned event lists of the diff view: one window of alignment rows
 // drawn twice, A's event on the left, B's on the right, each row marked
-// (~ changed, - only in A, + only in B, ? not aligned), the cursor on the
+// (t retimed, ~ changed, - only in A, + only in B, ? not aligned), the cursor on the
 // same row in both. Only the rows on screen are read from the traces.
 import { summarize } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
@@ -12,7 +12,7 @@ import { esc } from './term.js';
 const MARGIN = 2;
 
 const MARK: Record<Row['op'], { text: string; colour: string | null }> = {
-  '=': { text: ' ', colour: null }, '~': { text: '~', colour: 'yellow-fg' }, '-': { text: '-', colour: 'red-fg' },
+  '=': { text: ' ', colour: null }, t: { text: 't', colour: 'cyan-fg' }, '~': { text: '~', colour: 'yellow-fg' }, '-': { text: '-', colour: 'red-fg' },
   '+': { text: '+', colour: 'green-fg' }, '?': { text: '?', colour: 'magenta-fg' },
 };
 

@@ -8,6 +8,7 @@ import { AlignedRows, type Row } from '../../replayer/diff-rows.js';
 import type { TraceReplayer } from '../../replayer/replayer.js';
 import type { StateDiff } from '../../replayer/state-diff.js';
 import { adoptCheck, checkTrace } from '../../replayer/check.js';
+import { sameValue } from '../../replayer/identity.js';
 import { diffTraces, type Problem, type TraceDiff, type Unchecked } from '../../replayer/trace-diff.js';
 import { REPLAY_BUDGET } from '../../replayer/trusted.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
@@ -27,11 +28,16 @@ Prints the common prefix; the first divergence (the step in each trace, the
 two events, the keyed state diff between A and B there, and where the
 hardware states first part); the runs of differences with N events of
 context; counts by kind (only in A, only in B, changed); the faults and
-violations that happen on one side only.
+violations that happen on one side only. Events are the same only when every
+field but seq agrees: the same event and outcome at another tick, scenario
+step or source line (obs) is *retimed* (t): counted, shown in a run's context
+as one line with both ticks, but it opens no run of its own (a what-if
+retimes most later events).
 
 --json      one JSON object: identical (true, false, or null: cannot tell),
-            damaged, commonPrefix, firstDivergence ({a, b, ..., unchecked} or
-            null), statesPart, onlyInA, onlyInB, changed, byKind,
+            damaged, commonPrefix, firstDivergence ({a, b, op, fields, ...,
+            unchecked} or null), statesPart, same, retimed, changed, onlyInA,
+            onlyInB, byKind (differences only, retimed rows not),
             faultsOnlyInA, faultsOnlyInB, problemsUnread, hunks, stopped
 --deep      check both traces first (every event applied from the first,
             every checkpoint compared with the state it claims): states are
@@ -127,6 +133,7 @@ function rowLines(a: TraceReplayer, b: TraceReplayer, row: Row): string[] {
   const y = row.b === null ? null : b.event(row.b);
   switch (row.op) {
     case '=': return [`    ${evText(x as TraceEvent)}`];
+    case 't': return [` t  ${retimedText(x as TraceEvent, y as TraceEvent)}`];
     case '-': return [` -A ${evText(x as TraceEvent)}`];
     case '+': return [` +B ${evText(y as TraceEvent)}`];
     default: return [...(x ? [` ${row.op}A ${evText(x)}`] : []), ...(y ? [` ${row.op}B ${evText(y)}`] : [])];
@@ -141,7 +148,13 @@ function stateLines(d: StateDiff, indent: string, limit = 20): string[] {
   return out;
 }
 
-const OP_WORD = { '~': 'the same event with different fields', '-': 'an event only in A', '+': 'an event only in B', '?': 'not aligned', '=': 'the same' } as const;
+/** A retimed row on one line: both positions, both ticks, both steps when they differ, then the event. */
+function retimedText(x: TraceEvent, y: TraceEvent): string {
+  const step = x.step === y.step ? '' : ` sA ${x.step} sB ${y.step}`;
+  return `A ${x.seq} B ${y.seq} tA ${x.tick} tB ${y.tick}${step}${sameValue(x.obs, y.obs) ? '' : ' (source line differs)'} ${e(x.kind).padEnd(17)} ${e(summarize(x))}`;
+}
+
+const OP_WORD = { t: 'the same event at another tick, step or source line', '~': 'the same event with different fields', '-': 'an event only in A', '+': 'an event only in B', '?': 'not aligned', '=': 'the same' } as const;
 
 function problemLines(list: Problem[], limit = 20): string[] {
   if (list.length === 0) return ['  none'];
@@ -199,7 +212,7 @@ export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: 
   } else if (!p) out.push('', 'the hardware states do not part within the rows examined');
   const rows = new AlignedRows(d.segments);
   const hs = hunks(rows, context, maxHunks);
-  out.push('', `differences (${context} event(s) of context; = same, ~ changed, -A only in A, +B only in B):`);
+  out.push('', `differences (${context} event(s) of context; = same, t retimed, ~ changed, -A only in A, +B only in B):`);
   for (const h of hs) {
     const r0 = rows.row(h.from);
     out.push(`@@ A ${r0.a ?? r0.aUpTo + 1}.. B ${r0.b ?? r0.bUpTo + 1}.. @@`);
@@ -211,7 +224,7 @@ export function text(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context: 
   const listed = hs[hs.length - 1]?.to ?? 0;
   const more = rows.nextDifference(Math.max(0, listed - 1), 1);
   if (more !== null && more >= listed) out.push(`… more differences after this (--hunks N lists more)`);
-  out.push('', `summary: ${d.same} same, ${d.changed} changed, ${d.onlyInA} only in A, ${d.onlyInB} only in B`);
+  out.push('', `summary: ${d.same} same, ${d.retimed} retimed (same event, other tick/step/obs), ${d.changed} changed, ${d.onlyInA} only in A, ${d.onlyInB} only in B`);
   const kinds = Object.entries(d.byKind).sort(([x], [y]) => (x < y ? -1 : 1));
   if (kinds.length) {
     out.push(`  ${'kind'.padEnd(18)} ${'only A'.padStart(8)} ${'only B'.padStart(8)} ${'changed'.padStart(8)}`);
@@ -247,6 +260,7 @@ export function toJson(a: TraceReplayer, b: TraceReplayer, d: TraceDiff, context
     firstDivergence: f ? { a: f.a, b: f.b, op: f.op, fields: f.fields, eventA: f.eventA, eventB: f.eventB, state: jsonState(f.state), unchecked: f.unchecked } : null,
     statesPart: d.statesPart ? { a: d.statesPart.a, b: d.statesPart.b, state: jsonState(d.statesPart.diff), unchecked: d.statesPart.unchecked } : null,
     same: d.same,
+    retimed: d.retimed,
     changed: d.changed,
     onlyInA: d.onlyInA,
     onlyInB: d.onlyInB,

@@ -11,8 +11,9 @@ import { validateScenario } from '../../engine/validate.js';
 import { StateHasher } from '../../trace/state-codec.js';
 import { chunkMeta } from '../../trace/chunk.js';
 import { checkTrace } from '../../replayer/check.js';
+import { changedFields } from '../../replayer/identity.js';
 import { escapeText, jsonText } from '../../safe/escape.js';
-import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, parse, UsageError } from '../common.js';
+import { errorLine, FAIL_ON_OPTION, failOnFlag, failure, fieldsText, parse, UsageError } from '../common.js';
 import { headerClaims } from '../../replayer/header-claims.js';
 import { recordedSchedule } from '../../replayer/schedule.js';
 import { verifyImported } from '../verify-imported.js';
@@ -45,7 +46,7 @@ const agreesText = (strong: boolean): string => (strong
   ? 'every digest, footer count and checkpoint agrees with the events'
   : 'every checksum (CRC-32 only: format 1 has no SHA-256 digests), footer count and checkpoint agrees with the events');
 
-interface Result { ok: boolean; strongHashes: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
+interface Result { ok: boolean; strongHashes: boolean; events: number; checked: number; divergence: { step: number; recorded: string | null; rerun: string | null; fields: string[] } | null; hashMismatch: number | null; engine: { trace: string; now: string }; truncated: boolean; claims: string[] }
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, source: { type: 'string' }, ...FAIL_ON_OPTION }, 1);
@@ -79,11 +80,11 @@ export async function main(argv: string[]): Promise<number> {
     const falseHeader = headerClaims(h);
     for (const ev of falseHeader.length > 0 ? [] : run(h.scenario, { variant: h.variant, seed: h.seed, schedule })) {
       if (n >= r.count) {
-        if (!r.truncated) res.divergence = { step: n, recorded: null, rerun: `${ev.kind}: ${summarize(ev)}` };
+        if (!r.truncated) res.divergence = { step: n, recorded: null, rerun: `${ev.kind}: ${summarize(ev)}`, fields: [] };
         break;
       }
       const rec = r.event(n);
-      if (!isDeepStrictEqual(rec, ev)) { res.divergence = { step: n, recorded: `${rec.kind}: ${summarize(rec)}`, rerun: `${ev.kind}: ${summarize(ev)}` }; break; }
+      if (!isDeepStrictEqual(rec, ev)) { res.divergence = { step: n, recorded: `${rec.kind}: ${summarize(rec)}`, rerun: `${ev.kind}: ${summarize(ev)}`, fields: changedFields(rec, ev) }; break; }
       apply(state, ev, touch);
       n++;
       const c = chunks[chunk];
@@ -94,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     res.checked = n;
-    if (falseHeader.length === 0 && !res.divergence && res.hashMismatch === null && n < r.count) res.divergence = { step: n, recorded: `${r.event(n).kind}: ${summarize(r.event(n))}`, rerun: null };
+    if (falseHeader.length === 0 && !res.divergence && res.hashMismatch === null && n < r.count) res.divergence = { step: n, recorded: `${r.event(n).kind}: ${summarize(r.event(n))}`, rerun: null, fields: [] };
     // What the file claims besides its events (footer, digests, checkpoints), checked against them.
     const check = checkTrace(r, true);
     res.claims = [...falseHeader, ...check.problems.filter((p) => !p.startsWith('damaged:'))];
@@ -116,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
       // Summaries quote the trace's strings: escaped.
       console.log(`  recorded: ${d.recorded === null ? '(trace ends here)' : escapeText(d.recorded)}`);
       console.log(`  re-run:   ${d.rerun === null ? '(engine stops here)' : escapeText(d.rerun)}`);
+      // Two events that differ only in their tick or step summarise alike: the fields say where they part.
+      if (d.recorded !== null && d.rerun !== null) console.log(`  fields:   ${fieldsText(d.fields)}`);
     } else if (res.hashMismatch !== null) {
       console.log(`state hash differs after chunk ${res.hashMismatch} (events ${chunks[res.hashMismatch]?.first}..): the events match but the state they build does not`);
     } else if (res.truncated) {
