@@ -265,6 +265,8 @@ function diffApi(ctx: Ctx): void {
     expectThat(d.identical === true || !same, 'diff calls the original\'s own events identical', () => `common prefix ${d.commonPrefix}`);
     expectThat(d.identical !== null || t.truncated, 'diff says it cannot tell only of a damaged file', () => `common prefix ${d.commonPrefix}, R ${t.count}`);
     expectThat(d.commonPrefix >= t.lcp && d.commonPrefix <= Math.min(b.count, t.original.count), 'diff\'s common prefix is not shorter than the events really shared', () => `${d.commonPrefix}, lcp ${t.lcp}`);
+    // Exact: no event before the claimed prefix differs, not even in its tick, step or source line (obs).
+    expectThat(d.commonPrefix <= t.lcp, 'diff\'s common prefix is not longer than the events really shared (tick, step and obs included)', () => `${d.commonPrefix}, lcp ${t.lcp}`);
   } catch (e) { allowed(e, ctx, 'diff (API)'); } finally { b.close(); }
 }
 

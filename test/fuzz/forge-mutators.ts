@@ -4,8 +4,9 @@
 // oracle's "the readers must not present this as the original" branch is
 // exercised often, not only when a blind mutation happens to line up.
 //
-// * forge-event: one event of one chunk edited (a field, a tick, a kind
-//   swapped for another event's, two events swapped, a fault turned into
+// * forge-event: one event of one chunk edited (a field; its tick, scenario
+//   step or source line `obs`, which diff must not take for the same event
+//   at the same time; a kind swapped for another event's, two events swapped, a fault turned into
 //   something else or something into a fault). Half of them are perfect
 //   forgeries: the footer's counts, fault and violation lists, the chunks'
 //   state hashes, the footer's hash list and every checkpoint after the edit
@@ -29,7 +30,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { apply } from '../../engine/apply.js';
 import { cloneState, emptyState, SECTION_NAMES } from '../../engine/state.js';
-import type { State, TraceEvent } from '../../engine/types.js';
+import type { Observed, State, TraceEvent } from '../../engine/types.js';
 import { decodeGaps } from '../../trace/bits.js';
 import { decodeChunk, encodeChunk } from '../../trace/chunk.js';
 import { BLOCK } from '../../trace/format.js';
@@ -97,8 +98,15 @@ function editChunk(events: TraceEvent[], all: readonly TraceEvent[], rng: Rng): 
     }
   }
   if (mode === 2) {
-    ev.tick = ev.tick + rng.pick([1, -1, 1000]);
-    return { events: out, note: `event ${ev.seq} tick moved` };
+    // When the event happened: tick, step, or an imported event's source line (added to a recorded one).
+    const which = rng.pick(['tick', 'step', 'obs'] as const);
+    if (which === 'obs') {
+      const had = ev.obs !== undefined;
+      ev.obs = had ? editValue(ev.obs, rng, strings) as Observed : { line: 1 + rng.int(1000), ts: rng.chance(0.5) ? null : rng.int(1e9), raw: 'forged source line' };
+      return { events: out, note: `event ${ev.seq} (${ev.kind}) source line (obs) ${had ? 'edited' : 'added'}` };
+    }
+    ev[which] = ev[which] + rng.pick([1, -1, 1000]);
+    return { events: out, note: `event ${ev.seq} ${which} moved` };
   }
   if (mode === 3 && out.length > 1) {
     const j = (i + 1 + rng.int(out.length - 1)) % out.length;

@@ -68,7 +68,7 @@ export interface Truth {
   claimed: Claims;
   /** Format 2 and the footer's chain is the chain over its digests. */
   chainOk: boolean;
-  /** Events 0..lcp-1 of R are the original's (deep-equal, tick and step included). */
+  /** Events 0..lcp-1 of R are the original's (deep-equal: tick, step and obs included; seq is positional). */
   lcp: number;
   /** R is a prefix of the original's events. */
   prefix: boolean;
