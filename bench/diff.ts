@@ -79,7 +79,7 @@ function probe(mode: string, pa: string, pb: string): void {
     const d = diffTraces(a, b);
     out = {
       ms: performance.now() - t0, first: d.firstDivergence ? { a: d.firstDivergence.a, b: d.firstDivergence.b } : null,
-      commonPrefix: d.commonPrefix, skippedChunks: d.skipped?.chunks ?? 0, same: d.same, changed: d.changed, onlyInA: d.onlyInA, onlyInB: d.onlyInB,
+      commonPrefix: d.commonPrefix, skippedChunks: d.skipped?.chunks ?? 0, same: d.same, retimed: d.retimed, changed: d.changed, onlyInA: d.onlyInA, onlyInB: d.onlyInB,
       segments: d.segments.length, stopped: d.stopped, failedWindows: d.failedWindows, faultsOnlyInA: d.faultsOnlyInA.length, faultsOnlyInB: d.faultsOnlyInB.length,
       statesPartA: d.statesPart?.a ?? null, events: [a.count, b.count],
     };
