@@ -54,7 +54,7 @@ interface PagesElm { hpa: bigint; length: bigint; writable: boolean }
 // ---------------------------------------------------------------- helpers
 
 /** An out field: a number when exact as one, else 0x-hex (what `expect.out` and the trace compare as u64). */
-const outInt = (b: bigint): ArgValue => (b <= MAX_SAFE ? Number(b) : `0x${b.toString(16)}`);
+export const outInt = (b: bigint): ArgValue => (b <= MAX_SAFE ? Number(b) : `0x${b.toString(16)}`);
 const valueOf = (b: bigint): number | null => (b <= MAX_SAFE ? Number(b) : null);
 /** An integer the state stores as a JS number: exact when a double holds it (page-aligned values always are). */
 const exact = (b: bigint): boolean => BigInt(Number(b)) === b;
@@ -94,7 +94,7 @@ const areaIn = (state: State, fd: string, ioasId: number, start: bigint, last: b
   areaIntersects(state, `${fd}/${ioasId}/`, start, last) ?? intersects(areas(state, fd, ioasId), start, last);
 
 /** Every HWPT_PAGING built on the IOAS: each is a domain of its io_pagetable (iopt_table_add_domain()). */
-function domains(state: State, fd: string, ioasId: number): IommufdCell[] {
+export function domains(state: State, fd: string, ioasId: number): IommufdCell[] {
   return objectsWith(state, fd, TAG.ioas(ioasId), (o) => o.type === 'HWPT_PAGING' && o.attrs.ioas === ioasId);
 }
 
@@ -203,7 +203,8 @@ export function reservedRanges(state: State, fd: string, ioas: IommufdCell): Ran
 }
 
 const allowedOf = (ioas: IommufdCell): Range[] => parseRanges(ioas.attrs.allowed);
-const hugePages = (ioas: IommufdCell): boolean => ioas.attrs.hugePages !== false;
+/** !iopt->disable_large_pages (IOMMU_OPTION_HUGE_PAGES, on by default). */
+export const hugePages = (ioas: IommufdCell): boolean => ioas.attrs.hugePages !== false;
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 /**
@@ -375,13 +376,22 @@ export function ioasMap(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   // iommufd_get_ioas() → iommufd_get_object(), main.c: unknown id or not an IOAS
   const ioas = getObject(ctx.state, fd, a.ioas_id, 'IOAS');
   if (!ioas) return err('ENOENT');
-  // iopt_alloc_user_pages(), pages.c
-  if (userVa + length > U64_MAX) return err('EOVERFLOW');
-  // iopt_alloc_pages(), pages.c: the iommu API's size_t length, DIV_ROUND_UP kept from overflow
-  if (length === 0n || length > U64_MAX - PAGE_SIZE) return err('EINVAL');
-  const r = mapPages(ctx, fd, ioas, [{ hpa: userVa, length, writable: (flags & WRITE) !== 0n }], length, iova, flags);
+  const r = mapUserPages(ctx, fd, ioas, userVa, length, iova, flags);
   if (typeof r === 'string') return err(r);
   return done({ iova: outInt(r) }, valueOf(r));
+}
+
+/**
+ * iopt_map_user_pages(), io_pagetable.c: the user pages at `userVa` mapped at `iova` (`flags` FIXED) or at an
+ * IOVA found for them; `flags` in IOMMU_IOAS_MAP's bits (WRITE: the pages are pinned writable). Returns the IOVA.
+ * IOMMU_IOAS_MAP and VFIO_IOMMU_MAP_DMA (engine/iommufd/vfio-type1.ts) both map through it.
+ */
+export function mapUserPages(ctx: Ctx, fd: string, ioas: IommufdCell, userVa: bigint, length: bigint, iova: bigint, flags: bigint): bigint | Errno {
+  // iopt_alloc_user_pages(), pages.c
+  if (userVa + length > U64_MAX) return 'EOVERFLOW';
+  // iopt_alloc_pages(), pages.c: the iommu API's size_t length, DIV_ROUND_UP kept from overflow
+  if (length === 0n || length > U64_MAX - PAGE_SIZE) return 'EINVAL';
+  return mapPages(ctx, fd, ioas, [{ hpa: userVa, length, writable: (flags & WRITE) !== 0n }], length, iova, flags);
 }
 
 // ---------------------------------------------------------------- IOMMU_IOAS_UNMAP
@@ -434,20 +444,72 @@ export function ioasUnmap(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const iova = u64(a.iova) ?? 0n;
   const length = u64(a.length) ?? 0n;
   if (iova === 0n && length === U64_MAX) {
-    // iopt_unmap_all(): succeeds on an empty IOAS
-    const r = unmapRange(ctx, fd, ioas, 0n, U64_MAX);
+    const r = unmapAll(ctx, fd, ioas);
     if (r.errno) return err(r.errno);
     return done({ length: outInt(r.unmapped) });
   }
   if (iova >= U64_MAX || length >= U64_MAX) return err('EOVERFLOW');
-  // iopt_unmap_iova(), io_pagetable.c
-  if (length === 0n) return err('EINVAL');
-  const last = iova + length - 1n;
-  if (last > U64_MAX) return err('EOVERFLOW');
-  const r = unmapRange(ctx, fd, ioas, iova, last);
+  const r = unmapIova(ctx, fd, ioas, iova, length);
   if (r.errno) return err(r.errno);
-  if (r.unmapped === 0n) return err('ENOENT');
   return done({ length: outInt(r.unmapped) });
+}
+
+/** What an io_pagetable unmap did: its error, and the bytes it unmapped before it (the caller may report them). */
+export interface Unmapped { errno: Errno | null; unmapped: bigint }
+
+/** iopt_unmap_all(), io_pagetable.c: every area; an empty IOAS succeeds (iopt_unmap_iova_range()'s -ENOENT dropped). */
+export const unmapAll = (ctx: Ctx, fd: string, ioas: IommufdCell): Unmapped => unmapRange(ctx, fd, ioas, 0n, U64_MAX);
+
+/** iopt_unmap_iova(), io_pagetable.c: the areas inside [iova, iova + length - 1]. */
+export function unmapIova(ctx: Ctx, fd: string, ioas: IommufdCell, iova: bigint, length: bigint): Unmapped {
+  if (length === 0n) return { errno: 'EINVAL', unmapped: 0n };
+  const last = iova + length - 1n;
+  // iopt_unmap_iova(): check_add_overflow(iova, length - 1) -> -EOVERFLOW
+  if (last > U64_MAX) return { errno: 'EOVERFLOW', unmapped: 0n };
+  const r = unmapRange(ctx, fd, ioas, iova, last);
+  // iopt_unmap_iova_range(): rc starts as -ENOENT and becomes 0 only once an area is unmapped
+  if (!r.errno && r.unmapped === 0n) return { errno: 'ENOENT', unmapped: 0n };
+  return r;
+}
+
+/**
+ * iopt_cut_iova(), io_pagetable.c: the area holding each IOVA is split so that one part ends there (VFIO
+ * type1's unmap inside a mapping, engine/iommufd/vfio-type1.ts); the first failure stops the cuts, those
+ * made stay.
+ */
+export function cutIova(ctx: Ctx, fd: string, ioas: IommufdCell, iovas: readonly bigint[]): Errno | null {
+  for (const iova of iovas) {
+    const area = areasIn(ctx.state, fd, ioas.id, iova, iova)[0];
+    if (!area) continue;
+    const e = splitArea(ctx, fd, ioas, area, iova);
+    if (e) return e;
+  }
+  return null;
+}
+
+/**
+ * iopt_area_split(), io_pagetable.c: [start, iova] and [iova + 1, last] on the same pages. The domains keep
+ * their PTEs ("No change to domains or accesses"), so nothing is flushed.
+ */
+function splitArea(ctx: Ctx, fd: string, ioas: IommufdCell, area: Area, iova: bigint): Errno | null {
+  if (iova === area.start || iova === area.last) return null;
+  // (!pages || area->prevent_access: -EBUSY — a racing map, or an access being told to unmap: neither arises here)
+  const mask = iovaAlignment(ctx.state, fd, ioas) - 1n;
+  const newStart = iova + 1n;
+  const offset = newStart - area.start;
+  // iopt_area_split(): the second part's IOVA and its first byte in the pages must both be aligned -> -EINVAL
+  // (the pages start on a page boundary and the alignment is at most PAGE_SIZE: the user address's low bits are the byte's)
+  if ((newStart & mask) || ((area.hpa + offset) & mask)) return 'EINVAL';
+  // (area->num_accesses -> -EINVAL: the model's only accesses, an emulated device's, pin no pages)
+  // iopt_area_split(): "not permitted if a domain could have been mapped with huge pages" (area->storage_domain
+  // is set while the IOAS has a domain) -> -EINVAL
+  if (hugePages(ioas) && domainKinds(ctx.state, fd, ioas.id).length > 0) return 'EINVAL';
+  const part = (start: bigint, length: bigint, hpa: bigint): void => {
+    ctx.emit({ kind: 'ioas-map', fd, ioas: ioas.id, iova: Number(start), length: Number(length), hpa: Number(hpa), write: area.write, ...(area.writable !== area.write ? { writable: area.writable } : {}) });
+  };
+  part(area.start, offset, area.hpa);
+  part(newStart, area.last - iova, area.hpa + offset);
+  return null;
 }
 
 /** iommufd_ioas_destroy(), ioas.c: iopt_unmap_all() before the table goes. No domain is left to flush. */
@@ -496,6 +558,9 @@ export function ioasCopy(ctx: Ctx, fd: string, a: Fields): IoctlResult {
 
 // ---------------------------------------------------------------- IOMMU_IOAS_IOVA_RANGES
 
+/** The holes of the IOAS's reserved tree over [0, ULONG_MAX], ascending (interval_tree_for_each_span() is_hole). */
+export const usableRanges = (state: State, fd: string, ioas: IommufdCell): Range[] => holes(reservedRanges(state, fd, ioas), 0n, U64_MAX);
+
 /** iommufd_ioas_iova_ranges(), drivers/iommu/iommufd/ioas.c: the holes of the reserved tree over [0, ULONG_MAX]. */
 export function ioasIovaRanges(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const state = ctx.state;
@@ -503,7 +568,7 @@ export function ioasIovaRanges(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const ioas = getObject(state, fd, a.ioas_id, 'IOAS');
   if (!ioas) return err('ENOENT');
   const max = u64(a.num_iovas) ?? 0n;
-  const all = holes(reservedRanges(state, fd, ioas), 0n, U64_MAX);
+  const all = usableRanges(state, fd, ioas);
   const written: Args[] = all.slice(0, Number(max < BigInt(all.length) ? max : BigInt(all.length)))
     .map((r) => ({ start: outInt(r.start), last: outInt(r.last) }));
   const out = { num_iovas: all.length, out_iova_alignment: outInt(iovaAlignment(state, fd, ioas)), allowed_iovas: written };
@@ -675,18 +740,25 @@ export function optionHugePages(ctx: Ctx, fd: string, a: Fields): IoctlResult {
     return done({ val64: 1 });
   }
   if (val !== 0n) return err('EINVAL');
-  // iopt_disable_large_pages(), io_pagetable.c
-  if (!hugePages(ioas)) return done({ val64: 0 });
-  // iopt_disable_large_pages(): won't do it if domains already have pages mapped in them
-  if (domainKinds(state, fd, ioas.id).length > 0 && areas(state, fd, ioas.id).length > 0) return err('EINVAL');
+  const e = disableLargePages(ctx, fd, ioas);
+  if (e) return err(e);
+  return done({ val64: 0 });
+}
+
+/** iopt_disable_large_pages(), io_pagetable.c (IOMMU_OPTION HUGE_PAGES 0, and VFIO_SET_IOMMU VFIO_TYPE1_IOMMU). */
+export function disableLargePages(ctx: Ctx, fd: string, ioas: IommufdCell): Errno | null {
+  const state = ctx.state;
+  if (!hugePages(ioas)) return null;
+  // iopt_disable_large_pages(): won't do it if domains already have pages mapped in them -> -EINVAL
+  if (domainKinds(state, fd, ioas.id).length > 0 && areaIn(state, fd, ioas.id, 0n, U64_MAX)) return 'EINVAL';
   // iopt_calculate_iova_alignment(): at least PAGE_SIZE now; a misaligned area refuses the upgrade
   const cur = iovaAlignment(state, fd, ioas);
   if (PAGE_SIZE > cur) {
     const e = alignmentProblem(state, fd, ioas, PAGE_SIZE);
-    if (e) return err(e);
+    if (e) return e;
   }
   update(ctx, ioas, ioas.refs, { ...ioas.attrs, hugePages: false });
-  return done({ val64: 0 });
+  return null;
 }
 
 function withoutKey(attrs: IommufdCell['attrs'], key: string): IommufdCell['attrs'] {
