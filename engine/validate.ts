@@ -4,7 +4,6 @@
 import { u64, type FieldSpec } from './op.js';
 import { expectProblem } from './expect.js';
 import { ABI_FIELDS, IOMMUFD_ABI } from './iommufd/abi.js';
-import { VFIO_COMPAT_NOT_MODELLED, vfioCompatRefusal } from './iommufd/vfio-compat.js';
 import type { ArgValue } from './types.js';
 import { IOCTLS, OPS } from './ops/index.js';
 import { own } from './own.js';
@@ -399,13 +398,10 @@ export function validateScenario(doc: unknown, source: string): Scenario {
     const cmd = step.op === 'ioctl' && typeof step.cmd === 'string' ? step.cmd
       : step.op === 'ioctl-nr' && typeof step.nr === 'number' ? Object.entries(IOCTLS).find(([, x]) => x.file === 'iommufd' && x.nr === step.nr)?.[0] : undefined;
     const ioctl = cmd === undefined ? undefined : own(IOCTLS, cmd);
-    // A VFIO container number the VFIO compat path answers from an argument ioctl-nr cannot carry (engine/iommufd/vfio-compat.ts).
-    const vfio = step.op === 'ioctl-nr' && typeof step.nr === 'number' ? VFIO_COMPAT_NOT_MODELLED.get(step.nr) : undefined;
-    if (vfio !== undefined) out('nr', vfioCompatRefusal(step.nr as number, vfio));
     if (ioctl && cmd !== undefined) {
       const a = step.args ?? {};
       // An iommufd struct starts with its size (engine/iommufd/abi.ts): `size` and `tail` are accepted on each ioctl of
-      // the IOCTL_OP table, not on one without a struct (VFIO_GET_API_VERSION).
+      // the IOCTL_OP table, not on the VFIO compat ioctls (no iommufd size header: VFIO's structs start with argsz).
       const sized = ioctl.file === 'iommufd' && own(IOMMUFD_ABI, cmd) !== undefined;
       if (isObj(a)) checkFields(sized ? { ...ioctl.args, ...ABI_FIELDS } : ioctl.args, a, 'args.', names, out, new Set());
     }

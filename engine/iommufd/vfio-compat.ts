@@ -7,11 +7,11 @@
 // `if (ictx->vfio_ioas == ...) ictx->vfio_ioas = NULL`) and with the context at close. It holds no
 // reference on the IOAS (get_compat_ioas() takes one only for the call).
 //
-// What the compatibility IOAS feeds is not modelled: the VFIO type1 container ioctls on the iommufd
-// (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA) and
-// the VFIO group path that attaches through it (VFIO_GROUP_SET_CONTAINER -> iommufd_vfio_compat_ioas_create()).
-// `ioctl-nr` with one of their numbers is refused (VFIO_COMPAT_NOT_MODELLED): each needs an integer argument
-// or a user struct the op cannot carry. The model's devices attach through the VFIO cdev, which never reads it.
+// What the compatibility IOAS feeds: the VFIO type1 container ioctls on the iommufd (VFIO_CHECK_EXTENSION,
+// VFIO_SET_IOMMU, VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA), engine/iommufd/vfio-type1.ts.
+// Not modelled: the VFIO group path that attaches through it (VFIO_GROUP_SET_CONTAINER ->
+// iommufd_vfio_compat_ioas_create(), the one creator of a compatibility IOAS: VFIO_SET_IOMMU creates none) and
+// its no-IOMMU mode (iommufd_vfio_compat_set_no_iommu()). The model's devices attach through the VFIO cdev.
 import type { Ctx } from '../ctx.js';
 import { TAG } from '../indexes.js';
 import { u64, type Fields, type IoctlSpec } from '../op.js';
@@ -25,23 +25,6 @@ export const IOMMU_VFIO_IOAS_CLEAR = 2;
 
 /** VFIO_API_VERSION, include/uapi/linux/vfio.h. */
 export const VFIO_API_VERSION = 0;
-
-/**
- * The VFIO container ioctls iommufd_vfio_ioctl() answers besides VFIO_GET_API_VERSION, by _IOC_NR
- * (_IO(VFIO_TYPE ';', VFIO_BASE 100 + n), include/uapi/linux/vfio.h): not modelled. Every other number
- * below IOMMUFD_CMD_BASE is -ENOIOCTLCMD there (ENOTTY), VFIO_IOMMU_DIRTY_PAGES (117) included.
- */
-export const VFIO_COMPAT_NOT_MODELLED: ReadonlyMap<number, string> = new Map([
-  [101, 'VFIO_CHECK_EXTENSION'],
-  [102, 'VFIO_SET_IOMMU'],
-  [112, 'VFIO_IOMMU_GET_INFO'],
-  [113, 'VFIO_IOMMU_MAP_DMA'],
-  [114, 'VFIO_IOMMU_UNMAP_DMA'],
-]);
-
-/** Why `ioctl-nr` refuses a VFIO container number (validation and, for an unvalidated run, the op). */
-export const vfioCompatRefusal = (nr: number, name: string): string =>
-  `_IO(';', ${nr}) is ${name}, a VFIO type1 container ioctl iommufd_vfio_ioctl() (drivers/iommu/iommufd/vfio_compat.c) answers: not modelled (it reads an integer argument or a user struct ioctl-nr cannot carry)`;
 
 /** ictx->vfio_ioas: the IOAS of this iommufd marked as the compatibility IOAS, if any. */
 export function compatIoas(state: State, fd: string): IommufdCell | undefined {

@@ -10,8 +10,8 @@ import { IOAS_FILE_IOCTLS } from '../iommufd/ioas-file.js';
 import { MAIN_IOCTLS } from '../iommufd/main.js';
 import type { IoctlResult } from '../iommufd/object.js';
 import { VIOMMU_IOCTLS } from '../iommufd/viommu.js';
-import { VFIO_COMPAT_IOCTLS, VFIO_COMPAT_NOT_MODELLED, vfioCompatRefusal } from '../iommufd/vfio-compat.js';
-import { ScenarioRunError } from '../limits.js';
+import { VFIO_COMPAT_IOCTLS } from '../iommufd/vfio-compat.js';
+import { VFIO_TYPE1_IOCTLS } from '../iommufd/vfio-type1.js';
 import { KVM_IOCTLS, setPasidMapping } from '../kvm.js';
 import { args, normalizeFields, optStr, str, type IoctlSpec, type OpSpec, type Outcome } from '../op.js';
 import type { Ctx } from '../ctx.js';
@@ -34,8 +34,9 @@ export const IOCTLS: Record<string, IoctlSpec> = {
   ...DEVICE_IOCTLS,
   ...EVENTQ_IOCTLS,
   ...VIOMMU_IOCTLS,
-  // ---- the VFIO compatibility side of an iommufd (IOMMU_VFIO_IOAS, VFIO_GET_API_VERSION)
+  // ---- the VFIO compatibility side of an iommufd (IOMMU_VFIO_IOAS, VFIO_GET_API_VERSION, the type1 container ioctls)
   ...VFIO_COMPAT_IOCTLS,
+  ...VFIO_TYPE1_IOCTLS,
   // ---- VFIO cdev
   ...VFIO_IOCTLS,
   // ---- the 2021 /dev/ioasid proposal (seed 000)
@@ -78,20 +79,17 @@ function issue(ctx: Ctx, cmd: string, spec: IoctlSpec, fdName: string, raw: Args
   return { errno: r.errno, value: r.value ?? null, out: r.out };
 }
 
-/** iommufd ioctls by number (_IOC_NR of _IO(';', nr)): the IOCTL_OP table of main.c, and VFIO_GET_API_VERSION below it. */
+/** iommufd ioctls by number (_IOC_NR of _IO(';', nr)): the IOCTL_OP table of main.c, and the VFIO compat ioctls below it. */
 const BY_NR = new Map<number, string>(Object.entries(IOCTLS).filter(([, s]) => s.file === 'iommufd' && s.nr !== undefined).map(([name, s]) => [s.nr as number, name]));
 
 export const ioctlNrOp: OpSpec = {
-  doc: 'Issue an iommufd ioctl by its number (`nr`, as in _IO(\';\', nr)): a known one runs as `ioctl` with that command (the IOCTL_OP table 0x80..0x94, and 100 VFIO_GET_API_VERSION); any other is ENOTTY (iommufd_fops_ioctl(), main.c: a table hole, or iommufd_vfio_ioctl()\'s -ENOIOCTLCMD); the VFIO container numbers 101, 102, 112-114 are refused as not modelled.',
+  doc: 'Issue an iommufd ioctl by its number (`nr`, as in _IO(\';\', nr)): a known one runs as `ioctl` with that command (the IOCTL_OP table 0x80..0x94, and the VFIO compat path\'s 100 VFIO_GET_API_VERSION, 101 VFIO_CHECK_EXTENSION, 102 VFIO_SET_IOMMU, 112-114 VFIO_IOMMU_GET_INFO / MAP_DMA / UNMAP_DMA); any other is ENOTTY (iommufd_fops_ioctl(), main.c: a table hole, or iommufd_vfio_ioctl()\'s -ENOIOCTLCMD).',
   fields: { nr: 'int', fd: 'str?', args: 'args?' },
   run: (ctx, f) => {
     const nr = f.nr as number;
     const fdName = optStr(f, 'fd') ?? 'iommufd';
     const cmd = BY_NR.get(nr);
     const spec = cmd === undefined ? undefined : own(IOCTLS, cmd);
-    // the validator refuses these numbers (engine/iommufd/vfio-compat.ts); this is its backstop for an unvalidated run
-    const vfio = VFIO_COMPAT_NOT_MODELLED.get(nr);
-    if (vfio !== undefined) throw new ScenarioRunError(ctx.step, vfioCompatRefusal(nr, vfio));
     if (cmd === undefined || !spec) {
       // iommufd_fops_ioctl(), main.c: a hole of iommufd_ioctl_ops[] (op->ioctl_num != cmd) is -ENOIOCTLCMD; a number outside
       // it goes to iommufd_vfio_ioctl(), vfio_compat.c, whose default is -ENOIOCTLCMD too: user space sees ENOTTY
