@@ -464,10 +464,10 @@ export const unmapAll = (ctx: Ctx, fd: string, ioas: IommufdCell): Unmapped => u
 export function unmapIova(ctx: Ctx, fd: string, ioas: IommufdCell, iova: bigint, length: bigint): Unmapped {
   if (length === 0n) return { errno: 'EINVAL', unmapped: 0n };
   const last = iova + length - 1n;
-  // iopt_unmap_iova(): check_add_overflow(iova, length - 1) -> -EOVERFLOW
+  // iopt_unmap_iova(), drivers/iommu/iommufd/io_pagetable.c: check_add_overflow(iova, length - 1) -> -EOVERFLOW
   if (last > U64_MAX) return { errno: 'EOVERFLOW', unmapped: 0n };
   const r = unmapRange(ctx, fd, ioas, iova, last);
-  // iopt_unmap_iova_range(): rc starts as -ENOENT and becomes 0 only once an area is unmapped
+  // iopt_unmap_iova_range(), drivers/iommu/iommufd/io_pagetable.c: rc starts as -ENOENT and becomes 0 only once an area is unmapped
   if (!r.errno && r.unmapped === 0n) return { errno: 'ENOENT', unmapped: 0n };
   return r;
 }
@@ -497,11 +497,11 @@ function splitArea(ctx: Ctx, fd: string, ioas: IommufdCell, area: Area, iova: bi
   const mask = iovaAlignment(ctx.state, fd, ioas) - 1n;
   const newStart = iova + 1n;
   const offset = newStart - area.start;
-  // iopt_area_split(): the second part's IOVA and its first byte in the pages must both be aligned -> -EINVAL
+  // iopt_area_split(), drivers/iommu/iommufd/io_pagetable.c: the second part's IOVA and its first byte in the pages must both be aligned -> -EINVAL
   // (the pages start on a page boundary and the alignment is at most PAGE_SIZE: the user address's low bits are the byte's)
   if ((newStart & mask) || ((area.hpa + offset) & mask)) return 'EINVAL';
   // (area->num_accesses -> -EINVAL: the model's only accesses, an emulated device's, pin no pages)
-  // iopt_area_split(): "not permitted if a domain could have been mapped with huge pages" (area->storage_domain
+  // iopt_area_split(), drivers/iommu/iommufd/io_pagetable.c: "not permitted if a domain could have been mapped with huge pages" (area->storage_domain
   // is set while the IOAS has a domain) -> -EINVAL
   if (hugePages(ioas) && domainKinds(ctx.state, fd, ioas.id).length > 0) return 'EINVAL';
   const part = (start: bigint, length: bigint, hpa: bigint): void => {
@@ -749,7 +749,7 @@ export function optionHugePages(ctx: Ctx, fd: string, a: Fields): IoctlResult {
 export function disableLargePages(ctx: Ctx, fd: string, ioas: IommufdCell): Errno | null {
   const state = ctx.state;
   if (!hugePages(ioas)) return null;
-  // iopt_disable_large_pages(): won't do it if domains already have pages mapped in them -> -EINVAL
+  // iopt_disable_large_pages(), drivers/iommu/iommufd/io_pagetable.c: won't do it if domains already have pages mapped in them -> -EINVAL
   if (domainKinds(state, fd, ioas.id).length > 0 && areaIn(state, fd, ioas.id, 0n, U64_MAX)) return 'EINVAL';
   // iopt_calculate_iova_alignment(): at least PAGE_SIZE now; a misaligned area refuses the upgrade
   const cur = iovaAlignment(state, fd, ioas);

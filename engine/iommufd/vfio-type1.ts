@@ -122,7 +122,7 @@ export function unmapDma(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   if (!ioas) return err('ENODEV');
   let r: Unmapped;
   if (flags & UNMAP_FLAG_ALL) {
-    // iommufd_vfio_unmap_dma(): UNMAP_FLAG_ALL with a non-zero iova or size -> -EINVAL (goto err_put: nothing written back)
+    // iommufd_vfio_unmap_dma(), drivers/iommu/iommufd/vfio_compat.c: UNMAP_FLAG_ALL with a non-zero iova or size -> -EINVAL (goto err_put: nothing written back)
     if (iova !== 0n || size !== 0n) return err('EINVAL');
     r = unmapAll(ctx, fd, ioas);
   } else {
