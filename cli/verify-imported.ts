@@ -55,7 +55,7 @@ const line = (ev: TraceEvent | null): string | null => (ev ? `${ev.kind}: ${summ
 
 export async function verifyImported(r: TraceReplayer, imported: ImportSource, sourcePath: string | undefined, json: boolean): Promise<number> {
   const check = checkTrace(r, true);
-  const res: Result = { ok: true, strongHashes: r.strongHashes, imported, events: r.count, claims: [...headerClaims(r.header), ...check.problems.filter((p) => !p.startsWith('damaged:'))], source: null, unchecked: [] };
+  const res: Result = { ok: true, strongHashes: r.strongHashes, imported, events: r.count, claims: [...headerClaims(r.header, check.traced), ...check.problems.filter((p) => !p.startsWith('damaged:'))], source: null, unchecked: [] };
   if (sourcePath !== undefined) {
     // As `iotrace import` does: a FIFO would block the open, /dev/zero would be read for ever.
     let st;

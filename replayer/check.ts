@@ -6,16 +6,20 @@
 // compared with the index, every chunk decoded and counted); `info --deep`,
 // `verify` and the debugger's background pass add the deep one (every event
 // applied from the empty state, every checkpoint compared with the state
-// reached, every chunk's state hash recomputed).
+// reached, every chunk's state hash recomputed). On an imported trace both
+// apply every event: the sections they write are what its log traced
+// (replayer/traced.ts), whatever the header says.
 import { isDeepStrictEqual } from 'node:util';
 import { apply } from '../engine/apply.js';
 import { indexedTouch } from '../engine/caches.js';
 import { emptyState, SECTION_NAMES } from '../engine/state.js';
 import type { State, TraceEvent } from '../engine/types.js';
+import type { Touch } from '../engine/apply.js';
 import { decodeChunk } from '../trace/chunk.js';
 import { chainStep, DIGEST_BYTES, TraceError } from '../trace/format.js';
 import { StateHasher } from '../trace/state-codec.js';
 import type { TraceReplayer } from './replayer.js';
+import { type Traced, TracedSections } from './traced.js';
 
 export interface CheckResult {
   /** Every block read back whole (CRC, and SHA-256 in format 2) and every chunk decoded. */
@@ -40,6 +44,8 @@ export interface CheckResult {
   stoppedAt: number | null;
   /** The first damage found (a chunk where reading stopped, or a checkpoint that does not read back), or null. */
   damageAt: number | null;
+  /** An imported trace: the sections its events write; null for a recorded one. */
+  traced: Traced | null;
 }
 
 const listText = (xs: readonly number[]): string => (xs.length <= 8 ? xs.join(', ') : `${xs.slice(0, 8).join(', ')}, … (${xs.length})`);
@@ -74,17 +80,20 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
   const ix = r.index;
   const res: CheckResult = {
     whole: r.truncated === null, claimsOk: true, deep, checkpointsOk: deep ? true : null, events: 0,
-    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], disproved: false, problems: [], stoppedAt: null, damageAt: null,
+    kinds: Object.create(null) as Record<string, number>, faults: [], violations: [], badCheckpoints: [], disproved: false, problems: [], stoppedAt: null, damageAt: null, traced: null,
   };
   if (r.truncated) res.problems.push(`damaged: stopped at byte ${r.truncated.offset}: ${r.truncated.reason}`);
   const state = emptyState();
   const hasher = new StateHasher();
+  // Imported traces are bounded (MAX_IMPORT_CELLS), so even the fast pass can afford one apply per event to learn what the log traced.
+  const traced = r.header.imported ? new TracedSections() : null;
+  const inner: Touch = traced ? (section, key) => { hasher.touch(section, key); traced.touch(section, key); } : hasher.touch;
   // The replayed state's cache lines indexed as a run's are: an invalidation costs what it drops, not the cache.
-  const touch = indexedTouch(state, hasher.touch);
+  const touch = indexedTouch(state, inner);
   let chain: Uint8Array = new Uint8Array(DIGEST_BYTES);
   let cp = 0;
-  /** Deep and not yet stopped by an event that does not apply. */
-  let applying = deep;
+  /** Deep (or imported) and not yet stopped by an event that does not apply. */
+  let applying = deep || traced !== null;
   const chunks = ix.chunkOffsets.length;
   for (let c = 0; c < chunks; c++) {
     const offset = ix.chunkOffsets[c] as number;
@@ -120,6 +129,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
     }
     if (applying) {
       for (const ev of events) {
+        traced?.next(ev);
         try { apply(state, ev, touch); } catch (e) {
           // Damage inside a whole block: the deep pass stops here, the fast pass (read, decode, count) goes on,
           // so every later event still counts; the checkpoints after it are unchecked, not false.
@@ -132,7 +142,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
         }
       }
     }
-    if (applying && !Buffer.from(hasher.seal(state)).equals(Buffer.from(hash))) {
+    if (deep && applying && !Buffer.from(hasher.seal(state)).equals(Buffer.from(hash))) {
       res.checkpointsOk = false;
       res.disproved = true;
       res.problems.push(`chunk ${c} (events ${ix.chunkFirsts[c]}..): its state hash is not the hash of the state its events build`);
@@ -141,7 +151,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
     while (cp < ix.checkpointSeqs.length && (ix.checkpointSeqs[cp] as number) <= res.events - 1) {
       try {
         const stored = r.checkpointAt(cp);
-        if (applying && !sameState(stored, state)) {
+        if (deep && applying && !sameState(stored, state)) {
           res.checkpointsOk = false;
           res.disproved = true;
           res.badCheckpoints.push(cp);
@@ -158,6 +168,7 @@ export function* checkSteps(r: TraceReplayer, deep: boolean): Generator<number, 
     }
     yield c + 1;
   }
+  if (traced) res.traced = traced.result(applying && res.stoppedAt === null && r.truncated === null);
   return finish(r, res, chain);
 }
 

@@ -75,7 +75,7 @@ describe('a header variant its scenario does not have (F5)', () => {
       expect(JSON.parse(cli('verify', p, '--json').stdout)).toMatchObject({ ok: false, checked: 0, divergence: null });
       const i = cli('info', p);
       expect(i.status, name).toBe(1);
-      expect(i.stdout, name).toMatch(new RegExp(`^FALSE CLAIM ${claim.source}`, 'm'));
+      expect(i.stdout, name).toMatch(new RegExp(`^FALSE CLAIM: ${claim.source}`, 'm'));
       expect((JSON.parse(cli('info', p, '--json').stdout) as { checks: { header: string[] } }).checks.header).toHaveLength(1);
     }
     const g = cli('info', good);

@@ -14,7 +14,7 @@ import { GOTO_WORDS, kindWords, searchWords } from './complete.js';
 import { cellDetail, eventDetail, stepLabel } from './detail.js';
 import { diffStep, renderDiff, type StepDiff } from './diff.js';
 import { EventList } from './event-list.js';
-import { fit, paint, setColour } from './format.js';
+import { fit, paint, setColour, wrap } from './format.js';
 import { GOTO_LABEL, gotoTarget } from './goto.js';
 import { helpLines } from './help.js';
 import { WriterHistory } from './history.js';
@@ -29,6 +29,7 @@ import { Prompt } from './prompt.js';
 import { describe, kindsOf, parseQuery, scanAsync, searchAsync } from './search.js';
 import { ClaimCheck } from './claims.js';
 import { headerClaims, variantShown } from '../replayer/header-claims.js';
+import { tracedClaim, unknownText } from '../replayer/traced.js';
 import { StatePane } from './state-pane.js';
 import { statusRows } from './status.js';
 import { createScreen, type Screen, type TermStreams } from './term.js';
@@ -79,6 +80,8 @@ export class Debugger {
   /** Earlier entries of each prompt (Up/Down). */
   private readonly prompts = { goto: [] as string[], search: [] as string[], filter: [] as string[], breakpoint: [] as string[] };
   private countPrefix = '';
+  /** Lines above the state pane's rows (an imported trace's unknown sections): a click below them picks a row. */
+  private noteRows = 0;
   private message: { text: string; error: boolean } | null = null;
   private search: { text: string; query: SearchQuery } | null = null;
   private pending: Pending | null = null;
@@ -120,12 +123,30 @@ export class Debugger {
     if (this.headerFalse) this.say(`FALSE CLAIM: ${header.join('; ')}`, true);
     this.claims = new ClaimCheck(r, (res) => {
       if (!res.claimsOk || res.checkpointsOk === false) this.say(`the trace claims what its events do not say: ${res.problems.filter((x) => !x.startsWith('damaged:'))[0] ?? ''}`, true);
+      else this.sayTracedClaim();
       this.view = null;
       this.render();
     });
     const found = this.claims.problems.filter((x) => !x.startsWith('damaged:'));
     if (found.length > 0) this.say(`the trace claims what its events do not say: ${found[0]}`, true);
+    else this.sayTracedClaim();
     this.render();
+  }
+
+  /** An imported trace's header that lists other traced sections than its events write (once the background check has them), on the message line. */
+  private sayTracedClaim(): void {
+    const imported = this.r.header.imported;
+    const traced = this.claims.traced;
+    const claim = imported && traced ? tracedClaim(imported.traced, traced) : null;
+    if (claim !== null) this.say(`the trace claims what its events do not say: ${claim}`, true);
+  }
+
+  /** An imported trace's state pane opens with the sections its log did not trace (from its events, once the background pass has them). */
+  private unknownNote(width: number): string[] {
+    if (!this.r.header.imported) return [];
+    const traced = this.claims.traced;
+    const text = traced ? unknownText(traced) : 'which sections the log traced: being found from its events…';
+    return wrap(text, width, 2).slice(0, 3).map((l) => paint(fit(l, width), 'yellow-fg'));
   }
 
   // ------------------------------------------------------------ drawing
@@ -185,7 +206,9 @@ export class Debugger {
       // An imported trace holds only what its log traced: the rest of the state is unknown, not empty.
       p.state.setLabel(` state after event #${v.n}${r.header.imported ? ` · from a ${r.header.imported.tool} log: untraced sections unknown` : ''} `);
       const follow = this.focus !== 'state' ? { about: v.about, bad: v.bad } : undefined;
-      p.state.setContent(this.statePane.render(v.state, v.touched, sl.w, sl.h, follow).join('\n'));
+      const note = this.unknownNote(sl.w);
+      this.noteRows = note.length;
+      p.state.setContent([...note, ...this.statePane.render(v.state, v.touched, sl.w, Math.max(1, sl.h - note.length), follow)].join('\n'));
     } else p.state.setContent('');
 
     const dl = inner(p.diff);
@@ -635,7 +658,8 @@ export class Debugger {
     state.on('wheelup', () => { this.statePane.move(-3); this.focus = 'state'; this.render(); });
     state.on('click', (data: Widgets.Events.IMouseEventArg) => {
       this.focus = 'state';
-      const row = this.statePane.clickRow(rowOf(state, data));
+      const y = rowOf(state, data) - this.noteRows;
+      const row = y >= 0 ? this.statePane.clickRow(y) : null;
       if (row && row.type !== 'cell') this.statePane.toggle();
       this.render();
     });

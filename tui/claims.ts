@@ -6,6 +6,7 @@
 import { adoptCheck, checkSteps, type CheckResult } from '../replayer/check.js';
 import type { Replayer } from '../replayer/api.js';
 import { TraceReplayer } from '../replayer/replayer.js';
+import type { Traced } from '../replayer/traced.js';
 
 /** Chunks checked before the first frame: small traces are fully checked when the screen first shows. */
 const FIRST_SLICE = 32;
@@ -29,6 +30,9 @@ export class ClaimCheck {
     if (!this.result.claimsOk || this.result.checkpointsOk === false) return 'INDEX FALSE: counts from the events';
     return this.result.checkpointsOk === null ? 'checkpoints unchecked past damage' : '';
   }
+
+  /** An imported trace's sections its events write (the state pane's unknown ones follow), once the pass is done; else null. */
+  get traced(): Traced | null { return this.result?.traced ?? null; }
 
   /** Problems found, for the message line. */
   get problems(): readonly string[] { return this.result?.problems ?? []; }

@@ -22,8 +22,10 @@ disagrees (the counts shown are then the events'). --deep also applies every
 event and compares every checkpoint with the state the events build.
 
 Exit 0 when the trace is whole or was recovered from damage, 1 when its
-footer or a checkpoint disagrees with its events, or its header's variant is
-not one its scenario has (the file claims something false), 2 on bad input.`;
+footer or a checkpoint disagrees with its events, its header's variant is
+not one its scenario has, or an imported trace's header names other traced
+sections than its events write (every event of an imported trace is applied
+to find them): the file claims something false; 2 on bad input.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, deep: { type: 'boolean' } }, 1);
@@ -34,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     const h = r.header;
     const kinds = Object.fromEntries(Object.keys(r.kinds).sort().map((k) => [k, r.kinds[k] ?? 0]));
     // A false checkpoint found before damage stops the deep pass is still false: a finding, whatever comes after.
-    const header = headerClaims(h);
+    const header = headerClaims(h, check.traced);
     const lies = !check.claimsOk && r.truncated === null && check.stoppedAt === null || check.disproved || header.length > 0;
     const whole = r.truncated === null && check.whole;
     const info = {
@@ -55,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     if (r.headerLost !== null) console.log(`header     ${paint('LOST', 'red')}: ${escapeText(r.headerLost)}${h.format ? ` (the preamble says format ${h.format})` : ''}; no scenario, engine or seed to show`);
     else if (h.imported) for (const line of importedLines(h.imported, false)) console.log(line);
     else console.log(`scenario   ${escapeText(h.scenario.name)} (${escapeText(variantText(h.variant))}), seed ${h.seed}`);
-    for (const p of header) console.log(`${paint('FALSE CLAIM', 'red')} ${escapeText(p)}`);
+    for (const p of header) console.log(`${paint('FALSE CLAIM', 'red')}: ${escapeText(p)}`);
     if (r.headerLost === null) console.log(`engine     ${escapeText(h.engine || '?')}, format ${h.format}${r.strongHashes ? '' : ' (no SHA-256 digests: identity rests on CRC-32 only; re-record to upgrade)'}`);
     console.log(`events     ${check.events}`);
     console.log(`faults     ${r.faults.length}${info.firstFault !== null ? ` (first at step ${info.firstFault})` : ''}`);

@@ -35,8 +35,9 @@ subset; default none) also exits 1 when the verified events hold such a
 finding: a CI job can re-check a recorded trace and gate on what it shows.
 
 An imported trace (iotrace import) has no scenario to re-run: verify checks
-every digest, footer count and checkpoint and says that the events
-themselves are unchecked; --source <log> names the log it was imported from,
+every digest, footer count and checkpoint, and the header's traced sections
+against the sections its events write, and says that the events themselves
+are unchecked; --source <log> names the log it was imported from,
 checks its SHA-256 against the header and imports it again to compare every
 event and the header's account of the log (lines, skipped, folded, traced
 sections, the platform inferred from it).`;
@@ -77,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     // A threaded trace carries its own schedule: the thread each sched event chose (engine/threads.ts).
     const schedule = h.scenario.threads ? recordedSchedule(r) : [];
     // A variant the scenario cannot be recorded under is false whatever the events: nothing to re-run under it.
-    const falseHeader = headerClaims(h);
+    const falseHeader = headerClaims(h, null);
     for (const ev of falseHeader.length > 0 ? [] : run(h.scenario, { variant: h.variant, seed: h.seed, schedule })) {
       if (n >= r.count) {
         if (!r.truncated) res.divergence = { step: n, recorded: null, rerun: `${ev.kind}: ${summarize(ev)}`, fields: [] };
