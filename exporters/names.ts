@@ -5,9 +5,7 @@
 // the Perfetto export interns); the event's fields go beside it.
 import { hex, pgttName } from '../engine/summary.js';
 import type { TraceEvent } from '../engine/types.js';
-
-/** Kinds whose event is the step's cause and comes last in it (the engine emits an ioctl's effects first). */
-export const isTrigger = (ev: TraceEvent): boolean => ev.kind === 'ioctl' || ev.kind === 'kcall';
+import { stepClaim, type StepSpec } from '../replayer/step-claim.js';
 
 /** Kinds drawn as instants (a point in time, not work that takes a slot). */
 export const isInstant = (ev: TraceEvent): boolean => ev.kind === 'fault' || ev.kind === 'violation' || ev.kind === 'expect' || ev.kind === 'platform' || ev.kind === 'sched';
@@ -21,21 +19,18 @@ export function stepName(step: number, spec: { op?: unknown; cmd?: unknown; fn?:
   return `step ${step}${what !== undefined ? ` ${String(what)}` : ''}`;
 }
 
-type StepSpec = { op?: unknown; cmd?: unknown; fn?: unknown; note?: unknown };
-
 /**
  * What names a step's slice: the header's scenario step when the step's own
- * events agree with it (a step with a command or function has it as its
- * ioctl's cmd or kernel call's fn), else the command its trigger ran, so a
- * forged header cannot rename what a step did or annotate it. An op name or
- * note with nothing in the events to compare stays the header's (unchecked:
- * the export's metadata says so; verify re-runs the scenario).
+ * events agree with it (replayer/step-claim.ts: the rule every reader uses),
+ * else the command its trigger ran, so a forged header cannot rename what a
+ * step did or annotate it. An op name or note with nothing in the events to
+ * compare stays the header's (unchecked: the export's metadata says so;
+ * verify re-runs the scenario).
  */
 export function checkedStep(spec: StepSpec | undefined, trigger: TraceEvent | null): StepSpec | undefined {
-  const did = trigger === null ? undefined : trigger.kind === 'ioctl' ? trigger.cmd : trigger.kind === 'kcall' ? trigger.fn : undefined;
-  const claimed = [spec?.cmd, spec?.fn].find((v) => typeof v === 'string');
-  if (spec !== undefined && (claimed === undefined || claimed === did)) return spec;
-  return typeof did === 'string' ? { cmd: did } : undefined;
+  const claim = stepClaim(spec, trigger);
+  if (spec !== undefined && claim.agrees) return spec;
+  return claim.call !== null ? { cmd: claim.call } : undefined;
 }
 
 /** The slice's name. Total: a forged event with fields of the wrong type gets its kind. */

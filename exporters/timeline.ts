@@ -21,7 +21,8 @@ import type { ArgValue, State, TraceEvent } from '../engine/types.js';
 import type { TraceHeader } from '../replayer/api.js';
 import { headerClaims } from '../replayer/header-claims.js';
 import { mayWrite } from '../replayer/provenance.js';
-import { checkedStep, isInstant, isTrigger, sliceName, stepName } from './names.js';
+import { checkedStep, isInstant, sliceName, stepName } from './names.js';
+import { isCall } from '../replayer/step-claim.js';
 import { type CounterId, Occupancy } from './occupancy.js';
 import { GROUP_TITLE, type GroupKind, place, type Place, stepTrack } from './placement.js';
 
@@ -182,7 +183,7 @@ export class Timeline {
       if (!this.imported && head.ev.kind !== 'sched' && shown > 0) {
         const step = head.ev.step;
         // A threaded run's step numbers are not indexes of `steps`: those are named by number only.
-        const spec = checkedStep(head.ev.thread === undefined ? this.header.scenario.steps[step] : undefined, isTrigger(head.ev) ? head.ev : null);
+        const spec = checkedStep(head.ev.thread === undefined ? this.header.scenario.steps[step] : undefined, isCall(head.ev) ? head.ev : null);
         const args: Record<string, ArgValue> = { step };
         if (head.ev.thread !== undefined) args.thread = head.ev.thread;
         if (typeof spec?.note === 'string') args.note = spec.note;
@@ -201,7 +202,7 @@ export class Timeline {
         if (chain !== null) flows.push({ id: chain, first: e === firstShown });
         const entry = this.entryFlowOf(e.ev);
         if (entry) flows.push(entry);
-        const dur = isInstant(e.ev) ? null : e === head && isTrigger(e.ev) ? Math.max(0, runEnd - 1 - ts) : Math.max(0, w - 2);
+        const dur = isInstant(e.ev) ? null : e === head && isCall(e.ev) ? Math.max(0, runEnd - 1 - ts) : Math.max(0, w - 2);
         this.sink.slice({ track: this.slices(e.where), name: sliceName(e.ev), cat: String(e.ev.kind), ts, dur, event: e.ev, fields: null, flows });
       }
     }
@@ -276,7 +277,7 @@ function runs(cell: Entry[]): Entry[][] {
   for (const run of out) {
     // The step's own ioctl or call is its last one: what follows it (a violation, an expectation) it caused too.
     let i = run.length - 1;
-    while (i >= 0 && !isTrigger((run[i] as Entry).ev)) i--;
+    while (i >= 0 && !isCall((run[i] as Entry).ev)) i--;
     if (i > 0) run.unshift(...run.splice(i, 1));
   }
   return out;

@@ -30,6 +30,7 @@ import { describe, kindsOf, parseQuery, scanAsync, searchAsync } from './search.
 import { ClaimCheck } from './claims.js';
 import { headerClaims, variantShown } from '../replayer/header-claims.js';
 import { tracedClaim, unknownText } from '../replayer/traced.js';
+import { stepCall } from '../replayer/step-claim.js';
 import { StatePane } from './state-pane.js';
 import { statusRows } from './status.js';
 import { createScreen, type Screen, type TermStreams } from './term.js';
@@ -108,7 +109,7 @@ export class Debugger {
       cell: () => (this.focus === 'state' ? this.statePane.selected : null),
       jump: (n, cell) => { this.jump(n); if (cell) this.statePane.select(cell); },
       say: (text, error) => this.say(text, error),
-      prompt: (label, submit) => this.prompt.open({ label, submit }),
+      prompt: (label, submit, warn) => this.prompt.open({ label, submit, ...(warn ? { warn } : {}) }),
       render: () => this.render(),
       mainRows: () => Math.max(6, (this.screen.height as number) - TIMELINE_ROWS - STATUS_ROWS),
     });
@@ -232,6 +233,7 @@ export class Debugger {
       breakpoints: this.breakpoints.isDefault ? null : this.breakpoints.enabled.length, countPrefix: this.countPrefix,
       playing: this.player.playing ? { speed: this.player.speed, dir: this.playDir } : null, pane: this.focus,
     }, this.screen.width as number, {
+      promptWarn: this.prompt.active && this.prompt.warn,
       prompt: this.prompt.active ? this.prompt.line() : this.pending ? `${this.pending.what}… ${Math.floor((100 * this.pending.done) / Math.max(1, this.pending.total))}% (Esc stops)` : this.inv.progress() ?? (this.waitLetter ? (this.waitLetter === 'mark' ? 'mark: a letter names this event' : `go to mark: a letter${this.marks.text() ? ` (${this.marks.text()})` : ' (no marks yet: m + a letter sets one)'}`) : undefined),
       message: this.message?.text, error: this.message?.error, hints: hints(this.focus),
     });
@@ -441,7 +443,8 @@ export class Debugger {
       lines: (w) => {
         try {
           const v = this.stepView();
-          return eventDetail(r.event(this.cursor), r.header.scenario, w, v ? { about: v.about, state: v.state } : null);
+          const ev = r.event(this.cursor);
+          return eventDetail(ev, r.header.scenario, w, v ? { about: v.about, state: v.state } : null, stepCall(this.r, ev));
         } catch (e) {
           return [paint(`cannot read event #${this.cursor}: ${this.damaged(e)}`, 'red-fg', 'bold')];
         }

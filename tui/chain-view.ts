@@ -167,7 +167,9 @@ export class ChainView {
       const mark = v.kids ? (this.folded.has(v.i) ? '▸ ' : '▾ ') : '  ';
       const text = fit(`${'  '.repeat(v.row.depth)}${mark}${v.row.text}`, w - 1);
       const line = `${this.top + n === this.sel ? '›' : ' '}${text}`;
-      lines.push(this.top + n === this.sel ? paint(line, 'inverse') : v.row.seq === null ? paint(line, 'grey-fg') : v.row.depth === 0 ? paint(line, 'bold') : paint(line));
+      // A row that says the header's scenario step is false is red, selected or not.
+      const styles = [...(v.row.falseClaim ? ['red-fg'] : []), ...(this.top + n === this.sel ? ['inverse'] : v.row.seq === null ? ['grey-fg'] : v.row.depth === 0 ? ['bold'] : [])];
+      lines.push(paint(line, ...styles));
     }
     lines.push(paint(fit('j/k move  Space/h/l fold  Enter go to the event  Esc/q/P close', w), 'grey-fg'));
     b.setContent(lines.join('\n'));

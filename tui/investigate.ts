@@ -17,6 +17,8 @@ import { diffTraces } from '../replayer/trace-diff.js';
 import { nextWriteAsync, type WatchJob } from '../provenance/watch.js';
 import { FalseHeaderError, parseEdit, recordWhatIf, type WhatIfChange } from '../whatif/fork.js';
 import { stepText } from '../provenance/chain.js';
+import { falseStepText, stepCall, stepClaim } from '../replayer/step-claim.js';
+import { stepAt } from '../engine/scenario.js';
 import { ChainView } from './chain-view.js';
 import { DiffView } from './diff-app.js';
 import type { Screen } from './term.js';
@@ -32,7 +34,8 @@ export interface Host {
   cell(): CellRef | null;
   jump(n: number, cell?: CellRef): void;
   say(text: string, error?: boolean): void;
-  prompt(label: string, submit: (text: string) => void): void;
+  /** `warn`: the label states a false claim (drawn in red). */
+  prompt(label: string, submit: (text: string) => void, warn?: boolean): void;
   render(): void;
   /** Rows above the timeline (the chain view covers them). */
   mainRows(): number;
@@ -143,12 +146,18 @@ export class Investigate {
     const ev = this.forkEvent('e');
     if (!ev) return;
     if (ev.step < 0) { this.host.say('the platform set-up is not a scenario step: e edits the step of a later event', true); return; }
-    this.host.say(stepText(r.header.scenario, ev.step));
-    this.host.prompt(`what if scenario step ${ev.step} had (field=value): `, (text) => {
+    // The step as its events' call names it (the prompt row hides the message line while it is open);
+    // a header step that names another call is said, in red.
+    const call = stepCall(r, ev);
+    const step = stepText(r.header.scenario, ev.step, call);
+    const claim = stepClaim(stepAt(r.header.scenario, ev.step)?.step, call);
+    const named = claim.call === null ? '' : ` (${claim.call}${claim.contradicted ? `; FALSE CLAIM: ${falseStepText(claim)}` : ''})`;
+    this.host.say(step.text, step.falseClaim);
+    this.host.prompt(`what if scenario step ${ev.step}${named} had (field=value): `, (text) => {
       let edit;
       try { edit = parseEdit(text); } catch (e) { this.host.say(e instanceof Error ? e.message : String(e), true); return; }
       this.runWhatIf({ edit: ev.step, ...edit }, `scenario step ${ev.step} had ${edit.field}=${JSON.stringify(edit.value)}`);
-    });
+    }, claim.contradicted);
   }
 
   private runWhatIf(change: WhatIfChange, what: string): void {

@@ -7,6 +7,8 @@ import type { Widgets } from 'blessed';
 
 export interface PromptSpec {
   label: string;
+  /** The label states a false claim of the trace's: the row is drawn in red. */
+  warn?: boolean;
   initial?: string;
   /** Shown after the text while nothing is typed (e.g. the current filter). */
   hint?: string;
@@ -76,6 +78,7 @@ export class Prompt {
   }
 
   get label(): string { return this.spec?.label ?? ''; }
+  get warn(): boolean { return this.spec?.warn === true; }
 
   /** The prompt row: label, text, cursor, then the Tab candidates or the hint. */
   line(): string {

@@ -50,7 +50,7 @@ function parts(s: StatusInfo): [string, string][] {
   return out;
 }
 
-export function statusRows(s: StatusInfo, width: number, second: { prompt?: string; message?: string; error?: boolean; hints: string }): [string, string] {
+export function statusRows(s: StatusInfo, width: number, second: { prompt?: string; promptWarn?: boolean; message?: string; error?: boolean; hints: string }): [string, string] {
   const ps = parts(s);
   const shown = ps.map((p) => p[0]);
   const join = (): string => ` ${shown.filter(Boolean).join(' │ ')}`;
@@ -59,7 +59,7 @@ export function statusRows(s: StatusInfo, width: number, second: { prompt?: stri
   for (let i = ps.length - 1; i >= 0 && join().length > width; i--) shown[i] = (ps[i] as [string, string])[1];
   const top = paint(fit(join(), width), 'inverse');
   let bottom: string;
-  if (second.prompt !== undefined) bottom = paint(fit(second.prompt, width), 'bold');
+  if (second.prompt !== undefined) bottom = paint(fit(second.prompt, width), ...(second.promptWarn ? ['red-fg'] : []), 'bold');
   else if (second.message) bottom = paint(fit(` ${second.message}`, width), second.error ? 'red-fg' : 'green-fg', 'bold');
   else bottom = paint(fit(` [${s.pane}] ${second.hints}`, width));
   return [top, bottom];
