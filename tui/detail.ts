@@ -56,7 +56,7 @@ export function stepLabel(step: number): string { return step < 0 ? 'platform se
 
 /**
  * The lines of an event's detail; `call` is the ioctl or kernel-call event of
- * its step (replayer/step-claim.ts callEventOf), or null; `about` names the
+ * its step (replayer/step-claim.ts stepCall), or null; `about` names the
  * cell the state pane selects for it, with its value.
  */
 export function eventDetail(ev: TraceEvent, scenario: Scenario, width: number, about: { about: About; state: State } | null, call: TraceEvent | null = null): string[] {
