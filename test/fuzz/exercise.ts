@@ -31,7 +31,7 @@ import { scratchRoot, type TraceEntry } from './corpus.js';
 import { withWriteFault } from './fs-fault.js';
 import { headerTruth, variantOfScenario } from './header-truth.js';
 import {
-  ApplyFails, closeTruth, eventOfR, expectThat, falseCheckpoints, firstUnappliable, OracleFailure, readTruth, sameClaims, sameState, stateJson, truthState, type Truth,
+  ApplyFails, closeTruth, eventOfR, expectThat, falseCheckpoints, firstUnappliable, OracleFailure, readTruth, sameClaims, sameState, stateJson, tracedFalse, truthState, type Truth,
 } from './oracle.js';
 
 export interface Outcome {
@@ -153,9 +153,10 @@ async function info(ctx: Ctx): Promise<InfoJson | null> {
   // Claims are compared once every event was read (a damaged checkpoint alone does not stop that).
   const allRead = t.stop === null && !t.truncated && t.count === t.indexCount;
   const variantTrue = t.r === null || variantOfScenario(t.r.header.scenario, t.r.header.variant);
-  const want = (allRead && !claimsTrue) || !variantTrue ? 1 : 0;
-  expectThat(r.code === want, 'info exits 1 exactly when a file whose events all read has a footer that claims what they do not say, or its header a variant its scenario has not',
-    () => `exit ${r.code}; whole ${j.whole}; footer ${JSON.stringify(t.claimed)} chain ${t.chainOk} state hashes ${t.hashesOk}; events ${JSON.stringify(t.events)}; header variant ${JSON.stringify(t.r?.header.variant)} of axes ${JSON.stringify(Object.keys(t.r?.header.scenario.variants ?? {}))}`);
+  const tracedLie = tracedFalse(t) === true;
+  const want = (allRead && !claimsTrue) || !variantTrue || tracedLie ? 1 : 0;
+  expectThat(r.code === want, 'info exits 1 exactly when a file whose events all read has a footer that claims what they do not say, or its header a variant its scenario has not or (imported) traced sections its events do not write',
+    () => `exit ${r.code}; whole ${j.whole}; footer ${JSON.stringify(t.claimed)} chain ${t.chainOk} state hashes ${t.hashesOk}; events ${JSON.stringify(t.events)}; header variant ${JSON.stringify(t.r?.header.variant)} of axes ${JSON.stringify(Object.keys(t.r?.header.scenario.variants ?? {}))}; imported traced ${JSON.stringify(t.r?.header.imported?.traced ?? null)} false ${tracedLie}`);
   if (!t.prefix && j.whole) ctx.out.forgedWhole = true;
   return j;
 }

@@ -246,3 +246,30 @@ export function firstUnappliable(t: Truth): number | null {
 }
 
 export function closeTruth(t: Truth): void { t.r?.close(); }
+
+/**
+ * Whether an imported header's `traced` list is false by R's events, found
+ * here and not by asking the reader: the sections R's events write (every
+ * event but the importer's platform event 0, applied in order from the empty
+ * state until one does not apply) against the list. A section the events
+ * write that the list leaves out is false; one the list names that they do
+ * not write is false only when every event was read and applied (an unread
+ * event might write it). null: not an imported header.
+ */
+export function tracedFalse(t: Truth): boolean | null {
+  const imported = t.r?.header.imported;
+  if (!imported) return null;
+  const seen = new Set<string>();
+  let counting = false;
+  const s = emptyState();
+  let complete = t.stop === null && !t.truncated;
+  for (let n = 0; n < t.count; n++) {
+    const ev = eventOfR(t, n);
+    counting = !(ev.seq === 0 && ev.kind === 'platform');
+    try { apply(s, ev, (section) => { if (counting) seen.add(section); }); } catch { complete = false; break; }
+  }
+  const listed = new Set(imported.traced);
+  const missing = [...seen].some((x) => !listed.has(x));
+  const extra = [...listed].some((x) => !seen.has(x));
+  return missing || (extra && complete);
+}
