@@ -23,8 +23,11 @@ export interface UserArray { type: DataType; entryLen: number; entryNum: number;
  * zero-filled). Returns the struct's fields, or the errno.
  */
 export function copyStructFromUser(ud: UserData, type: DataType, size: number, minLen: number): Errno | Args {
+  // __iommu_copy_struct_from_user(), include/linux/iommu.h: src_data->type != data_type -> -EINVAL
   if (ud.type !== type) return 'EINVAL';
+  // __iommu_copy_struct_from_user(), include/linux/iommu.h: len < min_len || data_len < len -> -EINVAL
   if (ud.len < minLen || size < ud.len) return 'EINVAL';
+  // copy_struct_from_user(), include/linux/uaccess.h: a NULL user pointer faults -> -EFAULT
   if (ud.nullPtr) return 'EFAULT';
   return ud.data;
 }
@@ -35,8 +38,11 @@ export function copyStructFromUser(ud: UserData, type: DataType, size: number, m
  * length). An entry the scenario did not give is unreadable memory: EFAULT.
  */
 export function copyStructFromUserArray(ua: UserArray, type: DataType, index: number, size: number, minLen: number): Errno | Args {
+  // __iommu_copy_struct_from_user_array(), include/linux/iommu.h: WARN_ON(index >= entry_num) -> -EINVAL
   if (index >= ua.entryNum) return 'EINVAL';
+  // __iommu_copy_struct_from_user_array(), include/linux/iommu.h: !entry_num -> -EINVAL
   if (ua.entryNum === 0) return 'EINVAL';
+  // __iommu_copy_struct_from_user(), include/linux/iommu.h: type mismatch, then len outside [min_len, data_len] -> -EINVAL
   if (ua.type !== type) return 'EINVAL';
   if (ua.entryLen < minLen || size < ua.entryLen) return 'EINVAL';
   const e = ua.entries[index];
