@@ -150,17 +150,52 @@ function iopfReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, writ
   const fault = faultOfHwpt(state, hwpt);
   if (!fault) return false;
   const idx = nextIdx(queueView(state, fault.fd, fault.id).last());
-  // iommufd_compose_fault_message(): flags, dev_id (the DEVICE's object id), pasid, grpid, perm, addr; length 0.
-  // grpid: the model numbers page-request groups by arrival (9-bit PRG index).
+  // iommufd_compose_fault_message(): flags, dev_id (the DEVICE's object id), pasid, grpid, perm, addr copied from the
+  // driver's iommu_fault_page_request unchanged; length 0. grpid: the model numbers page-request groups by arrival
+  // (9-bit PRG index).
+  const prm = state.s.iommu[device(state, rid).iommu]?.kind === 'smmuv3' ? smmuStallPrm(pasid, addr, write) : vtdPrqPrm(pasid, addr, write);
   putRecord(ctx, fault.fd, fault.id, idx, {
     type: 'iopf',
     data: {
-      flags: PGFAULT_FLAGS_LAST_PAGE | (pasid !== null ? PGFAULT_FLAGS_PASID_VALID : 0), dev_id: dev.id, pasid: pasid ?? 0,
-      grpid: idx & 0x1ff, perm: write ? PGFAULT_PERM_READ | PGFAULT_PERM_WRITE : PGFAULT_PERM_READ, addr: page(addr) * PAGE_SIZE, length: 0,
+      flags: prm.flags, dev_id: dev.id, pasid: pasid ?? 0, grpid: idx & 0x1ff, perm: prm.perm, addr: prm.addr, length: 0,
       cookie: 0, rid, hwpt: hwpt.id, attach_pasid: attachPasid,
     },
   }, 'page request');
   return true;
+}
+
+/** IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID, include/linux/iommu.h: not in the uAPI's flags, but iommufd passes it on. */
+const FAULT_PAGE_RESPONSE_NEEDS_PASID = 1 << 2;
+
+interface Prm { flags: number; perm: number; addr: number }
+
+/**
+ * intel_prq_report(), drivers/iommu/intel/prq.c: the page request descriptor
+ * as a PCIe device sends it — R and W as asked (a write asks for both, the
+ * model's reading of prq_to_iommu_prot()), the page address
+ * (desc->addr << VTD_PAGE_SHIFT), and with a PASID both PASID_VALID and
+ * NEEDS_PASID.
+ */
+function vtdPrqPrm(pasid: number | null, addr: number, write: boolean): Prm {
+  return {
+    flags: PGFAULT_FLAGS_LAST_PAGE | (pasid !== null ? PGFAULT_FLAGS_PASID_VALID | FAULT_PAGE_RESPONSE_NEEDS_PASID : 0),
+    perm: write ? PGFAULT_PERM_READ | PGFAULT_PERM_WRITE : PGFAULT_PERM_READ,
+    addr: page(addr) * PAGE_SIZE,
+  };
+}
+
+/**
+ * arm_smmu_handle_event(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: a
+ * stall event — `if (event->read) perm |= READ; else perm |= WRITE;`, the
+ * faulting address itself (.addr = event->iova), PASID_VALID with SSV and
+ * never NEEDS_PASID.
+ */
+function smmuStallPrm(pasid: number | null, addr: number, write: boolean): Prm {
+  return {
+    flags: PGFAULT_FLAGS_LAST_PAGE | (pasid !== null ? PGFAULT_FLAGS_PASID_VALID : 0),
+    perm: write ? PGFAULT_PERM_WRITE : PGFAULT_PERM_READ,
+    addr,
+  };
 }
 
 /**
