@@ -8,6 +8,7 @@
 import type { Ctx } from '../ctx.js';
 import { invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
 import { TAG } from '../indexes.js';
+import { HW_INFO_TYPES } from '../iommufd/device.js';
 import { objectsWith } from '../iommufd/object.js';
 import { k } from '../keys.js';
 import { u64 } from '../op.js';
@@ -261,9 +262,9 @@ export function armVsmmuCacheInvalidate(ctx: Ctx, viommu: IommufdCell, ua: UserA
  * type (another goes to the implementation's ops, which the model has none
  * of: -EOPNOTSUPP); reports struct iommu_hw_info_arm_smmuv3.
  */
-export function smmuHwInfo(type: string): Errno | { type: string; len: number } {
-  // arm_smmu_hw_info(), arm-smmu-v3-iommufd.c: another type -> -EOPNOTSUPP
-  if (type !== 'DEFAULT' && type !== 'ARM_SMMUV3') return 'EOPNOTSUPP';
+export function smmuHwInfo(type: number): Errno | { type: string; len: number } {
+  // arm_smmu_hw_info(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c: neither DEFAULT (0) nor ARM_SMMUV3 (2) -> -EOPNOTSUPP
+  if (type !== HW_INFO_TYPES.DEFAULT && type !== HW_INFO_TYPES.ARM_SMMUV3) return 'EOPNOTSUPP';
   return { type: 'ARM_SMMUV3', len: SMMU_HW_INFO_LEN };
 }
 

@@ -7,7 +7,7 @@
 // SSADS) follow the platform's `nesting` / `dirtyTracking` (default on).
 import type { Ctx } from '../ctx.js';
 import { device, invalidateAtc, invalidateIotlb, invalidatePasidCache } from '../iommu.js';
-import { attachedDevices } from '../iommufd/device.js';
+import { attachedDevices, HW_INFO_TYPES } from '../iommufd/device.js';
 import { U64_MAX } from '../op.js';
 import type { Errno, IommuCell, IommufdCell } from '../types.js';
 import { copyStructFromUser, copyStructFromUserArray, field64, type UserArray, type UserData } from './user-data.js';
@@ -199,8 +199,9 @@ function cacheTagFlushRange(ctx: Ctx, h: IommufdCell, addr: bigint, npages: bigi
  * intel_iommu_hw_info(), drivers/iommu/intel/iommu.c: only the DEFAULT or
  * INTEL_VTD type (-EOPNOTSUPP); reports struct iommu_hw_info_vtd.
  */
-export function vtdHwInfo(type: string): Errno | { type: string; len: number } {
-  if (type !== 'DEFAULT' && type !== 'INTEL_VTD') return 'EOPNOTSUPP';
+export function vtdHwInfo(type: number): Errno | { type: string; len: number } {
+  // intel_iommu_hw_info(), drivers/iommu/intel/iommu.c: *type neither DEFAULT (0) nor INTEL_VTD (1) -> -EOPNOTSUPP
+  if (type !== HW_INFO_TYPES.DEFAULT && type !== HW_INFO_TYPES.INTEL_VTD) return 'EOPNOTSUPP';
   return { type: 'INTEL_VTD', len: VTD_HW_INFO_LEN };
 }
 

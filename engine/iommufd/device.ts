@@ -26,7 +26,7 @@ import { boundByDriver, create, destroyObj, done, err, firstWith, getObject, obj
 import { autoRespondFaults, eventFdsOpen } from './eventq.js';
 import { ioptCanAddDomain, ioptCanReserveDevice } from './ioas.js';
 import { releaseCtx } from './main.js';
-import { removeVdevice, vdeviceOf } from './viommu.js';
+import { enumValue, removeVdevice, vdeviceOf } from './viommu.js';
 import { smmuAttachDevCheck, smmuDbmCapable, smmuHasSetDevPasid, smmuHwInfo } from '../drivers/smmuv3.js';
 import { ssadsSupported, vtdAttachDevCheck, vtdHwInfo } from '../drivers/vtd.js';
 
@@ -523,6 +523,13 @@ export function deviceUnbind(ctx: Ctx, _fd: string, rid: Rid): IoctlResult {
 
 // ---------------------------------------------------------------- GET_HW_INFO
 
+/**
+ * enum iommu_hw_info_type, include/uapi/linux/iommufd.h: NONE and DEFAULT are
+ * both 0 (NONE is what a driver without info reports, DEFAULT what a caller
+ * asks for).
+ */
+export const HW_INFO_TYPES: Readonly<Record<string, number>> = { NONE: 0, DEFAULT: 0, INTEL_VTD: 1, ARM_SMMUV3: 2, TEGRA241_CMDQV: 3 };
+
 /** IOMMU_HW_INFO_FLAG_INPUT_TYPE: in_data_type carries the type asked for. */
 export const HW_INFO_FLAG_INPUT_TYPE = 1 << 0;
 /** IOMMU_HW_CAP_DIRTY_TRACKING in out_capabilities. */
@@ -540,7 +547,8 @@ export function getHwInfo(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   // iommufd_get_hw_info(): cmd->__reserved[] -> -EOPNOTSUPP
   if (typeof a.__reserved === 'number' && a.__reserved !== 0) return err('EOPNOTSUPP');
   // iommufd_get_hw_info(): without INPUT_TYPE the type field is taken as IOMMU_HW_INFO_TYPE_DEFAULT
-  const type = flags & HW_INFO_FLAG_INPUT_TYPE && typeof a.in_data_type === 'string' ? a.in_data_type : 'DEFAULT';
+  // (the type is a number: a name and its number are the same request)
+  const type = flags & HW_INFO_FLAG_INPUT_TYPE ? enumValue(a.in_data_type, HW_INFO_TYPES) : 0;
   // iommufd_get_device(), iommufd_private.h: unknown id or not a DEVICE -> -ENOENT
   const dev = getObject(ctx.state, fd, a.dev_id, 'DEVICE');
   if (!dev) return err('ENOENT');

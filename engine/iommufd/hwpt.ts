@@ -15,6 +15,7 @@ import { PAGE_SIZE } from '../keys.js';
 import { u64, U64_MAX, type Fields, type IoctlSpec } from '../op.js';
 import type { ArgValue, Args, Errno, IommuCell, IommufdCell, PasidEntry, Rid, State } from '../types.js';
 import { attachedDevices } from './device.js';
+import { enumName, enumValue } from './viommu.js';
 import { ioptCanAddDomain } from './ioas.js';
 import { create, done, err, getObject, nextId, update, type IoctlResult } from './object.js';
 
@@ -35,8 +36,22 @@ const flagsOf = (v: ArgValue | undefined): number => (typeof v === 'number' ? v 
 /** A __reserved field: set when non-zero. */
 const reserved = (v: ArgValue | undefined): boolean => (u64(v) ?? 0n) !== 0n;
 
-/** enum iommu_hwpt_data_type by the model's names; DEFAULT is accepted for NONE. */
-const dataTypeOf = (v: ArgValue | undefined): string => (typeof v === 'string' && v !== 'DEFAULT' ? v : 'NONE');
+/**
+ * enum iommu_hwpt_data_type (IOMMU_HWPT_ALLOC) and enum
+ * iommu_hwpt_invalidate_data_type (IOMMU_HWPT_INVALIDATE), include/uapi/linux/iommufd.h:
+ * two enums, two numberings. The model names a data type by its enum name
+ * (DEFAULT is the model's alias of NONE); a number means what the ioctl's enum says.
+ */
+const HWPT_DATA_TYPES: Readonly<Record<string, number>> = { NONE: 0, DEFAULT: 0, VTD_S1: 1, ARM_SMMUV3: 2 };
+const INVALIDATE_DATA_TYPES: Readonly<Record<string, number>> = { VTD_S1: 0, ARM_SMMUV3: 1 };
+
+/** The enum name a data_type argument stands for (absent: the enum's 0); a name neither enum has stays as given, matching no driver. */
+function dataTypeName(v: ArgValue | undefined, names: Readonly<Record<string, number>>): string {
+  const n = enumValue(v, names);
+  return n < 0 ? String(v) : enumName(n, names);
+}
+
+const dataTypeOf = (v: ArgValue | undefined): string => dataTypeName(v, HWPT_DATA_TYPES);
 /** sizeof() the driver struct of a data type: what data_len is when the scenario does not say. */
 const DATA_SIZE: Readonly<Record<string, number>> = { VTD_S1: VTD_S1_SIZE, ARM_SMMUV3: SMMU_STE_SIZE };
 /** sizeof() an invalidation entry of a data type: entry_len's default. */
@@ -268,7 +283,7 @@ function userArrayOf(a: Fields, type: string): UserArray {
  */
 export function hwptInvalidate(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const state = ctx.state;
-  const ua = userArrayOf(a, typeof a.data_type === 'string' ? a.data_type : 'VTD_S1');
+  const ua = userArrayOf(a, dataTypeName(a.data_type, INVALIDATE_DATA_TYPES));
   const none = { entry_num: 0 };
   // iommufd_hwpt_invalidate(): cmd->__reserved -> -EOPNOTSUPP
   if (reserved(a.__reserved)) return err('EOPNOTSUPP', none);
