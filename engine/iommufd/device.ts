@@ -215,6 +215,23 @@ function driverAttachCheck(state: State, dev: IommufdCell, pasid: number, h: Iom
 }
 
 /**
+ * master->vmaster, SMMUv3 (RID only): arm_smmu_attach_prepare_vmaster(),
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c, reads the vSID of the
+ * device's vDEVICE on a nested domain's vIOMMU once, at attach; every other
+ * attach commits no vmaster (arm_smmu_attach_commit_vmaster(), also from the
+ * identity and blocked domains), which clears it. The DEVICE's `vmaster`
+ * attribute: the vSID a forwarded event carries (eventq.ts), or absent.
+ * `h` null is the blocked domain (a detach).
+ */
+function vmasterPatch(state: State, dev: IommufdCell, pasid: number, h: IommufdCell | null): IommufdCell['attrs'] {
+  if (pasid !== IOMMU_NO_PASID || state.s.iommu[device(state, dev.attrs.rid as Rid).iommu]?.kind !== 'smmuv3') return {};
+  const viommu = h?.type === 'HWPT_NESTED' && typeof h.attrs.viommu === 'number' ? h.attrs.viommu : null;
+  const vdev = viommu === null ? null : vdeviceOf(state, dev.fd, viommu, dev.id);
+  const vsid = vdev === null ? undefined : obj(state, dev.fd, vdev)?.attrs.virt_id;
+  return { vmaster: typeof vsid === 'number' ? vsid : null };
+}
+
+/**
  * The iommu core's part of an attach or replace (drivers/iommu/iommu.c) and
  * then the driver's, for a HWPT that passed iommufd_hwpt_pasid_compat():
  *  - RID attach, iommu_attach_group_handle(): xa_insert(&group->pasid_array, IOMMU_NO_PASID) -> -EBUSY when
@@ -433,7 +450,7 @@ export function changePt(ctx: Ctx, dev: IommufdCell, pasid: number, ptId: unknow
   // iommufd_hwpt_replace_device(): once the replace succeeded, the old handle's pending faults are answered
   // (iommufd_auto_response_faults(), eventq.c)
   if (old !== null) autoRespondFaults(ctx, dev.fd, old, dev.id, pasid);
-  const next = withAttach(cur, pasid, h.id, patch);
+  const next = withAttach(cur, pasid, h.id, { ...patch, ...vmasterPatch(state, cur, pasid, h) });
   update(ctx, cur, next.refs, next.attrs);
   ctx.emit({ kind: 'bind', rid, pasid, owner: device(state, rid).vm ?? dev.fd, via: `${dev.fd} HWPT ${h.id}`, space: null });
   updateWbinvd(ctx, device(state, rid).vm);
@@ -459,7 +476,7 @@ function putHwpt(ctx: Ctx, fd: string, id: number): void {
 export function detachAt(ctx: Ctx, dev: IommufdCell, pasid: number, patch: IommufdCell['attrs'] = {}): void {
   const cur = obj(ctx.state, dev.fd, dev.id) ?? dev;
   const old = attachedAt(cur, pasid);
-  const next = withAttach(cur, pasid, null, patch);
+  const next = withAttach(cur, pasid, null, old === null ? patch : { ...patch, ...vmasterPatch(ctx.state, cur, pasid, null) });
   if (old === null) {
     if (Object.keys(patch).length > 0) update(ctx, cur, next.refs, next.attrs);
     return;

@@ -18,7 +18,7 @@ import { compareKeys } from '../state.js';
 import type { Args, ArgValue, Errno, EventqCell, IommufdCell, Rid, State } from '../types.js';
 import { queueView, type Rec } from './queue-index.js';
 import { boundByDriver, create, done, err, firstWith, getObject, nextId, obj, objectsWith, update, type IoctlResult } from './object.js';
-import { enumName, enumValue, vdeviceOf } from './viommu.js';
+import { enumName, enumValue } from './viommu.js';
 import { releaseCtx } from './main.js';
 
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response), include/uapi/linux/iommufd.h. */
@@ -200,10 +200,11 @@ function smmuStallPrm(pasid: number | null, addr: number, write: boolean): Prm {
 
 /**
  * arm_smmu_handle_event(), arm-smmu-v3.c: an event of a master that has a
- * vmaster (attached to a nested domain on a vIOMMU, with a vDEVICE) and is not
- * a stage-2 fault goes to arm_vmaster_report_event() -> iommufd_viommu_report_event()
- * with the vSID in place of the StreamID. The model looks the vmaster up when
- * the event happens (the kernel captures it at attach).
+ * vmaster and is not a stage-2 fault goes to arm_vmaster_report_event() ->
+ * iommufd_viommu_report_event() with the vSID in place of the StreamID. The
+ * vmaster is what the last RID attach captured (the DEVICE's `vmaster`,
+ * device.ts): a vDEVICE destroyed since leaves it, one created since is not
+ * seen until the next attach.
  */
 function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, write: boolean, vtdReason: number): void {
   const state = ctx.state;
@@ -222,12 +223,10 @@ function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, wr
   if (!dev) return;
   const hwpt = attachedHwpt(state, dev, RID_PASID);
   if (!hwpt || hwpt.type !== 'HWPT_NESTED' || typeof hwpt.attrs.viommu !== 'number') return;
-  const vdevId = vdeviceOf(state, dev.fd, hwpt.attrs.viommu, dev.id);
-  const vdev = vdevId === null ? undefined : obj(state, dev.fd, vdevId);
-  if (!vdev) return;
-  reportEvent(ctx, dev.fd, hwpt.attrs.viommu, 'ARM_SMMUV3', {
-    id: fault.reason, name: fault.name, vsid: vdev.attrs.virt_id as number, ssid: pasid ?? 0, addr,
-  });
+  // arm_smmu_handle_event(): `if (master->vmaster && !event->s2)`
+  const vsid = dev.attrs.vmaster;
+  if (typeof vsid !== 'number') return;
+  reportEvent(ctx, dev.fd, hwpt.attrs.viommu, 'ARM_SMMUV3', { id: fault.reason, name: fault.name, vsid, ssid: pasid ?? 0, addr });
 }
 
 /**
