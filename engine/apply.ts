@@ -2,6 +2,8 @@
 // the replayer and the engine's own decision logic all go through here.
 import { atcVictims, contextCacheVictims, iotlbVictims, pasidCacheVictims } from './caches.js';
 import { k } from './keys.js';
+import { kvmHolders } from './kvm.js';
+import { compareKeys } from './state.js';
 import type { SectionName, Sections, State, TraceEvent } from './types.js';
 import { platformCells } from './platform.js';
 
@@ -174,7 +176,13 @@ export function apply(state: State, ev: TraceEvent, touch?: Touch): State {
     }
     case 'kvm-vfio': {
       const dev = state.s.device[ev.rid];
-      if (dev) put(state, 'device', ev.rid, { ...dev, kvm: ev.op === 'add' ? ev.vm : null }, touch);
+      if (dev) {
+        const others = kvmHolders(dev).filter((vm) => vm !== ev.vm);
+        const kvm = ev.op === 'add' ? [...others, ev.vm].sort(compareKeys) : others;
+        const next = { ...dev };
+        delete next.kvm;
+        put(state, 'device', ev.rid, kvm.length > 0 ? { ...next, kvm } : next, touch);
+      }
       break;
     }
     default: {

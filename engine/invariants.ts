@@ -6,6 +6,7 @@ import type { Ctx } from './ctx.js';
 import { k, parts } from './keys.js';
 import { allocIndex, deferredPending, firstOpenEntry, outliving, overQuota } from './indexes.js';
 import { outstanding } from './ioasid.js';
+import { kvmHolders } from './kvm.js';
 import { compareKeys } from './state.js';
 import type { Rid } from './types.js';
 
@@ -80,7 +81,7 @@ export class InvariantChecker {
       const first = ix ? firstOpenEntry(ix, prefix) : Object.keys(s.pasid).sort(compareKeys).find((key) => key.startsWith(prefix) && s.pasid[key]?.p && !s.pasid[key]?.pgsnp);
       if (first === undefined) continue;
       const pasid = Number(first.slice(prefix.length));
-      const why = dev.kvm === dev.vm ? 'KVM holds its VFIO file but counts it coherent' : 'KVM was never given its VFIO file (no KVM_DEV_VFIO_FILE_ADD)';
+      const why = kvmHolders(dev).includes(dev.vm) ? 'KVM holds its VFIO file but counts it coherent' : 'KVM was never given its VFIO file (no KVM_DEV_VFIO_FILE_ADD)';
       const detail = `${rid} in ${dev.vm} issues no-snoop DMA through PASID ${pasid} (entry without PGSNP) while WBINVD is a no-op: ${why}. "Processing no-snoop without a working wbinvd would be fatal" (seed 003)`;
       this.report(now, `nosnoop:${rid}`, () =>
         ctx.emit({ kind: 'violation', invariant: 'noncoherent-dma-without-wbinvd', rid, pasid, detail }));

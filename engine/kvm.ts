@@ -6,7 +6,7 @@ import type { IoctlResult } from './iommufd/object.js';
 import { k } from './keys.js';
 import type { Fields, IoctlSpec } from './op.js';
 import { compareKeys } from './state.js';
-import type { Errno, Rid, State } from './types.js';
+import type { DeviceCell, Errno, Rid, State } from './types.js';
 
 /** KVM_SET_PASID_MAPPING (seed 000; not merged): guest PASID -> host PASID for ENQCMD. */
 export function setPasidMapping(ctx: Ctx, vm: string, gpasid: number, hpasid: number | null): Errno | null {
@@ -33,9 +33,22 @@ function fileEnforcedCoherent(state: State, rid: Rid): boolean {
   return state.s.iommu[dev.iommu]?.snoopControl !== false;
 }
 
+/**
+ * The VMs whose kvm-vfio device has this device's VFIO file on its list: each
+ * kvm-vfio device keeps its own kv->file_list (virt/kvm/vfio.c), so one file
+ * may be on several. (A cell from a file is read defensively: anything but a
+ * list of names holds none.)
+ */
+export function kvmHolders(dev: DeviceCell): string[] {
+  return Array.isArray(dev.kvm) ? dev.kvm.filter((vm): vm is string => typeof vm === 'string') : [];
+}
+
 /** The devices whose VFIO file `vm`'s kvm-vfio device holds, in a stable order. */
 export function kvmFiles(state: State, vm: string): Rid[] {
-  return Object.keys(state.s.device).sort(compareKeys).filter((rid) => state.s.device[rid]?.kvm === vm);
+  return Object.keys(state.s.device).sort(compareKeys).filter((rid) => {
+    const dev = state.s.device[rid];
+    return dev !== undefined && kvmHolders(dev).includes(vm);
+  });
 }
 
 /**
@@ -70,10 +83,9 @@ function fileAdd(ctx: Ctx, a: Fields): IoctlResult {
   const dev = ctx.state.s.device[rid];
   // kvm_vfio_file_add(): !kvm_vfio_file_is_valid(filp) → -EINVAL (the model: a device not handed to a VM has no VFIO file)
   if (!dev || dev.vm === null) return { errno: 'EINVAL', out: {} };
-  // kvm_vfio_file_add(): the file is already on this kvm-vfio device's list → -EEXIST
-  if (dev.kvm === vm) return { errno: 'EEXIST', out: {} };
-  // Model limit: one kvm per file (vfio_file_set_kvm() would repoint the file at the second VM).
-  if (dev.kvm !== undefined && dev.kvm !== null) return { errno: 'EBUSY', out: {} };
+  // kvm_vfio_file_add(): the file is already on this kvm-vfio device's list → -EEXIST. Another VM's list holding it
+  // refuses nothing: kvm_vfio_file_set_kvm() repoints the file's kvm (last add wins), which decides no errno here.
+  if (kvmHolders(dev).includes(vm)) return { errno: 'EEXIST', out: {} };
   ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'add' });
   // kvm_vfio_file_add(): kvm_vfio_file_set_kvm(), then kvm_vfio_update_coherency()
   updateWbinvd(ctx, vm);
@@ -85,7 +97,8 @@ function fileDel(ctx: Ctx, a: Fields): IoctlResult {
   const vm = a.vm as string;
   const rid = a.dev as Rid;
   // kvm_vfio_file_del(): not on the list → -ENOENT (coherency is re-evaluated either way)
-  const found = ctx.state.s.device[rid]?.kvm === vm;
+  const dev = ctx.state.s.device[rid];
+  const found = dev !== undefined && kvmHolders(dev).includes(vm);
   if (found) ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'del' });
   updateWbinvd(ctx, vm);
   return { errno: found ? null : 'ENOENT', out: coherency(ctx.state, vm) };

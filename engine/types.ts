@@ -154,8 +154,8 @@ export interface DeviceCell {
   vm: string | null;
   /** SMMUv3 / VT-d: set when the whole RID's PASID table is guest owned (GPA). */
   guestTable: number | null;
-  /** The VM whose kvm-vfio device holds this device's VFIO file (KVM_DEV_VFIO_FILE_ADD); absent or null: none. */
-  kvm?: string | null;
+  /** The VMs whose kvm-vfio device holds this device's VFIO file on its list (KVM_DEV_VFIO_FILE_ADD), sorted; absent: none. */
+  kvm?: string[];
 }
 
 export interface WqCell { mode: 'dedicated' | 'shared'; /** PASID register (dedicated WQ). */ pasid: number | null; enabled: boolean }
