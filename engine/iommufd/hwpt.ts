@@ -247,11 +247,18 @@ function nestedOnViommu(state: State, viommu: IommufdCell, iommuId: string, flag
  * only (PGTT 1, FLPTR its table), a second-stage one (a nest parent, dirty
  * tracking on VT-d) second-level (PGTT 2); a HWPT_NESTED is nested (first
  * stage over the parent's table); an SMMUv3 vSTE with CFG bypass installs
- * only the stage 2.
+ * only the stage 2. An abort vSTE (or an invalid one, which
+ * arm_smmu_validate_vste() zeroes) becomes a physical abort STE
+ * (arm_smmu_make_nested_domain_ste() -> arm_smmu_make_abort_ste(),
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c): STE.Config abort
+ * terminates every transaction and records no event (SMMUv3 spec, STE.Config
+ * 0b000), which the model writes as an entry whose faults are not recorded
+ * (FPD): no fault record, so no vEVENT either.
  */
 export function entryFor(h: IommufdCell): Omit<PasidEntry, 'p'> {
   const root = h.attrs.root as number;
-  const base = { fpd: false, did: h.id, pgsnp: h.attrs.enforceSnoop === true };
+  const abortSte = h.type === 'HWPT_NESTED' && h.attrs.cfg === 'abort';
+  const base = { fpd: abortSte, did: h.id, pgsnp: h.attrs.enforceSnoop === true };
   if (h.type === 'HWPT_NESTED' && h.attrs.cfg !== 'bypass') return { ...base, pgtt: 3, slptptr: root, flptr: h.attrs.s1 as number };
   if (h.type === 'HWPT_PAGING' && h.attrs.stage === 'first') return { ...base, pgtt: 1, slptptr: 0, flptr: root };
   return { ...base, pgtt: 2, slptptr: root, flptr: 0 };
