@@ -244,8 +244,8 @@ export function dmaBegin(ctx: Ctx, rid: Rid, pasidIn: number | null, addr: numbe
     ctx.emit({ kind: 'dma', rid, pasid: tag, addr, write, via: 'none', pa: null, ok: false });
     // iommufd's I/O page faults and vIOMMU events (engine/iommufd/eventq.ts): a fault-capable HWPT takes the
     // failure as a page request (iommufd_fault_iopf_handler()); else reportFault, then an SMMUv3 vEVENT if due.
-    if (result.reason >= 0) onDmaFault(ctx, rid, untagged ? null : pasid, tag, addr, write, result.reason, reportFault);
-    return { ok: false, pa: null, fault: result.reason >= 0 ? result.reason : null };
+    const recorded = result.reason >= 0 && onDmaFault(ctx, rid, untagged ? null : pasid, tag, addr, write, result.reason, reportFault);
+    return { ok: false, pa: null, fault: recorded ? result.reason : null };
   }
   return { rid, pasid, tag, addr, write, pa: result.pa, pw: result.write, via: result.via, fill: result.fill ?? null, atc };
 }

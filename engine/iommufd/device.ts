@@ -61,6 +61,18 @@ export function attachedAt(o: IommufdCell, pasid: number): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+/**
+ * Whether the RID is on iommufd's blocked domain: a bound DEVICE with nothing
+ * attached, at the RID or any PASID. iommufd_device_bind() claims DMA
+ * ownership (iommu_device_claim_dma_owner() -> __iommu_take_dma_ownership(),
+ * drivers/iommu/iommu.c, sets group->blocking_domain) and a detach returns the
+ * RID to it (iommufd_device_detach(), device.c).
+ */
+export function onBlockedDomain(state: State, rid: Rid): boolean {
+  const dev = boundDevice(state, rid);
+  return dev !== undefined && attachedAt(dev, IOMMU_NO_PASID) === null && attachedPasids(dev).length === 0;
+}
+
 /** The PASIDs (not the RID) this device is attached at, lowest first. */
 function attachedPasids(o: IommufdCell): number[] {
   return Object.keys(o.attrs).filter((key) => key.startsWith('pasid/')).map((key) => Number(key.slice(6)))

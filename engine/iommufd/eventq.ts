@@ -20,6 +20,7 @@ import { queueView, type Rec } from './queue-index.js';
 import { boundByDriver, create, done, err, firstWith, getObject, nextId, obj, objectsWith, update, type IoctlResult } from './object.js';
 import { enumName, enumValue } from './viommu.js';
 import { releaseCtx } from './main.js';
+import { onBlockedDomain } from './device.js';
 
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response), include/uapi/linux/iommufd.h. */
 export const PGFAULT_SIZE = 48;
@@ -97,6 +98,9 @@ function veventqOf(state: State, fd: string, viommu: number, type: string): Iomm
 
 // ---------------------------------------------------------------- delivery
 
+/** Whether the RID's IOMMU is an SMMUv3 (the event and page-request formats differ by driver). */
+const behindSmmu = (state: State, rid: Rid): boolean => state.s.iommu[device(state, rid).iommu]?.kind === 'smmuv3';
+
 /** The DEVICE object (in whichever iommufd it is bound) of a RID. */
 function boundDevice(state: State, rid: Rid): IommufdCell | null {
   // A live run's index has the DEVICE objects by RID (engine/indexes.ts); a bare state sorts every object.
@@ -153,7 +157,7 @@ function iopfReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, writ
   // iommufd_compose_fault_message(): flags, dev_id (the DEVICE's object id), pasid, grpid, perm, addr copied from the
   // driver's iommu_fault_page_request unchanged; length 0. grpid: the model numbers page-request groups by arrival
   // (9-bit PRG index).
-  const prm = state.s.iommu[device(state, rid).iommu]?.kind === 'smmuv3' ? smmuStallPrm(pasid, addr, write) : vtdPrqPrm(pasid, addr, write);
+  const prm = behindSmmu(state, rid) ? smmuStallPrm(pasid, addr, write) : vtdPrqPrm(pasid, addr, write);
   putRecord(ctx, fault.fd, fault.id, idx, {
     type: 'iopf',
     data: {
@@ -208,7 +212,7 @@ function smmuStallPrm(pasid: number | null, addr: number, write: boolean): Prm {
  */
 function veventReport(ctx: Ctx, rid: Rid, pasid: number | null, addr: number, write: boolean, vtdReason: number): void {
   const state = ctx.state;
-  if (state.s.iommu[device(state, rid).iommu]?.kind !== 'smmuv3') return;
+  if (!behindSmmu(state, rid)) return;
   let fault = null;
   for (let i = ctx.out.length - 1; i >= 0; i--) {
     const ev = ctx.out[i];
@@ -254,15 +258,21 @@ function reportEvent(ctx: Ctx, fd: string, viommu: number, type: string, data: E
 
 /**
  * The hook engine/iommu.ts's DMA path calls for a failed translation, in place
- * of reporting the fault itself: a fault-capable HWPT takes it as a page
- * request (no fault record); otherwise the IOMMU reports it (`report`) and an
- * SMMUv3 forwards it to the vIOMMU's vEVENTQ where it should.
+ * of reporting the fault itself: an SMMUv3 device on iommufd's blocked domain
+ * is behind an abort STE and nothing is recorded; a fault-capable HWPT takes
+ * it as a page request (no fault record); otherwise the IOMMU reports it
+ * (`report`) and an SMMUv3 forwards it to the vIOMMU's vEVENTQ where it
+ * should. Returns false when nothing was recorded or queued.
  */
 export function onDmaFault(ctx: Ctx, rid: Rid, pasid: number | null, tag: number | null, addr: number, write: boolean, reason: number,
-  report: (ctx: Ctx, rid: Rid, pasid: number | null, addr: number, reason: number) => void): void {
-  if (iopfReport(ctx, rid, tag, addr, write, reason)) return;
+  report: (ctx: Ctx, rid: Rid, pasid: number | null, addr: number, reason: number) => void): boolean {
+  // arm_smmu_attach_dev_blocked(), drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: with no SSID in use the blocked
+  // domain is arm_smmu_make_abort_ste(): the transaction is terminated and no event recorded
+  if (behindSmmu(ctx.state, rid) && onBlockedDomain(ctx.state, rid)) return false;
+  if (iopfReport(ctx, rid, tag, addr, write, reason)) return true;
   report(ctx, rid, pasid, addr, reason);
   veventReport(ctx, rid, pasid, addr, write, reason);
+  return true;
 }
 
 /**
