@@ -83,7 +83,7 @@ function fileAdd(ctx: Ctx, a: Fields): IoctlResult {
   const dev = ctx.state.s.device[rid];
   // kvm_vfio_file_add(): !kvm_vfio_file_is_valid(filp) → -EINVAL (the model: a device not handed to a VM has no VFIO file)
   if (!dev || dev.vm === null) return { errno: 'EINVAL', out: {} };
-  // kvm_vfio_file_add(): the file is already on this kvm-vfio device's list → -EEXIST. Another VM's list holding it
+  // kvm_vfio_file_add(), virt/kvm/vfio.c: the file is already on this kvm-vfio device's list → -EEXIST. Another VM's list holding it
   // refuses nothing: kvm_vfio_file_set_kvm() repoints the file's kvm (last add wins), which decides no errno here.
   if (kvmHolders(dev).includes(vm)) return { errno: 'EEXIST', out: {} };
   ctx.emit({ kind: 'kvm-vfio', vm, rid, op: 'add' });
