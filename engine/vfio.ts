@@ -9,16 +9,37 @@
 // ops (a DEVICE, engine/iommufd/device.ts); an mdev / SIOV device the emulated
 // ops, which bind an ACCESS and attach it to an IOAS only
 // (engine/iommufd/access.ts).
+//
+// Each struct starts with the caller's `argsz` (args.argsz; absent: the struct
+// the given fields fill). Sizes from include/uapi/linux/vfio.h; the checks
+// after the newest mainline drivers/vfio/device_cdev.c, whose bind copies the
+// whole struct (commit 2f03f21fe751, "vfio: Fix ksize arg while copying user
+// struct in vfio_df_ioctl_bind_iommufd()").
 import { device } from './iommu.js';
+import { copyStruct, type StructAbi } from './iommufd/abi.js';
 import { accessAttach, accessCreate, accessDetach, accessOf, accessUnbind } from './iommufd/access.js';
-import { boundDevice, changePt, detachAt, deviceBind, deviceUnbind, IOMMU_NO_PASID, VFIO_DEVICE_BIND_FLAG_TOKEN } from './iommufd/device.js';
+import { boundDevice, changePt, detachAt, deviceBind, deviceUnbind, IOMMU_NO_PASID } from './iommufd/device.js';
 import { err, done, type IoctlResult } from './iommufd/object.js';
+import { ScenarioRunError } from './limits.js';
 import type { Ctx } from './ctx.js';
-import type { Fields, IoctlSpec } from './op.js';
-import type { IommufdCell, Rid } from './types.js';
+import { u64, type Fields, type IoctlSpec } from './op.js';
+import type { Errno, IommufdCell, Rid, State } from './types.js';
 
+export const VFIO_DEVICE_BIND_FLAG_TOKEN = 1 << 0;
 export const VFIO_DEVICE_ATTACH_PASID = 1 << 0;
 export const VFIO_DEVICE_DETACH_PASID = 1 << 0;
+
+/**
+ * struct vfio_device_bind_iommufd: argsz, flags, iommufd, out_devid (minsz
+ * offsetofend(out_devid) = 16), token_uuid_ptr (bytes 16..23), sizeof 24. The
+ * token UUID itself is not the model's: an absent token_uuid_ptr addresses a
+ * readable one, 0 is NULL.
+ */
+const BIND_ABI: StructAbi = { size: 24, min: 16, late: { token_uuid_ptr: { at: 16, end: 24 } }, pointee: { pointer: 'token_uuid_ptr' } };
+/** struct vfio_device_attach_iommufd_pt: argsz, flags, pt_id (minsz offsetofend(pt_id) = 12), pasid (xend 16). */
+const ATTACH_SZ = { minsz: 12, xend: 16 };
+/** struct vfio_device_detach_iommufd_pt: argsz, flags (minsz offsetofend(flags) = 8), pasid (xend 12). */
+const DETACH_SZ = { minsz: 8, xend: 12 };
 
 const iommufdOf = (a: { iommufd?: unknown }): string => (typeof a.iommufd === 'string' ? a.iommufd : 'iommufd');
 const flagsOf = (a: Fields): number => (typeof a.flags === 'number' ? a.flags : 0);
@@ -42,23 +63,73 @@ function bound(ctx: Ctx, rid: Rid): IommufdCell | undefined {
   return emulated(ctx, rid) ? accessOf(ctx.state, rid) : boundDevice(ctx.state, rid);
 }
 
+/** The struct's size: `argsz` as given, else the struct the given fields fill (pasid is the struct's last field). */
+const argszOf = (a: Fields, sz: { minsz: number; xend: number }): number =>
+  (typeof a.argsz === 'number' ? a.argsz : a.pasid === undefined ? sz.minsz : sz.xend);
+
 /**
- * VFIO_DEVICE_BIND_IOMMUFD, vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c. A physical device goes
- * on to iommufd_device_bind() (deviceBind(), which makes VFIO's checks too); an emulated one to
- * vfio_iommufd_emulated_bind() -> iommufd_access_create(): no MSI-isolation check, as iommufd_device_bind()
- * is never called.
+ * An SR-IOV PF (pdev->is_physfn, so vfio_pci_vf_init() gave it a vdev->vf_token): a PF some VF of the platform names
+ * as its `parent`. The platform says nothing of an SR-IOV capability whose VFs are not enabled, so a PF without VFs
+ * is taken to have none.
  */
-export function vfioBind(ctx: Ctx, fd: string, rid: Rid, flags: number): IoctlResult {
-  if (!emulated(ctx, rid)) return deviceBind(ctx, fd, rid, flags);
-  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: flags other than VFIO_DEVICE_BIND_FLAG_TOKEN -> -EINVAL
+const sriovPf = (state: State, rid: Rid): boolean =>
+  Object.values(state.s.device).some((d) => d !== undefined && d.type === 'vf' && d.parent === rid);
+
+/**
+ * vfio_df_check_token(), drivers/vfio/device_cdev.c, with vfio-pci's match_token_uuid,
+ * vfio_pci_core_match_token_uuid(), drivers/vfio/pci/vfio_pci_core.c. Modelled: the emulated drivers (no
+ * match_token_uuid), the token's copy, and a device that is neither a VF nor an SR-IOV PF. Not modelled (no
+ * platform fact says whether a PF is bound to vfio-pci, what its VF token is, or whether its VFs are open): a VF's
+ * token against its PF's (EINVAL when the PF is not vfio-pci, EACCES when missing or different) and an SR-IOV PF's
+ * with VF users (EACCES); those are accepted, with or without a token.
+ */
+function checkToken(ctx: Ctx, rid: Rid, flags: number, ptr: Fields[string], argsz: number): Errno | null {
+  const token = (flags & VFIO_DEVICE_BIND_FLAG_TOKEN) !== 0;
+  // vfio_df_check_token(), drivers/vfio/device_cdev.c: no device->ops->match_token_uuid (the emulated drivers):
+  // VFIO_DEVICE_BIND_FLAG_TOKEN -> -EINVAL, else 0
+  if (emulated(ctx, rid)) return token ? 'EINVAL' : null;
+  // vfio_df_check_token(): no FLAG_TOKEN -> match_token_uuid(device, NULL), 0 for every device the model tells apart
+  if (!token) return null;
+  if (ptr === undefined && argsz > BIND_ABI.min && argsz < BIND_ABI.size) {
+    throw new ScenarioRunError(ctx.step, `VFIO_DEVICE_BIND_IOMMUFD with argsz ${argsz} copies ${argsz - BIND_ABI.min} of token_uuid_ptr's 8 bytes: without token_uuid_ptr the model gives the token no address, so which memory the kernel reads is not modelled (give token_uuid_ptr)`);
+  }
+  // vfio_df_check_token(), drivers/vfio/device_cdev.c: copy_from_user(&uuid, u64_to_user_ptr(bind->token_uuid_ptr),
+  // sizeof(uuid)) -> -EFAULT; the one unreadable pointer the model knows is NULL (a cut one is made NULL by copyStruct())
+  if (ptr !== undefined && u64(ptr) === 0n) return 'EFAULT';
+  // vfio_pci_core_match_token_uuid(), drivers/vfio/pci/vfio_pci_core.c: not a VF, no vdev->vf_token (not an SR-IOV PF),
+  // and a uuid: "VF token incorrectly provided, not a PF or VF" -> -EINVAL
+  if (device(ctx.state, rid).type === 'pf' && !sriovPf(ctx.state, rid)) return 'EINVAL';
+  return null;
+}
+
+/**
+ * VFIO_DEVICE_BIND_IOMMUFD, vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: the size, the copy, the
+ * flags, access_granted, the VF token; then a physical device goes on to iommufd_device_bind() (deviceBind()), an
+ * emulated one to vfio_iommufd_emulated_bind() -> iommufd_access_create(): no MSI-isolation check, as
+ * iommufd_device_bind() is never called.
+ */
+export function vfioBind(ctx: Ctx, fd: string, rid: Rid, raw: Fields): IoctlResult {
+  const argsz = typeof raw.argsz === 'number' ? raw.argsz : BIND_ABI.size;
+  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: get_user(user_size, &arg->argsz); user_size < minsz -> -EINVAL
+  if (argsz < BIND_ABI.min) return err('EINVAL');
+  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: copy_struct_from_user(&bind, sizeof(bind), arg, user_size):
+  // a non-zero byte past the struct -> -E2BIG; a shorter struct has token_uuid_ptr zero-filled (or cut)
+  const copied = copyStruct('VFIO_DEVICE_BIND_IOMMUFD', BIND_ABI, argsz, raw, ctx.step, ['argsz', 'tail']);
+  if ('errno' in copied) return err(copied.errno);
+  const a = copied.args;
+  const flags = flagsOf(a);
+  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: bind.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN -> -EINVAL
+  // (bind.iommufd < 0 is not expressible: the model names the iommufd)
   if (flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN) return err('EINVAL');
-  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: df->access_granted -> -EINVAL; from another fd,
-  // vfio_df_open(), drivers/vfio/vfio_main.c: open_count != 0 on the cdev path -> -EINVAL
-  if (accessOf(ctx.state, rid)) return err('EINVAL');
-  // vfio_df_check_token(), drivers/vfio/device_cdev.c: no device->ops->match_token_uuid (the emulated drivers)
-  // and VFIO_DEVICE_BIND_FLAG_TOKEN -> -EINVAL
-  if (flags & VFIO_DEVICE_BIND_FLAG_TOKEN) return err('EINVAL');
-  return accessCreate(ctx, fd, rid);
+  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: df->access_granted -> -EINVAL; from another fd of the
+  // same device, vfio_df_open(), drivers/vfio/vfio_main.c: open_count != 0 on the cdev path -> -EINVAL. Either way a
+  // device bound in any iommufd cannot be bound again. (The model has one VFIO fd per device: a second fd's bind,
+  // which the kernel refuses in vfio_df_open() only after the token check, is refused here before it.)
+  if (bound(ctx, rid)) return err('EINVAL');
+  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: ret = vfio_df_check_token(device, &bind) -> its errno
+  const tokenErr = checkToken(ctx, rid, flags, a.token_uuid_ptr, argsz);
+  if (tokenErr) return err(tokenErr);
+  return emulated(ctx, rid) ? accessCreate(ctx, fd, rid) : deviceBind(ctx, fd, rid);
 }
 
 /** The VFIO device fd closes: vfio_df_unbind_iommufd(), device_cdev.c -> the driver's unbind_iommufd. */
@@ -71,15 +142,19 @@ export function vfioAttach(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
   // vfio_device_fops_unl_ioctl(): not bound -> -EINVAL
   const dev = bound(ctx, rid);
   if (!dev) return err('EINVAL');
+  const argsz = argszOf(a, ATTACH_SZ);
+  // vfio_df_ioctl_attach_pt(), drivers/vfio/device_cdev.c: attach.argsz < minsz (offsetofend(pt_id)) -> -EINVAL
+  if (argsz < ATTACH_SZ.minsz) return err('EINVAL');
   const flags = flagsOf(a);
   // vfio_df_ioctl_attach_pt(): flags other than VFIO_DEVICE_ATTACH_PASID -> -EINVAL
   if (flags & ~VFIO_DEVICE_ATTACH_PASID) return err('EINVAL');
   if (flags & VFIO_DEVICE_ATTACH_PASID) {
     // vfio_df_ioctl_attach_pt(): !device->ops->pasid_attach_ioas -> -EOPNOTSUPP
     if (!hasPasidOps(ctx, rid)) return err('EOPNOTSUPP');
-    // vfio_df_ioctl_attach_pt(): argsz < offsetofend(pasid) -> -EINVAL (the model: no pasid given)
-    if (typeof a.pasid !== 'number') return err('EINVAL');
-    const pasid = a.pasid;
+    // vfio_df_ioctl_attach_pt(), drivers/vfio/device_cdev.c: attach.argsz < xend (offsetofend(pasid)) -> -EINVAL
+    if (argsz < ATTACH_SZ.xend) return err('EINVAL');
+    // copy_from_user() of [minsz, xend): a pasid the scenario leaves out of a struct that holds it is 0
+    const pasid = typeof a.pasid === 'number' ? a.pasid : 0;
     // vfio_iommufd_physical_pasid_attach_ioas(), drivers/vfio/iommufd.c: a PASID in vdev->pasids is replaced
     // (iommufd_device_replace), else it is allocated in the ida and attached (iommufd_device_attach); a failed
     // attach frees it again. PASID 0 is IOMMU_NO_PASID to iommufd.
@@ -102,17 +177,21 @@ export function vfioDetach(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
   // vfio_device_fops_unl_ioctl(): not bound -> -EINVAL
   const dev = bound(ctx, rid);
   if (!dev) return err('EINVAL');
+  const argsz = argszOf(a, DETACH_SZ);
+  // vfio_df_ioctl_detach_pt(), drivers/vfio/device_cdev.c: detach.argsz < minsz (offsetofend(flags)) -> -EINVAL
+  if (argsz < DETACH_SZ.minsz) return err('EINVAL');
   const flags = flagsOf(a);
   // vfio_df_ioctl_detach_pt(): flags other than VFIO_DEVICE_DETACH_PASID -> -EINVAL
   if (flags & ~VFIO_DEVICE_DETACH_PASID) return err('EINVAL');
   if (flags & VFIO_DEVICE_DETACH_PASID) {
     // vfio_df_ioctl_detach_pt(): !device->ops->pasid_detach_ioas -> -EOPNOTSUPP
     if (!hasPasidOps(ctx, rid)) return err('EOPNOTSUPP');
-    // vfio_df_ioctl_detach_pt(): argsz < offsetofend(pasid) -> -EINVAL
-    if (typeof a.pasid !== 'number') return err('EINVAL');
+    // vfio_df_ioctl_detach_pt(), drivers/vfio/device_cdev.c: detach.argsz < xend (offsetofend(pasid)) -> -EINVAL
+    if (argsz < DETACH_SZ.xend) return err('EINVAL');
+    const pasid = typeof a.pasid === 'number' ? a.pasid : 0;
     // vfio_iommufd_physical_pasid_detach_ioas(): a PASID not in vdev->pasids: nothing (and the ioctl returns 0)
-    if (dev.attrs[`vfioPasid/${a.pasid}`] !== true) return done();
-    detachAt(ctx, dev, a.pasid, { [`vfioPasid/${a.pasid}`]: null });
+    if (dev.attrs[`vfioPasid/${pasid}`] !== true) return done();
+    detachAt(ctx, dev, pasid, { [`vfioPasid/${pasid}`]: null });
     return done();
   }
   // vfio_iommufd_emulated_detach_ioas(): off its IOAS, if on one
@@ -127,8 +206,9 @@ export function vfioDetach(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
 }
 
 export const VFIO_IOCTLS: Record<string, IoctlSpec> = {
-  VFIO_DEVICE_BIND_IOMMUFD: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', flags: 'int?' }, run: (ctx, _f, a) => vfioBind(ctx, iommufdOf(a), a.dev as string, flagsOf(a)) },
+  // `tail`: the bytes past the kernel's struct when argsz is larger, as for the iommufd ioctls (engine/iommufd/abi.ts)
+  VFIO_DEVICE_BIND_IOMMUFD: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', argsz: 'int?', flags: 'int?', token_uuid_ptr: 'u64?', tail: 'u64?' }, run: (ctx, _f, a) => vfioBind(ctx, iommufdOf(a), a.dev as string, a) },
   // `iommufd` is accepted for compatibility: the kernel attaches in the iommufd the device was bound to (df->iommufd)
-  VFIO_DEVICE_ATTACH_IOMMUFD_PT: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', flags: 'int?', pt_id: 'int', pasid: 'int?' }, run: (ctx, _f, a) => vfioAttach(ctx, a.dev as string, a) },
-  VFIO_DEVICE_DETACH_IOMMUFD_PT: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', flags: 'int?', pasid: 'int?' }, run: (ctx, _f, a) => vfioDetach(ctx, a.dev as string, a) },
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', argsz: 'int?', flags: 'int?', pt_id: 'int', pasid: 'int?' }, run: (ctx, _f, a) => vfioAttach(ctx, a.dev as string, a) },
+  VFIO_DEVICE_DETACH_IOMMUFD_PT: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', argsz: 'int?', flags: 'int?', pasid: 'int?' }, run: (ctx, _f, a) => vfioDetach(ctx, a.dev as string, a) },
 };

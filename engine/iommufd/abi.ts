@@ -30,8 +30,11 @@ export interface StructAbi {
   min: number;
   /** Input fields that lie past min (a shorter struct cuts or zero-fills them). */
   late?: Readonly<Record<string, LateField>>;
-  /** The model's field for the user memory a late pointer field addresses (`data` at `data_uptr`). */
-  pointee?: { field: string; pointer: string };
+  /**
+   * A late pointer field and the model's field for the user memory it addresses (`data` at `data_uptr`); no
+   * `field` when the scenario gives no such memory (the handler decides what an absent pointer reads).
+   */
+  pointee?: { field?: string; pointer: string };
 }
 
 /** The IOCTL_OP table of main.c, by the model's ioctl names. */
@@ -89,11 +92,22 @@ export function applyAbi(cmd: string, a: Fields, step: number): { errno: Errno }
   const size = typeof a.size === 'number' ? a.size : abi.size;
   // iommufd_fops_ioctl(), drivers/iommu/iommufd/main.c: if (ucmd.user_size < op->min_size) return -EINVAL;
   if (size < abi.min) return { errno: 'EINVAL' };
+  return copyStruct(cmd, abi, size, a, step, ['size', 'tail']);
+}
+
+/**
+ * copy_struct_from_user(dst, abi.size, src, size), include/linux/uaccess.h:
+ * the tail check, then the struct as the handler sees it (each late field as
+ * the copy leaves it, the fields named in `drop` taken out). `a.tail` is the
+ * bytes past the kernel's struct. Shared by the iommufd ioctls (applyAbi())
+ * and the VFIO structs that are copied the same way (engine/vfio.ts).
+ */
+export function copyStruct(cmd: string, abi: StructAbi, size: number, a: Fields, step: number, drop: readonly string[]): { errno: Errno } | { args: Fields } {
   // copy_struct_from_user() -> check_zeroed_user(), include/linux/uaccess.h: a non-zero byte in [ksize, usize)
   // -> -E2BIG; `tail`'s bytes from size on are not the caller's (little-endian: its low byte comes first)
   if (size > abi.size && lowBytes(u64(a.tail) ?? 0n, size - abi.size) !== 0n) return { errno: 'E2BIG' };
   const out: Fields = {};
-  for (const key of Object.keys(a)) if (key !== 'size' && key !== 'tail') out[key] = a[key];
+  for (const key of Object.keys(a)) if (!drop.includes(key)) out[key] = a[key];
   for (const [key, f] of Object.entries(abi.late ?? {})) {
     if (size >= f.end) continue;
     // copy_struct_from_user(): the first `size` bytes copied, the rest zero-filled: the field keeps `kept` low bytes
@@ -106,7 +120,7 @@ export function applyAbi(cmd: string, a: Fields, step: number): { errno: Errno }
       continue;
     }
     const ptr = abi.pointee?.pointer === key ? abi.pointee : undefined;
-    if (ptr && out[key] === undefined && out[ptr.field] !== undefined) {
+    if (ptr?.field !== undefined && out[key] === undefined && out[ptr.field] !== undefined) {
       throw new ScenarioRunError(step, `${cmd} with size ${size} copies ${kept} of ${key}'s ${f.end - f.at} bytes: without ${key} the model gives ${ptr.field} no address, so which memory the kernel reads is not modelled (give ${key})`);
     }
     // An enum name is below 256 and the handlers' defaults (data_len 16 or 24) fit in a byte: one byte keeps them.

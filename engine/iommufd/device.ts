@@ -105,23 +105,15 @@ function withAttach(o: IommufdCell, pasid: number, hwpt: number | null | undefin
 
 // ---------------------------------------------------------------- bind
 
-export const VFIO_DEVICE_BIND_FLAG_TOKEN = 1 << 0;
-
 /**
  * iommufd_device_bind(), device.c, as VFIO_DEVICE_BIND_IOMMUFD reaches it
- * (vfio_df_ioctl_bind_iommufd() -> vfio_df_open() -> vfio_iommufd_physical_bind()).
+ * (vfio_df_ioctl_bind_iommufd() -> vfio_df_open() -> vfio_iommufd_physical_bind()),
+ * after VFIO's own checks (vfioBind(), engine/vfio.ts).
  * The DEVICE's users count starts with the driver's reference, so IOMMU_DESTROY
  * of a bound device is EBUSY (main.ts).
  */
-export function deviceBind(ctx: Ctx, fd: string, rid: Rid, flags: number): IoctlResult {
+export function deviceBind(ctx: Ctx, fd: string, rid: Rid): IoctlResult {
   const state = ctx.state;
-  // vfio_df_ioctl_bind_iommufd(), drivers/vfio/device_cdev.c: flags other than VFIO_DEVICE_BIND_FLAG_TOKEN -> -EINVAL
-  // (the VF token itself, vfio_df_check_token(), is not modelled: a given token is accepted)
-  if (flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN) return err('EINVAL');
-  // vfio_df_ioctl_bind_iommufd(): df->access_granted -> -EINVAL; from another fd of the same device,
-  // vfio_df_open(), drivers/vfio/vfio_main.c: open_count != 0 on the cdev path -> -EINVAL. Either way a device
-  // bound in any iommufd cannot be bound again.
-  if (devicesOf(state, rid).length > 0) return err('EINVAL');
   // iommufd_device_bind(), device.c: a group whose MSIs are not isolated (no interrupt remapping / ITS,
   // !iommu_group_has_isolated_msi()) is refused with -EPERM unless allow_unsafe_interrupts is set.
   const cell = device(state, rid);
