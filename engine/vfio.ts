@@ -172,6 +172,23 @@ export function vfioAttach(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
   return changePt(ctx, dev, IOMMU_NO_PASID, a.pt_id, 'attach', { vfioRid: true });
 }
 
+/** offsetofend(struct vfio_device_info, num_irqs), include/uapi/linux/vfio.h: argsz, flags, num_regions, num_irqs. */
+const DEVICE_INFO_MINSZ = 16;
+
+/**
+ * VFIO_DEVICE_GET_INFO: vfio_device_fops_unl_ioctl(), drivers/vfio/vfio_main.c, then the driver's ioctl
+ * (vfio_pci_ioctl_get_info(), drivers/vfio/pci/vfio_pci_core.c). The model decides only whether it succeeds: the
+ * info itself (flags such as RESET, the region and IRQ counts, the zPCI caps) depends on the PCI function, which
+ * the platform does not describe, so nothing is written back.
+ */
+export function vfioGetInfo(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
+  // vfio_device_fops_unl_ioctl(), drivers/vfio/vfio_main.c: !df->access_granted (not bound) -> -EINVAL
+  if (!bound(ctx, rid)) return err('EINVAL');
+  // vfio_pci_ioctl_get_info(), drivers/vfio/pci/vfio_pci_core.c: info.argsz < minsz -> -EINVAL
+  if (typeof a.argsz === 'number' && a.argsz < DEVICE_INFO_MINSZ) return err('EINVAL');
+  return done();
+}
+
 /** VFIO_DEVICE_DETACH_IOMMUFD_PT, vfio_df_ioctl_detach_pt(), drivers/vfio/device_cdev.c. Always 0 once the arguments pass. */
 export function vfioDetach(ctx: Ctx, rid: Rid, a: Fields): IoctlResult {
   // vfio_device_fops_unl_ioctl(): not bound -> -EINVAL
@@ -211,4 +228,5 @@ export const VFIO_IOCTLS: Record<string, IoctlSpec> = {
   // `iommufd` is accepted for compatibility: the kernel attaches in the iommufd the device was bound to (df->iommufd)
   VFIO_DEVICE_ATTACH_IOMMUFD_PT: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', argsz: 'int?', flags: 'int?', pt_id: 'int', pasid: 'int?' }, run: (ctx, _f, a) => vfioAttach(ctx, a.dev as string, a) },
   VFIO_DEVICE_DETACH_IOMMUFD_PT: { file: 'vfio', args: { dev: 'rid', iommufd: 'str?', argsz: 'int?', flags: 'int?', pasid: 'int?' }, run: (ctx, _f, a) => vfioDetach(ctx, a.dev as string, a) },
+  VFIO_DEVICE_GET_INFO: { file: 'vfio', args: { dev: 'rid', argsz: 'int?' }, run: (ctx, _f, a) => vfioGetInfo(ctx, a.dev as string, a) },
 };
