@@ -437,7 +437,11 @@ function unmapRange(ctx: Ctx, fd: string, ioas: IommufdCell, start: bigint, last
   return { errno: null, unmapped };
 }
 
-/** iommufd_ioas_unmap(), drivers/iommu/iommufd/ioas.c (v6.18: an empty range is ENOENT here, afb47765f923). */
+/**
+ * iommufd_ioas_unmap(), drivers/iommu/iommufd/ioas.c. Since afb47765f923 ("iommufd: Make vfio_compat's unmap succeed
+ * if the range is already empty") an empty range is ENOENT here, not in iopt_unmap_iova_range(): VFIO_IOMMU_UNMAP_DMA
+ * of the same range succeeds with size 0 (engine/iommufd/vfio-type1.ts).
+ */
 export function ioasUnmap(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const ioas = getObject(ctx.state, fd, a.ioas_id, 'IOAS');
   if (!ioas) return err('ENOENT');
@@ -451,25 +455,29 @@ export function ioasUnmap(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   if (iova >= U64_MAX || length >= U64_MAX) return err('EOVERFLOW');
   const r = unmapIova(ctx, fd, ioas, iova, length);
   if (r.errno) return err(r.errno);
+  // iommufd_ioas_unmap(), drivers/iommu/iommufd/ioas.c: iopt_unmap_iova() succeeded with nothing unmapped -> -ENOENT
+  // (unmap-all of an empty IOAS does not get here: it is 0 with length 0)
+  if (r.unmapped === 0n) return err('ENOENT');
   return done({ length: outInt(r.unmapped) });
 }
 
 /** What an io_pagetable unmap did: its error, and the bytes it unmapped before it (the caller may report them). */
 export interface Unmapped { errno: Errno | null; unmapped: bigint }
 
-/** iopt_unmap_all(), io_pagetable.c: every area; an empty IOAS succeeds (iopt_unmap_iova_range()'s -ENOENT dropped). */
+/** iopt_unmap_all(), io_pagetable.c: every area; an empty IOAS succeeds (iopt_unmap_iova_range() of nothing is 0). */
 export const unmapAll = (ctx: Ctx, fd: string, ioas: IommufdCell): Unmapped => unmapRange(ctx, fd, ioas, 0n, U64_MAX);
 
-/** iopt_unmap_iova(), io_pagetable.c: the areas inside [iova, iova + length - 1]. */
+/**
+ * iopt_unmap_iova(), io_pagetable.c: the areas inside [iova, iova + length - 1]. A range with no area in it is
+ * success with 0 bytes (iopt_unmap_iova_range(): "If there are no mapped entries then success", afb47765f923);
+ * IOMMU_IOAS_UNMAP turns that into ENOENT itself, VFIO_IOMMU_UNMAP_DMA does not.
+ */
 export function unmapIova(ctx: Ctx, fd: string, ioas: IommufdCell, iova: bigint, length: bigint): Unmapped {
   if (length === 0n) return { errno: 'EINVAL', unmapped: 0n };
   const last = iova + length - 1n;
   // iopt_unmap_iova(), drivers/iommu/iommufd/io_pagetable.c: check_add_overflow(iova, length - 1) -> -EOVERFLOW
   if (last > U64_MAX) return { errno: 'EOVERFLOW', unmapped: 0n };
-  const r = unmapRange(ctx, fd, ioas, iova, last);
-  // iopt_unmap_iova_range(), drivers/iommu/iommufd/io_pagetable.c: rc starts as -ENOENT and becomes 0 only once an area is unmapped
-  if (!r.errno && r.unmapped === 0n) return { errno: 'ENOENT', unmapped: 0n };
-  return r;
+  return unmapRange(ctx, fd, ioas, iova, last);
 }
 
 /**
