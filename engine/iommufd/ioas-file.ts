@@ -1,12 +1,14 @@
-// The IOAS ioctls about file-backed areas (IOPT_ADDRESS_FILE), drivers/iommu/iommufd/ioas.c (v6.18):
-// IOMMU_IOAS_MAP_FILE up to its file lookup, and IOMMU_IOAS_CHANGE_PROCESS.
+// The IOAS ioctls about file-backed areas (IOPT_ADDRESS_FILE), drivers/iommu/iommufd/ioas.c and
+// io_pagetable.c (newest mainline: iopt_map_file_pages() takes the fd): IOMMU_IOAS_MAP_FILE up to its file
+// lookup, and IOMMU_IOAS_CHANGE_PROCESS.
 //
 // The model has no files behind a map: every area is an IOMMU_IOAS_MAP one (or a COPY of one), pages from a
-// user VA (IOPT_ADDRESS_USER). So MAP_FILE makes its argument checks in the kernel's order and then meets
-// fget(fd): the model's process has no open file but the event-queue fds a run hands out (FAULT / vEVENTQ,
+// user VA (IOPT_ADDRESS_USER). So MAP_FILE makes its argument checks in the kernel's order (those of
+// iopt_map_file_pages() on length and start too) and then meets the fd lookup (dma_buf_get(), then
+// fget()): the model's process has no open file but the event-queue fds a run hands out (FAULT / vEVENTQ,
 // numbered 100 + object id, engine/iommufd/eventq.ts), so any other fd (-1, 0, an fd never handed out or
 // closed) is -EBADF. A real process usually has fds 0-2 open; the model's has not. An fd that names an open
-// event-queue file is refused as not modelled: the kernel would go on to iopt_map_file_pages() with it.
+// event-queue file is refused as not modelled: the kernel would go on to iopt_alloc_file_pages() with it.
 // CHANGE_PROCESS needs no process model: with no area there is nothing to re-charge, and any area the model
 // can hold is not IOPT_ADDRESS_FILE.
 import type { Ctx } from '../ctx.js';
@@ -32,7 +34,7 @@ function openEventFd(state: State, fd: number): boolean {
   return tagged ?? Object.values(state.s.iommufd).some((o) => o !== undefined && o.attrs.efd === fd && o.attrs.open === true);
 }
 
-/** iommufd_ioas_map_file(), drivers/iommu/iommufd/ioas.c, up to fget(). */
+/** iommufd_ioas_map_file(), drivers/iommu/iommufd/ioas.c → iopt_map_file_pages(), io_pagetable.c, up to fget(). */
 export function ioasMapFile(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   // The struct's zero-fill: an absent field is 0 (no default flags, unlike the model's IOMMU_IOAS_MAP).
   const flags = u64(a.flags) ?? 0n;
@@ -47,11 +49,20 @@ export function ioasMapFile(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   // iommufd_get_ioas() -> iommufd_get_object(), main.c: no object, or not an IOAS -> -ENOENT
   const ioas = getObject(ctx.state, fd, a.ioas_id ?? 0, 'IOAS');
   if (!ioas) return err('ENOENT');
+  // iopt_map_file_pages() takes the fd number and checks the range before it looks the fd up (mainline since
+  // 217725f0b2c3 "iommufd: Have iopt_map_file_pages convert the fd to a file" / 44ebaa1744fd "iommufd: Accept a
+  // DMABUF through IOMMU_IOAS_MAP_FILE"; v6.18 did fget() first in iommufd_ioas_map_file()).
+  const start = u64(a.start) ?? 0n;
+  // iopt_map_file_pages(), drivers/iommu/iommufd/io_pagetable.c: !length -> -EINVAL
+  if (length === 0n) return err('EINVAL');
+  // iopt_map_file_pages(), drivers/iommu/iommufd/io_pagetable.c: check_add_overflow(start, length - 1, &last) -> -EOVERFLOW
+  if (start + length - 1n > U64_MAX) return err('EOVERFLOW');
   const file = typeof a.fd === 'number' ? a.fd : 0;
   if (openEventFd(ctx.state, file)) {
-    throw new ScenarioRunError(ctx.step, `IOMMU_IOAS_MAP_FILE of fd ${file}, an open event-queue file, is not modelled (the model has no file-backed areas: iopt_map_file_pages() would take that file)`);
+    throw new ScenarioRunError(ctx.step, `IOMMU_IOAS_MAP_FILE of fd ${file}, an open event-queue file, is not modelled (the model has no file-backed areas: iopt_alloc_file_pages() would take that file)`);
   }
-  // iommufd_ioas_map_file(), ioas.c: file = fget(cmd->fd); if (!file) return -EBADF
+  // iopt_map_file_pages(), drivers/iommu/iommufd/io_pagetable.c: not a DMABUF (dma_buf_get() fails), then
+  // file = fget(fd); if (!file) return -EBADF
   return err('EBADF');
 }
 
