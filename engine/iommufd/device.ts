@@ -555,11 +555,14 @@ export const HW_INFO_TYPES: Readonly<Record<string, number>> = { NONE: 0, DEFAUL
 export const HW_INFO_FLAG_INPUT_TYPE = 1 << 0;
 /** IOMMU_HW_CAP_DIRTY_TRACKING in out_capabilities. */
 export const HW_CAP_DIRTY_TRACKING = 1 << 0;
+/** IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED in out_capabilities (enum iommufd_hw_capabilities, newest mainline). */
+export const HW_CAP_PCI_ATS_NOT_SUPPORTED = 1 << 3;
 
 /**
  * IOMMU_GET_HW_INFO: iommufd_get_hw_info(), device.c (H2). Out: out_data_type
  * and data_len (the driver's struct; the buffer's contents are not modelled),
- * out_capabilities, out_max_pasid_log2.
+ * out_capabilities (DIRTY_TRACKING, PCI_ATS_NOT_SUPPORTED; not PCI_PASID_EXEC /
+ * _PRIV), out_max_pasid_log2.
  */
 export function getHwInfo(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const flags = typeof a.flags === 'number' ? a.flags : 0;
@@ -581,7 +584,13 @@ export function getHwInfo(ctx: Ctx, fd: string, a: Fields): IoctlResult {
   const info = smmu ? smmuHwInfo(type) : vtdHwInfo(type);
   if (typeof info === 'string') return err(info);
   // iommufd_get_hw_info(): IOMMU_HW_CAP_DIRTY_TRACKING when device_iommu_capable(IOMMU_CAP_DIRTY_TRACKING)
-  const caps = (smmu ? smmuDbmCapable(iommu) : ssadsSupported(iommu)) ? HW_CAP_DIRTY_TRACKING : 0;
+  let caps = (smmu ? smmuDbmCapable(iommu) : ssadsSupported(iommu)) ? HW_CAP_DIRTY_TRACKING : 0;
+  // iommufd_get_hw_info(), drivers/iommu/iommufd/device.c (newest mainline, after v6.18): "Report when ATS cannot be
+  // used for this device": IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED when !device_iommu_capable(IOMMU_CAP_PCI_ATS_SUPPORTED).
+  // intel_iommu_capable() answers info->ats_supported (ecap DT, the device's ATS capability, dmar_ats_supported());
+  // arm_smmu_capable() answers arm_smmu_ats_supported() (FEAT_ATS, IOMMU_FWSPEC_PCI_RC_ATS, pci_ats_supported()):
+  // in the model both are the device's `ats` (an ATC the IOMMU uses)
+  if (!cell.ats) caps |= HW_CAP_PCI_ATS_NOT_SUPPORTED;
   // iommufd_get_hw_info(): ilog2(dev->iommu->max_pasids), 0 without PASID: the smaller of the device's PASID
   // width and the IOMMU's (dev_iommu_get_max_pasids(), iommu.c), and only when PASID was enabled at probe
   const cap = cell.pasidCap;
