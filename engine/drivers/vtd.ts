@@ -94,20 +94,28 @@ export function vtdNestedAttachCheck(h: IommufdCell): Errno | null {
 }
 
 /**
- * paging_domain_compatible(), drivers/iommu/intel/iommu.c (v6.18), for a
- * paging domain on the device's IOMMU: first the stage's rules
- * (paging_domain_compatible_second_stage(): dirty_ops without SSADS, a nest
- * parent without nesting -> -EINVAL; paging_domain_compatible_first_stage()
- * needs FLTS and the page sizes, which the model's VT-d has), then a domain
- * that forces snooping on an IOMMU without snoop control (ecap SC) -> -EINVAL.
- * Called through vtdAttachDevCheck().
+ * paging_domain_compatible(), drivers/iommu/intel/iommu.c (newest mainline,
+ * kangharison/linux-study @a940746d, after the generic page-table
+ * conversion), for a paging domain on the device's IOMMU: the stage's rules
+ * only. paging_domain_compatible_second_stage(): dirty_ops without SSADS, a
+ * nest parent without nesting, then (after the SLTS / coherency / width /
+ * page-size / iotlb_sync_map checks, which the model's VT-d always passes) a
+ * domain whose table forces snooping (PT_FEAT_VTDSS_FORCE_COHERENCE) on an
+ * IOMMU without snoop control (ecap SC) -> -EINVAL.
+ * paging_domain_compatible_first_stage() needs FLTS, coherency, levels and
+ * page sizes (the model's VT-d has them) and has no snoop-control check: a
+ * first-stage domain that enforces cache coherency attaches behind an IOMMU
+ * without SC. (v6.18 checked `force_snooping && !ecap_sc_support()` for both
+ * stages, after the stage's rules.) Called through vtdAttachDevCheck().
  */
 export function vtdPagingCompatible(iommu: IommuCell, h: IommufdCell): Errno | null {
-  if (h.attrs.stage !== 'first') {
-    if (h.attrs.dirtyOps === true && !ssadsSupported(iommu)) return 'EINVAL';
-    if (h.attrs.nestParent === true && !nestedSupported(iommu)) return 'EINVAL';
-  }
-  // paging_domain_compatible(): dmar_domain->force_snooping && !ecap_sc_support() -> -EINVAL
+  // paging_domain_compatible_first_stage(), drivers/iommu/intel/iommu.c: FLTS, SMPWC, FL5LP, FL1GP, RWBF: always met here
+  if (h.attrs.stage === 'first') return null;
+  // paging_domain_compatible_second_stage(), drivers/iommu/intel/iommu.c: dirty_ops && !ssads_supported() -> -EINVAL
+  if (h.attrs.dirtyOps === true && !ssadsSupported(iommu)) return 'EINVAL';
+  // paging_domain_compatible_second_stage(), drivers/iommu/intel/iommu.c: nested_parent && !nested_supported() -> -EINVAL
+  if (h.attrs.nestParent === true && !nestedSupported(iommu)) return 'EINVAL';
+  // paging_domain_compatible_second_stage(), drivers/iommu/intel/iommu.c: PT_FEAT_VTDSS_FORCE_COHERENCE && !ecap_sc_support() -> -EINVAL
   if (h.attrs.enforceSnoop === true && !iommu.snoopControl) return 'EINVAL';
   return null;
 }
@@ -117,8 +125,9 @@ export function vtdPagingCompatible(iommu: IommuCell, h: IommufdCell): Errno | n
  * (engine/iommufd/device.ts calls it; `parent` is a nested HWPT's nest
  * parent, `pasid` 0 the RID; `dev` the device's ATS and pci_pri_supported()):
  *  - a paging domain at the RID: intel_iommu_attach_device() -> paging_domain_compatible();
- *    at a PASID: intel_iommu_set_dev_pasid(): a domain with dirty_ops -> -EINVAL, then
- *    paging_domain_compatible();
+ *    at a PASID: intel_iommu_set_dev_pasid() -> paging_domain_compatible() (newest mainline has
+ *    no dirty_ops refusal there: ae2fafc19e7b "iommu/vt-d: Support dirty tracking on PASID";
+ *    v6.18 refused a domain with dirty_ops at a PASID, -EINVAL);
  *  - a nested domain (RID or PASID): intel_nested_attach_dev() / intel_nested_set_dev_pasid(),
  *    nested.c: paging_domain_compatible() of the stage-2 parent, then intel_pasid_setup_nested()
  *    (vtdNestedAttachCheck);
@@ -141,8 +150,7 @@ export function vtdAttachDevCheck(iommu: IommuCell, h: IommufdCell, parent: Iomm
     if (iopf && !priEnabled) return 'ENODEV';
     return vtdNestedAttachCheck(h);
   }
-  // intel_iommu_set_dev_pasid(): domain->dirty_ops -> -EINVAL (no dirty tracking through a PASID)
-  if (pasid !== 0 && h.attrs.dirtyOps === true) return 'EINVAL';
+  // intel_iommu_set_dev_pasid() / intel_iommu_attach_device(), drivers/iommu/intel/iommu.c: paging_domain_compatible()
   const e = vtdPagingCompatible(iommu, h);
   if (e) return e;
   // intel_iommu_enable_iopf(), drivers/iommu/intel/iommu.c: !info->pri_enabled -> -ENODEV
