@@ -19,12 +19,18 @@ const svaDid = (pasid: number): number => 0x400 + pasid;
 const SVA = 'sva';
 
 /**
- * dev->iommu->max_pasids: the number of PASIDs the device can use, from its
- * PASID capability (pci_max_pasids()); 0 without one (no PASID support).
+ * dev->iommu->max_pasids: dev_iommu_get_max_pasids(), drivers/iommu/iommu.c:
+ * min(pci_max_pasids() — the PASID capability's width —, the IOMMU's
+ * iommu_device max_pasids — the platform's `pasidBits`, 20 when unset); 0
+ * without a PASID capability (no PASID support). iommu_alloc_mm_data() and
+ * iommu_alloc_global_pasid() (SVA) and iommu_attach_device_pasid() (iommufd)
+ * all read this one number.
  */
 export function maxPasids(state: State, rid: Rid): number {
-  const cap = state.s.device[rid]?.pasidCap;
-  return cap ? 2 ** cap.width : 0;
+  const cell = state.s.device[rid];
+  if (!cell?.pasidCap) return 0;
+  const iommuBits = state.s.iommu[cell.iommu]?.pasidBits;
+  return 2 ** Math.min(cell.pasidCap.width, iommuBits ?? 20);
 }
 
 /** mm->iommu_mm->pasid: the PASID the mm already holds on this host, if any. */

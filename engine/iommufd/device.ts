@@ -29,6 +29,7 @@ import { releaseCtx } from './main.js';
 import { enumValue, removeVdevice, vdeviceOf } from './viommu.js';
 import { smmuAttachDevCheck, smmuDbmCapable, smmuHasSetDevPasid, smmuHwInfo } from '../drivers/smmuv3.js';
 import { ssadsSupported, vtdAttachDevCheck, vtdHwInfo } from '../drivers/vtd.js';
+import { maxPasids } from '../iommu-sva.js';
 
 /** IOMMU_NO_PASID (include/linux/iommu.h): iommufd's PASID value for the RID, the model's RID_PASID (0). */
 export const IOMMU_NO_PASID = 0;
@@ -166,14 +167,6 @@ function compatibleDevice(state: State, dev: IommufdCell, h: IommufdCell): boole
   if (typeof h.attrs.fault !== 'number') return true;
   const rid = dev.attrs.rid as Rid;
   return device(state, rid).type !== 'vf' || !pciPriSupported(state, rid);
-}
-
-/** dev->iommu->max_pasids: the PASID capability's width, capped by the IOMMU's (0: no PASID support). */
-function maxPasids(state: State, rid: Rid): number {
-  const cell = device(state, rid);
-  if (!cell.pasidCap) return 0;
-  const iommuBits = (state.s.iommu[cell.iommu] as { pasidBits?: number } | undefined)?.pasidBits;
-  return 2 ** Math.min(cell.pasidCap.width, iommuBits ?? 20);
 }
 
 /** find_hwpt_paging(), iommufd_private.h: a HWPT_PAGING itself, a HWPT_NESTED's parent. */
