@@ -57,19 +57,22 @@ describe('automatic domains (iommufd_device_auto_get_domain())', () => {
     expect(types(after)).toEqual(['1:IOAS', '2:DEVICE']);
   });
 
-  it('a domain that forces snooping is not reused behind a VT-d unit without snoop control (paging_domain_compatible())', () => {
+  it('behind a VT-d unit without snoop control only a second-stage domain that forces snooping is refused (paging_domain_compatible_second_stage()); a first-stage automatic domain is reused', () => {
     const platform: Platform = {
       iommus: [{ id: 'sc', kind: 'vtd', snoopControl: true }, { id: 'nosc', kind: 'vtd', snoopControl: false }],
       devices: [{ rid: '00:02.0', iommu: 'sc' }, { rid: '00:03.0', iommu: 'nosc' }],
     };
     const evs = events(scenario([
       { op: 'ioctl', cmd: 'IOMMU_IOAS_ALLOC', as: 'ioas' },
-      { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:02.0' } },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:02.0' }, as: 'dev' },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$ioas' }, expect: { out: { pt_id: 3 } } },
       { op: 'ioctl', cmd: 'VFIO_DEVICE_BIND_IOMMUFD', args: { dev: '00:03.0' } },
-      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:03.0', pt_id: '$ioas' }, expect: { out: { pt_id: 5 } } },
-      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:03.0', pt_id: 3 }, expect: 'EINVAL' },
-      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: 5 }, expect: 'ok' },
+      // paging_domain_compatible_first_stage() has no snoop-control check: the coherent automatic domain is shared
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:03.0', pt_id: '$ioas' }, expect: { out: { pt_id: 3 } } },
+      // a second-stage (DIRTY_TRACKING) HWPT that forces coherency is refused behind `nosc`, taken behind `sc`
+      { op: 'ioctl', cmd: 'IOMMU_HWPT_ALLOC', args: { dev_id: '$dev', pt_id: '$ioas', flags: 2 }, as: 'ss' },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:03.0', pt_id: '$ss' }, expect: 'EINVAL' },
+      { op: 'ioctl', cmd: 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', args: { dev: '00:02.0', pt_id: '$ss' }, expect: 'ok' },
     ], { platform }));
     expect(unmet(evs)).toEqual([]);
   });
