@@ -59,12 +59,16 @@ export function copyStructFromUserArray(ua: UserArray, type: DataType, index: nu
  * little-endian u64 of which the entry holds entry_len - size bytes) to test that.
  */
 export function copyStructFromFullUserArray(ua: UserArray, type: DataType, size: number): Errno | Args[] {
+  // iommu_copy_struct_from_full_user_array(), include/linux/iommu.h: user_array->type != data_type -> -EINVAL
   if (ua.type !== type) return 'EINVAL';
+  // iommu_copy_struct_from_full_user_array(), include/linux/iommu.h: !user_array->entry_num -> -EINVAL
   if (ua.entryNum === 0) return 'EINVAL';
+  // iommu_copy_struct_from_full_user_array(), include/linux/iommu.h: copy_from_user() of the array faults -> -EFAULT
   if (ua.nullPtr || ua.entries.length < ua.entryNum) return 'EFAULT';
   const out: Args[] = [];
   for (let i = 0; i < ua.entryNum; i++) {
     const e = ua.entries[i];
+    // copy_struct_from_user(), include/linux/uaccess.h: an entry that is not readable user memory -> -EFAULT
     if (e === undefined || e === null || typeof e !== 'object' || Array.isArray(e)) return 'EFAULT';
     // copy_struct_from_user(), include/linux/uaccess.h: check_zeroed_user() of the entry_len - size bytes past the struct -> -E2BIG
     // (only `tail`'s low bytes lie inside the entry: little-endian, its low byte first)

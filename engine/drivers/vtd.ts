@@ -50,7 +50,8 @@ export function vtdDomainAllocPagingFlags(iommu: IommuCell, flags: number, user:
   if (user) return 'EOPNOTSUPP';
   // intel_iommu_domain_alloc_first_stage(): flags & ~ALLOC_PASID -> -EOPNOTSUPP (falls through to the second stage)
   if ((flags & ~ALLOC_PASID) === 0) return { stage: 'first', nestParent: false, dirtyOps: false };
-  // intel_iommu_domain_alloc_second_stage(): flags beyond NEST_PARENT | DIRTY_TRACKING | ALLOC_PASID -> -EOPNOTSUPP
+  // intel_iommu_domain_alloc_second_stage(), drivers/iommu/intel/iommu.c: flags beyond NEST_PARENT | DIRTY_TRACKING |
+  // ALLOC_PASID -> -EOPNOTSUPP
   if (flags & ~(NEST_PARENT | DIRTY_TRACKING | ALLOC_PASID)) return 'EOPNOTSUPP';
   // intel_iommu_domain_alloc_second_stage(): NEST_PARENT && !nested_supported(), DIRTY && !ssads_supported() -> -EOPNOTSUPP
   if (((flags & NEST_PARENT) && !nestedSupported(iommu)) || ((flags & DIRTY_TRACKING) && !ssadsSupported(iommu))) return 'EOPNOTSUPP';
