@@ -11,16 +11,15 @@
 import type { Ctx } from '../ctx.js';
 import { isStage2, SMMU_VEVENT_IDS } from '../drivers/smmuv3-viommu.js';
 import { device, lookupEntry, RID_PASID, walkEntry } from '../iommu.js';
-import { allocIndex, deviceKeysOf, TAG } from '../indexes.js';
+import { TAG } from '../indexes.js';
 import { page, PAGE_SIZE } from '../keys.js';
 import { optNum, optStr, type Fields, type IoctlSpec, type OpSpec, type Outcome } from '../op.js';
-import { compareKeys } from '../state.js';
 import type { Args, ArgValue, Errno, EventqCell, IommufdCell, Rid, State } from '../types.js';
 import { queueView, type Rec } from './queue-index.js';
 import { boundByDriver, create, done, err, firstWith, getObject, nextId, obj, objectsWith, update, type IoctlResult } from './object.js';
 import { enumName, enumValue } from './viommu.js';
 import { releaseCtx } from './main.js';
-import { onBlockedDomain } from './device.js';
+import { attachedAt, boundDevice, onBlockedDomain } from './device.js';
 
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response), include/uapi/linux/iommufd.h. */
 export const PGFAULT_SIZE = 48;
@@ -96,21 +95,10 @@ function veventqOf(state: State, fd: string, viommu: number, type: string): Iomm
 /** Whether the RID's IOMMU is an SMMUv3 (the event and page-request formats differ by driver). */
 const behindSmmu = (state: State, rid: Rid): boolean => state.s.iommu[device(state, rid).iommu]?.kind === 'smmuv3';
 
-/** The DEVICE object (in whichever iommufd it is bound) of a RID. */
-function boundDevice(state: State, rid: Rid): IommufdCell | null {
-  // A live run's index has the DEVICE objects by RID (engine/indexes.ts); a bare state sorts every object.
-  const ix = allocIndex(state);
-  for (const key of ix ? deviceKeysOf(ix, rid) : Object.keys(state.s.iommufd).sort(compareKeys)) {
-    const o = state.s.iommufd[key];
-    if (o?.type === 'DEVICE' && o.attrs.rid === rid) return o;
-  }
-  return null;
-}
-
-/** The HWPT a (device, PASID) is attached to: the DEVICE object's `pasid/<n>` attribute (engine/iommufd/device.ts). */
+/** The HWPT a (device, PASID) is attached to (attachedAt(), device.ts), as its object. */
 function attachedHwpt(state: State, dev: IommufdCell, pasid: number): IommufdCell | null {
-  const id = dev.attrs[`pasid/${pasid}`];
-  return typeof id === 'number' ? obj(state, dev.fd, id) ?? null : null;
+  const id = attachedAt(dev, pasid);
+  return id === null ? null : obj(state, dev.fd, id) ?? null;
 }
 
 /** hwpt->fault: the FAULT object a fault-capable HWPT holds a reference on. */
